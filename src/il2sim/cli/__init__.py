@@ -1,0 +1,1 @@
+"""Command-line interface (typer). No logic here: only parsing and printing."""

@@ -1,0 +1,83 @@
+"""The ``il2sim`` command line: a typer app; each command group lives in its own module.
+
+User errors (:class:`il2sim.errors.Il2simError`) exit with code 2 and one line on stderr, no
+traceback.  Ctrl-C exits with 130.  Modules register their commands through ``register(app)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from il2sim.errors import Il2simError
+
+app = typer.Typer(
+    name="il2sim",
+    help="In-silico low-dose IL-2 dose-finding trials: model, designs, trials, analysis.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Command modules, in the order their commands appear in ``--help``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "reproduce",
+    "regimen",
+    "simulate",
+    "calibrate",
+    "design",
+    "trial",
+    "analyze",
+    "report",
+    "sweep",
+    "export",
+)
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"il2sim.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"il2sim.cli.{name}":
+                continue  # command group not built yet
+            raise
+        module.register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """In-silico low-dose IL-2 dose-finding trials: model, designs, trials, analysis."""
+
+
+@app.command("version")
+def version() -> None:
+    """Print the il2sim version."""
+    from il2sim import __version__
+
+    print(__version__)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, mapping user errors to exit code 2 and one line.
+
+    typer/click handle their own usage errors (exit 2, with usage text); il2sim's own
+    :class:`Il2simError` are caught here.
+    """
+    try:
+        app(args=argv, prog_name="il2sim")
+    except Il2simError as exc:
+        print(f"il2sim: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("il2sim: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

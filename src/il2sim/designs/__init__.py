@@ -1,0 +1,1 @@
+"""Dose-finding designs: conduct a live trial and simulate operating characteristics."""
