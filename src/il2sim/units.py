@@ -240,3 +240,23 @@ def days_to_time(t_days: FloatLike, unit: str) -> FloatLike:
 def per_ul_to_per_l(count_per_ul: FloatLike) -> FloatLike:
     """cells/ul -> cells/l."""
     return count_per_ul * UL_PER_L
+
+
+def iu_to_mol(
+    amount_iu: FloatLike, convention: ConcConvention | str = ConcConvention.SEED
+) -> FloatLike:
+    """IU of IL-2 -> mol, consistent with the concentration convention (1 IU in 1 ml has the
+    molar concentration of 1 IU/ml: 4.348 pM by the seed, so 1 IU = 4.348e-15 mol)."""
+    return amount_iu * pm_per_iu_per_ml(convention) * 1.0e-12 / ML_PER_L
+
+
+def mol_to_iu(
+    amount_mol: FloatLike, convention: ConcConvention | str = ConcConvention.SEED
+) -> FloatLike:
+    """mol of IL-2 -> IU (inverse of :func:`iu_to_mol`)."""
+    return amount_mol / iu_to_mol(1.0, convention)
+
+
+def per_minute_to_per_day(rate_per_min: FloatLike) -> FloatLike:
+    """A rate (or a clearance) per minute -> per day."""
+    return rate_per_min * MINUTES_PER_DAY

@@ -192,6 +192,19 @@ class Regimen:
     def __len__(self) -> int:
         return len(self.events)
 
+    @classmethod
+    def from_spec(cls, text: str) -> Regimen:
+        """Parse a text spec such as ``1.25 MIU/m2 sc qd x90`` (see :mod:`il2sim.regimen.spec`)."""
+        from il2sim.regimen.spec import parse_spec
+
+        return parse_spec(text)
+
+    def to_spec(self) -> str:
+        """Canonical text spec of this regimen (parses back to the same events)."""
+        from il2sim.regimen.spec import format_spec
+
+        return format_spec(self)
+
     @property
     def start_day(self) -> float:
         """Start of the first administration, days."""
@@ -240,6 +253,32 @@ class Regimen:
         from dataclasses import replace
 
         return Regimen(tuple(replace(e, amount=e.amount * factor) for e in self.events), None)
+
+    def event_rows(self, bsa_m2: float | None = None) -> list[dict[str, object]]:
+        """One JSON-ready row per event: ``time_day``, ``time_h``, ``amount``, ``unit``
+        (with ``/m2`` for per-m2 doses), ``route``, ``duration_day`` and ``amount_iu`` (IU for a
+        patient of ``bsa_m2``; ``None`` for a per-m2 dose when no BSA is given)."""
+        if bsa_m2 is not None:
+            _check_number("bsa_m2", bsa_m2, positive=True)
+        rows: list[dict[str, object]] = []
+        for e in self.events:
+            iu: float | None
+            if e.per_m2 and bsa_m2 is None:
+                iu = None
+            else:
+                iu = e.amount_iu(1.0 if bsa_m2 is None else bsa_m2)
+            rows.append(
+                {
+                    "time_day": e.time_day,
+                    "time_h": float(units.days_to_hours(e.time_day)),
+                    "amount": e.amount,
+                    "unit": e.amount_unit + ("/m2" if e.per_m2 else ""),
+                    "route": e.route.value,
+                    "duration_day": e.duration_day,
+                    "amount_iu": iu,
+                }
+            )
+        return rows
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
