@@ -228,7 +228,9 @@ def check_truth(truth: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray
         raise DesignError("needs at least one dose", field="truth")
     bad = ~np.isfinite(p) | (p < 0) | (p > 1)
     if bad.any():
-        raise DesignError(f"probabilities must be in [0, 1], got {p[bad][0]!r}", field="truth")
+        raise DesignError(
+            f"probabilities must be in [0, 1], got {float(p[bad][0])!r}", field="truth"
+        )
     return p
 
 

@@ -1,0 +1,488 @@
+"""A+B escalation designs (Lin & Shih 2001, Biostatistics 2:203), covering 3+3 and the seed's 4+5.
+
+At a dose, ``A`` patients are treated.  With ``x`` DLTs among them: escalate if ``x <= c``; the
+dose is too toxic if ``x > d``; otherwise ``B`` more are treated and, with ``y`` DLTs among all
+``A + B``, escalate if ``y <= e``, else the dose is too toxic.  3+3 is ``A=3, B=3, c=0, d=1,
+e=1``.
+
+Two variants, as in Lin & Shih (their "without" and "with dose de-escalation"):
+
+* ``expand_lower=False`` ("3+3a", variant A): stop at the first too-toxic dose ``k`` and declare
+  ``k - 1`` the MTD (no dose when ``k`` is the lowest treated dose).
+* ``expand_lower=True`` ("3+3b", variant B): the declared MTD needs ``A + B`` patients; if dose
+  ``k - 1`` had only ``A``, ``B`` more are treated there, and if it proves too toxic (``> e``
+  DLTs of ``A + B``) the design moves down again.
+
+Escalating past the highest dose declares the highest dose the MTD (no expansion there), which
+reproduces the exact 3+3 tables in the reference numbers (dose-finding.md).
+
+The decision depends only on the patients and DLTs per dose, so exact operating
+characteristics come from enumerating count states with binomial cohort probabilities
+(:func:`exact_oc`); no simulation is needed.
+
+Seed-design assumption (Meropol et al. 1996: "cohorts of 4 to 9", 4+5): ``A=4, B=5, c=0, d=1,
+e=1`` -- escalate after 0/4, expand after 1/4, stop after >= 2/4; after 9 escalate if <= 1/9.
+The paper gives only the cohort sizes; c, d, e are our choice, mirroring 3+3 (Lin & Shih's
+rule of thumb: at most one DLT in the expanded cohort).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import binom
+
+from il2sim.designs.base import (
+    Decision,
+    Design,
+    Fit,
+    OperatingCharacteristics,
+    Outcomes,
+    check_target,
+    check_truth,
+)
+from il2sim.errors import DesignError
+
+__all__ = ["ABDesign", "ABFit", "exact_oc", "four_plus_five", "simulate_oc", "three_plus_three"]
+
+# Status codes of one dose, from its patients n and DLTs y.
+_UNTESTED, _NEED_MORE, _PASS, _TOXIC = 0, 1, 2, 3
+
+#: Trials per chunk in :func:`simulate_oc` (uniforms for one chunk are held in memory).
+_CHUNK_TRIALS = 100_000
+
+
+@dataclass(frozen=True)
+class ABDesign(Design):
+    """An A+B design (Lin & Shih 2001) over ``n_doses`` levels.
+
+    ``a``, ``b``: patients in the first and the expansion cohort; ``c``, ``d``, ``e``: DLT
+    thresholds (escalate if ``<= c`` of A, too toxic if ``> d`` of A, escalate if ``<= e`` of
+    A+B).  ``expand_lower``: variant B (the MTD must have A+B patients).  ``target`` is only
+    used to count overdosed patients in operating characteristics (A+B designs have none).
+    """
+
+    n_doses: int
+    a: int = 3
+    b: int = 3
+    c: int = 0
+    d: int = 1
+    e: int = 1
+    expand_lower: bool = False
+    start_dose: int = 1
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        if int(self.n_doses) < 1:
+            raise DesignError(f"must be >= 1, got {self.n_doses}", field="n_doses")
+        if self.a < 1:
+            raise DesignError(f"must be >= 1, got {self.a}", field="a")
+        if self.b < 0:
+            raise DesignError(f"must be >= 0, got {self.b}", field="b")
+        if not (0 <= self.c <= self.d < self.a):
+            raise DesignError(
+                f"need 0 <= c <= d < a, got c={self.c}, d={self.d}, a={self.a}", field="c"
+            )
+        if self.b == 0 and self.d != self.c:
+            raise DesignError(f"with b=0 need d == c, got c={self.c}, d={self.d}", field="d")
+        if self.b > 0 and not (self.c <= self.e < self.a + self.b):
+            raise DesignError(
+                f"need c <= e < a+b, got c={self.c}, e={self.e}, a+b={self.a + self.b}",
+                field="e",
+            )
+        if not (1 <= self.start_dose <= self.n_doses):
+            raise DesignError(
+                f"must be in 1..{self.n_doses}, got {self.start_dose}", field="start_dose"
+            )
+        if self.target is not None:
+            check_target(self.target)
+
+    @property
+    def cohort_size(self) -> int:  # type: ignore[override]
+        """Size of the first cohort at a dose (``a``)."""
+        return self.a
+
+    @property
+    def name(self) -> str:
+        """``"3+3a"``, ``"3+3b"`` or ``"A+B(a,b,c,d,e)"``."""
+        if (self.a, self.b, self.c, self.d, self.e) == (3, 3, 0, 1, 1):
+            return "3+3b" if self.expand_lower else "3+3a"
+        v = "b" if self.expand_lower else "a"
+        return f"a+b({self.a},{self.b},{self.c},{self.d},{self.e}){v}"
+
+    @property
+    def params(self) -> npt.NDArray[np.int64]:
+        """``[a, b, c, d, e, expand_lower, start_dose]`` for the numba kernels."""
+        return np.array(
+            [self.a, self.b, self.c, self.d, self.e, int(self.expand_lower), self.start_dose],
+            dtype=np.int64,
+        )
+
+    def fit(self, outcomes: Outcomes) -> ABFit:
+        """Fit to outcomes so far (the decision replays the rules on per-dose counts)."""
+        self.check_outcomes(outcomes)
+        return ABFit(self, outcomes)
+
+
+@numba.njit(cache=True)
+def _status(n: int, y: int, a: int, b: int, c: int, d: int, e: int) -> int:  # pragma: no cover
+    """Status of one dose with n patients and y DLTs (also decides early when certain)."""
+    if n == 0:
+        return _UNTESTED
+    if n <= a:
+        if y > d:
+            return _TOXIC  # more than d of A is certain once y > d
+        if n < a:
+            return _NEED_MORE
+        if y <= c:
+            return _PASS
+        return _NEED_MORE  # c < x <= d: expand
+    if y > e:
+        return _TOXIC
+    if n < a + b:
+        return _NEED_MORE
+    return _PASS
+
+
+@numba.njit(cache=True)
+def _decide(n: Any, y: Any, p: Any) -> tuple[int, int, int, int]:  # pragma: no cover
+    """Decision on per-dose counts: (next_dose, cohort_size, mtd, reason); doses 1-based.
+
+    ``next_dose == 0`` means stop; ``mtd == 0`` means no dose selected.  Reason codes:
+    0 treat/escalate, 1 expand, 2 passed top dose, 3 first toxic dose (variant A),
+    4 MTD has A+B (variant B), 5 no dose acceptable, 6 de-escalate and expand.
+    """
+    a, b, c, d, e, expand, start = p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+    nd = n.shape[0]
+    k = 0  # lowest too-toxic dose (1-based), 0 if none
+    for j in range(nd):
+        if _status(n[j], y[j], a, b, c, d, e) == _TOXIC:
+            k = j + 1
+            break
+    if k == 0:
+        j = start
+        while True:
+            s = _status(n[j - 1], y[j - 1], a, b, c, d, e)
+            if s == _PASS:
+                if j == nd:
+                    return 0, 0, nd, 2
+                j += 1
+                continue
+            if s == _UNTESTED:
+                return j, a, 0, 0
+            # need more
+            if n[j - 1] < a:
+                return j, a - n[j - 1], 0, 0
+            return j, a + b - n[j - 1], 0, 1
+    if expand == 0 or b == 0:
+        m = k - 1
+        if m >= 1 and n[m - 1] == 0:
+            m = 0
+        return 0, 0, m, 3 if m > 0 else 5
+    j = k - 1
+    if j < 1:
+        return 0, 0, 0, 5
+    if n[j - 1] >= a + b:
+        return 0, 0, j, 4
+    if n[j - 1] < a:
+        return j, a - n[j - 1], 0, 6
+    return j, a + b - n[j - 1], 0, 6
+
+
+_REASONS = (
+    "treat at dose {dose}",
+    "expand dose {dose} by {size}",
+    "highest dose passed: MTD is the highest dose",
+    "dose {toxic} too toxic: MTD is the dose below",
+    "dose {toxic} too toxic: MTD is dose {mtd} with {ab} patients",
+    "no dose acceptable",
+    "dose {toxic} too toxic: expand dose {dose} by {size}",
+)
+
+
+class ABFit(Fit):
+    """An :class:`ABDesign` fitted to outcomes."""
+
+    def __init__(self, design: ABDesign, outcomes: Outcomes) -> None:
+        self.design = design
+        self.outcomes = outcomes
+
+    def decision(self) -> Decision:
+        """Next dose and cohort size (``a`` or ``b``), or stop with the MTD (None = none)."""
+        des = self.design
+        assert isinstance(des, ABDesign)
+        n = self.outcomes.n_per_dose(des.n_doses)
+        y = self.outcomes.dlt_per_dose(des.n_doses)
+        nxt, size, mtd, code = _decide(n, y, des.params)
+        toxic = next(
+            (
+                j + 1
+                for j in range(des.n_doses)
+                if _status(n[j], y[j], des.a, des.b, des.c, des.d, des.e) == _TOXIC
+            ),
+            None,
+        )
+        reason = _REASONS[code].format(dose=nxt, size=size, toxic=toxic, mtd=mtd, ab=des.a + des.b)
+        if nxt == 0:
+            return Decision(None, True, reason, mtd=mtd or None, cohort_size=None)
+        # While continuing, the MTD "if stopped now" is the highest passed dose below any toxic one.
+        return Decision(int(nxt), False, reason, mtd=self._current_mtd(n, y), cohort_size=size)
+
+    def _current_mtd(self, n: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> int | None:
+        des = self.design
+        assert isinstance(des, ABDesign)
+        best: int | None = None
+        for j in range(des.n_doses):
+            s = _status(int(n[j]), int(y[j]), des.a, des.b, des.c, des.d, des.e)
+            if s == _TOXIC:
+                break
+            if s == _PASS:
+                best = j + 1
+        return best
+
+
+def three_plus_three(n_doses: int, expand_lower: bool = False, **kw: Any) -> ABDesign:
+    """The 3+3 design: A+B with A=3, B=3, c=0, d=1, e=1 (variant A or B)."""
+    return ABDesign(n_doses=n_doses, a=3, b=3, c=0, d=1, e=1, expand_lower=expand_lower, **kw)
+
+
+def four_plus_five(n_doses: int, expand_lower: bool = False, **kw: Any) -> ABDesign:
+    """The seed trial's 4+5 (Meropol et al. 1996, cohorts of 4 to 9): A=4, B=5, c=0, d=1, e=1.
+
+    c, d, e are the seed-design assumption documented in the module docstring.
+    """
+    return ABDesign(n_doses=n_doses, a=4, b=5, c=0, d=1, e=1, expand_lower=expand_lower, **kw)
+
+
+def _overdose_mask(truth: npt.NDArray[np.float64], target: float | None) -> npt.NDArray[np.bool_]:
+    if target is None:
+        return np.zeros(truth.size, dtype=bool)
+    return truth > target
+
+
+def exact_oc(design: ABDesign, truth: Any, target: float | None = None) -> OperatingCharacteristics:
+    """Exact operating characteristics by enumeration of count states.
+
+    Each state is (patients, DLTs) per dose with its probability; a cohort of size m at dose j
+    moves it by Binomial(m, truth[j]) DLTs.  Returns selection % (MTD declared at each dose and
+    "none" = below dose 1), expected patients and DLTs per dose, E[N] in ``mean_patients``.
+    ``overdosed_pct`` = 100 * E[patients at doses with truth > target] / E[N] (NaN without a
+    target).  ``stopped_early_pct`` is 100: an A+B design always stops by its own rule (no cap).
+    """
+    p_true = check_truth(truth)
+    if p_true.size != design.n_doses:
+        raise DesignError(
+            f"has {p_true.size} doses but the design has {design.n_doses}", field="truth"
+        )
+    tgt = target if target is not None else design.target
+    if tgt is not None:
+        check_target(tgt)
+    nd = design.n_doses
+    params = design.params
+    frontier: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {((0,) * nd, (0,) * nd): 1.0}
+    sel = np.zeros(nd + 1)
+    en = np.zeros(nd)
+    ey = np.zeros(nd)
+    n_states = 0
+    pmf_cache: dict[tuple[int, int], npt.NDArray[np.float64]] = {}
+    while frontier:
+        nxt_frontier: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
+        for (ns, ys), pr in frontier.items():
+            n_states += 1
+            n = np.array(ns, dtype=np.int64)
+            y = np.array(ys, dtype=np.int64)
+            dose, size, mtd, _ = _decide(n, y, params)
+            if dose == 0:
+                sel[mtd] += pr
+                en += pr * n
+                ey += pr * y
+                continue
+            key = (int(dose), int(size))
+            if key not in pmf_cache:
+                pmf_cache[key] = binom.pmf(np.arange(size + 1), size, p_true[dose - 1])
+            pmf = pmf_cache[key]
+            for x in range(size + 1):
+                if pmf[x] == 0.0:
+                    continue
+                n2 = list(ns)
+                y2 = list(ys)
+                n2[dose - 1] += int(size)
+                y2[dose - 1] += x
+                st = (tuple(n2), tuple(y2))
+                nxt_frontier[st] = nxt_frontier.get(st, 0.0) + pr * float(pmf[x])
+        frontier = nxt_frontier
+    mean_n = float(en.sum())
+    over = _overdose_mask(p_true, tgt)
+    overdosed = 100.0 * float(en[over].sum()) / mean_n if tgt is not None else float("nan")
+    return OperatingCharacteristics(
+        design=design.name,
+        truth=tuple(float(v) for v in p_true),
+        selection_pct=tuple(float(100 * v) for v in sel[1:]),
+        none_selected_pct=float(100 * sel[0]),
+        patients_per_dose=tuple(float(v) for v in en),
+        dlts_per_dose=tuple(float(v) for v in ey),
+        mean_patients=mean_n,
+        mean_dlts=float(ey.sum()),
+        stopped_early_pct=100.0,
+        overdosed_pct=overdosed,
+        method="exact",
+        target=tgt,
+        extras={"n_states": n_states, "total_probability": float(sel.sum())},
+    )
+
+
+@numba.njit(cache=True)
+def _sim_kernel(
+    truth: Any, params: Any, u: Any, max_cohorts: int, max_patients: int
+) -> tuple[Any, Any, Any, Any]:  # pragma: no cover
+    """Per-trial A+B loop; u[t, k] are uniforms for the k-th patient of trial t."""
+    n_trials, max_pts = u.shape
+    nd = truth.shape[0]
+    npd = np.zeros((n_trials, nd), dtype=np.int64)
+    ypd = np.zeros((n_trials, nd), dtype=np.int64)
+    mtd = np.zeros(n_trials, dtype=np.int64)
+    capped = np.zeros(n_trials, dtype=np.bool_)
+    for t in range(n_trials):
+        n = npd[t]
+        y = ypd[t]
+        k = 0
+        cohorts = 0
+        while True:
+            dose, size, m, _ = _decide(n, y, params)
+            if dose == 0:
+                mtd[t] = m
+                break
+            if cohorts >= max_cohorts or k >= max_patients or k >= max_pts:
+                capped[t] = True
+                best = 0
+                for j in range(nd):
+                    s = _status(n[j], y[j], params[0], params[1], params[2], params[3], params[4])
+                    if s == _TOXIC:
+                        break
+                    if s == _PASS:
+                        best = j + 1
+                mtd[t] = best
+                break
+            size = min(size, max_patients - k, max_pts - k)
+            for _i in range(size):
+                n[dose - 1] += 1
+                if u[t, k] < truth[dose - 1]:
+                    y[dose - 1] += 1
+                k += 1
+            cohorts += 1
+    return npd, ypd, mtd, capped
+
+
+def simulate_oc(
+    design: ABDesign,
+    truth: Any,
+    n_trials: int,
+    seed: int,
+    max_patients: int | None = None,
+    max_cohorts: int | None = None,
+    target: float | None = None,
+) -> OperatingCharacteristics:
+    """Simulated operating characteristics (numba), same conventions as :func:`exact_oc`.
+
+    Monte Carlo standard errors are in ``extras`` (``*_se``).  ``stopped_early_pct`` is the %
+    of trials the design stopped before reaching ``max_patients``/``max_cohorts``.
+    """
+    p_true = check_truth(truth)
+    if p_true.size != design.n_doses:
+        raise DesignError(
+            f"has {p_true.size} doses but the design has {design.n_doses}", field="truth"
+        )
+    if n_trials < 1:
+        raise DesignError(f"must be >= 1, got {n_trials}", field="n_trials")
+    tgt = target if target is not None else design.target
+    max_pts = design.n_doses * (design.a + design.b) + design.a + design.b
+    if max_patients is not None:
+        max_pts = min(max_pts, int(max_patients))
+    rng = np.random.default_rng(seed)
+    parts = []
+    for start in range(0, int(n_trials), _CHUNK_TRIALS):  # bounded memory for the uniforms
+        u = rng.random((min(_CHUNK_TRIALS, int(n_trials) - start), max_pts))
+        parts.append(
+            _sim_kernel(
+                p_true,
+                design.params,
+                u,
+                int(max_cohorts) if max_cohorts is not None else 1 << 30,
+                int(max_patients) if max_patients is not None else 1 << 30,
+            )
+        )
+    npd = np.concatenate([q[0] for q in parts])
+    ypd = np.concatenate([q[1] for q in parts])
+    mtd = np.concatenate([q[2] for q in parts])
+    capped = np.concatenate([q[3] for q in parts])
+    return summarise(design.name, p_true, npd, ypd, mtd, ~capped, tgt, "simulation", n_trials, seed)
+
+
+def summarise(
+    name: str,
+    truth: npt.NDArray[np.float64],
+    n_per_dose: npt.NDArray[np.int64],
+    dlt_per_dose: npt.NDArray[np.int64],
+    mtd: npt.NDArray[np.int64],
+    stopped: npt.NDArray[np.bool_],
+    target: float | None,
+    method: str,
+    n_trials: int,
+    seed: int | None,
+    extras: dict[str, Any] | None = None,
+) -> OperatingCharacteristics:
+    """Operating characteristics from per-trial arrays (mtd 0 = none), with MC standard errors.
+
+    ``overdosed_pct`` = 100 * (patients at doses with truth > target) / (all patients), pooled
+    over trials (NaN without a target).
+    """
+    nt = mtd.shape[0]
+    nd = truth.size
+    sel = np.bincount(mtd, minlength=nd + 1)[: nd + 1] / max(nt, 1)
+    tot = n_per_dose.sum(axis=1)
+    dl = dlt_per_dose.sum(axis=1)
+    if target is not None:
+        over = n_per_dose[:, truth > target].sum(axis=1)
+        overdosed = 100.0 * float(over.sum()) / max(float(tot.sum()), 1.0)
+    else:
+        overdosed = float("nan")
+    stop = np.asarray(stopped, dtype=float)
+
+    def se_prop(p: npt.NDArray[np.float64] | float) -> Any:
+        return 100.0 * np.sqrt(np.asarray(p) * (1 - np.asarray(p)) / max(nt, 1))
+
+    def se_mean(x: npt.NDArray[np.int64]) -> Any:
+        return x.std(axis=0, ddof=1) / np.sqrt(nt) if nt > 1 else np.full(x.shape[1:], np.nan)
+
+    ex: dict[str, Any] = {
+        "selection_pct_se": [float(v) for v in se_prop(sel[1:])],
+        "none_selected_pct_se": float(se_prop(sel[0])),
+        "patients_per_dose_se": [float(v) for v in se_mean(n_per_dose)],
+        "dlts_per_dose_se": [float(v) for v in se_mean(dlt_per_dose)],
+        "mean_patients_se": float(se_mean(tot)),
+        "mean_dlts_se": float(se_mean(dl)),
+        "stopped_early_pct_se": float(se_prop(stop.mean())) if nt else float("nan"),
+    }
+    if extras:
+        ex.update(extras)
+    return OperatingCharacteristics(
+        design=name,
+        truth=tuple(float(v) for v in truth),
+        selection_pct=tuple(float(100 * v) for v in sel[1:]),
+        none_selected_pct=float(100 * sel[0]),
+        patients_per_dose=tuple(float(v) for v in n_per_dose.mean(axis=0)),
+        dlts_per_dose=tuple(float(v) for v in dlt_per_dose.mean(axis=0)),
+        mean_patients=float(tot.mean()),
+        mean_dlts=float(dl.mean()),
+        stopped_early_pct=float(100 * stop.mean()),
+        overdosed_pct=overdosed,
+        method=method,
+        n_trials=int(n_trials),
+        seed=seed,
+        target=target,
+        extras=ex,
+    )

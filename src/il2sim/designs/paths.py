@@ -1,0 +1,133 @@
+"""Dose paths: every possible outcome of the next k cohorts, with the design's decisions.
+
+As ``escalation::get_dose_paths``: from the outcomes so far, the design recommends a dose and
+cohort size; each possible number of DLTs in that cohort (order within a cohort does not
+matter) gives a child node, refitted, and so on for ``cohorts_ahead`` cohorts or until the
+design stops.  With a true toxicity curve each node carries its exact probability, the product
+of Binomial(size, truth[dose]) probabilities along the path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import binom
+
+from il2sim.designs.base import Decision, Design, Outcomes, check_truth
+from il2sim.errors import DesignError
+
+__all__ = ["DosePaths", "PathNode", "dose_paths"]
+
+
+@dataclass(frozen=True)
+class PathNode:
+    """One node: the cohorts added since the start (outcome string), the decision after them.
+
+    ``probability`` is the exact probability of reaching this node under ``truth`` (None
+    without a truth); ``depth`` the number of cohorts added.
+    """
+
+    path: str
+    outcomes: str
+    depth: int
+    decision: Decision
+    probability: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "path": self.path,
+            "outcomes": self.outcomes,
+            "depth": self.depth,
+            "probability": self.probability,
+            **self.decision.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class DosePaths:
+    """All nodes of the path tree, parents before children (root first)."""
+
+    design: str
+    start: str
+    cohorts_ahead: int
+    nodes: tuple[PathNode, ...]
+    truth: tuple[float, ...] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def leaves(self) -> tuple[PathNode, ...]:
+        """Nodes at the full depth or where the design stopped."""
+        return tuple(n for n in self.nodes if n.depth == self.cohorts_ahead or n.decision.stop)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "design": self.design,
+            "start": self.start,
+            "cohorts_ahead": self.cohorts_ahead,
+            "truth": list(self.truth) if self.truth is not None else None,
+            "nodes": [n.to_dict() for n in self.nodes],
+        }
+
+
+def dose_paths(
+    design: Design,
+    outcomes: Outcomes | str = "",
+    cohorts_ahead: int = 2,
+    truth: Any = None,
+    max_nodes: int = 200_000,
+) -> DosePaths:
+    """Enumerate the next ``cohorts_ahead`` cohorts from ``outcomes``.
+
+    Raises :class:`DesignError` for ``cohorts_ahead < 1`` or a tree over ``max_nodes`` nodes.
+    """
+    if cohorts_ahead < 1:
+        raise DesignError(f"must be >= 1, got {cohorts_ahead}", field="cohorts_ahead")
+    start = Outcomes.parse(outcomes, design.n_doses) if isinstance(outcomes, str) else outcomes
+    design.check_outcomes(start)
+    p = None
+    if truth is not None:
+        p = check_truth(truth)
+        if p.size != design.n_doses:
+            raise DesignError(
+                f"has {p.size} doses but the design has {design.n_doses}", field="truth"
+            )
+    nodes: list[PathNode] = []
+    root_dec = design.fit(start).decision()
+    nodes.append(PathNode("", start.to_string(), 0, root_dec, 1.0 if p is not None else None))
+    frontier: list[tuple[Outcomes, str, Decision, float]] = [(start, "", root_dec, 1.0)]
+    for depth in range(1, cohorts_ahead + 1):
+        nxt: list[tuple[Outcomes, str, Decision, float]] = []
+        for out, path, dec, pr in frontier:
+            if dec.stop or dec.next_dose is None:
+                continue
+            size = dec.cohort_size or design.cohort_size
+            dose = dec.next_dose
+            for x in range(size + 1):
+                y = np.zeros(size, dtype=np.int64)
+                y[size - x :] = 1
+                child = out.add_cohort(dose, y)
+                tok = f"{dose}" + "N" * (size - x) + "T" * x
+                cpath = f"{path} {tok}".strip()
+                cdec = design.fit(child).decision()
+                cpr = pr * float(binom.pmf(x, size, p[dose - 1])) if p is not None else pr
+                nodes.append(
+                    PathNode(cpath, child.to_string(), depth, cdec, cpr if p is not None else None)
+                )
+                if len(nodes) > max_nodes:
+                    raise DesignError(
+                        f"more than {max_nodes} nodes; use fewer cohorts ahead",
+                        field="cohorts_ahead",
+                        value=cohorts_ahead,
+                    )
+                nxt.append((child, cpath, cdec, cpr))
+        frontier = nxt
+    return DosePaths(
+        design.name,
+        start.to_string(),
+        int(cohorts_ahead),
+        tuple(nodes),
+        tuple(float(v) for v in p) if p is not None else None,
+    )
