@@ -1,0 +1,124 @@
+"""``il2sim calibrate``: fit the ``calibrated`` model parameters to the seed's targets.
+
+Examples::
+
+    il2sim calibrate                      # fit, print target | model | met?, do not write
+    il2sim calibrate --write              # ... and store the fitted values in parameters.toml
+    il2sim calibrate --check --json       # no fit: check the stored values against the targets
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from il2sim.cli._common import print_json
+from il2sim.errors import InputError
+
+
+def _print(result: object) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from il2sim.calibrate import CalibrationResult
+
+    assert isinstance(result, CalibrationResult)
+    console = Console()
+    if result.fitted:
+        ft = Table(title="calibrated parameters")
+        ft.add_column("parameter")
+        ft.add_column("value", justify="right")
+        for k, v in result.fitted.items():
+            ft.add_row(k, f"{v:.6g}")
+        console.print(ft)
+    lt = Table(title=f"dose levels ({result.patients_per_level} patients each, seed {result.seed})")
+    for col in (
+        "MIU/m2",
+        "NK peak %",
+        "CD56bright peak %",
+        "NK t95 day",
+        "end/max",
+        "IL-2 peak pM",
+    ):
+        lt.add_column(col, justify="right")
+    for lv in result.levels:
+        lt.add_row(
+            f"{lv.dose_miu_per_m2:.2f}",
+            f"{lv.nk_mean_peak_pct:.0f}",
+            f"{lv.bright_mean_peak_pct:.0f}",
+            f"{lv.nk_mean_t95_day:.1f}",
+            f"{lv.nk_mean_end_over_max:.3f}",
+            f"{lv.il2_median_peak_pm:.2f}",
+        )
+    console.print(lt)
+    tt = Table(title="targets (Meropol 1996; science.md §6)")
+    tt.add_column("target")
+    tt.add_column("expected")
+    tt.add_column("model", justify="right")
+    tt.add_column("met?")
+    for c in result.checks:
+        tt.add_row(c.target, c.expected, f"{c.model:.4g}", "yes" if c.met else "NO")
+    console.print(tt)
+    if result.written_to:
+        console.print(f"fitted values written to {result.written_to}")
+
+
+def calibrate_cmd(
+    patients: Annotated[
+        int, typer.Option("--patients", help="Virtual patients per dose level.")
+    ] = 150,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the calibration population.")] = 2026,
+    max_evaluations: Annotated[
+        int, typer.Option("--max-evaluations", help="Limit on model evaluations of the fit.")
+    ] = 200,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the fitted values into parameters.toml.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="No fit: check the stored values against targets.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fit the parameters marked "calibrated" to the seed targets; print target | model | met?."""
+    from il2sim import calibrate as cal
+
+    if patients <= 0:
+        raise InputError(f"must be a positive integer, got {patients}", field="patients")
+    if max_evaluations <= 0:
+        raise InputError(
+            f"must be a positive integer, got {max_evaluations}", field="max-evaluations"
+        )
+    if check:
+        result = cal.check_stored(patients=patients, seed=seed)
+    else:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            transient=True,
+            console=__import__("rich.console").console.Console(stderr=True),
+        ) as bar:
+            task = bar.add_task("calibrating", total=None)
+
+            def progress(n: int, cost: float) -> None:
+                bar.update(task, description=f"calibrating: evaluation {n}, cost {cost:.4g}")
+
+            result = cal.calibrate(
+                patients=patients,
+                seed=seed,
+                max_evaluations=max_evaluations,
+                write=write,
+                progress=progress,
+            )
+    if json_out:
+        print_json(result)
+    else:
+        _print(result)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``il2sim calibrate`` to ``app``."""
+    app.command("calibrate")(calibrate_cmd)

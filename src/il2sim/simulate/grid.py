@@ -1,0 +1,154 @@
+"""The shared time grid: nodes at dose times, infusion ends, day boundaries and output times."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from il2sim.errors import InputError
+from il2sim.regimen.events import ROUTE_CODES, Regimen, RegimenArrays, Route
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+#: Two grid times closer than this (days) are merged.
+_MERGE_TOL_DAY = 1e-9
+#: After an i.v. bolus and at infusion starts/ends the central concentration changes on the
+#: scale of minutes (distribution half-life 12.9 min, Konrad 1990): extra nodes at
+#: ``t + dt_max * 2**k`` for these k give geometrically growing steps there.
+_REFINE_POWERS = tuple(range(-8, 3))
+#: ... and steps ``dt_max / _IV_FINE_FACTOR`` for ``_IV_FINE_WINDOW_DAY`` after them.
+_IV_FINE_FACTOR = 4.0
+_IV_FINE_WINDOW_DAY = 1.0
+#: Default spacing of the output grid, days.
+DEFAULT_OUTPUT_STEP_DAY = 0.25
+_INF_CODE = ROUTE_CODES.index(Route.IV_INFUSION)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Nodes (G+1,), per-segment sub-step counts and day index, event placement."""
+
+    node_t: FloatArray
+    seg_nsub: IntArray
+    seg_day: IntArray
+    seg_first: npt.NDArray[np.bool_]
+    out_t: FloatArray
+    out_node_idx: IntArray
+    ev_node: IntArray  # (E,) node where each kept event is applied
+    ev_keep: npt.NDArray[np.bool_]  # (E,) event starts before the horizon
+    inf_rate: FloatArray  # (P, G) IU/day
+    horizon_day: float
+    n_days: int
+    first_dose_day: float
+    day_nodes: IntArray  # (D+1,) node index of day boundaries 0..D (last = horizon)
+    first_nodes: tuple[int, int]  # node indices of first dose and first dose + 1 day (or horizon)
+
+
+def _merge(times: FloatArray) -> FloatArray:
+    t = np.unique(times)
+    keep = np.ones(t.size, dtype=bool)
+    keep[1:] = np.diff(t) > _MERGE_TOL_DAY
+    return t[keep]
+
+
+def _snap(values: FloatArray, nodes: FloatArray) -> IntArray:
+    idx = np.searchsorted(nodes, values - _MERGE_TOL_DAY)
+    idx = np.clip(idx, 0, nodes.size - 1)
+    return idx.astype(np.int64)
+
+
+def default_output_times(horizon_day: float) -> FloatArray:
+    """Every 0.25 day from 0 to the horizon (inclusive)."""
+    n = math.floor(horizon_day / DEFAULT_OUTPUT_STEP_DAY + 1e-9)
+    t: FloatArray = np.arange(n + 1, dtype=float) * DEFAULT_OUTPUT_STEP_DAY
+    if horizon_day - t[-1] > _MERGE_TOL_DAY:
+        t = np.append(t, horizon_day)
+    return t
+
+
+def build_grid(
+    regimen: Regimen,
+    arrays: RegimenArrays,
+    amounts_iu: FloatArray,
+    horizon_day: float,
+    output_times_day: FloatArray,
+    dt_max_day: float,
+) -> Grid:
+    """Build the grid for ``regimen`` resolved to ``arrays`` with per-patient ``amounts_iu``."""
+    if not (horizon_day > 0 and math.isfinite(horizon_day)):
+        raise InputError(f"must be a positive number of days, got {horizon_day!r}", field="horizon")
+    out_t = np.asarray(output_times_day, dtype=float)
+    if out_t.ndim != 1 or out_t.size == 0 or not np.all(np.isfinite(out_t)):
+        raise InputError("must be a non-empty 1-D array of finite times", field="output_times_day")
+    if np.any(out_t < 0) or np.any(out_t > horizon_day + _MERGE_TOL_DAY):
+        raise InputError(f"must lie in [0, horizon={horizon_day:g}] days", field="output_times_day")
+    if np.any(np.diff(out_t) <= 0):
+        raise InputError("must be strictly increasing", field="output_times_day")
+    ev_t = arrays.time_day
+    ev_keep = ev_t < horizon_day - _MERGE_TOL_DAY
+    ends = ev_t + arrays.duration_day
+    first = float(ev_t.min())
+    n_days = max(1, math.ceil(horizon_day - 1e-9))
+    cand = [
+        np.array([0.0, horizon_day]),
+        ev_t[ev_keep],
+        ends[ev_keep],
+        out_t,
+        np.arange(1, n_days, dtype=float),
+        np.array([first + 1.0]),
+    ]
+    fast_route = (arrays.route == ROUTE_CODES.index(Route.IV_BOLUS)) | (arrays.route == _INF_CODE)
+    switch = np.concatenate(
+        [ev_t[ev_keep & fast_route], ends[ev_keep & (arrays.route == _INF_CODE)]]
+    )
+    if switch.size:
+        offsets = dt_max_day * np.power(2.0, _REFINE_POWERS)
+        cand.append((switch[:, None] + offsets[None, :]).ravel())
+    allt = np.concatenate(cand)
+    allt = allt[(allt >= 0) & (allt <= horizon_day + _MERGE_TOL_DAY)]
+    nodes = _merge(np.minimum(allt, horizon_day))
+    nodes[-1] = horizon_day
+    seg_len = np.diff(nodes)
+    seg_dt = np.full(seg_len.size, dt_max_day)
+    if switch.size:
+        # within a day after an i.v. bolus or an infusion switch the receptors de-saturate
+        # (the stiff rate changes several-fold within hours): finer steps there
+        since = nodes[:-1, None] - switch[None, :]
+        near = np.any((since >= -_MERGE_TOL_DAY) & (since < _IV_FINE_WINDOW_DAY), axis=1)
+        seg_dt[near] = dt_max_day / _IV_FINE_FACTOR
+    seg_nsub = np.maximum(1, np.ceil(seg_len / seg_dt - 1e-9)).astype(np.int64)
+    seg_day = np.minimum(np.floor(nodes[:-1] + _MERGE_TOL_DAY), n_days - 1).astype(np.int64)
+    first_end = min(first + 1.0, horizon_day)
+    seg_first = (nodes[:-1] >= first - _MERGE_TOL_DAY) & (nodes[1:] <= first_end + _MERGE_TOL_DAY)
+    out_idx = np.full(nodes.size, -1, dtype=np.int64)
+    out_idx[_snap(out_t, nodes)] = np.arange(out_t.size)
+    ev_node = _snap(ev_t, nodes)
+    ev_node[~ev_keep] = nodes.size  # never applied
+    n_pat = amounts_iu.shape[0]
+    inf_rate = np.zeros((n_pat, nodes.size - 1))
+    for e in np.flatnonzero(ev_keep & (arrays.route == _INF_CODE)):
+        active = (nodes[:-1] >= ev_t[e] - _MERGE_TOL_DAY) & (nodes[1:] <= ends[e] + _MERGE_TOL_DAY)
+        inf_rate[:, active] += (amounts_iu[:, e] / arrays.duration_day[e])[:, None]
+    day_t = np.append(np.arange(n_days, dtype=float), horizon_day)
+    return Grid(
+        node_t=nodes,
+        seg_nsub=seg_nsub,
+        seg_day=seg_day,
+        seg_first=seg_first,
+        out_t=out_t,
+        out_node_idx=out_idx,
+        ev_node=ev_node.astype(np.int64),
+        ev_keep=ev_keep,
+        inf_rate=inf_rate,
+        horizon_day=float(horizon_day),
+        n_days=n_days,
+        first_dose_day=first,
+        day_nodes=_snap(day_t, nodes),
+        first_nodes=(
+            int(_snap(np.array([first]), nodes)[0]),
+            int(_snap(np.array([first_end]), nodes)[0]),
+        ),
+    )

@@ -1,0 +1,83 @@
+"""Calibration: the stored values meet the seed's targets; the fit procedure runs.
+
+Targets (Meropol et al. 1996, Clin Cancer Res 2:669, abstract; science.md §6): mean peak total
+NK increase +154% at 0.40 and +530% at 1.75 MIU/m2; CD56bright +368% and +2763%; dose
+dependent; peak NK at weeks 6-8 sustained through week 12; peak serum IL-2 < 10 pM.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from il2sim import calibrate as cal
+from il2sim.model.parameters import DEFAULT_TABLE, load_parameters, read_table
+
+
+@pytest.fixture(scope="module")
+def stored() -> cal.CalibrationResult:
+    return cal.check_stored(patients=100, seed=2026)
+
+
+def test_stored_values_meet_every_target(stored: cal.CalibrationResult) -> None:
+    failed = [c for c in stored.checks if not c.met]
+    assert not failed, failed
+    levels = {lv.dose_miu_per_m2: lv for lv in stored.levels}
+    # +-15% of the seed's values (issue 3)
+    assert levels[0.40].nk_mean_peak_pct == pytest.approx(154.0, rel=0.15)
+    assert levels[1.75].nk_mean_peak_pct == pytest.approx(530.0, rel=0.15)
+    assert levels[0.40].bright_mean_peak_pct == pytest.approx(368.0, rel=0.15)
+    assert levels[1.75].bright_mean_peak_pct == pytest.approx(2763.0, rel=0.15)
+    doses = sorted(levels)
+    assert doses == [0.40, 0.60, 0.80, 1.00, 1.25, 1.50, 1.75]
+    for a, b in itertools.pairwise(doses):
+        assert levels[b].nk_mean_peak_pct > levels[a].nk_mean_peak_pct
+        assert levels[b].bright_mean_peak_pct > levels[a].bright_mean_peak_pct
+    for d in doses:
+        assert 42.0 <= levels[d].nk_mean_t95_day <= 56.0
+        assert levels[d].nk_mean_end_over_max >= 0.85
+        if d <= 1.25:
+            assert levels[d].il2_median_peak_pm < 10.0
+
+
+def test_the_fit_procedure_runs_and_writes_back(tmp_path: Path) -> None:
+    path = tmp_path / "parameters.toml"
+    shutil.copy(DEFAULT_TABLE, path)
+    before = read_table(path)
+    calls: list[int] = []
+    res = cal.calibrate(
+        load_parameters(path),
+        patients=4,
+        seed=1,
+        max_evaluations=2,
+        write=True,
+        path=path,
+        progress=lambda n, c: calls.append(n),
+    )
+    assert calls and res.n_evaluations >= 1
+    assert set(res.fitted) == set(cal.BOUNDS)
+    after = read_table(path)
+    for name, spec in before.items():
+        if name in res.fitted:
+            assert after[name].value == pytest.approx(res.fitted[name])
+            assert after[name].source == "calibrated"
+        else:
+            assert after[name] == spec
+    assert len(res.checks) >= 9
+    assert res.to_dict()["patients_per_level"] == 4
+
+
+def test_cli_calibrate_rejects_bad_input() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "il2sim.cli.main", "calibrate", "--patients", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 2
+    assert "patients" in r.stderr and "Traceback" not in r.stderr
