@@ -1,0 +1,94 @@
+"""``il2sim reproduce``: the seed trial in silico, each reported result beside the model's.
+
+Only parsing and printing; the work is done by :func:`il2sim.reproduce.reproduce`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from il2sim.cli._common import print_json
+
+
+def reproduce_cmd(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for the representative trial's SDTM and the tables."),
+    ] = Path("il2sim-reproduce"),
+    replicates: Annotated[
+        int, typer.Option("--replicates", help="Replicate trials (>= 1).")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
+    pool_size: Annotated[
+        int,
+        typer.Option("--pool-size", help="Simulated patients per dose level for the replicates."),
+    ] = 600,
+    xpt: Annotated[bool, typer.Option("--xpt", help="Also write SAS XPT v5 files.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.html into --out.")
+    ] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the seed trial (4+5, seven levels) in silico: one representative trial plus
+    replicates, and compare each reported result with the model's."""
+    from il2sim.cli.trial import progress_bar
+    from il2sim.errors import InputError
+    from il2sim.reproduce import reproduce
+
+    if replicates < 1:
+        raise InputError(f"must be >= 1, got {replicates}", field="--replicates")
+    with progress_bar(not json_out) as update:
+        res = reproduce(
+            out_dir=out, n_replicates=replicates, seed=seed, pool_size=pool_size, xpt=xpt,
+            progress=update,
+        )  # fmt: skip
+    report_note = None
+    if report:
+        try:
+            from il2sim.report import write_report
+            from il2sim.reproduce import SEED_REFERENCE
+
+            write_report(
+                out,
+                out / "report.html",
+                reference=SEED_REFERENCE,
+                title="il2sim reproduce: Meropol 1996 in silico",
+            )
+            report_note = str(out / "report.html")
+        except ImportError:
+            report_note = "report module not available"
+        except Exception as exc:  # the report is an extra; the table is the job
+            report_note = f"report not written: {type(exc).__name__}: {exc}"
+    import sys
+
+    for note in res.notes:
+        if note.startswith("the toxicity table") or note.startswith("interrupted"):
+            print(f"il2sim: warning: {note}", file=sys.stderr)
+    if json_out:
+        d = res.to_dict()
+        d["report"] = report_note
+        print_json(d)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    tab = Table(title=f"Meropol 1996 vs il2sim (seed {seed}, {res.n_replicates} replicates)")
+    for col in ("result", "reported", "model", "agree", "rule"):
+        tab.add_column(col, overflow="fold")
+    for r in res.results:
+        tab.add_row(r.name, r.reported, r.model, "agree" if r.agree else "DISAGREE", r.rule)
+    con = Console()
+    con.print(tab)
+    sel = ", ".join(f"{k}: {v:.1f}%" for k, v in res.mtd_selected_pct.items())
+    none = res.replicates.get("none_selected_pct", 0.0)
+    con.print(f"MTD selected (MIU/m2/day): {sel}, none: {none:.1f}%")
+    con.print(f"{sum(r.agree for r in res.results)}/{len(res.results)} results agree")
+    con.print(f"written to {out}" + (f"; report: {report_note}" if report_note else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``il2sim reproduce`` to ``app``."""
+    app.command("reproduce")(reproduce_cmd)

@@ -1,0 +1,106 @@
+"""``il2sim reproduce`` and ``il2sim trial`` from the command line (small runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from il2sim.cli.main import app
+from il2sim.reproduce import SEED_DOSES_MIU_PER_M2, jt_pvalue
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("rep")
+    res = runner.invoke(
+        app,
+        ["reproduce", "--out", str(out), "--replicates", "40", "--pool-size", "40",
+         "--seed", "2", "--json", "--no-report"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout), out
+
+
+def test_reproduce_json_contract(reproduced: tuple[dict, Path]) -> None:
+    d, _ = reproduced
+    assert {"results", "mtd_selected_pct"} <= set(d)
+    for row in d["results"]:
+        assert set(row) == {"name", "reported", "model", "agree", "rule"}
+        assert isinstance(row["agree"], bool) and row["rule"]
+    names = " ".join(r["name"] for r in d["results"])
+    for key in ("MTD", "patients treated", "NK", "CD56bright", "time of NK peak", "IL-2",
+                "antibodies", "at or below the MTD"):  # fmt: skip
+        assert key in names
+    # reported column carries the seed's values (Meropol et al. 1996)
+    rep = {r["name"]: r["reported"] for r in d["results"]}
+    assert rep["MTD (MIU/m2/day)"] == "1.25" and rep["patients treated"] == "38"
+    keys = set(d["mtd_selected_pct"])
+    assert {f"{x:g}" for x in SEED_DOSES_MIU_PER_M2} == keys
+    assert sum(d["mtd_selected_pct"].values()) + d["none_selected_pct"] == pytest.approx(100.0)
+    assert d["n_replicates"] == 40
+
+
+def test_reproduce_writes_files(reproduced: tuple[dict, Path]) -> None:
+    _, out = reproduced
+    for name in ("dm", "ex", "ae", "cp", "pc", "is", "suppdm", "decisions"):
+        assert (out / f"{name}.csv").is_file() and (out / f"{name}.parquet").is_file()
+    table = json.loads((out / "reproduce.json").read_text())
+    assert len(table["results"]) >= 10
+    assert (out / "reproduce.csv").is_file() and (out / "replicates.json").is_file()
+
+
+def test_trial_cli_single_and_replicates(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        ["trial", "--design", "a+b", "--a", "4", "--b", "5", "--doses",
+         "0.4,0.6,0.8,1.0,1.25,1.5,1.75", "--seed", "1", "--out", str(tmp_path), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["n_patients"] == sum(d["patients_per_level"]) and (tmp_path / "dm.csv").is_file()
+    res = runner.invoke(
+        app,
+        ["trial", "--design", "3+3", "--replicates", "20", "--pool-size", "20", "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["n_replicates"] == 20 and "mtd_selected_pct" in d
+
+
+def test_trial_cli_user_errors() -> None:
+    from il2sim.errors import Il2simError
+
+    res = runner.invoke(app, ["trial", "--doses", "0.4,abc"])
+    assert isinstance(res.exception, Il2simError)
+    res = runner.invoke(app, ["trial", "--design", "nonsense"])
+    assert isinstance(res.exception, Il2simError)
+
+
+def test_jt_pvalue_against_independent_helper() -> None:
+    """The JT P value used by reproduce equals the module's own normal-approximation helper
+    (an independent implementation) on tied data."""
+    import numpy as np
+
+    from il2sim.reproduce import _jt_normal
+
+    groups = [np.array([1.0, 2.0, 2.0, 3.0]), np.array([2.0, 4.0, 5.0]), np.array([5.0, 6.0, 7.0])]
+    assert jt_pvalue(groups) == pytest.approx(_jt_normal(groups), rel=1e-9)
+    assert jt_pvalue(groups) < 0.05
+
+
+def test_full_reproduce_selects_125_most_often() -> None:
+    """The main job with its defaults (1000 replicates, pools of 300): 1.25 MIU/m2, the seed's
+    MTD (Meropol et al. 1996), is the dose the replicate trials select most often."""
+    from il2sim.reproduce import reproduce
+
+    res = reproduce(out_dir=None, n_replicates=1000, seed=1)
+    sel = res.mtd_selected_pct
+    assert max(sel, key=lambda k: sel[k]) == "1.25", sel
+    assert res.n_replicates == 1000
+    row = next(r for r in res.results if r.name.startswith("MTD"))
+    assert row.agree
