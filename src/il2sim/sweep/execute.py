@@ -1,0 +1,200 @@
+"""Run a sweep: in-process by default, or on Dask (a local cluster or an existing scheduler).
+
+Every chunk's seed is ``SeedSequence([sweep seed, point index, chunk])`` and chunk files are
+combined in chunk order, so results are identical whatever the order chunks finish in or the
+number of workers.  Chunks already in the store are skipped (resume).  Results are written by
+this (driver) process as they arrive, so workers need no access to the store's file system.
+Ctrl-C stops the sweep and keeps every chunk that finished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from il2sim.errors import InputError
+from il2sim.sweep.grid import Grid, GridPoint
+from il2sim.sweep.runners import get_runner, run_chunk
+from il2sim.sweep.store import Store
+
+__all__ = ["SweepRun", "run_sweep"]
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """What one ``run_sweep`` call did: chunks in the grid, found done, run now, interrupted."""
+
+    store: str
+    n_tasks: int
+    already_done: int
+    ran: int
+    interrupted: bool
+    elapsed_s: float
+    executor: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "store": self.store,
+            "n_tasks": self.n_tasks,
+            "already_done": self.already_done,
+            "ran": self.ran,
+            "remaining": self.n_tasks - self.already_done - self.ran,
+            "interrupted": self.interrupted,
+            "elapsed_s": self.elapsed_s,
+            "executor": self.executor,
+        }
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, done: int) -> Iterator[Any]:
+    """A rich progress bar on stderr (chunks done, time left), or a no-op callback."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("sweep chunks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task("sweep", total=total, completed=done)
+        yield lambda: bar.advance(task)
+
+
+@contextmanager
+def _dask_client(
+    workers: int | None, scheduler: str | None, dashboard: bool, processes: bool
+) -> Iterator[Any]:
+    """A Dask client on ``scheduler`` or on a new LocalCluster bound to 127.0.0.1."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        client = Client(scheduler)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    assert workers is not None
+    # Thread workers talk in-process (no sockets); process workers bind to 127.0.0.1 only.
+    net: dict[str, Any] = {"host": "127.0.0.1"} if processes else {}
+    cluster = LocalCluster(
+        n_workers=int(workers),
+        threads_per_worker=1,
+        processes=processes,
+        dashboard_address="127.0.0.1:8787" if dashboard else None,
+        **net,
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def run_sweep(
+    grid: Grid,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dashboard: bool = False,
+    processes: bool = True,
+    progress: bool = False,
+    max_chunks: int | None = None,
+) -> SweepRun:
+    """Run every chunk of ``grid`` not yet in the store at ``out``.
+
+    ``workers``: start a Dask LocalCluster with that many single-threaded workers (processes,
+    or threads with ``processes=False``) on 127.0.0.1, no dashboard unless ``dashboard``;
+    ``scheduler``: ``tcp://HOST:PORT`` of an existing Dask scheduler; neither: run in this
+    process.  ``max_chunks`` stops after that many new chunks (for staged runs).
+    """
+    get_runner(grid.kind)  # fail fast on an unknown kind
+    if workers is not None and int(workers) < 1:
+        raise InputError(f"must be >= 1, got {workers}", field="workers", value=workers)
+    if workers is not None and scheduler is not None:
+        raise InputError("give --workers or --scheduler, not both", field="scheduler")
+    store = Store(out)
+    store.open_for(grid)
+    done = store.done()
+    tasks: list[tuple[GridPoint, int]] = [
+        (pt, c)
+        for pt in grid.points()
+        for c in range(grid.chunks)
+        if (pt.point_hash, c) not in done
+    ]
+    already = grid.n_tasks - len(tasks)
+    if max_chunks is not None:
+        tasks = tasks[: max(int(max_chunks), 0)]
+    t0 = time.perf_counter()
+    ran = 0
+    interrupted = False
+    executor = "in-process" if workers is None and scheduler is None else "dask"
+    with _progress(progress, grid.n_tasks, already) as advance:
+        try:
+            if executor == "in-process":
+                for pt, c in tasks:
+                    metrics = run_chunk(
+                        grid.kind, pt.params, grid.chunk_size, grid.seed, pt.index, c
+                    )
+                    store.write_chunk(pt, c, grid.chunk_size, metrics)
+                    ran += 1
+                    advance()
+            else:
+                from dask.distributed import as_completed
+
+                with _dask_client(workers, scheduler, dashboard, processes) as client:
+                    futures: list[Any] = []
+                    where: dict[str, tuple[GridPoint, int]] = {}
+                    for pt, c in tasks:
+                        fut = client.submit(
+                            run_chunk,
+                            grid.kind,
+                            pt.params,
+                            grid.chunk_size,
+                            grid.seed,
+                            pt.index,
+                            c,
+                            key=f"il2sim-chunk-{grid.grid_hash}-{pt.point_hash}-{c:06d}",
+                            pure=False,
+                        )
+                        futures.append(fut)
+                        where[fut.key] = (pt, c)
+                    for fut in as_completed(futures):
+                        pt, c = where[fut.key]
+                        store.write_chunk(pt, c, grid.chunk_size, fut.result())
+                        ran += 1
+                        advance()
+        except KeyboardInterrupt:
+            interrupted = True
+    return SweepRun(
+        store=str(out),
+        n_tasks=grid.n_tasks,
+        already_done=already,
+        ran=ran,
+        interrupted=interrupted,
+        elapsed_s=time.perf_counter() - t0,
+        executor=executor if scheduler is None else f"dask:{scheduler}",
+    )
