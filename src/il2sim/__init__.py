@@ -1,26 +1,255 @@
 """il2sim: in-silico low-dose IL-2 dose-finding trials.
 
-Public API (re-exported here; everything else is private):
+The public API is re-exported here; the layers, each a sub-package, depend only on the ones
+before them: ``units`` -> ``regimen`` -> ``model`` -> ``population`` -> ``simulate`` ->
+``designs`` (no model dependency) -> ``trial`` -> ``analysis`` -> ``report`` -> ``cli``;
+``sweep`` and ``io`` sit beside ``trial``/``analysis``.
 
-* units and regimens: :mod:`il2sim.units`, :class:`Regimen`, :class:`DoseEvent`, :class:`Route`
-* errors: :class:`Il2simError`, :class:`InputError`, :class:`DataError`, :class:`DesignError`
+The three main operations live in modules of the same name and are called through them
+(a package attribute cannot be both a function and a sub-package):
+``il2sim.simulate.simulate(regimen, population)``, ``il2sim.calibrate.calibrate()`` and
+``il2sim.reproduce.reproduce()``.
+
+Heavy names (numba solver, pandas, statsmodels, matplotlib) are imported lazily on first use
+(PEP 562), so ``import il2sim`` and the CLI start fast.
+
+>>> import il2sim
+>>> reg = il2sim.parse_spec("1.25 MIU/m2 sc qd x90")
+>>> len(reg.events)
+90
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from il2sim import units
 from il2sim.errors import DataError, DesignError, Il2simError, InputError, ModelError
-from il2sim.regimen import DoseEvent, Regimen, Route
+from il2sim.regimen import (
+    DoseEvent,
+    Regimen,
+    Route,
+    daily_regimen,
+    format_spec,
+    parse_spec,
+    pulses,
+    read_nonmem_csv,
+    regimens_from_table,
+    to_nonmem_table,
+    write_nonmem_csv,
+)
 
 __version__ = "0.1.0"
 
+#: public name -> module it lives in (imported on first attribute access)
+_LAZY: dict[str, str] = {
+    # model
+    "Parameters": "il2sim.model.parameters",
+    "load_parameters": "il2sim.model.parameters",
+    "ToxicityParameters": "il2sim.model.toxicity",
+    "DLTDefinition": "il2sim.model.toxicity",
+    "load_toxicity_parameters": "il2sim.model.toxicity",
+    "dlt_probability": "il2sim.model.toxicity",
+    "toxicity_summary": "il2sim.model.toxicity",
+    # population, solver, calibration
+    "Population": "il2sim.population",
+    "SimulationResult": "il2sim.simulate",
+    "CalibrationResult": "il2sim.calibrate",
+    # designs
+    "Design": "il2sim.designs",
+    "Decision": "il2sim.designs",
+    "Outcomes": "il2sim.designs",
+    "OperatingCharacteristics": "il2sim.designs",
+    "ABDesign": "il2sim.designs",
+    "DESIGN_NAMES": "il2sim.designs",
+    "build_design": "il2sim.designs",
+    "simulate_trials": "il2sim.designs",
+    "exact_oc": "il2sim.designs",
+    "dose_paths": "il2sim.designs",
+    "three_plus_three": "il2sim.designs",
+    "four_plus_five": "il2sim.designs",
+    "stop_at_n": "il2sim.designs",
+    "stop_when_n_at_dose": "il2sim.designs",
+    "stop_when_too_toxic": "il2sim.designs",
+    "dont_skip_doses": "il2sim.designs",
+    "demand_n_at_dose": "il2sim.designs",
+    "CRM": "il2sim.designs.crm",
+    "getprior": "il2sim.designs.crm",
+    "BOIN": "il2sim.designs.boin",
+    "MTPI2": "il2sim.designs.mtpi2",
+    "I3Plus3": "il2sim.designs.i3plus3",
+    "Keyboard": "il2sim.designs.keyboard",
+    "select_mtd": "il2sim.designs._isotonic",
+    # trial
+    "Trial": "il2sim.trial",
+    "Schedule": "il2sim.trial",
+    "run_trial": "il2sim.trial",
+    "run_replicates": "il2sim.trial",
+    "build_sdtm": "il2sim.trial",
+    "write_sdtm": "il2sim.trial",
+    "ReproduceResult": "il2sim.reproduce",
+    # analysis and report
+    "analyze": "il2sim.analysis",
+    "AnalysisResult": "il2sim.analysis",
+    "load_sdtm": "il2sim.analysis",
+    "jonckheere_terpstra": "il2sim.analysis",
+    "spearman": "il2sim.analysis",
+    "log_dose_fit": "il2sim.analysis",
+    "write_report": "il2sim.report",
+    "render_html": "il2sim.report",
+    # scale
+    "run_sweep": "il2sim.sweep",
+    "Grid": "il2sim.sweep",
+    "load_grid": "il2sim.sweep",
+    "Store": "il2sim.sweep",
+    "simulate_streaming": "il2sim.sweep.stream",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
+    from il2sim.analysis import (
+        AnalysisResult,
+        analyze,
+        jonckheere_terpstra,
+        load_sdtm,
+        log_dose_fit,
+        spearman,
+    )
+    from il2sim.calibrate import CalibrationResult
+    from il2sim.designs import (
+        DESIGN_NAMES,
+        ABDesign,
+        Decision,
+        Design,
+        OperatingCharacteristics,
+        Outcomes,
+        build_design,
+        demand_n_at_dose,
+        dont_skip_doses,
+        dose_paths,
+        exact_oc,
+        four_plus_five,
+        simulate_trials,
+        stop_at_n,
+        stop_when_n_at_dose,
+        stop_when_too_toxic,
+        three_plus_three,
+    )
+    from il2sim.designs._isotonic import select_mtd
+    from il2sim.designs.boin import BOIN
+    from il2sim.designs.crm import CRM, getprior
+    from il2sim.designs.i3plus3 import I3Plus3
+    from il2sim.designs.keyboard import Keyboard
+    from il2sim.designs.mtpi2 import MTPI2
+    from il2sim.model.parameters import Parameters, load_parameters
+    from il2sim.model.toxicity import (
+        DLTDefinition,
+        ToxicityParameters,
+        dlt_probability,
+        load_toxicity_parameters,
+        toxicity_summary,
+    )
+    from il2sim.population import Population
+    from il2sim.report import render_html, write_report
+    from il2sim.reproduce import ReproduceResult
+    from il2sim.simulate import SimulationResult
+    from il2sim.sweep import Grid, Store, load_grid, run_sweep
+    from il2sim.sweep.stream import simulate_streaming
+    from il2sim.trial import (
+        Schedule,
+        Trial,
+        build_sdtm,
+        run_replicates,
+        run_trial,
+        write_sdtm,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily re-exported public name on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'il2sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
+    "BOIN",
+    "CRM",
+    "DESIGN_NAMES",
+    "MTPI2",
+    "ABDesign",
+    "AnalysisResult",
+    "CalibrationResult",
+    "DLTDefinition",
     "DataError",
+    "Decision",
+    "Design",
     "DesignError",
     "DoseEvent",
+    "Grid",
+    "I3Plus3",
     "Il2simError",
     "InputError",
+    "Keyboard",
     "ModelError",
+    "OperatingCharacteristics",
+    "Outcomes",
+    "Parameters",
+    "Population",
     "Regimen",
+    "ReproduceResult",
     "Route",
+    "Schedule",
+    "SimulationResult",
+    "Store",
+    "ToxicityParameters",
+    "Trial",
     "__version__",
+    "analyze",
+    "build_design",
+    "build_sdtm",
+    "daily_regimen",
+    "demand_n_at_dose",
+    "dlt_probability",
+    "dont_skip_doses",
+    "dose_paths",
+    "exact_oc",
+    "format_spec",
+    "four_plus_five",
+    "getprior",
+    "jonckheere_terpstra",
+    "load_grid",
+    "load_parameters",
+    "load_sdtm",
+    "load_toxicity_parameters",
+    "log_dose_fit",
+    "parse_spec",
+    "pulses",
+    "read_nonmem_csv",
+    "regimens_from_table",
+    "render_html",
+    "run_replicates",
+    "run_sweep",
+    "run_trial",
+    "select_mtd",
+    "simulate_streaming",
+    "simulate_trials",
+    "spearman",
+    "stop_at_n",
+    "stop_when_n_at_dose",
+    "stop_when_too_toxic",
+    "three_plus_three",
+    "to_nonmem_table",
+    "toxicity_summary",
     "units",
+    "write_nonmem_csv",
+    "write_report",
+    "write_sdtm",
 ]

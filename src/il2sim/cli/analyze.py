@@ -61,10 +61,8 @@ def analyze_cmd(
         for name, table in result.tables().items():
             with atomic_path(out / f"{name}.csv", suffix=".csv") as tmp:
                 table.to_csv(tmp, index=False)
-                tmp.chmod(0o644)  # mkstemp makes 0600; result tables are meant to be shared
         with atomic_path(out / "analysis.json", suffix=".json") as tmp:
             tmp.write_text(json.dumps(to_jsonable(result), indent=2))
-            tmp.chmod(0o644)
     if json_out:
         print_json(result)
         return

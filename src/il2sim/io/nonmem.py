@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from il2sim import units
+from il2sim._files import atomic_path
 from il2sim.errors import DataError, InputError
 from il2sim.regimen.events import Regimen, Route
 
@@ -348,11 +349,6 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
 def write_nonmem(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` as CSV (a header line; full-precision numbers, no ``.``), atomically."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(target, suffix=".csv") as tmp:
         df.to_csv(tmp, index=False, lineterminator="\n")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
+from il2sim._files import write_text_atomic
 from il2sim.errors import ModelError
 
 #: Directory holding the packaged parameter tables.
@@ -172,9 +173,7 @@ def write_values(updates: Mapping[str, float], path: str | Path | None = None) -
     Only the ``value = ...`` line of each named table is replaced (text edit), so every other
     field, entry and comment is kept byte for byte; the result is re-parsed before the rename.
     """
-    import os
     import re
-    import tempfile
 
     target = Path(path) if path is not None else DEFAULT_TABLE
     text = target.read_text(encoding="utf-8")
@@ -197,11 +196,4 @@ def write_values(updates: Mapping[str, float], path: str | Path | None = None) -
     for name, v in updates.items():
         if check[name]["value"] != float(v):  # pragma: no cover - defensive
             raise ModelError(f"write-back failed for {name}", field=name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_text_atomic(target, text)

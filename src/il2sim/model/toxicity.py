@@ -682,17 +682,11 @@ def _selection_pct(p_dlt: Sequence[float]) -> list[float]:
 def write_toxicity_values(updates: Mapping[str, float], path: str | Path | None = None) -> Path:
     """Write calibrated values into ``toxicity.toml`` (the packaged one by default), keeping
     every other field; atomic (temp file then rename)."""
-    import os
-    import tempfile
+    from il2sim._files import write_text_atomic
 
     target = Path(path) if path is not None else Path(__file__).with_name("toxicity.toml")
     tox = load_toxicity_parameters(target).with_params(**updates)
-    fd, tmp = tempfile.mkstemp(prefix=".toxicity.", suffix=".toml", dir=target.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(_HEADER + tox.to_toml())
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; the table is package data
-    os.replace(tmp, target)
-    return target
+    return write_text_atomic(target, _HEADER + tox.to_toml())
 
 
 _HEADER = """# Toxicity and immunogenicity parameters of il2sim (same schema as parameters.toml):

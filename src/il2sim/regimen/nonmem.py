@@ -398,15 +398,7 @@ def to_nonmem_table(
 
 def write_nonmem_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write ``table`` to ``path`` as CSV atomically (temporary file, then rename)."""
-    import tempfile
+    from il2sim._files import atomic_path
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".csv") as tmp:
         table.to_csv(tmp, index=False)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -30,12 +30,9 @@ def write_report(
     ``reference`` holds published values to draw on the figures (see
     :func:`il2sim.report.figures.normalise_reference`).
     """
-    from il2sim.cli._common import atomic_path
+    from il2sim._files import write_text_atomic
 
     result = source if isinstance(source, AnalysisResult) else analyze(source, test_codes)
     text = render_html(result, reference=reference, title=title, progress=progress)
     target = Path(out)
-    with atomic_path(target, suffix=".html") as tmp:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o644)  # mkstemp creates 0600; a report is meant to be shared
-    return target
+    return write_text_atomic(target, text)
