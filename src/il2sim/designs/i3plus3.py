@@ -18,11 +18,10 @@ from il2sim.designs._interval import (
     DEESCALATE,
     ESCALATE,
     STAY,
-    IntervalDesign,
     simulate_oc,
     simulate_raw,
 )
-from il2sim.designs.mtpi2 import check_epsilons, with_elimination
+from il2sim.designs.mtpi2 import EquivalenceIntervalDesign, with_elimination
 
 __all__ = ["I3Plus3", "simulate_oc", "simulate_raw"]
 
@@ -30,17 +29,8 @@ _TOL = 1e-12  # so that y/n exactly on an EI edge counts as inside
 
 
 @dataclass(frozen=True)
-class I3Plus3(IntervalDesign):
+class I3Plus3(EquivalenceIntervalDesign):
     """The i3+3 design with equivalence interval [target - eps1, target + eps2]."""
-
-    eps1: float = 0.05
-    eps2: float = 0.05
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        e1, e2 = check_epsilons(self.target, self.eps1, self.eps2)
-        object.__setattr__(self, "eps1", e1)
-        object.__setattr__(self, "eps2", e2)
 
     @property
     def name(self) -> str:

@@ -16,24 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._interval import IntervalDesign, simulate_oc, simulate_raw
-from il2sim.designs.mtpi2 import check_epsilons, strongest_table, with_elimination
+from il2sim.designs._interval import simulate_oc, simulate_raw
+from il2sim.designs.mtpi2 import EquivalenceIntervalDesign, strongest_table, with_elimination
 
 __all__ = ["Keyboard", "simulate_oc", "simulate_raw"]
 
 
 @dataclass(frozen=True)
-class Keyboard(IntervalDesign):
+class Keyboard(EquivalenceIntervalDesign):
     """The Keyboard design with target key [target - eps1, target + eps2]."""
-
-    eps1: float = 0.05
-    eps2: float = 0.05
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        e1, e2 = check_epsilons(self.target, self.eps1, self.eps2)
-        object.__setattr__(self, "eps1", e1)
-        object.__setattr__(self, "eps2", e2)
 
     @property
     def name(self) -> str:

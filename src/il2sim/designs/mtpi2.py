@@ -103,8 +103,9 @@ def with_elimination(table: npt.NDArray[np.int8], design: IntervalDesign) -> npt
 
 
 @dataclass(frozen=True)
-class MTPI2(IntervalDesign):
-    """The mTPI-2 design with equivalence interval [target - eps1, target + eps2]."""
+class EquivalenceIntervalDesign(IntervalDesign):
+    """An interval design with an equivalence interval (target key) [target - eps1,
+    target + eps2]: the shared base of mTPI-2, Keyboard and i3+3."""
 
     eps1: float = 0.05
     eps2: float = 0.05
@@ -114,6 +115,11 @@ class MTPI2(IntervalDesign):
         e1, e2 = check_epsilons(self.target, self.eps1, self.eps2)
         object.__setattr__(self, "eps1", e1)
         object.__setattr__(self, "eps2", e2)
+
+
+@dataclass(frozen=True)
+class MTPI2(EquivalenceIntervalDesign):
+    """The mTPI-2 design with equivalence interval [target - eps1, target + eps2]."""
 
     @property
     def name(self) -> str:
