@@ -120,47 +120,16 @@ class ReproduceResult:
 
 def jt_pvalue(groups: Sequence[npt.ArrayLike]) -> float:
     """One-sided (increasing) Jonckheere-Terpstra P value, normal approximation with the
-    tie-corrected variance; uses :func:`il2sim.analysis.stats.jonckheere_terpstra` when present
-    (the same test the analysis module applies to trial data)."""
+    tie-corrected variance: :func:`il2sim.analysis.stats.jonckheere_terpstra`, the same test
+    the analysis module applies to trial data."""
     gs = [np.asarray(g, dtype=float) for g in groups]
     gs = [g[np.isfinite(g)] for g in gs]
     gs = [g for g in gs if g.size]
     if len(gs) < 2:
         return math.nan
-    try:
-        from il2sim.analysis.stats import jonckheere_terpstra
-    except ImportError:  # pragma: no cover - analysis module absent
-        return _jt_normal(gs)
+    from il2sim.analysis.stats import jonckheere_terpstra
+
     return float(jonckheere_terpstra(gs, alternative="increasing", method="normal").pvalue)
-
-
-def _jt_normal(gs: list[npt.NDArray[np.float64]]) -> float:
-    from scipy.stats import norm
-
-    j = 0.0
-    for a in range(len(gs)):
-        for b in range(a + 1, len(gs)):
-            d = gs[b][None, :] - gs[a][:, None]
-            j += float(np.sum(d > 0) + 0.5 * np.sum(d == 0))
-    n = np.array([g.size for g in gs])
-    big_n = int(n.sum())
-    _, t = np.unique(np.concatenate(gs), return_counts=True)
-    mean = (big_n**2 - np.sum(n**2)) / 4.0
-    # null variance with ties (Lehmann 1975, Nonparametrics, eq. 6.31; Hollander & Wolfe)
-    big = float(big_n)
-    var = (
-        (
-            big * (big - 1) * (2 * big + 5)
-            - np.sum(n * (n - 1) * (2 * n + 5))
-            - np.sum(t * (t - 1) * (2 * t + 5))
-        )
-        / 72.0
-        + np.sum(n * (n - 1) * (n - 2))
-        * np.sum(t * (t - 1) * (t - 2))
-        / (36.0 * big * (big - 1) * (big - 2))
-        + np.sum(n * (n - 1)) * np.sum(t * (t - 1)) / (8.0 * big * (big - 1))
-    )
-    return float(norm.sf((j - mean) / math.sqrt(var))) if var > 0 else math.nan
 
 
 def _fmt_range(lo: float, hi: float) -> str:
