@@ -79,8 +79,9 @@ def reproduce_cmd(
     for col in ("result", "reported", "model", "agree", "rule"):
         tab.add_column(col, overflow="fold")
     for r in res.results:
-        tab.add_row(r.name, r.reported, r.model, "agree" if r.agree else "DISAGREE", r.rule)
-    con = Console()
+        tab.add_row(r.name, r.reported, r.model, "agree" if r.agree else "[bold red]DISAGREE[/]", r.rule)
+    # a log file or pipe has no width: use a wide one so the table stays readable there
+    con = Console() if sys.stdout.isatty() else Console(width=160)
     con.print(tab)
     sel = ", ".join(f"{k}: {v:.1f}%" for k, v in res.mtd_selected_pct.items())
     none = res.replicates.get("none_selected_pct", 0.0)
