@@ -11,6 +11,7 @@ import pytest
 
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen, Route
+from il2sim.regimen.spec import parse_spec
 from il2sim.simulate import simulate
 
 TOL = 1e-4
@@ -35,6 +36,12 @@ REGIMENS = {
     "sc-flat-0.1-and-im": (
         (DoseEvent(0.0, 0.1), DoseEvent(2.5, 3.0, per_m2=False, route=Route.IM)),
         14.0,
+    ),
+    # the seed regimen and a pulse on top of it, over their full horizons
+    "seed-1.25-x90": (parse_spec("1.25 MIU/m2 sc qd x90").events, 90.0),
+    "pulse-15-x3-at-42": (
+        parse_spec("1.25 MIU/m2 sc qd x84 + 15 MIU/m2 sc qd x3 @42").events,
+        84.0,
     ),
 }
 

@@ -22,9 +22,15 @@ _REFINE_POWERS = tuple(range(-8, 3))
 #: ... and steps ``dt_max / _IV_FINE_FACTOR`` for ``_IV_FINE_WINDOW_DAY`` after them.
 _IV_FINE_FACTOR = 4.0
 _IV_FINE_WINDOW_DAY = 1.0
+#: After an s.c./i.m. dose the absorption input (ka ~ 6/day) and the receptor-limited central
+#: concentration change fastest: steps ``dt_max`` for ``DEPOT_FINE_WINDOW_DAY`` after it, then
+#: ``dt_max * COARSE_FACTOR`` (the rest of the day is slow; NK dynamics take days).
+DEPOT_FINE_WINDOW_DAY = 0.5
+COARSE_FACTOR = 2.0
 #: Default spacing of the output grid, days.
 DEFAULT_OUTPUT_STEP_DAY = 0.25
 _INF_CODE = ROUTE_CODES.index(Route.IV_INFUSION)
+_DEPOT_CODES = np.array([ROUTE_CODES.index(Route.SC), ROUTE_CODES.index(Route.IM)])
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,8 @@ def build_grid(
         np.arange(1, n_days, dtype=float),
         np.array([first + 1.0]),
     ]
+    depot = ev_t[ev_keep & np.isin(arrays.route, _DEPOT_CODES)]
+    cand.append(depot + DEPOT_FINE_WINDOW_DAY)
     fast_route = (arrays.route == ROUTE_CODES.index(Route.IV_BOLUS)) | (arrays.route == _INF_CODE)
     switch = np.concatenate(
         [ev_t[ev_keep & fast_route], ends[ev_keep & (arrays.route == _INF_CODE)]]
@@ -112,7 +120,11 @@ def build_grid(
     nodes = _merge(np.minimum(allt, horizon_day))
     nodes[-1] = horizon_day
     seg_len = np.diff(nodes)
-    seg_dt = np.full(seg_len.size, dt_max_day)
+    seg_dt = np.full(seg_len.size, dt_max_day * COARSE_FACTOR)
+    if depot.size:
+        since = nodes[:-1, None] - depot[None, :]
+        fine = (since >= -_MERGE_TOL_DAY) & (since < DEPOT_FINE_WINDOW_DAY - _MERGE_TOL_DAY)
+        seg_dt[np.any(fine, axis=1)] = dt_max_day
     if switch.size:
         # within a day after an i.v. bolus or an infusion switch the receptors de-saturate
         # (the stiff rate changes several-fold within hours): finer steps there
