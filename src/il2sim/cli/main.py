@@ -66,17 +66,26 @@ _register_all()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, mapping user errors to exit code 2 and one line.
 
-    typer/click handle their own usage errors (exit 2, with usage text); il2sim's own
-    :class:`Il2simError` are caught here.
+    Both il2sim's own :class:`Il2simError` and click's usage errors (unknown option, a value
+    that is not a number, ...) become ``il2sim: error: ...`` on stderr and exit code 2.
     """
     try:
-        app(args=argv, prog_name="il2sim")
+        rc = app(args=argv, prog_name="il2sim", standalone_mode=False)
     except Il2simError as exc:
         print(f"il2sim: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         print("il2sim: interrupted", file=sys.stderr)
         sys.exit(130)
+    except typer.TyperException as exc:  # click usage errors (typer vendors click)
+        fmt = getattr(exc, "format_message", None)
+        msg = fmt() if callable(fmt) else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"il2sim: error: {msg}{where}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", 2) or 2))
+    # as click's standalone mode: always leave through SystemExit (0 on success)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
