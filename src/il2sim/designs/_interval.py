@@ -39,6 +39,7 @@ from il2sim.designs.base import (
     Outcomes,
     check_target,
     check_truth,
+    run_chunked,
 )
 from il2sim.errors import DesignError
 
@@ -249,18 +250,6 @@ def check_truth_for(
     return p
 
 
-def uniforms(
-    seed: int | np.random.SeedSequence | None, n_trials: int, n_patients: int
-) -> Callable[[int], npt.NDArray[np.float64]]:
-    """A function returning the next ``m`` trials' uniforms from one seeded generator."""
-    rng = np.random.default_rng(seed)
-
-    def draw(m: int) -> npt.NDArray[np.float64]:
-        return rng.random((m, n_patients))
-
-    return draw
-
-
 def build_oc(
     name: str,
     truth: npt.NDArray[np.float64],
@@ -332,29 +321,21 @@ def simulate_raw(
     cs = design.cohort_size
     n_coh = resolve_cohorts(cs, max_patients, max_cohorts)
     table, elim, safe1 = design.tables(n_coh * cs)
-    draw = uniforms(seed, n_trials, n_coh * cs)
-    parts: list[tuple[npt.NDArray[np.int64], ...]] = []
-    done = 0
-    while done < n_trials:
-        m = min(_CHUNK_TRIALS, n_trials - done)
-        parts.append(
-            simulate_interval_nb(
-                p,
-                draw(m),
-                table,
-                elim,
-                safe1,
-                design.start_dose - 1,
-                cs,
-                n_coh,
-                design.n_earlystop,
-                design.target,
-            )
+    def kernel(u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], ...]:
+        return simulate_interval_nb(
+            p,
+            u,
+            table,
+            elim,
+            safe1,
+            design.start_dose - 1,
+            cs,
+            n_coh,
+            design.n_earlystop,
+            design.target,
         )
-        done += m
-        if progress is not None:
-            progress(done)
-    return tuple(np.concatenate([pt[i] for pt in parts]) for i in range(6))
+
+    return run_chunked(n_trials, _CHUNK_TRIALS, seed, n_coh * cs, kernel, progress)
 
 
 def simulate_oc(

@@ -44,6 +44,7 @@ from il2sim.designs.base import (
     Outcomes,
     check_target,
     check_truth,
+    run_chunked,
 )
 from il2sim.errors import DesignError
 
@@ -402,23 +403,13 @@ def simulate_oc(
     max_pts = design.n_doses * (design.a + design.b) + design.a + design.b
     if max_patients is not None:
         max_pts = min(max_pts, int(max_patients))
-    rng = np.random.default_rng(seed)
-    parts = []
-    for start in range(0, int(n_trials), _CHUNK_TRIALS):  # bounded memory for the uniforms
-        u = rng.random((min(_CHUNK_TRIALS, int(n_trials) - start), max_pts))
-        parts.append(
-            _sim_kernel(
-                p_true,
-                design.params,
-                u,
-                int(max_cohorts) if max_cohorts is not None else 1 << 30,
-                int(max_patients) if max_patients is not None else 1 << 30,
-            )
-        )
-    npd = np.concatenate([q[0] for q in parts])
-    ypd = np.concatenate([q[1] for q in parts])
-    mtd = np.concatenate([q[2] for q in parts])
-    capped = np.concatenate([q[3] for q in parts])
+    cap_cohorts = int(max_cohorts) if max_cohorts is not None else 1 << 30
+    cap_patients = int(max_patients) if max_patients is not None else 1 << 30
+
+    def kernel(u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], ...]:
+        return tuple(_sim_kernel(p_true, design.params, u, cap_cohorts, cap_patients))
+
+    npd, ypd, mtd, capped = run_chunked(int(n_trials), _CHUNK_TRIALS, seed, max_pts, kernel)
     return summarise(design.name, p_true, npd, ypd, mtd, ~capped, tgt, "simulation", n_trials, seed)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,3 +286,41 @@ class OperatingCharacteristics:
         }
         out.update(self.extras)
         return out
+
+
+def uniforms(
+    seed: int | np.random.SeedSequence | None, n_trials: int, n_patients: int
+) -> Callable[[int], npt.NDArray[np.float64]]:
+    """A function returning the next ``m`` trials' uniforms from one seeded generator."""
+    rng = np.random.default_rng(seed)
+
+    def draw(m: int) -> npt.NDArray[np.float64]:
+        return rng.random((m, n_patients))
+
+    return draw
+
+
+def run_chunked(
+    n_trials: int,
+    chunk_trials: int,
+    seed: int | np.random.SeedSequence | None,
+    n_patients: int,
+    kernel: Callable[[npt.NDArray[np.float64]], tuple[npt.NDArray[Any], ...]],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[npt.NDArray[Any], ...]:
+    """Run ``kernel(uniforms)`` on chunks of at most ``chunk_trials`` trials (bounded memory
+    for the (trials, patients) uniforms, all drawn in order from one generator seeded by
+    ``seed``, so the result does not depend on the chunk size) and concatenate its outputs.
+
+    ``progress`` (optional) is called with the number of trials finished after each chunk.
+    """
+    draw = uniforms(seed, n_trials, n_patients)
+    parts: list[tuple[npt.NDArray[Any], ...]] = []
+    done = 0
+    while done < n_trials:
+        m = min(chunk_trials, n_trials - done)
+        parts.append(kernel(draw(m)))
+        done += m
+        if progress is not None:
+            progress(done)
+    return tuple(np.concatenate([pt[i] for pt in parts]) for i in range(len(parts[0])))

@@ -36,7 +36,7 @@ from il2sim.designs._interval import (
     check_prob,
     check_truth_for,
     resolve_cohorts,
-    uniforms,
+    run_chunked,
 )
 from il2sim.designs.base import (
     Decision,
@@ -554,41 +554,33 @@ def simulate_raw(
     stage1 = np.asarray(
         [d - 1 for d in design.two_stage] if design.two_stage is not None else [], dtype=np.int64
     )
-    draw = uniforms(seed, n_trials, n_coh * cs)
-    parts: list[tuple[npt.NDArray[Any], ...]] = []
-    done = 0
-    while done < n_trials:
-        m = min(_CHUNK_TRIALS, n_trials - done)
-        parts.append(
-            simulate_crm_nb(
-                p,
-                draw(m),
-                np.ascontiguousarray(design.x, dtype=float),
-                design.model == "logistic",
-                design.intercept,
-                design.target,
-                g.grid,
-                g.lp,
-                g.lq,
-                g.logprior,
-                g.tails,
-                g.logprior_flat,
-                g.tails_flat,
-                g.lp_inf,
-                g.lq_inf,
-                design.method == "mle",
-                design.no_skip_escalation,
-                design.no_escalation_after_dlt,
-                stage1,
-                design.start_dose - 1,
-                cs,
-                n_coh,
-            )
+    def kernel(u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], ...]:
+        return simulate_crm_nb(
+            p,
+            u,
+            np.ascontiguousarray(design.x, dtype=float),
+            design.model == "logistic",
+            design.intercept,
+            design.target,
+            g.grid,
+            g.lp,
+            g.lq,
+            g.logprior,
+            g.tails,
+            g.logprior_flat,
+            g.tails_flat,
+            g.lp_inf,
+            g.lq_inf,
+            design.method == "mle",
+            design.no_skip_escalation,
+            design.no_escalation_after_dlt,
+            stage1,
+            design.start_dose - 1,
+            cs,
+            n_coh,
         )
-        done += m
-        if progress is not None:
-            progress(done)
-    return tuple(np.concatenate([pt[i] for pt in parts]) for i in range(6))
+
+    return run_chunked(n_trials, _CHUNK_TRIALS, seed, n_coh * cs, kernel, progress)
 
 
 def simulate_oc(
