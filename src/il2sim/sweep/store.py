@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from il2sim._files import write_text_atomic
 from il2sim.errors import DataError, InputError
 from il2sim.sweep.grid import Grid, GridPoint, _canonical
 
@@ -78,9 +79,7 @@ class SweepSummary:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 class Store:
