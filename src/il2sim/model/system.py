@@ -121,16 +121,50 @@ def rhs(y: FloatArray, th: FloatArray, rate_iu_per_day: float, out: FloatArray) 
     entry of the stiff central compartment, 1/day, used by the exponential integrator).
 
     ``rate_iu_per_day``: running i.v. infusion rate."""
+    sig = y[S_SIGNAL]
+    pw_sig = sig ** th[T_HILL] if sig > 0.0 else 0.0
+    pw_total = (nk_total(y) / th[T_N0]) ** th[T_GAMMA]
+    return rhs_given_powers(y, th, rate_iu_per_day, out, pw_sig, pw_total, 1.0 / th[T_VC_ML])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def nk_total(y: FloatArray) -> float:
+    """Total blood NK (negative parts clipped), cells/ul: the base of the homeostasis power."""
+    bright = y[S_BRIGHT]
+    dim = y[S_DIM]
+    if bright < 0.0:
+        bright = 0.0
+    if dim < 0.0:
+        dim = 0.0
+    return bright + dim
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def rhs_given_powers(
+    y: FloatArray,
+    th: FloatArray,
+    rate_iu_per_day: float,
+    out: FloatArray,
+    pw_sig: float,
+    pw_total: float,
+    ivc: float,
+) -> float:
+    """:func:`rhs` with its two powers and the inverse central volume supplied:
+    ``pw_sig`` = signal**hill (0 if signal <= 0), ``pw_total`` = (total NK / N0)**gamma
+    (:func:`nk_total`), ``ivc`` = 1 / central volume.  The fast solver supplies the powers from
+    a short series about a cached point (:mod:`il2sim.simulate.fast`)."""
     ka = th[T_KA]
-    vc = th[T_VC_ML]
     ac = y[S_CENTRAL]
     if ac < 0.0:
         ac = 0.0
-    conc = ac / vc
+    conc = ac * ivc
     kdh = th[T_KD_HIGH]
     kdi = th[T_KD_INT]
-    occ_h = receptors.occupancy(conc, kdh)
-    occ_i = receptors.occupancy(conc, kdi)
+    # occupancy C/(Kd+C) and its derivative Kd/(Kd+C)^2 (receptors.occupancy, conc >= 0)
+    rec_h = 1.0 / (kdh + conc)
+    rec_i = 1.0 / (kdi + conc)
+    occ_h = conc * rec_h
+    occ_i = conc * rec_i
     bright = y[S_BRIGHT]
     dim = y[S_DIM]
     if bright < 0.0:
@@ -158,23 +192,13 @@ def rhs(y: FloatArray, th: FloatArray, rate_iu_per_day: float, out: FloatArray) 
         sig = 0.0
     out[S_SIGNAL] = th[T_KE0] * (occ_h - sig)
     ktr = th[T_KTR]
-    effect = th[T_EMAX_PROD] * sig ** th[T_HILL] if sig > 0.0 else 0.0
-    out[S_PROG1] = th[T_I0] * (1.0 + effect) - ktr * y[S_PROG1]
+    out[S_PROG1] = th[T_I0] * (1.0 + th[T_EMAX_PROD] * pw_sig) - ktr * y[S_PROG1]
     for j in range(1, S_BRIGHT - S_PROG1):
         out[S_PROG1 + j] = ktr * (y[S_PROG1 + j - 1] - y[S_PROG1 + j])
     kmat = th[T_KMAT]
     out[S_BRIGHT] = ktr * y[S_BRIGHT - 1] - (kmat + th[T_KDB]) * bright
-    total = bright + dim
-    homeo = (total / th[T_N0]) ** th[T_GAMMA]
-    out[S_DIM] = kmat * bright - th[T_KDD] * homeo * dim / (1.0 + th[T_EMAX_SURV] * occ_i)
-    dsink = (
-        kint
-        * (
-            rh * receptors.d_occupancy_dconc(conc, kdh)
-            + ri * receptors.d_occupancy_dconc(conc, kdi)
-        )
-        / vc
-    )
+    out[S_DIM] = kmat * bright - th[T_KDD] * pw_total * dim / (1.0 + th[T_EMAX_SURV] * occ_i)
+    dsink = kint * (rh * kdh * rec_h * rec_h + ri * kdi * rec_i * rec_i) * ivc
     return -(th[T_K12] + th[T_K10] + dsink)
 
 
