@@ -44,7 +44,7 @@ def simulate(
     output_times_day: times (days, increasing, within [0, horizon]) of the time courses
         (default every 0.25 day).  Peaks do not depend on it (tracked inside the solver).
     amount_scale: (P, E) multiplier of each patient's event amounts (0 = dose held).
-    dt_max_day: step of the fast solver after s.c./i.m. doses (default 1/64 day; twice that
+    dt_max_day: step of the fast solver after s.c./i.m. doses (default 1/96 day; twice that
         elsewhere, see :mod:`il2sim.simulate.grid`).
     """
     if not isinstance(regimen, Regimen):

@@ -28,8 +28,9 @@ series about a cached point where pow was last called (|x/x_ref - 1| <= 0.01, tr
 < 1e-10 relative), which removes almost all pow calls.
 
 Measured (shared 2-core AMD EPYC, 1000 patients x 90 days of 1.25 MIU/m2 s.c. daily,
-4320 steps per patient, ``benchmarks/bench_simulate.py``): 0.45-0.63 s depending on machine load, ~210 ns per
-step per core (before these changes 1.25-1.56 s, ~600 ns per step per core; 2.5 s with the
+``benchmarks/bench_simulate.py``): ~210 ns per step per core; 0.47 s at 1/64 day (4320 steps
+per patient) but the default is 1/96 day (6480 steps, ~0.70 s) because a 20-patient check
+against the reference needs it (see ``DEFAULT_DT_MAX_DAY``); per step (before these changes 1.25-1.56 s, ~600 ns per step per core; 2.5 s with the
 diagonal-only scheme at a uniform 1/128 day); worst relative error vs the Radau reference over
 the tested regimens 6.2e-5 (the pulse regimen), unchanged by the per-step changes.
 """
@@ -78,10 +79,12 @@ from il2sim.model.system import (
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Default step, days (1/64 day = 22.5 min) during the half day after an s.c./i.m. dose and
+#: Default step, days (1/96 day = 15 min) during the half day after an s.c./i.m. dose and
 #: outside it ``COARSE_FACTOR`` (2) times that (:mod:`il2sim.simulate.grid`); agreement with
-#: the reference solver (<= 1e-4) is tested at this setting.
-DEFAULT_DT_MAX_DAY = 1.0 / 64.0
+#: the reference solver (<= 1e-4) is tested at this setting, on 2 patients over several
+#: regimens and on 20 patients at 1.75 MIU/m2.  At 1/64 day the 20-patient check fails (peak
+#: IL-2 1.1e-4, first-24 h AUC 2.8e-4): the 2-patient tests alone were too weak a guide.
+DEFAULT_DT_MAX_DAY = 1.0 / 96.0
 #: |z| below which the phi functions use their Taylor series (avoids cancellation).
 _PHI_SERIES_Z = 0.1
 #: Distinct step sizes whose constant-rate coefficients are cached per patient.

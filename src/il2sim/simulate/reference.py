@@ -46,10 +46,13 @@ def _segment_max(sol: object, t0: float, t1: float, vc: float) -> tuple[float, f
     c = sol(ts)[S_CENTRAL] / vc  # type: ignore[operator]
     i = int(np.argmax(c))
     best_t, best_c = float(ts[i]), float(c[i])
-    if 0 < i < ts.size - 1:
+    # refine around the best sample, also when it is a segment end: the maximum can lie
+    # between the last two samples (a sample grid only brackets it)
+    lo, hi = float(ts[max(i - 1, 0)]), float(ts[min(i + 1, ts.size - 1)])
+    if hi > lo:
         res = minimize_scalar(
             lambda t: -float(sol(t)[S_CENTRAL]) / vc,  # type: ignore[operator]
-            bounds=(float(ts[i - 1]), float(ts[i + 1])),
+            bounds=(lo, hi),
             method="bounded",
             options={"xatol": 1e-12 * max(1.0, t1)},
         )

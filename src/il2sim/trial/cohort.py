@@ -43,7 +43,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 #: Maximum step of the fast solver in trials, pools and the toxicity calibration, days.
-#: Coarser than the simulator's default (1/64) for speed; on the seed
+#: Coarser than the simulator's default (1/96) for speed; on the seed
 #: regimen it changes daily peak IL-2 by < 0.2% and NK counts by < 1% (tests/test_trial.py).
 TRIAL_DT_MAX_DAY = 1.0 / 32.0
 
