@@ -7,8 +7,8 @@ low-dose s.c. IL-2 trial of Meropol et al. 1996 (1.25 MIU/m2 s.c. daily for 90 d
 from __future__ import annotations
 
 from il2sim.errors import InputError
+from il2sim.regimen.canonical import format_spec
 from il2sim.regimen.events import DoseEvent, Regimen, Route
-from il2sim.regimen.spec import format_spec
 
 __all__ = [
     "bolus",

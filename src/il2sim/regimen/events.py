@@ -72,7 +72,7 @@ CANONICAL_UNITS = {"IU": "IU", "KIU": "kIU", "MIU": "MIU", "UG": "ug", "MG": "mg
 
 def canonical_unit(unit: str) -> str:
     """Return the canonical spelling of an amount unit or raise :class:`InputError`."""
-    key = unit.strip().upper().replace("µ", "U")
+    key = unit.strip().replace("µ", "u").replace("μ", "u").upper()  # micro sign, Greek mu
     if key == "MCG":
         key = "UG"
     if key == "MU":

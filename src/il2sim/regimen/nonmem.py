@@ -42,8 +42,8 @@ import numpy as np
 
 from il2sim import units
 from il2sim.errors import DataError, Il2simError, InputError
+from il2sim.regimen.canonical import arithmetic_runs
 from il2sim.regimen.events import DoseEvent, Regimen, Route, canonical_unit
-from il2sim.regimen.spec import arithmetic_runs
 
 if TYPE_CHECKING:  # pandas is imported inside the functions to keep `import il2sim` light
     import pandas as pd

@@ -1,21 +1,22 @@
 """The regimen text grammar: parse a short text spec into a :class:`Regimen`, and format back.
 
-Grammar (case-insensitive, spaces optional between a number and its unit)::
+The grammar is ``regimen.lark`` beside this module, read by `lark <https://lark-parser.readthedocs.io>`_
+(LALR(1), contextual lexer); this module turns its parse into events and checks the numbers.
+In short (case-insensitive, whitespace free between tokens)::
 
     regimen   = segment { "+" segment }
-    segment   = dose route { clause }
+    segment   = dose route { modifier } [ schedule { modifier } ]
     dose      = NUMBER unit [ "/m2" ] [ "/day" | "/d" | "/h" ]
-    unit      = "IU" | "kIU" | "MIU" | "MU" | "ug" | "mcg" | "mg"
+    unit      = "IU" | "kIU" | "MIU" | "MU" | "ug" | "mcg" | "µg" | "mg"
     route     = "sc" | "s.c." | "im" | "iv" [ "bolus" | "infusion" ] | "bolus" | "infusion" | "civ"
-    clause    = freq | count | "for" SPAN | "over" SPAN | cycles | start
+    modifier  = "over" SPAN | "@" [ "day" ] NUMBER [ "d" | "h" ]
+    schedule  = freq [ count [ cycle ] ] | count [ cycle ]
+    cycle     = freq count                      the block repeated every freq, count times
     freq      = "once" | "qd" | "od" | "daily" | "bid" | "tid" | "qid" | "qod" | "qw" | "weekly"
-              | "q" NUMBER ( "h" | "d" | "w" )                      (e.g. q2d, q12h, q2w)
+              | "q" NUMBER ( "h" | "d" | "w" )   (e.g. q2d, q12h, q2w)
     count     = "x" INTEGER                      N administrations
-              | "x" SPAN                         for a span of days/weeks (x14d, x2w)
-    SPAN      = NUMBER ( "d" | "h" | "w" | "min" )
-    cycles    = freq count                       a second freq+count after the first: the
-                                                 block is repeated every freq, count times
-    start     = "@" NUMBER [ "d" | "h" ]          start of the segment (default day 0)
+              | "x" SPAN | "for" SPAN            administrations starting within a span
+    SPAN      = NUMBER ( "d" | "h" | "w" | "min" )   also "days", "hours", "weeks"
 
 Semantics (times in days from day 0):
 
@@ -27,39 +28,42 @@ Semantics (times in days from day 0):
   (``2 MIU/day sc bid x10d`` = 1 MIU per injection).
 * An infusion without a frequency is one event lasting ``xNd`` / ``over 6h``; with a frequency
   (``iv infusion over 6h qd x5``) each administration is an infusion of the ``over`` length.
-* ``qd x3 q14d x6 @42``: 3 daily doses from day 42, repeated every 14 days, 6 times.
+* ``qd x3 q14d x6 @42``: 3 daily doses from day 42, repeated every 14 days, 6 times.  A cycle
+  needs a count before it (``qd bid x5`` is an error, not ``q12h x5``) and a repeat interval
+  longer than the block it repeats.
 * Segments joined by ``+`` add up; a day covered by two segments has two events.
+* At most :data:`MAX_EVENTS` events (``max_events=`` overrides), checked before expanding.
 
-:func:`format_spec` writes the canonical text of any regimen (one ``@START`` per segment, runs of
-equally spaced identical doses collapsed into ``qNd xK`` and repeated blocks into cycles), which
-parses back to the same events.
+:func:`format_spec` (in :mod:`il2sim.regimen.canonical`, re-exported here) writes the canonical
+text of any regimen, which parses back to the same events.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import re
-from dataclasses import dataclass
-
-import numpy as np
+import sys
+from importlib import resources
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from il2sim import units
 from il2sim.errors import InputError
-from il2sim.regimen.events import DoseEvent, Regimen, Route, canonical_unit
+from il2sim.regimen._schedule import Count, Freq, Modifier, Schedule, Segment, expand, plan
+from il2sim.regimen._spec_errors import syntax_error
+from il2sim.regimen.canonical import arithmetic_runs, format_spec
+from il2sim.regimen.events import Regimen, Route, canonical_unit
 
-__all__ = ["format_spec", "parse_spec"]
+if TYPE_CHECKING:  # pragma: no cover
+    from lark import Lark, Token
 
-#: Relative/absolute tolerance used when grouping event times into equally spaced runs.
-_TIME_TOL_DAY = 1e-9
+__all__ = ["MAX_EVENTS", "arithmetic_runs", "format_spec", "parse_spec"]
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
-_DOSE_RE = re.compile(
-    rf"^(?P<num>{_NUMBER}|[-+]?nan|[-+]?inf)\s*(?P<unit>[a-zµ]+)"
-    r"\s*(?P<perm2>/\s*m(?:2|\^2|²))?"
-    r"\s*(?:/\s*(?P<per>day|d|hr|hour|h))?"
-    r"(?P<rest>(?:\s.*)?)$",
-    re.IGNORECASE,
-)
+#: Largest number of events one text spec may expand to (a resource limit, checked before the
+#: events are built: ``x99999999999`` is refused at once instead of exhausting memory).  About
+#: 11 years of hourly doses; ``parse_spec(text, max_events=...)`` overrides it.
+MAX_EVENTS = 100_000
+
+#: Fixed frequencies: dosing interval in days (``tid`` = every 8 h, ``bid`` = every 12 h).
 _FREQ_FIXED_DAY = {
     "once": 0.0,
     "qd": 1.0,
@@ -72,508 +76,211 @@ _FREQ_FIXED_DAY = {
     "qw": 7.0,
     "weekly": 7.0,
 }
-_FREQ_RE = re.compile(rf"^q(?P<n>{_NUMBER})(?P<u>h|d|w)$", re.IGNORECASE)
-_COUNT_RE = re.compile(rf"^x(?P<n>{_NUMBER})(?P<u>d|h|w|min)?$", re.IGNORECASE)
-_SPAN_RE = re.compile(rf"^(?P<n>{_NUMBER})(?P<u>d|h|w|min)$", re.IGNORECASE)
-_START_RE = re.compile(rf"^@(?P<n>{_NUMBER})(?P<u>d|h)?$", re.IGNORECASE)
-_ROUTE_WORDS = {
-    "sc",
-    "s.c.",
-    "subcutaneous",
-    "subq",
-    "im",
-    "i.m.",
-    "intramuscular",
-    "iv",
-    "i.v.",
-    "bolus",
-    "infusion",
-    "civ",
-    "ivinf",
+#: Terminal name of a time unit -> the unit's name in :mod:`il2sim.units` and its short text.
+_TIME_UNIT = {"DAY": ("d", "d"), "HOUR": ("h", "h"), "WEEK": ("week", "w"), "MIN": ("min", "min")}
+_ROUTES = {
+    "sc": Route.SC,
+    "im": Route.IM,
+    "iv_bolus": Route.IV_BOLUS,
+    "iv_infusion": Route.IV_INFUSION,
 }
-_IV_SUFFIX = {"bolus": "bolus", "push": "bolus", "infusion": "infusion", "inf": "infusion"}
-_SPAN_UNITS = {"d": "d", "h": "h", "w": "week", "min": "min"}
 
 
-def _num(text: str, field: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise InputError(f"must be a number, got {text!r}", field=field, value=text) from None
+# --- numbers ----------------------------------------------------------------------------------
+
+
+def _num(tok: Token | str, field: str) -> float:
+    """A finite number of normal magnitude (0 or |x| >= 2.2e-308) from a NUMBER token."""
+    text = str(tok)
+    x = float(text)  # the grammar's NUMBER only matches what float() reads
     if not math.isfinite(x):
         raise InputError(f"must be a finite number, got {text!r}", field=field, value=text)
+    if x != 0 and abs(x) < sys.float_info.min:
+        raise InputError(
+            f"must be 0 or at least {sys.float_info.min:.4g} in magnitude (a normal number), "
+            f"got {text!r}",
+            field=field,
+            value=text,
+        )
     return x
 
 
-def _span_day(n: str, unit: str, field: str) -> float:
+def _span_day(n: Token, unit: Token, field: str) -> float:
+    name, short = _TIME_UNIT[unit.type]
     x = _num(n, field)
     if x <= 0:
-        raise InputError(f"must be positive, got {n}{unit}", field=field, value=x)
-    return float(units.time_to_days(x, _SPAN_UNITS[unit.lower()]))
+        raise InputError(f"must be positive, got {n}{short}", field=field, value=x)
+    return float(units.time_to_days(x, name))
 
 
-def _normalise(text: str) -> str:
-    """Join numbers to their units and markers (``x 90`` -> ``x90``); keeps the user's case
-    so that error messages quote what was typed."""
-    i = re.IGNORECASE
-    s = text.strip()
-    s = re.sub(r"\b(x)\s+(?=[-+.\d])", r"\1", s, flags=i)  # "x 90" -> "x90"
-    s = re.sub(r"@\s+", "@", s)  # "@ 42" -> "@42"
-    s = re.sub(r"@day\s*", "@", s, flags=i)  # "@day42" -> "@42"
-    s = re.sub(r"\b(q)\s+(?=\d)", r"\1", s, flags=i)  # "q 14d" -> "q14d"
-    s = re.sub(
-        r"(?<=\d)\s+(days?|hours?|hrs?|h|d|weeks?|wks?|w|min)\b",
-        lambda m: _short_unit(m.group(1)),
-        s,
-        flags=i,
-    )
-    s = re.sub(
-        r"(?<=\d)(days?|hours?|hrs?|weeks?|wks?)\b",
-        lambda m: _short_unit(m.group(1)),
-        s,
-        flags=i,
-    )
-    return s
-
-
-def _short_unit(word: str) -> str:
-    w = word.strip().lower()
-    if w.startswith("d"):
-        return "d"
-    if w.startswith("h"):
-        return "h"
-    if w.startswith("w"):
-        return "w"
-    return "min"
-
-
-@dataclass(frozen=True)
-class _Segment:
-    """One parsed ``+`` segment before expansion (amounts per administration)."""
-
-    amount: float
-    unit: str
-    per_m2: bool
-    rate_per_day: bool
-    route: Route
-    interval_day: float | None
-    count: int | None
-    span_day: float | None
-    duration_day: float | None
-    cycle_day: float | None
-    n_cycles: int | None
-    cycle_span_day: float | None
-    start_day: float
-
-
-def _parse_dose(seg: str) -> tuple[float, str, bool, bool, str]:
-    m = _DOSE_RE.match(seg)
-    if m is None:
-        first = seg.split()[0] if seg.split() else seg
-        lead = re.match(rf"^{_NUMBER}", first)
-        if lead is None:
-            raise InputError(f"must be a number, got {first!r}", field="dose", value=first)
-        raise InputError(
-            f"expected a dose like '1.25 MIU/m2', got {seg!r}", field="dose", value=seg
-        )
-    amount = _num(m.group("num"), "dose")
-    if amount <= 0:
-        raise InputError(f"must be positive, got {amount!r}", field="dose", value=amount)
-    unit = canonical_unit(m.group("unit"))
-    per = (m.group("per") or "").lower() or None
-    rate = per is not None
-    rest = m.group("rest")
-    if per in ("h", "hr", "hour"):
-        amount = amount * units.HOURS_PER_DAY
-    return amount, unit, m.group("perm2") is not None, rate, rest
-
-
-def _parse_freq(tok: str) -> float | None:
-    if tok.lower() in _FREQ_FIXED_DAY:
-        return _FREQ_FIXED_DAY[tok.lower()]
-    m = _FREQ_RE.match(tok)
-    if m is None:
-        return None
-    return _span_day(m.group("n"), m.group("u"), "frequency")
-
-
-def _parse_segment(seg: str) -> _Segment:
-    amount, unit, per_m2, rate, rest = _parse_dose(seg)
-    toks = rest.split()
-    if not toks:
-        raise InputError(f"missing after the dose in {seg!r}", field="route", value=None)
-    route_tok = toks.pop(0)
-    if route_tok.lower() not in _ROUTE_WORDS:
-        raise InputError(
-            f"unknown route {route_tok!r} (expected sc, im, iv bolus or iv infusion)",
-            field="route",
-            value=route_tok,
-        )
-    if route_tok.lower() in ("iv", "i.v.") and toks and toks[0].lower() in _IV_SUFFIX:
-        route_tok = "iv " + _IV_SUFFIX[toks.pop(0).lower()]
-    route = Route.parse(route_tok)
-
-    interval: float | None = None
-    count: int | None = None
-    span: float | None = None
-    duration: float | None = None
-    cycle: float | None = None
-    n_cycles: int | None = None
-    cycle_span: float | None = None
-    start = 0.0
-    seen_start = False
-    i = 0
-    while i < len(toks):
-        tok = toks[i]
-        low = tok.lower()
-        i += 1
-        freq = _parse_freq(tok)
-        if freq is not None:
-            if interval is None and count is None and span is None:
-                interval = freq
-            elif cycle is None:
-                cycle = freq
-                if cycle <= 0:
-                    raise InputError(
-                        f"a cycle needs a repeat interval, got {tok!r}", field="cycle", value=tok
-                    )
-            else:
-                raise InputError(f"too many frequencies, got {tok!r}", field="frequency", value=tok)
-            continue
-        m = _COUNT_RE.match(tok)
-        if m is not None or low == "for":
-            if low == "for":
-                if i >= len(toks) or _SPAN_RE.match(toks[i]) is None:
-                    nxt = toks[i] if i < len(toks) else ""
-                    raise InputError(
-                        f"'for' needs a span like 14d, got {nxt!r}", field="count", value=nxt
-                    )
-                sm = _SPAN_RE.match(toks[i])
-                assert sm is not None
-                i += 1
-                n_txt, u = sm.group("n"), sm.group("u")
-            else:
-                assert m is not None
-                n_txt, u = m.group("n"), m.group("u")
-            if cycle is not None:
-                if n_cycles is not None or cycle_span is not None:
-                    raise InputError(f"too many counts, got {tok!r}", field="count", value=tok)
-                if u is None:
-                    n_cycles = _count(n_txt, "cycles")
-                else:
-                    cycle_span = _span_day(n_txt, u, "cycles")
-                continue
-            if count is not None or span is not None:
-                raise InputError(f"too many counts, got {tok!r}", field="count", value=tok)
-            if u is None:
-                count = _count(n_txt, "count")
-            else:
-                span = _span_day(n_txt, u, "count")
-            continue
-        if low == "over":
-            if i >= len(toks) or _SPAN_RE.match(toks[i]) is None:
-                nxt = toks[i] if i < len(toks) else ""
-                raise InputError(
-                    f"'over' needs a duration like 6h, got {nxt!r}", field="duration", value=nxt
-                )
-            sm = _SPAN_RE.match(toks[i])
-            assert sm is not None
-            i += 1
-            if duration is not None:
-                raise InputError("given twice", field="duration", value=toks[i - 1])
-            duration = _span_day(sm.group("n"), sm.group("u"), "duration")
-            continue
-        sm = _START_RE.match(tok)
-        if sm is not None:
-            if seen_start:
-                raise InputError(f"given twice, got {tok!r}", field="start", value=tok)
-            seen_start = True
-            x = _num(sm.group("n"), "start")
-            if x < 0:
-                raise InputError(f"must be >= 0, got {x!r}", field="start", value=x)
-            start = float(units.time_to_days(x, sm.group("u") or "d"))
-            continue
-        if tok.startswith("@"):
-            raise InputError(f"expected @DAY, got {tok!r}", field="start", value=tok)
-        if low.startswith("x"):
-            raise InputError(f"expected xN or xNd, got {tok!r}", field="count", value=tok)
-        raise InputError(f"unexpected {tok!r} in {seg.strip()!r}", field="regimen", value=tok)
-
-    if cycle is not None and n_cycles is None and cycle_span is None:
-        raise InputError("a repeat interval needs a count, e.g. q14d x6", field="cycles")
-    return _Segment(
-        amount=amount,
-        unit=unit,
-        per_m2=per_m2,
-        rate_per_day=rate,
-        route=route,
-        interval_day=interval,
-        count=count,
-        span_day=span,
-        duration_day=duration,
-        cycle_day=cycle,
-        n_cycles=n_cycles,
-        cycle_span_day=cycle_span,
-        start_day=start,
-    )
-
-
-def _count(text: str, field: str) -> int:
-    x = _num(text, field)
+def _count(tok: Token, field: str) -> int:
+    x = _num(tok, field)
     if x != int(x):
-        raise InputError(f"must be a whole number, got {text!r}", field=field, value=x)
+        raise InputError(f"must be a whole number, got {str(tok)!r}", field=field, value=x)
     if x < 1:
         raise InputError(f"must be at least 1, got {int(x)}", field=field, value=int(x))
     return int(x)
 
 
-def _n_within(span_day: float, interval_day: float) -> int:
-    """Number of starts k * interval strictly before ``span_day`` (tolerant to rounding)."""
-    return max(1, math.ceil(span_day / interval_day - 1e-9))
+# --- the parse: lark tree callbacks -> segments -----------------------------------------------
 
 
-def _expand(seg: _Segment) -> list[DoseEvent]:
-    infusion = seg.route is Route.IV_INFUSION
-    interval = seg.interval_day
-    duration = seg.duration_day
-    span = seg.span_day
-    count = seg.count
-    if infusion and interval is None:
-        # a single infusion: x56d / for 56d / over 6h give its length
-        if count is not None:
+def _text(items: list[Any]) -> str:
+    return "".join(str(t) for t in items)
+
+
+class _RawCount(NamedTuple):
+    """A count as typed (``x5``, ``x14d``, ``for 2 weeks``); checked once its role is known."""
+
+    n: Token
+    unit: Token | None
+    text: str
+
+    def checked(self, field: str) -> Count:
+        if self.unit is None:
+            return Count(_count(self.n, field), None, self.text)
+        return Count(None, _span_day(self.n, self.unit, field), self.text)
+
+
+class _Builder:
+    """Callbacks of the lark LALR parser (one per rule), run as the parser reduces."""
+
+    def dose(self, c: list[Any]) -> tuple[float, str, bool, bool]:
+        amount = _num(c[0], "dose")
+        if amount <= 0:
+            raise InputError(f"must be positive, got {amount!r}", field="dose", value=amount)
+        unit = canonical_unit(str(c[1]))
+        per_m2 = "m2" in c[2:]
+        per = [x for x in c[2:] if x != "m2"]
+        if per and per[0].type == "HOUR":
+            amount = amount * units.HOURS_PER_DAY
+        return amount, unit, per_m2, bool(per)
+
+    def per_m2(self, c: list[Any]) -> str:
+        return "m2"
+
+    def per_time(self, c: list[Any]) -> Token:
+        return c[0]
+
+    def sc(self, c: list[Any]) -> Route:
+        return Route.SC
+
+    def im(self, c: list[Any]) -> Route:
+        return Route.IM
+
+    def iv_bolus(self, c: list[Any]) -> Route:
+        return Route.IV_BOLUS
+
+    def iv_infusion(self, c: list[Any]) -> Route:
+        return Route.IV_INFUSION
+
+    def span_unit(self, c: list[Any]) -> Token:
+        return c[0]
+
+    def over(self, c: list[Any]) -> Modifier:
+        return Modifier("duration", _span_day(c[1], c[2], "duration"), f"over {_text(c[1:])}")
+
+    def at(self, c: list[Any]) -> Modifier:
+        i = next(k for k, t in enumerate(c) if t.type == "NUMBER")
+        x = _num(c[i], "start")
+        if x < 0:
+            raise InputError(f"must be >= 0, got {x!r}", field="start", value=x)
+        unit = "h" if i + 1 < len(c) and c[i + 1].type == "HOUR" else "d"
+        return Modifier("start", float(units.time_to_days(x, unit)), _text(c))
+
+    def freq_word(self, c: list[Any]) -> Freq:
+        return Freq(_FREQ_FIXED_DAY[str(c[0]).lower()], str(c[0]))
+
+    def freq_every(self, c: list[Any]) -> Freq:
+        return Freq(_span_day(c[1], c[2], "frequency"), _text(c))
+
+    def count_x(self, c: list[Any]) -> _RawCount:
+        return _RawCount(c[1], c[2] if len(c) > 2 else None, _text(c))
+
+    def count_for(self, c: list[Any]) -> _RawCount:
+        return _RawCount(c[1], c[2], _text(c))
+
+    def cycle(self, c: list[Any]) -> tuple[Freq, Count]:
+        freq, raw = c
+        if freq.interval_day <= 0:
             raise InputError(
-                f"an infusion without a frequency needs a duration like x56d or over 6h, "
-                f"got x{count}",
-                field="duration",
-                value=count,
+                f"a cycle needs a repeat interval, got {freq.text!r}", field="cycles", value=freq.text
             )
-        if span is not None and duration is not None:
-            raise InputError("give the infusion length once (x56d or over 56d)", field="duration")
-        duration = span if span is not None else duration
-        if duration is None:
-            raise InputError("an infusion needs a duration, e.g. x56d or over 6h", field="duration")
-        times = [0.0]
-        amount = seg.amount * duration if seg.rate_per_day else seg.amount
-    else:
-        if duration is not None and not infusion:
-            raise InputError(
-                f"only an iv infusion has a duration ('over'); route is {seg.route.value}",
-                field="duration",
-            )
-        if infusion and duration is None:
-            raise InputError("repeated infusions need their length, e.g. over 6h", field="duration")
-        if interval is None:
-            interval = 1.0 if (count is not None or span is not None) else 0.0
-        if interval == 0.0:
-            if (count is not None and count != 1) or span is not None:
-                raise InputError("'once' cannot have a count", field="count", value=count)
-            n = 1
-        elif count is not None:
-            n = count
-        elif span is not None:
-            n = _n_within(span, interval)
-        else:
-            n = 1
-        times = [k * interval for k in range(n)]
-        if seg.rate_per_day:
-            if infusion:
-                assert duration is not None
-                amount = seg.amount * duration
-            elif interval > 0:
-                amount = seg.amount * interval
-            else:
-                raise InputError(
-                    "a dose rate (/day) needs a frequency or an infusion", field="dose"
-                )
-        else:
-            amount = seg.amount
-    offsets = [0.0]
-    if seg.cycle_day is not None:
-        n_cyc = (
-            seg.n_cycles
-            if seg.n_cycles is not None
-            else _n_within(seg.cycle_span_day or 0.0, seg.cycle_day)
-        )
-        offsets = [c * seg.cycle_day for c in range(n_cyc)]
-    dur = duration if infusion else 0.0
-    assert dur is not None
-    return [
-        DoseEvent(
-            time_day=seg.start_day + off + t,
+        return freq, raw.checked("cycles")
+
+    def schedule(self, c: list[Any]) -> Schedule:
+        freq = c[0] if isinstance(c[0], Freq) else None
+        rest = c[1:] if freq is not None else c
+        count = rest[0].checked("count") if rest else None
+        cycle = rest[1] if len(rest) > 1 else None
+        return Schedule(freq, count, cycle)
+
+    def segment(self, c: list[Any]) -> Segment:
+        (amount, unit, per_m2, rate), route, *rest = c
+        schedule = Schedule(None, None, None)
+        mods: dict[str, Modifier] = {}
+        for item in rest:
+            if isinstance(item, Schedule):
+                schedule = item
+                continue
+            if item.kind in mods:
+                raise InputError(f"given twice, got {item.text!r}", field=item.kind, value=item.text)
+            mods[item.kind] = item
+        duration = mods.get("duration")
+        start = mods.get("start")
+        return Segment(
             amount=amount,
-            amount_unit=seg.unit,
-            per_m2=seg.per_m2,
-            route=seg.route,
-            duration_day=dur,
+            unit=unit,
+            per_m2=per_m2,
+            rate_per_day=rate,
+            route=route,
+            schedule=schedule,
+            duration_day=duration.day if duration else None,
+            start_day=start.day if start else 0.0,
         )
-        for off in offsets
-        for t in times
-    ]
+
+    def start(self, c: list[Any]) -> list[Segment]:
+        return [s for s in c if isinstance(s, Segment)]
 
 
-def parse_spec(text: str) -> Regimen:
+@functools.cache
+def _parser() -> Lark:
+    """The LALR parser of ``regimen.lark`` (built once per process, on first use: lark is
+    imported lazily so that ``import il2sim`` stays fast)."""
+    from lark import Lark
+
+    grammar = resources.files("il2sim.regimen").joinpath("regimen.lark").read_text("utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", transformer=_Builder())
+
+
+def parse_spec(text: str, *, max_events: int = MAX_EVENTS) -> Regimen:
     """Parse a regimen text spec (see the module docstring) into a :class:`Regimen`.
 
-    Raises :class:`~il2sim.errors.InputError` naming the field and value on bad input.
+    Raises :class:`~il2sim.errors.InputError` naming the field and value on bad input, and
+    when the text would expand to more than ``max_events`` events.
     """
+    from lark.exceptions import UnexpectedInput
+
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"empty regimen text, got {text!r}", field="regimen", value=text)
-    norm = _normalise(text)
-    events: list[DoseEvent] = []
-    for part in norm.split("+"):
-        if not part.strip():
-            raise InputError(f"empty segment in {text!r}", field="regimen", value=text)
-        events.extend(_expand(_parse_segment(part.strip())))
+    if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
+        raise InputError(
+            f"must be a whole number >= 1, got {max_events!r}", field="max_events", value=max_events
+        )
+    parser = _parser()
+    try:
+        segments = cast(list[Segment], parser.parse(text))
+    except UnexpectedInput:
+        raise syntax_error(parser, text) from None
+    plans = [plan(seg) for seg in segments]
+    total = sum(p.n_events for p in plans)
+    if total > max_events:
+        shown = f"{total:,}" if total < 10**15 else f"about {float(total):.3g}"
+        raise InputError(
+            f"expands to {shown} dosing events, more than the limit of {max_events:,} "
+            "(parse_spec(..., max_events=N) raises it)",
+            field="regimen",
+            value=total,
+        )
+    events = [e for seg, p in zip(segments, plans, strict=True) for e in expand(seg, p)]
     return Regimen(tuple(events), spec=text.strip())
-
-
-# --- formatting ------------------------------------------------------------------------------
-
-
-def _fmt(x: float) -> str:
-    """Shortest text that reads back as exactly ``x``."""
-    return str(np.format_float_positional(float(x), trim="-"))
-
-
-def _fmt_time(day: float) -> str:
-    """A time in days rounded to 1e-10 day (about 10 us), so canonical text is stable."""
-    return _fmt(round(day, 10))
-
-
-def _fmt_span(day: float, *, allow_hours: bool = True) -> str:
-    hours = day * units.HOURS_PER_DAY
-    if allow_hours and day < 1 and float(units.hours_to_days(float(_fmt(hours)))) == day:
-        return f"{_fmt(hours)}h"
-    return f"{_fmt(day)}d"
-
-
-def _fmt_interval(day: float) -> str:
-    if day == 1.0:
-        return "qd"
-    hours = day * units.HOURS_PER_DAY
-    if day < 1 and abs(hours - round(hours)) < 1e-9 and round(hours) > 0:
-        return f"q{round(hours)}h"
-    return f"q{_fmt_time(day)}d"
-
-
-def _interval_value(text: str) -> float:
-    f = _parse_freq(text)
-    assert f is not None
-    return f
-
-
-def arithmetic_runs(times: list[float]) -> list[tuple[float, float, int]]:
-    """Split times into greedy runs of equal spacing: ``(start, interval, n)``.
-
-    ``interval`` is 0 for a run of one.  Two times are equal, or two gaps equally spaced,
-    when they match to ``1e-9`` day.  Repeated times (two identical doses at once) go into
-    separate layers: the first copy of every time, then the second copies, and so on.
-    """
-    runs: list[tuple[float, float, int]] = []
-    remaining = sorted(times)
-    while remaining:
-        layer: list[float] = []
-        rest: list[float] = []
-        for t in remaining:
-            if layer and t - layer[-1] <= _TIME_TOL_DAY:
-                rest.append(t)
-            else:
-                layer.append(t)
-        runs.extend(_layer_runs(layer))
-        remaining = rest
-    return runs
-
-
-def _layer_runs(times: list[float]) -> list[tuple[float, float, int]]:
-    runs: list[tuple[float, float, int]] = []
-    i = 0
-    n = len(times)
-    while i < n:
-        if i + 1 >= n:
-            runs.append((times[i], 0.0, 1))
-            i += 1
-            continue
-        step = times[i + 1] - times[i]
-        j = i + 1
-        while j + 1 < n and abs((times[j + 1] - times[i]) - (j + 1 - i) * step) <= _TIME_TOL_DAY:
-            j += 1
-        runs.append((times[i], step, j - i + 1))
-        i = j + 1
-    return runs
-
-
-def _interval_text(step: float, n: int) -> str:
-    """Text of a dosing interval: ``qd``, ``q8h``, ``q2d`` or the interval rounded to 1e-10
-    day, unless rounding would move the last of ``n`` doses by more than 1e-9 day; then the
-    exact shortest repr."""
-    text = _fmt_interval(step)
-    if abs(_interval_value(text) - step) * max(n - 1, 1) <= _TIME_TOL_DAY:
-        return text
-    return f"q{_fmt(step)}d"
-
-
-def format_spec(regimen: Regimen) -> str:
-    """Canonical text of ``regimen``: parses back (:func:`parse_spec`) to the same events.
-
-    Events with identical dose, unit, basis, route and duration are grouped; each group's
-    times are split into equally spaced runs (``qNd xK @START``), and runs of equal shape
-    repeated at equal spacing become cycles (``... q14d x6``).
-    """
-    groups: dict[tuple[float, str, bool, Route, float], list[float]] = {}
-    for e in regimen.events:
-        key = (e.amount, e.amount_unit, e.per_m2, e.route, e.duration_day)
-        groups.setdefault(key, []).append(e.time_day)
-    parts: list[tuple[float, str]] = []
-    for (amount, unit, per_m2, route, dur), times in groups.items():
-        runs = arithmetic_runs(sorted(times))
-        for start, step, n, cyc, n_cyc in _cycles(runs):
-            words = [f"{_fmt(amount)} {unit}{'/m2' if per_m2 else ''}"]
-            words.append(
-                {
-                    Route.SC: "sc",
-                    Route.IM: "im",
-                    Route.IV_BOLUS: "iv bolus",
-                    Route.IV_INFUSION: "iv infusion",
-                }[route]
-            )
-            if route is Route.IV_INFUSION:
-                words.append(f"over {_fmt_span(dur)}")
-            if n > 1:
-                words.append(f"{_interval_text(step, n)} x{n}")
-            if n_cyc > 1:
-                words.append(f"{_interval_text(cyc, n_cyc)} x{n_cyc}")
-            if start != 0.0:
-                words.append(f"@{_fmt_time(start)}")
-            parts.append((start, " ".join(words)))
-    parts.sort(key=lambda p: p[0])
-    return " + ".join(p[1] for p in parts)
-
-
-def _cycles(
-    runs: list[tuple[float, float, int]],
-) -> list[tuple[float, float, int, float, int]]:
-    """Merge consecutive runs of the same shape whose starts are equally spaced into cycles.
-
-    Returns ``(start, step, n, cycle_interval, n_cycles)``.
-    """
-    out: list[tuple[float, float, int, float, int]] = []
-    i = 0
-    while i < len(runs):
-        start, step, n = runs[i]
-        j = i
-        cyc = 0.0
-        if n > 1 and i + 1 < len(runs) and runs[i + 1][2] == n:
-            cyc = runs[i + 1][0] - start
-            span = step * (n - 1)
-            if cyc > span + _TIME_TOL_DAY and abs(runs[i + 1][1] - step) <= _TIME_TOL_DAY:
-                while (
-                    j + 1 < len(runs)
-                    and runs[j + 1][2] == n
-                    and abs(runs[j + 1][1] - step) <= _TIME_TOL_DAY
-                    and abs(runs[j + 1][0] - start - (j + 1 - i) * cyc) <= _TIME_TOL_DAY
-                ):
-                    j += 1
-        n_cyc = j - i + 1
-        out.append((start, step, n, cyc if n_cyc > 1 else 0.0, n_cyc))
-        i = j + 1
-    return out
