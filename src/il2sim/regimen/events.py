@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
@@ -72,6 +73,10 @@ CANONICAL_UNITS = {"IU": "IU", "KIU": "kIU", "MIU": "MIU", "UG": "ug", "MG": "mg
 
 def canonical_unit(unit: str) -> str:
     """Return the canonical spelling of an amount unit or raise :class:`InputError`."""
+    if not isinstance(unit, str):
+        raise InputError(
+            f"unknown unit {unit!r} (expected IU, kIU, MIU, ug or mg)", field="unit", value=unit
+        )
     key = unit.strip().replace("µ", "u").replace("μ", "u").upper()  # micro sign, Greek mu
     if key == "MCG":
         key = "UG"
@@ -92,15 +97,25 @@ def _check_number(
     x = float(value)
     if math.isnan(x) or math.isinf(x):
         raise InputError(f"must be a finite number, got {value!r}", field=field_name, value=value)
+    if x != 0 and abs(x) < sys.float_info.min:
+        raise InputError(
+            f"must be 0 or at least {sys.float_info.min:.4g} in magnitude (a normal number), "
+            f"got {value!r}",
+            field=field_name,
+            value=value,
+        )
     if positive and (x < 0 or (x == 0 and not allow_zero)):
         what = "non-negative" if allow_zero else "positive"
         raise InputError(f"must be {what}, got {value!r}", field=field_name, value=value)
     return x
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class DoseEvent:
-    """One administration.
+    """One administration; a value (equal, and hashing equal, only when every field is equal).
+
+    Events have no natural order; sort them with an explicit key (``key=lambda e: e.time_day``,
+    as :class:`Regimen` does).
 
     Attributes
     ----------
@@ -114,11 +129,11 @@ class DoseEvent:
     """
 
     time_day: float
-    amount: float = field(compare=False)
-    amount_unit: str = field(default="MIU", compare=False)
-    per_m2: bool = field(default=True, compare=False)
-    route: Route = field(default=Route.SC, compare=False)
-    duration_day: float = field(default=0.0, compare=False)
+    amount: float
+    amount_unit: str = "MIU"
+    per_m2: bool = True
+    route: Route = Route.SC
+    duration_day: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -126,6 +141,11 @@ class DoseEvent:
         )
         object.__setattr__(self, "amount", _check_number("dose", self.amount, positive=True))
         object.__setattr__(self, "amount_unit", canonical_unit(self.amount_unit))
+        if not isinstance(self.per_m2, bool | np.bool_):
+            raise InputError(
+                f"must be True or False, got {self.per_m2!r}", field="per_m2", value=self.per_m2
+            )
+        object.__setattr__(self, "per_m2", bool(self.per_m2))
         route = self.route if isinstance(self.route, Route) else Route.parse(str(self.route))
         object.__setattr__(self, "route", route)
         dur = _check_number("duration", self.duration_day, positive=True, allow_zero=True)
