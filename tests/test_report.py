@@ -152,3 +152,41 @@ def test_end_to_end_with_the_trial_simulator(tmp_path: Path) -> None:
 def test_html_tables_have_no_nan_text(name: str) -> None:
     text = render_html(analyze(DATA / name))
     assert ">nan<" not in text.lower() and ">none<" not in text.lower()
+
+
+def test_user_text_is_escaped_by_the_templates(tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    shutil.copytree(DATA / "sdtm_full", d)
+    ae = (d / "ae.csv").read_text()
+    (d / "ae.csv").write_text(ae.replace(",FATIGUE,", ",FATIGUE <script>alert(1)</script> & co,"))
+    text = render_html(
+        analyze(d),
+        reference={**SEED_REFERENCE, "source": "Ref <i>x</i>"},
+        title='A <b>title</b> & "quotes"',
+    )
+    assert "<script" not in text and "<b>title" not in text and "<i>x" not in text
+    assert "FATIGUE &lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in text
+    assert "<title>A &lt;b&gt;title&lt;/b&gt; &amp; &#34;quotes&#34;</title>" in text
+    assert "Ref &lt;i&gt;x&lt;/i&gt;" in text
+
+
+def test_templates_are_package_data() -> None:
+    from importlib import resources
+
+    folder = resources.files("il2sim.report").joinpath("templates")
+    names = {p.name for p in folder.iterdir()}
+    assert {"report.html.j2", "_macros.html.j2", "report.css"} <= names
+
+
+def test_progress_ticks_in_page_order() -> None:
+    seen: list[str] = []
+    render_html(analyze(DATA / "sdtm_full"), progress=seen.append)
+    assert seen == [
+        "escalation",
+        "pk",
+        "nk",
+        "dose-response",
+        "adverse events",
+        "antibodies",
+        "operating characteristics",
+    ]

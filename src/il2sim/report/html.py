@@ -1,54 +1,32 @@
-"""One self-contained HTML report: figures as base64 PNG, inline CSS, no network, A4-printable."""
+"""One self-contained HTML report: figures as base64 PNG, inline CSS, no network, A4-printable.
+
+The page is laid out by Jinja2 templates packaged with il2sim (``report/templates/``:
+``report.html.j2``, the ``_macros.html.j2`` figure and table macros and ``report.css``), rendered
+with autoescaping on: every piece of text that comes from data or from the user (title, data
+path, AE terms, notes, reference source, table cells) is HTML-escaped by the template engine.
+This module computes what the page shows (figures, tables, sentences) and hands it to the
+template.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
+import functools
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from il2sim.analysis import AnalysisResult
 from il2sim.report import figures as F
 
-_CSS = """
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #222;
-       max-width: 190mm; margin: 12mm auto; line-height: 1.35; }
-h1 { font-size: 17pt; margin-bottom: 2mm; } h2 { font-size: 13pt; margin-top: 8mm;
-       border-bottom: 1px solid #999; } h3 { font-size: 11pt; }
-figure { margin: 3mm 0; page-break-inside: avoid; break-inside: avoid; }
-figure img { width: 100%; height: auto; } figcaption { font-size: 9pt; color: #444; }
-table { border-collapse: collapse; font-size: 8.5pt; margin: 2mm 0; page-break-inside: auto; }
-th, td { border: 1px solid #bbb; padding: 1px 5px; text-align: right; }
-th { background: #eee; } td.l, th.l { text-align: left; }
-.note { font-size: 9pt; color: #555; } .small { font-size: 8.5pt; }
-@page { size: A4; margin: 12mm; }
-@media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; }
-  section { page-break-inside: auto; } }
-"""
-
-
-def _img(png: bytes, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return ""
-        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
-    return html.escape(str(v))
-
+if TYPE_CHECKING:  # pragma: no cover
+    import jinja2
+    from matplotlib.figure import Figure
 
 #: Column headers shown to readers (units in the header, not in the variable name).
 HEADERS: dict[str, str] = {
@@ -65,25 +43,57 @@ HEADERS: dict[str, str] = {
 }
 
 
-def _table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
-    def name(c: object) -> str:
-        text = HEADERS.get(str(c), str(c))
-        return text.replace("grade_", "grade ") if text.startswith("grade_") else text
+@dataclass(frozen=True)
+class Header:
+    """A table column header; ``left`` columns are left-aligned (text), others right (numbers)."""
 
-    head = "".join(
-        f'<th class="{"l" if c in left else ""}">{html.escape(name(c))}</th>' for c in df.columns
-    )
-    rows = []
-    for rec in df.itertuples(index=False):
-        cells = "".join(
-            f'<td class="{"l" if c in left else ""}">{_fmt(v)}</td>'
-            for c, v in zip(df.columns, rec, strict=True)
-        )
-        rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    text: str
+    left: bool
 
 
-def _stats_table(result: AnalysisResult) -> str:
+@dataclass(frozen=True)
+class Table:
+    """A table as the template draws it: headers and rows of raw cell values."""
+
+    headers: tuple[Header, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class FigureImage:
+    """A figure embedded as a base64 PNG, with its caption (also the image's alt text)."""
+
+    png_base64: str
+    caption: str
+
+
+def format_cell(v: Any) -> str:
+    """Cell text: floats to 3 significant digits (no decimals from 1000 up), NaN/None empty."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def _header(c: object) -> str:
+    text = HEADERS.get(str(c), str(c))
+    return text.replace("grade_", "grade ") if text.startswith("grade_") else text
+
+
+def table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> Table:
+    """A data frame as a :class:`Table` (columns named in ``left`` are left-aligned)."""
+    headers = tuple(Header(_header(c), c in left) for c in df.columns)
+    return Table(headers, tuple(tuple(rec) for rec in df.itertuples(index=False)))
+
+
+def _image(fig: Figure, caption: str) -> FigureImage:
+    return FigureImage(base64.b64encode(F.figure_png(fig)).decode("ascii"), caption)
+
+
+def _stats_table(result: AnalysisResult) -> Table | None:
     rows = []
     for dr in result.dose_response:
         jt, sp, fit = dr.jonckheere, dr.spearman, dr.log_dose
@@ -101,8 +111,26 @@ def _stats_table(result: AnalysisResult) -> str:
             }
         )
     if not rows:
-        return '<p class="note">No dose-response analysis (no post-baseline NK data).</p>'
-    return _table(pd.DataFrame(rows), left=("endpoint", "JT method"))
+        return None
+    return table(pd.DataFrame(rows), left=("endpoint", "JT method"))
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The template environment (built once; Jinja2 is imported on first use)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("il2sim.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["num"] = format_cell
+    env.filters["g"] = lambda x: f"{x:g}"
+    return env
 
 
 def render_html(
@@ -111,161 +139,96 @@ def render_html(
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> str:
-    """The report of ``result`` as one HTML string (figures embedded)."""
+    """The report of ``result`` as one HTML string (figures embedded).
+
+    ``progress(name)`` is called before each figure is drawn (escalation, pk, nk,
+    dose-response, adverse events, antibodies, operating characteristics).
+    """
     tick = progress or (lambda _name: None)
     ref = F.normalise_reference(reference, result.dose_levels_miu_per_m2)
-    title = title or f"il2sim trial report: {Path(result.path).name}"
-    parts: list[str] = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="note">Data: {html.escape(result.path)}. Generated '
-        f"{_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} by il2sim. Units: dose "
-        "MIU/m²/day, cell counts cells/µL, IL-2 pM, time in study days (first dose day 1).</p>",
-    ]
-    if ref:
-        parts.append(
-            f'<p class="note">Reference values drawn on figures: '
-            f"{html.escape(str(ref.get('source', 'reference')))} (stars / dotted lines).</p>"
-        )
-
-    # 1 trial summary
     mtd = result.mtd
-    mtd_text = (
-        f"{mtd['dose_miu_per_m2']:g} MIU/m²/day (level {mtd['level']}; {mtd['source']})"
-        if mtd.get("dose_miu_per_m2") is not None
-        else "not recorded"
-    )
-    parts.append("<section><h2>1. Trial summary</h2>")
-    parts.append(
-        f"<p>{result.n_subjects} subjects treated at {len(result.dose_levels_miu_per_m2)} dose "
-        f"levels ({', '.join(f'{d:g}' for d in result.dose_levels_miu_per_m2)} MIU/m²/day). "
-        f"MTD selected by the design: {html.escape(mtd_text)}.</p>"
-    )
-    parts.append(_table(F.summary_frame(result)))
-    if result.notes:
-        parts.append(
-            '<ul class="note">'
-            + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-            + "</ul>"
-        )
-    parts.append("</section>")
+    context: dict[str, Any] = {
+        "title": title or f"il2sim trial report: {Path(result.path).name}",
+        "data_path": result.path,
+        "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "reference_source": str(ref.get("source", "reference")) if ref else None,
+        "n_subjects": result.n_subjects,
+        "dose_levels": result.dose_levels_miu_per_m2,
+        "mtd_text": (
+            f"{mtd['dose_miu_per_m2']:g} MIU/m²/day (level {mtd['level']}; {mtd['source']})"
+            if mtd.get("dose_miu_per_m2") is not None
+            else "not recorded"
+        ),
+        "summary": table(F.summary_frame(result)),
+        "notes": list(result.notes),
+    }
 
-    # 2 escalation
     tick("escalation")
-    parts.append("<section><h2>2. Escalation path</h2>")
-    parts.append(
-        _img(
-            F.figure_png(F.plot_escalation(result, ref)),
-            "Dose of each patient in enrolment order; red crosses are DLTs.",
-        )
+    context["escalation_figure"] = _image(
+        F.plot_escalation(result, ref),
+        "Dose of each patient in enrolment order; red crosses are DLTs.",
     )
-    parts.append(_table(result.dlt_table))
-    parts.append("</section>")
+    context["dlt_table"] = table(result.dlt_table)
 
-    # 3 PK
     tick("pk")
-    parts.append("<section><h2>3. Serum IL-2</h2>")
     fig = F.plot_pk(result, ref)
-    if fig is None:
-        parts.append('<p class="note">No PC domain: IL-2 profiles skipped.</p>')
-    else:
-        parts.append(
-            _img(
-                F.figure_png(fig),
-                "Serum IL-2 by dose level (mean ± SD across subjects; BLQ as LLOQ/2). Left: each "
-                "subject's highest sample of the day; right: samples by time after dose.",
-            )
+    context["pk_figure"] = context["pk_table"] = None
+    if fig is not None:
+        context["pk_figure"] = _image(
+            fig,
+            "Serum IL-2 by dose level (mean ± SD across subjects; BLQ as LLOQ/2). Left: each "
+            "subject's highest sample of the day; right: samples by time after dose.",
         )
         pt = result.subjects.groupby(["level", "dose_miu_per_m2"])[["il2_peak_pm", "il2_trough_pm"]]
-        parts.append(
-            _table(
-                pt.median()
-                .reset_index()
-                .rename(
-                    columns={
-                        "il2_peak_pm": "median peak (pM)",
-                        "il2_trough_pm": "median trough (pM)",
-                    }
-                )
-            )
-        )
-    parts.append("</section>")
+        columns = {"il2_peak_pm": "median peak (pM)", "il2_trough_pm": "median trough (pM)"}
+        context["pk_table"] = table(pt.median().reset_index().rename(columns=columns))
 
-    # 4 NK over time
     tick("nk")
-    parts.append("<section><h2>4. NK and CD56bright NK cells over time</h2>")
-    parts.append(
-        _img(
-            F.figure_png(F.plot_nk_time(result)),
-            "Blood counts by dose level, mean ± SD across subjects at each study day.",
-        )
+    context["nk_figure"] = _image(
+        F.plot_nk_time(result),
+        "Blood counts by dose level, mean ± SD across subjects at each study day.",
     )
-    parts.append("</section>")
 
-    # 5 peak vs dose
     tick("dose-response")
-    parts.append("<section><h2>5. Peak increase vs dose</h2>")
+    context["peak_figure"] = None
     if result.dose_response:
-        parts.append(
-            _img(
-                F.figure_png(F.plot_peak_vs_dose(result, ref)),
-                "Peak % increase over baseline per subject, level means, OLS fit on "
-                "ln(dose); one-sided Jonckheere-Terpstra test for an increasing trend.",
-            )
+        context["peak_figure"] = _image(
+            F.plot_peak_vs_dose(result, ref),
+            "Peak % increase over baseline per subject, level means, OLS fit on "
+            "ln(dose); one-sided Jonckheere-Terpstra test for an increasing trend.",
         )
-    parts.append(_stats_table(result))
-    for dr in result.dose_response:
-        parts.append(
-            f"<h3>{html.escape(F.TEST_LABELS.get(dr.test, dr.test))}: peak % increase</h3>"
-        )
-        parts.append(_table(pd.DataFrame([s.to_dict() for s in dr.summary])))
-    parts.append("</section>")
+    context["stats_table"] = _stats_table(result)
+    context["response_tables"] = [
+        (F.TEST_LABELS.get(dr.test, dr.test), table(pd.DataFrame([s.to_dict() for s in dr.summary])))
+        for dr in result.dose_response
+    ]
 
-    # 6 AEs
     tick("adverse events")
-    parts.append("<section><h2>6. Adverse events</h2>")
-    if result.ae_table is None:
-        parts.append('<p class="note">No AE domain: safety tables skipped.</p>')
-    else:
+    context["ae_figure"] = context["ae_table"] = None
+    if result.ae_table is not None:
         fig = F.plot_ae_heatmap(result)
         if fig is not None:
-            parts.append(_img(F.figure_png(fig), "Worst grade per term and dose level."))
-        parts.append(
-            '<p class="small">Subjects by worst grade of each term (each subject '
-            "counted once per term).</p>"
-        )
-        parts.append(_table(result.ae_table, left=("term",)))
-    parts.append("</section>")
+            context["ae_figure"] = _image(fig, "Worst grade per term and dose level.")
+        context["ae_table"] = table(result.ae_table, left=("term",))
 
-    # 7 antibodies
     tick("antibodies")
-    parts.append("<section><h2>7. Anti-IL-2 antibodies</h2>")
     fig = F.plot_antibodies(result, ref)
-    if fig is None:
-        parts.append('<p class="note">No IS domain: antibody incidence skipped.</p>')
-    else:
-        parts.append(
-            _img(
-                F.figure_png(fig),
-                "Subjects positive at any time / subjects tested "
-                "(level 0 and bar 'all' = whole trial).",
-            )
+    context["antibody_figure"] = context["antibody_table"] = None
+    if fig is not None:
+        context["antibody_figure"] = _image(
+            fig,
+            "Subjects positive at any time / subjects tested "
+            "(level 0 and bar 'all' = whole trial).",
         )
         assert result.antibodies is not None
-        parts.append(_table(result.antibodies, left=("test",)))
-    parts.append("</section>")
+        context["antibody_table"] = table(result.antibodies, left=("test",))
 
-    # 8 OC
     tick("operating characteristics")
     fig = F.plot_operating_characteristics(result)
+    context["oc_figure"] = context["oc_table"] = None
     if fig is not None:
-        parts.append("<section><h2>8. Operating characteristics (replicate simulations)</h2>")
-        parts.append(_img(F.figure_png(fig), "Per-level summaries across replicate trials."))
+        context["oc_figure"] = _image(fig, "Per-level summaries across replicate trials.")
         assert result.replicates is not None
-        parts.append(_table(F.oc_scalars(result.replicates), left=("quantity", "value")))
-        parts.append("</section>")
+        context["oc_table"] = table(F.oc_scalars(result.replicates), left=("quantity", "value"))
 
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return _environment().get_template("report.html.j2").render(context)
