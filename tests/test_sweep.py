@@ -110,6 +110,58 @@ def test_param_list_round_trip(axes: dict[str, list[object]]) -> None:
     assert parse_param_list(items) == axes
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"kind": "d", "seed": True}, "seed: must be an integer >= 0, got True"),
+        ({"kind": "d", "seed": 2.5}, "seed: must be an integer >= 0, got 2.5"),
+        ({"kind": "d", "chunks": "3"}, "chunks: must be an integer >= 1, got '3'"),
+        ({"kind": ""}, "kind: must be a runner name, got ''"),
+        ({"kind": "d", "bogus": 1}, "grid file: unknown key 'bogus' (expected chunk_size, "),
+        ({"kind": "d", "fixed": 5}, "fixed: must be a mapping, got 5"),
+        ({"kind": "d", "grid": {"x": 5}}, "grid.x: must be a non-empty list, got 5"),
+        ({"kind": "d", "grid": {"x": [float("nan")]}}, "grid.x: must be finite, got nan"),
+        ({"kind": "d", "fixed": {"x": {"a": float("inf")}}}, "x.a: must be finite, got inf"),
+        ({"kind": "d", "fixed": {"x": object}}, "x: must be a number, string, boolean or list"),
+        ({"kind": "d", "grid": {"a": list(range(1001)), "b": list(range(1001))}},
+         "grid: 1,002,001 chunks (1,002,001 points x 1 chunks) is more than the limit"),
+    ],
+)  # fmt: skip
+def test_bad_grid_messages_name_field_and_value(data: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError) as exc:
+        Grid.from_dict(data)
+    assert str(exc.value).startswith(message)
+
+
+def test_grid_values_are_normalised() -> None:
+    g = Grid.from_dict({"kind": "d", "seed": np.int64(3), "fixed": {1: (0.1, 0.2)}, "grid": None})
+    assert (g.seed, g.fixed, g.axes) == (3, {"1": [0.1, 0.2]}, {})
+    assert Grid(kind="d", axes={"x": (1, 2)}).axes == {"x": [1, 2]}
+    with pytest.raises(InputError, match=r"^fixed: must be a mapping"):
+        Grid(kind="d", fixed=[1])  # type: ignore[arg-type]
+
+
+def test_grid_file_yaml_alias_bomb_binary_and_recursion_are_refused(tmp_path: Path) -> None:
+    # "billion laughs": 9 levels of 10 aliases = 10^9 values from a 1 kB file
+    lines = ["kind: design", "a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    for i in range(1, 10):
+        prev = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{prev}]")
+    lines.append("fixed: {x: *a9}")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"^grid: bomb.yaml expands to [0-9,]+ values"):
+        load_grid(bomb)
+    binary = tmp_path / "g.yaml"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(InputError, match="not a UTF-8 text file"):
+        load_grid(binary)
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("kind: design\nfixed: {x: &a [1, *a]}\n")
+    with pytest.raises(InputError, match="recursive"):
+        load_grid(loop)
+
+
 def test_param_list_lists_and_errors() -> None:
     assert parse_param_list(["truth=[0.1,0.2];[0.2,0.3]", "flag=true,false"]) == {
         "truth": [[0.1, 0.2], [0.2, 0.3]],

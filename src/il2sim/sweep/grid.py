@@ -14,6 +14,12 @@ A grid is read from a YAML or TOML file, or built from CLI lists (``--param trut
 
 Point ``i`` is the i-th element of the product with the first axis varying slowest; its key
 is a short SHA-256 hash of the canonical JSON of its parameters (``point_hash``).
+
+Validation is a pydantic model (:mod:`il2sim.sweep._grid_model`, imported on first use): the
+same rules for a file, :meth:`Grid.from_dict` and ``Grid(...)``, each failure one
+:class:`~il2sim.errors.InputError` naming the field and value.  Limits: at most
+``MAX_TASKS`` (10^6) chunks, and a file may expand (YAML aliases) to at most
+:data:`MAX_GRID_VALUES` (10^6) values; a binary or recursive file is refused.
 """
 
 from __future__ import annotations
@@ -38,21 +44,6 @@ __all__ = ["Grid", "GridPoint", "chunk_seed_sequence", "load_grid", "parse_param
 def _canonical(obj: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) used for hashes."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
-def _check_value(field_name: str, value: Any) -> Any:
-    """Reject values that do not survive a JSON round trip (NaN, objects)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InputError(f"must be finite, got {value!r}", field=field_name, value=value)
-    if isinstance(value, list | tuple):
-        return [_check_value(field_name, v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _check_value(f"{field_name}.{k}", v) for k, v in value.items()}
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise InputError(
-        f"must be a number, string, boolean or list, got {value!r}", field=field_name, value=value
-    )
 
 
 @dataclass(frozen=True)
@@ -83,23 +74,23 @@ class Grid:
     axes: dict[str, list[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.kind, str) or not self.kind:
-            raise InputError(f"must be a runner name, got {self.kind!r}", field="kind")
-        for name, lo in (("seed", 0), ("chunk_size", 1), ("chunks", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or int(v) < lo:
-                raise InputError(f"must be an integer >= {lo}, got {v!r}", field=name, value=v)
-            object.__setattr__(self, name, int(v))
-        fixed = {str(k): _check_value(str(k), v) for k, v in dict(self.fixed).items()}
-        axes: dict[str, list[Any]] = {}
-        for k, vals in dict(self.axes).items():
-            if not isinstance(vals, list | tuple) or len(vals) == 0:
-                raise InputError(f"must be a non-empty list, got {vals!r}", field=f"grid.{k}")
-            if k in fixed:
-                raise InputError("is both fixed and a grid axis", field=str(k))
-            axes[str(k)] = [_check_value(f"grid.{k}", v) for v in vals]
-        object.__setattr__(self, "fixed", fixed)
-        object.__setattr__(self, "axes", axes)
+        from il2sim.sweep._grid_model import validate_grid
+
+        model = validate_grid(
+            {
+                "kind": self.kind,
+                "seed": self.seed,
+                "chunk_size": self.chunk_size,
+                "chunks": self.chunks,
+                "fixed": _mapping("fixed", self.fixed),
+                "grid": _mapping("grid", self.axes),
+            }
+        )
+        object.__setattr__(self, "seed", model.seed)
+        object.__setattr__(self, "chunk_size", model.chunk_size)
+        object.__setattr__(self, "chunks", model.chunks)
+        object.__setattr__(self, "fixed", dict(model.fixed or {}))
+        object.__setattr__(self, "axes", {k: list(v) for k, v in (model.grid or {}).items()})
 
     @property
     def n_points(self) -> int:
@@ -142,30 +133,54 @@ class Grid:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Grid:
         """Build from the file layout documented in the module docstring."""
-        known = {"kind", "seed", "chunk_size", "chunks", "fixed", "grid"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(
-                f"unknown key {unknown[0]!r} (expected {', '.join(sorted(known))})",
-                field="grid file",
-                value=unknown[0],
-            )
-        if "kind" not in data:
-            raise InputError("missing key 'kind'", field="grid file")
-        fixed = data.get("fixed") or {}
-        axes = data.get("grid") or {}
-        if not isinstance(fixed, Mapping):
-            raise InputError(f"must be a mapping, got {fixed!r}", field="fixed")
-        if not isinstance(axes, Mapping):
-            raise InputError(f"must be a mapping, got {axes!r}", field="grid")
+        from il2sim.sweep._grid_model import validate_grid
+
+        model = validate_grid(data)
         return cls(
-            kind=data["kind"],
-            seed=data.get("seed", 0),
-            chunk_size=data.get("chunk_size", 1000),
-            chunks=data.get("chunks", 1),
-            fixed=dict(fixed),
-            axes={k: list(v) if isinstance(v, list | tuple) else v for k, v in axes.items()},
+            kind=model.kind,
+            seed=model.seed,
+            chunk_size=model.chunk_size,
+            chunks=model.chunks,
+            fixed=dict(model.fixed or {}),
+            axes=dict(model.grid or {}),
         )
+
+
+def _mapping(field_name: str, value: Any) -> dict[str, Any]:
+    """``value`` as a dict with string keys (a grid's ``fixed`` or axes), else an InputError."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(f"must be a mapping, got {value!r}", field=field_name, value=value)
+    return {str(k): v for k, v in value.items()}
+
+
+#: Largest number of values (after YAML aliases are expanded) a grid file may hold.
+MAX_GRID_VALUES = 1_000_000
+
+
+def _expanded_size(data: Any) -> int:
+    """Number of values in ``data`` counting each alias use (shared lists/mappings) again;
+    linear in the number of distinct nodes.  Raises InputError for a recursive document."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, list | dict):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise InputError("is recursive (a YAML alias inside itself)", field="grid")
+        busy.add(key)
+        items = node.values() if isinstance(node, dict) else node
+        total = 1 + sum(size(v) for v in items)
+        busy.discard(key)
+        sizes[key] = min(total, 10**18)
+        return sizes[key]
+
+    return size(data)
 
 
 def load_grid(path: str | Path) -> Grid:
@@ -173,7 +188,12 @@ def load_grid(path: str | Path) -> Grid:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such file: {str(p)!r}", field="grid", value=str(p))
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{p.name} is not a UTF-8 text file (YAML, TOML or JSON)", field="grid", value=str(p)
+        ) from None
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
@@ -190,6 +210,14 @@ def load_grid(path: str | Path) -> Grid:
         raise InputError(f"cannot parse {p.name}: {exc}", field="grid", value=str(p)) from None
     if not isinstance(data, Mapping):
         raise InputError(f"must hold a mapping, got {type(data).__name__}", field="grid")
+    n = _expanded_size(data)
+    if n > MAX_GRID_VALUES:
+        raise InputError(
+            f"{p.name} expands to {n:,} values (YAML aliases), more than the limit of "
+            f"{MAX_GRID_VALUES:,}",
+            field="grid",
+            value=n,
+        )
     return Grid.from_dict(data)
 
 
