@@ -1,4 +1,5 @@
-"""Atomic file writes, shared by every layer that writes a file.
+"""Atomic file writes, shared by every layer that writes a file (the one temp-file-and-rename
+helper of il2sim).
 
 A file is written to a temporary name in the target's folder and renamed onto the target only
 when the write succeeded (``os.replace`` is atomic on POSIX), so a reader never sees a
@@ -6,15 +7,23 @@ half-written file and an interrupted run leaves the previous file, or none, in p
 Temporary files from :func:`tempfile.mkstemp` are mode 0600; the renamed file gets the mode a
 normally created file would have (0666 minus the process umask), since results, reports and
 parameter tables are meant to be shared.
+
+Temporary names carry the writer's process id (``.report.html.il2sim-1234-k3j2.html``); a
+process killed mid-write (SIGKILL) cannot remove its temporary, so the next write of the same
+target removes the temporaries whose process no longer runs.  ``fsync=True`` also flushes the
+file to disk before the rename (for stores that must survive a power cut, e.g. sweep chunks).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+__all__ = ["atomic_path", "remove_stale_temporaries", "write_atomic", "write_text_atomic"]
 
 
 def _default_mode() -> int:
@@ -24,31 +33,78 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
+def _prefix(target: Path) -> str:
+    return f".{target.name}.il2sim-"
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporaries of ``target`` left by writers that no longer run; return them."""
+    path = Path(target)
+    if not path.parent.is_dir():
+        return []
+    pattern = re.compile(re.escape(_prefix(path)) + r"(\d+)-")
+    removed: list[Path] = []
+    for p in path.parent.iterdir():
+        m = pattern.match(p.name)
+        if m is None or int(m.group(1)) == os.getpid() or _pid_running(int(m.group(1))):
+            continue
+        try:
+            p.unlink()
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+        removed.append(p)
+    return removed
+
+
 @contextmanager
-def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike[str], suffix: str = "", *, fsync: bool = False, clean: bool = True
+) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    The parent folder is created when missing; on an exception the temporary file is removed
-    and ``path`` is left untouched.
+    The parent folder is created when missing; on an exception (including KeyboardInterrupt)
+    the temporary file is removed and ``path`` is left untouched.  With ``fsync`` the data are
+    flushed to disk before the rename.  ``clean`` first removes temporaries of ``path`` left
+    by killed writers (a scan of the folder: writers of many files into one folder, such as
+    the sweep store, pass ``clean=False``).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    if clean:
+        remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{_prefix(target)}{os.getpid()}-", suffix=suffix or ".tmp", dir=target.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         if tmp_path.exists():
             tmp_path.chmod(_default_mode())
+            if fsync:
+                with open(tmp_path, "rb+") as fh:
+                    os.fsync(fh.fileno())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
-def write_atomic(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> None:
+def write_atomic(
+    path: str | os.PathLike[str], writer: Callable[[Path], None], *, fsync: bool = False
+) -> None:
     """Call ``writer(tmp_path)`` then atomically move the result onto ``path``."""
-    with atomic_path(path, suffix=Path(path).suffix) as tmp:
+    with atomic_path(path, suffix=Path(path).suffix, fsync=fsync) as tmp:
         writer(tmp)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from il2sim._files import write_text_atomic
+from il2sim._files import atomic_path, write_text_atomic
 from il2sim.errors import DataError, InputError
 from il2sim.sweep.grid import Grid, GridPoint, _canonical
 
@@ -150,7 +150,8 @@ class Store:
         return out
 
     def write_chunk(self, point: GridPoint, chunk: int, n: int, metrics: dict[str, float]) -> Path:
-        """Write one chunk's row atomically (temp file + ``os.replace``); return its path."""
+        """Write one chunk's row atomically (:func:`il2sim._files.atomic_path`, flushed to disk
+        before the rename); return its path."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -165,11 +166,8 @@ class Store:
             cols[f"m:{k}"] = [float(metrics[k])]
         table = pa.table(cols)
         target = self.chunks_dir / self.chunk_name(point.point_hash, chunk)
-        tmp = self.chunks_dir / f".{target.name}.{os.getpid()}.tmp"
-        pq.write_table(table, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        with atomic_path(target, suffix=".tmp", fsync=True, clean=False) as tmp:
+            pq.write_table(table, tmp)
         return target
 
     def read_chunks(self) -> list[ChunkRow]:
