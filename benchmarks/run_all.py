@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_trial.py": ([], ["--replicates", "200", "--baseline-trials", "3"]),
     "bench_roadrunner.py": ([], ["--patients", "100"]),
     "bench_sweep.py": ([], ["--patients", "20000"]),
+    "bench_regimen.py": ([], ["--repeat", "20"]),
 }
 
 
