@@ -308,3 +308,18 @@ def test_format_spec_round_trip(case: tuple[str, list[float]]) -> None:
     np.testing.assert_allclose(canon(again), canon(reg), rtol=1e-12, atol=1e-9)
     # canonical text is a fixed point
     assert format_spec(again) == format_spec(reg)
+
+
+def test_libraries_are_imported_lazily() -> None:
+    """``import il2sim`` loads neither lark (first parse) nor pydantic (first grid) nor Jinja2
+    (first report)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, il2sim, il2sim.sweep.grid, il2sim.report.html;"
+        "print(sorted(m for m in ('lark', 'pydantic', 'jinja2') if m in sys.modules));"
+        "il2sim.parse_spec('1 MIU sc'); print('lark' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]

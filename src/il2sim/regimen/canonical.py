@@ -136,10 +136,10 @@ def format_spec(regimen: Regimen) -> str:
                 words.append(f"{_interval_text(step, n)} x{n}")
             if n_cyc > 1:
                 words.append(f"{_interval_text(cyc, n_cyc)} x{n_cyc}")
-            if start != 0.0:
+            if _fmt_time(start) != "0":  # a start below 5e-11 day is written as day 0
                 words.append(f"@{_fmt_time(start)}")
             parts.append((start, " ".join(words)))
-    parts.sort(key=lambda p: p[0])
+    parts.sort(key=lambda p: round(p[0], 10))  # by the start as written (stable)
     return " + ".join(p[1] for p in parts)
 
 
