@@ -132,7 +132,7 @@ def test_size_limit_is_checked_before_expanding() -> None:
     assert len(parse_spec("1 MIU sc qd x5", max_events=5)) == 5
     with pytest.raises(InputError, match="limit of 4"):
         parse_spec("1 MIU sc qd x5", max_events=4)
-    with pytest.raises(InputError, match="^max_events:"):
+    with pytest.raises(InputError, match=r"^max_events:"):
         parse_spec("1 MIU sc", max_events=0)
 
 
