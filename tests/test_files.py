@@ -75,3 +75,16 @@ def test_write_atomic_with_fsync(tmp_path: Path) -> None:
     write_atomic(tmp_path / "d.bin", lambda p: p.write_bytes(b"\x00\x01"), fsync=True)
     assert (tmp_path / "d.bin").read_bytes() == b"\x00\x01"
     assert [p.name for p in tmp_path.iterdir()] == ["d.bin"]
+
+
+def test_folder_as_target_or_file_as_parent_is_an_input_error(tmp_path: Path) -> None:
+    from il2sim.errors import InputError
+
+    (tmp_path / "d").mkdir()
+    with pytest.raises(InputError, match=r"^output: is an existing folder"):
+        write_text_atomic(tmp_path / "d", "x")
+    (tmp_path / "f").write_text("keep")
+    with pytest.raises(InputError, match=r"^output: cannot create .*a parent is a file"):
+        write_text_atomic(tmp_path / "f" / "x.txt", "x")
+    assert (tmp_path / "f").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "f"]

@@ -66,20 +66,42 @@ def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def _check_target(target: Path) -> None:
+    """A file target must not be a folder, and its parent must be (or become) a folder."""
+    from il2sim.errors import InputError
+
+    if target.is_dir():
+        raise InputError(
+            f"is an existing folder, expected a file name: {str(target)!r}",
+            field="output",
+            value=str(target),
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(
+            f"cannot create {str(target)!r}: a parent is a file, not a folder",
+            field="output",
+            value=str(target),
+        ) from None
+
+
 @contextmanager
 def atomic_path(
     path: str | os.PathLike[str], suffix: str = "", *, fsync: bool = False, clean: bool = True
 ) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    The parent folder is created when missing; on an exception (including KeyboardInterrupt)
+    The parent folder is created when missing (an existing folder as ``path``, or a file as
+    one of its parents, is an :class:`~il2sim.errors.InputError` naming ``output``); on an
+    exception (including KeyboardInterrupt)
     the temporary file is removed and ``path`` is left untouched.  With ``fsync`` the data are
     flushed to disk before the rename.  ``clean`` first removes temporaries of ``path`` left
     by killed writers (a scan of the folder: writers of many files into one folder, such as
     the sweep store, pass ``clean=False``).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _check_target(target)
     if clean:
         remove_stale_temporaries(target)
     fd, tmp = tempfile.mkstemp(

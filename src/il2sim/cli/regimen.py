@@ -68,9 +68,18 @@ def _load(
     return {str(k): v for k, v in regs.items()}
 
 
+#: Accepted body-surface areas, m2: a newborn has about 0.2 m2, the largest adults about 3 m2.
+BSA_RANGE_M2 = (0.05, 5.0)
+
+
 def _check_bsa(bsa: float | None) -> None:
-    if bsa is not None and not (bsa > 0 and bsa < float("inf")):
-        raise InputError(f"must be a positive number, got {bsa!r}", field="bsa", value=bsa)
+    lo, hi = BSA_RANGE_M2
+    if bsa is not None and not (lo <= bsa <= hi):
+        raise InputError(
+            f"must be a body-surface area between {lo:g} and {hi:g} m2, got {bsa!r}",
+            field="bsa",
+            value=bsa,
+        )
 
 
 def _fmt_time_of_day(time_day: float) -> str:
