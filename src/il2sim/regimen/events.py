@@ -89,6 +89,18 @@ def canonical_unit(unit: str) -> str:
     return CANONICAL_UNITS[key]
 
 
+def check_normal(x: float, field_name: str, shown: object) -> None:
+    """Reject a subnormal float (0 < |x| < 2.2e-308: it has lost precision and does not
+    survive formatting); ``shown`` is what the message quotes (the value or the text typed)."""
+    if x != 0 and abs(x) < sys.float_info.min:
+        raise InputError(
+            f"must be 0 or at least {sys.float_info.min:.4g} in magnitude (a normal number), "
+            f"got {shown!r}",
+            field=field_name,
+            value=shown,
+        )
+
+
 def _check_number(
     field_name: str, value: object, *, positive: bool, allow_zero: bool = False
 ) -> float:
@@ -97,13 +109,7 @@ def _check_number(
     x = float(value)
     if math.isnan(x) or math.isinf(x):
         raise InputError(f"must be a finite number, got {value!r}", field=field_name, value=value)
-    if x != 0 and abs(x) < sys.float_info.min:
-        raise InputError(
-            f"must be 0 or at least {sys.float_info.min:.4g} in magnitude (a normal number), "
-            f"got {value!r}",
-            field=field_name,
-            value=value,
-        )
+    check_normal(x, field_name, value)
     if positive and (x < 0 or (x == 0 and not allow_zero)):
         what = "non-negative" if allow_zero else "positive"
         raise InputError(f"must be {what}, got {value!r}", field=field_name, value=value)

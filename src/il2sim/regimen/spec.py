@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 from importlib import resources
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -51,7 +50,7 @@ from il2sim.errors import InputError
 from il2sim.regimen._schedule import Count, Freq, Modifier, Schedule, Segment, expand, plan
 from il2sim.regimen._spec_errors import syntax_error
 from il2sim.regimen.canonical import arithmetic_runs, format_spec
-from il2sim.regimen.events import Regimen, Route, canonical_unit
+from il2sim.regimen.events import Regimen, Route, canonical_unit, check_normal
 
 if TYPE_CHECKING:  # pragma: no cover
     from lark import Lark, Token
@@ -95,13 +94,7 @@ def _num(tok: Token | str, field: str) -> float:
     x = float(text)  # the grammar's NUMBER only matches what float() reads
     if not math.isfinite(x):
         raise InputError(f"must be a finite number, got {text!r}", field=field, value=text)
-    if x != 0 and abs(x) < sys.float_info.min:
-        raise InputError(
-            f"must be 0 or at least {sys.float_info.min:.4g} in magnitude (a normal number), "
-            f"got {text!r}",
-            field=field,
-            value=text,
-        )
+    check_normal(x, field, text)
     return x
 
 
