@@ -167,9 +167,9 @@ def test_sdtm_errors(tmp_path: Path) -> None:
 def test_real_trial_folder(tmp_path: Path) -> None:
     """A folder written by il2sim's trial module exports consistently: one dose record per
     dosed study day in EX, one observation per PC/CP record."""
+    from il2sim.cdisc import build_sdtm, write_sdtm
     from il2sim.designs.registry import build_design
     from il2sim.trial.run import run_trial
-    from il2sim.trial.sdtm import build_sdtm, write_sdtm
 
     trial = run_trial(build_design("3+3", n_doses=2), [0.4, 1.25], seed=3, max_patients=3)
     domains = build_sdtm(trial)

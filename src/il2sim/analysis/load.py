@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from il2sim.cdisc.adam import AdamOptions, build_adam
+from il2sim.cdisc.adam import REQUIRED, AdamOptions, build_adam
 from il2sim.cdisc.adam_spec import ADAM
 from il2sim.cdisc.read import read_package, resolve_folder
 from il2sim.cdisc.sdtm_spec import SDTM
@@ -104,6 +104,14 @@ def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFr
             raise DataError(
                 f"missing required domain {name} (no {name.lower()}.csv, {name.lower()}.parquet, "
                 f"{name.lower()}.json or {name.lower()}.xpt in {folder})", field=name,
+            )  # fmt: skip
+    for name, cols in REQUIRED.items():
+        df = pkg.tables.get(name)
+        missing = [c for c in cols if df is not None and c not in df.columns]
+        if missing:
+            raise DataError(
+                f"missing required variable {missing[0]} in {pkg.files[name].name} "
+                f"(has: {', '.join(df.columns)})", field=name,
             )  # fmt: skip
     notes = [f"{d} absent: its part of the analysis is skipped" for d, _ in OPTIONAL if d not in pkg.tables]
     study = {k: v for k, v in codes.items() if k != v}

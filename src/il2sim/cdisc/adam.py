@@ -143,8 +143,9 @@ def _dlt_flags(tables: Mapping[str, pd.DataFrame], notes: list[str]) -> pd.Serie
     if supp is not None and {"QNAM", "QVAL", "IDVARVAL", "USUBJID"} <= set(supp.columns):
         s = supp[supp["QNAM"].astype(str).str.upper() == "AEDLT"]
         if len(s):
-            flag = dict(zip(zip(s["USUBJID"].astype(str), s["IDVARVAL"].astype(str)),
-                            parse_flag(s.reset_index(drop=True), "SUPPAE", "QVAL"), strict=True))  # fmt: skip
+            keys_s = zip(s["USUBJID"].astype(str), s["IDVARVAL"].astype(str), strict=True)
+            vals = parse_flag(s.reset_index(drop=True), "SUPPAE", "QVAL")
+            flag = dict(zip(keys_s, vals, strict=True))
             seq = ae["AESEQ"] if "AESEQ" in ae.columns else pd.Series(range(1, len(ae) + 1))
             keys = zip(ae["USUBJID"].astype(str), (str(int(x)) for x in seq), strict=True)
             return pd.Series([bool(flag.get(k, False)) for k in keys], index=ae.index)

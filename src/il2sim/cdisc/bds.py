@@ -203,7 +203,7 @@ def adcp(cp: pd.DataFrame | None, info: pd.DataFrame, test_codes: Mapping[str, s
     df["DTYPE"] = ""
     maxima = []
     for _, g in df[post].groupby(["USUBJID", "PARAMCD"], sort=False):
-        row = g.loc[g["AVAL"].idxmax()].copy()
+        row = g.iloc[int(np.argmax(g["AVAL"].to_numpy(dtype=float)))].copy()
         row["AVISIT"], row["AVISITN"], row["DTYPE"] = "POST-BASELINE MAXIMUM", MAX_VISITN, "MAXIMUM"
         maxima.append(row)
     if maxima:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -37,9 +38,9 @@ _IG = {"SDTM": ("STD.SDTMIG", "SDTMIG", "3.4"), "ADaM": ("STD.ADAMIG", "ADaMIG",
 _CT_VERSION = "2024-03-29"
 
 
-def _text(model: object, text: str) -> object:
+def _text(model: Any, text: str) -> Any:
     m = model
-    return m.Description(TranslatedText=[m.TranslatedText(_content=text, lang="en")])  # type: ignore[attr-defined]
+    return m.Description(TranslatedText=[m.TranslatedText(_content=text, lang="en")])
 
 
 def _length_and_digits(v: Variable, col: pd.Series) -> tuple[int | None, int | None]:
@@ -60,7 +61,7 @@ def _length_and_digits(v: Variable, col: pd.Series) -> tuple[int | None, int | N
     return max(len(t.lstrip("-")) for t in texts), dec
 
 
-def _codelist(m: object, cl: Codelist) -> object:
+def _codelist(m: Any, cl: Codelist) -> Any:
     """A CodeList: CodeListItems with decodes when any term has one, else EnumeratedItems."""
     decoded = any(t.decode for t in cl.terms)
     items = []
@@ -69,14 +70,14 @@ def _codelist(m: object, cl: Codelist) -> object:
         if t.extended:
             kw["ExtendedValue"] = "Yes"
         if decoded:
-            kw["Decode"] = m.Decode(TranslatedText=[m.TranslatedText(_content=t.decode or t.value, lang="en")])  # type: ignore[attr-defined]
-            item = m.CodeListItem(**kw)  # type: ignore[attr-defined]
+            kw["Decode"] = m.Decode(TranslatedText=[m.TranslatedText(_content=t.decode or t.value, lang="en")])
+            item = m.CodeListItem(**kw)
         else:
-            item = m.EnumeratedItem(**kw)  # type: ignore[attr-defined]
+            item = m.EnumeratedItem(**kw)
         if t.nci:
-            item.Alias = [m.Alias(Context="nci:ExtCodeID", Name=t.nci)]  # type: ignore[attr-defined]
+            item.Alias = [m.Alias(Context="nci:ExtCodeID", Name=t.nci)]
         items.append(item)
-    code = m.CodeList(OID=cl.oid, Name=cl.label, DataType=cl.data_type)  # type: ignore[attr-defined]
+    code = m.CodeList(OID=cl.oid, Name=cl.label, DataType=cl.data_type)
     if cl.nci:
         code.StandardOID = "STD.CT"
     if decoded:
@@ -84,7 +85,7 @@ def _codelist(m: object, cl: Codelist) -> object:
     else:
         code.EnumeratedItem = items
     if cl.nci:
-        code.Alias = [m.Alias(Context="nci:ExtCodeID", Name=cl.nci)]  # type: ignore[attr-defined]
+        code.Alias = [m.Alias(Context="nci:ExtCodeID", Name=cl.nci)]
     return code
 
 
@@ -93,7 +94,7 @@ def build_define(
     specs: Mapping[str, Dataset],
     study_id: str = "IL2SIM",
     created: str = "2024-01-01T00:00:00",
-) -> object:
+) -> Any:
     """The odmlib ODM object of the define.xml of ``datasets`` (all one standard)."""
     import odmlib.define_2_1.model as m
 
@@ -111,7 +112,10 @@ def build_define(
                    PublishingSet="ADaM" if standard == "ADaM" else "SDTM",
                    Version=_CT_VERSION, Status="Final"),
     ])  # fmt: skip
-    item_defs, methods, comments, leaves = [], [], [], []
+    item_defs: list[Any] = []
+    methods: list[Any] = []
+    comments: list[Any] = []
+    leaves: list[Any] = []
     codelists: dict[str, Codelist] = {}
     for name, df in datasets.items():
         ds = specs[name]
@@ -203,7 +207,7 @@ def write_define(
 ) -> Path:
     """Write ``define.xml`` of ``datasets`` to ``path``; return the path."""
     odm = build_define(datasets, specs, study_id, created)
-    odm.write_xml(str(path))  # type: ignore[attr-defined]
+    odm.write_xml(str(path))
     return path
 
 

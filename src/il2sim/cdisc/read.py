@@ -180,7 +180,7 @@ def _typed(df: pd.DataFrame, ds: Dataset, table: str) -> pd.DataFrame:
                 )
             out[v.name] = pd.array([None if math.isnan(a) else int(a) for a in x], dtype="Int64")
         elif v.type in ("adate", "adatetime"):
-            vals = []
+            vals: list[Any] = []
             for i, a in enumerate(col.tolist()):
                 if _is_missing(a):
                     vals.append(pd.NaT)

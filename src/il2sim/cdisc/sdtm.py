@@ -38,7 +38,7 @@ from il2sim.model.toxicity import AE_TYPES
 from il2sim.trial.noise import IL2_LLOQ_PM, observe
 from il2sim.trial.run import Trial
 
-__all__ = ["EXTRT", "SdtmOptions", "build_sdtm"]
+__all__ = ["EXTRT", "SdtmOptions", "build_sdtm", "sdtm_options"]
 
 EXTRT = "ALDESLEUKIN (IL-2)"
 #: MedDRA primary system organ class of the AE terms il2sim simulates.
@@ -60,6 +60,19 @@ class SdtmOptions:
     dose_time: time = DEFAULT_DOSE_TIME
     site_id: str = "01"
     country: str = "USA"
+
+
+def sdtm_options(start_date: str | None = None) -> SdtmOptions:
+    """:class:`SdtmOptions` from a ``YYYY-MM-DD`` start date (None: the default date)."""
+    if start_date is None:
+        return SdtmOptions()
+    try:
+        return SdtmOptions(start_date=date.fromisoformat(start_date.strip()))
+    except ValueError:
+        from il2sim.errors import InputError
+
+        raise InputError(f"expected a date YYYY-MM-DD, got {start_date!r}", field="--start-date",
+                         value=start_date) from None  # fmt: skip
 
 
 def _visit_name(week: int) -> str:
@@ -96,7 +109,7 @@ class _Builder:
         return "SCREENING" if day <= 1 and predose else "TREATMENT"
 
     def subject(self, rec: Any, obs: Any, i: int, subj: int) -> None:
-        t, sch, sid = self.t, self.t.schedule, self.t.study_id
+        sch, sid = self.t.schedule, self.t.study_id
         r, pop = rec.result, rec.result.pop
         subjid = f"{subj:03d}"
         usub = f"{sid}-{subjid}"

@@ -16,6 +16,8 @@ NCI SDTM Terminology 2008-01-15 text file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from il2sim.cdisc.schema import Codelist, Term
 
 __all__ = [
@@ -38,9 +40,9 @@ __all__ = [
 ]
 
 
-def sponsor(name: str, label: str, values: dict[str, str | None] | tuple[str, ...]) -> Codelist:
+def sponsor(name: str, label: str, values: Mapping[str, str | None] | tuple[str, ...]) -> Codelist:
     """A sponsor-defined codelist (no NCI code) from values or ``{value: decode}``."""
-    items = values.items() if isinstance(values, dict) else ((v, None) for v in values)
+    items = values.items() if isinstance(values, Mapping) else ((v, None) for v in values)
     return Codelist(name, label, None, tuple(Term(v, None, d) for v, d in items), True)
 
 

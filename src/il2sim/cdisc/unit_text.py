@@ -18,8 +18,8 @@ from il2sim import units
 from il2sim.errors import DataError
 
 __all__ = [
-    "convert_units",
     "conc_unit_factor_to_pm",
+    "convert_units",
     "count_unit_factor_to_cells_per_ul",
     "dose_unit_factor_to_miu_per_m2",
 ]
