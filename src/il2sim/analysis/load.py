@@ -107,7 +107,9 @@ def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFr
             )  # fmt: skip
     for name, cols in REQUIRED.items():
         df = pkg.tables.get(name)
-        missing = [c for c in cols if df is not None and c not in df.columns]
+        if df is None:
+            continue
+        missing = [c for c in cols if c not in df.columns]
         if missing:
             raise DataError(
                 f"missing required variable {missing[0]} in {pkg.files[name].name} "
