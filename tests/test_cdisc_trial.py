@@ -123,7 +123,8 @@ def test_trial_design_domains(out: Path) -> None:
     assert set(te["ETCD"]) == set(ta["ETCD"])
     assert tv["VISITDY"].tolist() == [1, 8, 15, 22, 29, 43, 57, 71, 85]
     cp = pkg.tables["CP"]
-    assert set(zip(cp["VISITNUM"], cp["VISIT"])) <= set(zip(tv["VISITNUM"], tv["VISIT"]))
+    visits = set(zip(tv["VISITNUM"], tv["VISIT"], strict=True))
+    assert set(zip(cp["VISITNUM"], cp["VISIT"], strict=True)) <= visits
 
 
 def _define_names(path: Path) -> dict[str, set[str]]:

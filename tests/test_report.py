@@ -124,7 +124,6 @@ def test_armcd_levels_are_the_designs_numbers(tmp_path: Path) -> None:
 def test_end_to_end_with_the_trial_simulator(tmp_path: Path) -> None:
     # il2sim.trial writes the SDTM folder; analysis and report read it back.
     from il2sim.cdisc import build_sdtm, write_sdtm
-
     from il2sim.designs.registry import build_design
     from il2sim.trial.run import run_trial
 

@@ -110,7 +110,8 @@ def _with_dlt(domains):
     """AE with the SUPPAE DLT flag (QNAM AEDLT, keyed by AESEQ) merged back in."""
     s = domains["SUPPAE"]
     s = s[s["QNAM"] == "AEDLT"]
-    flag = dict(zip(zip(s["USUBJID"], s["IDVARVAL"].astype(int)), s["QVAL"], strict=True))
+    keys = zip(s["USUBJID"], s["IDVARVAL"].astype(int), strict=True)
+    flag = dict(zip(keys, s["QVAL"], strict=True))
     ae = domains["AE"].copy()
     ae["AEDLT"] = [flag[(u, int(q))] for u, q in zip(ae["USUBJID"], ae["AESEQ"], strict=True)]
     return ae
