@@ -20,8 +20,7 @@ import pandas as pd
 
 from il2sim.baseline import pct_change
 from il2sim.cdisc.adam_spec import ADAM, EX_PARAMS
-from il2sim.cdisc.dates import iso_duration_hours
-from il2sim.cdisc.read import parse_float
+from il2sim.cdisc.read import parse_float, parse_hours
 from il2sim.cdisc.sdtm_spec import CP_TESTS, IS_TESTS, PC_TESTS
 from il2sim.cdisc.unit_text import (
     conc_unit_factor_to_pm,
@@ -220,22 +219,7 @@ def _convert(df: pd.DataFrame, table: str, vcol: str, ucol: str, f: Any, expecte
 def _hours(pc: pd.DataFrame) -> np.ndarray:
     """Hours after the day's dose from PCELTM (ISO 8601 duration or a number of hours)."""
     col = next((c for c in ("PCELTM", "PCELTM_H") if c in pc.columns), None)
-    if col is None:
-        return np.full(len(pc), math.nan)
-    out = np.empty(len(pc))
-    for i, v in enumerate(pc[col].tolist()):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
-            out[i] = math.nan
-            continue
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            try:
-                out[i] = iso_duration_hours(str(v))
-            except ValueError:
-                raise DataError(f"row {i + 1}, column {col}: not an elapsed time: {v!r}",
-                                field="PC", value=v) from None  # fmt: skip
-    return out
+    return np.full(len(pc), math.nan) if col is None else parse_hours(pc, "PC", col)
 
 
 def adpc(pc: pd.DataFrame | None, info: pd.DataFrame) -> pd.DataFrame:

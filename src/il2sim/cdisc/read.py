@@ -40,6 +40,7 @@ __all__ = [
     "Package",
     "find_file",
     "parse_float",
+    "parse_hours",
     "read_package",
     "read_table",
     "resolve_folder",
@@ -157,6 +158,29 @@ def parse_float(df: pd.DataFrame, table: str, col: str, allow_missing: bool = Tr
         if math.isinf(x) or math.isnan(x):
             raise DataError(f"row {i + 1}, column {col}: value is not finite", field=table)
         out[i] = x
+    return out
+
+
+def parse_hours(df: pd.DataFrame, table: str, col: str, allow_missing: bool = True) -> np.ndarray:
+    """``df[col]`` as hours: a number of hours or an ISO 8601 duration (``PT4H``); anything
+    else is a DataError naming table, row and column."""
+    from il2sim.cdisc.dates import iso_duration_hours
+
+    out = np.empty(len(df))
+    for i, v in enumerate(df[col].tolist()):
+        if _is_missing(v):
+            if not allow_missing:
+                raise DataError(f"row {i + 1}, column {col}: value is missing", field=table)
+            out[i] = math.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            try:
+                out[i] = iso_duration_hours(str(v))
+            except ValueError:
+                raise DataError(f"row {i + 1}, column {col}: not an elapsed time: {v!r}",
+                                field=table, value=v) from None  # fmt: skip
     return out
 
 

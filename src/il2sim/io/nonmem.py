@@ -217,22 +217,10 @@ def _num(df: pd.DataFrame, col: str, domain: str, required: bool = False) -> npt
 
 
 def _hours(pc: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """PCELTM as hours: an ISO 8601 duration (``PT4H``) or a number of hours."""
-    from il2sim.cdisc.dates import iso_duration_hours
+    """PCELTM as hours: an ISO 8601 duration (``PT4H``) or a number of hours (required)."""
+    from il2sim.cdisc.read import parse_hours
 
-    out = np.empty(len(pc))
-    for i, v in enumerate(pc["PCELTM"].tolist()):
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            try:
-                out[i] = iso_duration_hours(str(v))
-            except ValueError:
-                raise DataError(f"row {i + 1}, column PCELTM: not an elapsed time: {v!r}",
-                                field="PC", value=v) from None  # fmt: skip
-        if not np.isfinite(out[i]):
-            raise DataError(f"row {i + 1}, column PCELTM: value is missing", field="PC")
-    return out
+    return parse_hours(pc.reset_index(drop=True), "PC", "PCELTM", allow_missing=False)
 
 
 def _id(id_of: dict[str, int], subject: str, domain: str) -> int:
