@@ -190,7 +190,7 @@ def test_cli_export_nonmem(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         app,
         ["export", "nonmem", "--regimen", "1 MIU/m2 sc qd x2", "--patients", "2",
-         "--horizon", "3", "--every", "12", "--out", str(out), "--json"],
+         "--horizon-days", "3", "--every", "12", "--out", str(out), "--json"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)

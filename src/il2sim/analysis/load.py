@@ -98,7 +98,8 @@ def _replicates(folder: Path) -> dict[str, Any] | None:
 
 
 def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
-    pkg = read_package(folder, SDTM, standard="SDTM")
+    names = ("DM", "SUPPDM", "EX", "AE", "SUPPAE", "CP", "PC", "IS", "DECISION")
+    pkg = read_package(folder, SDTM, names=names, standard="SDTM")
     for name in ("DM", "EX", "CP"):
         if name not in pkg.tables:
             raise DataError(

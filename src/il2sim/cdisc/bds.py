@@ -148,14 +148,15 @@ def adex(ex: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
         return _empty("ADEX")
     end = ex["EXENDY"].fillna(ex["EXSTDY"]) if "EXENDY" in ex.columns else ex["EXSTDY"]
     days = (end - ex["EXSTDY"] + 1.0).clip(lower=0)
-    planned = info.set_index("USUBJID")["DOSE01P"]
+    by_subject = info.set_index("USUBJID")
+    planned, duration = by_subject["DOSE01P"], by_subject["TRTDURD"]
     rows = []
     for sid, g in ex.assign(days=days).groupby("USUBJID", sort=False):
         p = float(planned.get(sid, math.nan))
         span = float(g["EXENDY"].max() if "EXENDY" in g else g["EXSTDY"].max()) - float(g["EXSTDY"].min()) + 1
         dosed = g[g["dose"] > 0]
         cum = float((dosed["dose"] * dosed["days"]).sum())
-        dur = info.set_index("USUBJID")["TRTDURD"].get(sid, math.nan)
+        dur = duration.get(sid, math.nan)
         vals = {
             "DURD": dur, "DOSDAYS": float(dosed["days"].sum()), "CUMDOSE": cum,
             "RDI": 100.0 * cum / (p * span) if p > 0 and span > 0 else math.nan,

@@ -124,7 +124,9 @@ def read_table(path: Path, name: str) -> pd.DataFrame:
     if dupes:
         raise DataError(f"column {dupes[0]} appears twice in {path.name}", field=name)
     for col in df.columns:
-        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+        if pd.api.types.is_string_dtype(df[col]) and not isinstance(df[col].dtype, np.dtype):
+            df[col] = df[col].str.strip()  # a pandas string column (CSV, Parquet)
+        elif df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
             df[col] = [_clean(v) for v in df[col]]
     return df.reset_index(drop=True)
 
@@ -139,6 +141,13 @@ def _is_missing(v: Any) -> bool:
 
 def parse_float(df: pd.DataFrame, table: str, col: str, allow_missing: bool = True) -> np.ndarray:
     """``df[col]`` as floats; a DataError naming table, row and column for anything else."""
+    col_values = df[col]
+    if pd.api.types.is_numeric_dtype(col_values) and not pd.api.types.is_bool_dtype(col_values):
+        fast = col_values.to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(fast).any() or (not allow_missing and np.isnan(fast).any()):
+            pass  # the loop below names the row
+        else:
+            return fast
     out = np.empty(len(df), dtype=float)
     for i, v in enumerate(df[col].tolist()):
         if _is_missing(v):
@@ -217,10 +226,14 @@ def _typed(df: pd.DataFrame, ds: Dataset, table: str) -> pd.DataFrame:
                     ) from None
             out[v.name] = pd.to_datetime(pd.Series(vals, index=out.index, dtype="datetime64[ns]"))
         else:
-            out[v.name] = [
-                "" if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a)) else str(a)
-                for a in col
-            ]
+            if pd.api.types.is_string_dtype(col):
+                out[v.name] = col.fillna("").astype(str)
+            else:
+                out[v.name] = [
+                    "" if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a))
+                    else str(a)
+                    for a in col
+                ]
             if v.type in ("date", "datetime"):
                 for i, a in enumerate(out[v.name]):
                     if a and len(a) >= 10:

@@ -189,6 +189,8 @@ def conform(df: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
             out[v.name] = pd.to_numeric(col, errors="raise").astype(float)
         elif v.type in ADAM_DATE_TYPES:
             out[v.name] = pd.to_datetime(col, errors="raise")
+        elif pd.api.types.is_string_dtype(col) and not isinstance(col.dtype, np.dtype):
+            out[v.name] = col.fillna("").astype(str)
         else:
             out[v.name] = ["" if pd.isna(x) else str(x) for x in col]
     return out.reset_index(drop=True)
