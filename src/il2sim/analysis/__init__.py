@@ -24,7 +24,7 @@ from il2sim.analysis.endpoints import (
     subject_endpoints,
     worst_grade_by_term,
 )
-from il2sim.analysis.load import NK_TEST_CODES, SdtmData, TrialData, load_sdtm, load_trial
+from il2sim.analysis.load import SdtmData, TrialData, load_sdtm, load_trial
 from il2sim.analysis.safety import (
     ae_incidence,
     antibody_incidence,
@@ -212,10 +212,10 @@ def analyze_data(data: TrialData) -> AnalysisResult:
     notes = list(data.notes)
     subjects = subject_endpoints(data)
     visits = pd.concat(
-        [nk_visits(data, t).assign(test=t) for t in NK_TEST_CODES], ignore_index=True
+        [nk_visits(data, t).assign(test=t) for t in data.cell_tests], ignore_index=True
     )
     responses = []
-    for test in NK_TEST_CODES:
+    for test in data.cell_tests:
         if subjects[f"{test}_peak_pct_increase"].notna().any():
             dr = _dose_response(subjects, test)
             responses.append(dr)

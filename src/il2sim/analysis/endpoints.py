@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from il2sim.analysis.load import NK_TEST_CODES, TrialData
+from il2sim.analysis.load import TrialData
 
 BASELINE_LAST_DAY: int = 1
 
@@ -179,7 +179,7 @@ def subject_endpoints(data: TrialData) -> pd.DataFrame:
             "dose_miu_per_m2": dm["DOSE01P"].to_numpy(dtype=float),
         }
     )
-    for test in NK_TEST_CODES:
+    for test in data.cell_tests:
         pk = peak_increase(data, test).set_index("USUBJID")
         for col in ("baseline_cells_per_ul", "peak_pct_increase", "peak_day"):
             out[f"{test}_{col}"] = out["USUBJID"].map(pk[col]).astype(float)

@@ -26,7 +26,7 @@ import pandas as pd
 from il2sim.cdisc.adam import REQUIRED, AdamOptions, build_adam
 from il2sim.cdisc.adam_spec import ADAM
 from il2sim.cdisc.read import read_package, resolve_folder
-from il2sim.cdisc.sdtm_spec import SDTM
+from il2sim.cdisc.sdtm_spec import CP_TESTS, SDTM
 from il2sim.errors import DataError
 
 __all__ = ["NK_TEST_CODES", "SdtmData", "TrialData", "load_sdtm", "load_trial"]
@@ -59,6 +59,13 @@ class TrialData:
     replicates: dict[str, Any] | None = None
     dose_levels_miu_per_m2: tuple[float, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def cell_tests(self) -> tuple[str, ...]:
+        """Cell-count endpoints analysed: NKCELLS and NKBRIGHT always, then every other CP test
+        il2sim declares (:data:`il2sim.cdisc.sdtm_spec.CP_TESTS`) that the data hold."""
+        present = set(self.adcp["PARAMCD"].astype(str))
+        return NK_TEST_CODES + tuple(c for c in CP_TESTS if c not in NK_TEST_CODES and c in present)
 
     @property
     def treated(self) -> pd.DataFrame:
