@@ -238,3 +238,14 @@ def test_adam_contents(out: Path) -> None:
     assert (dur.reindex(adsl["USUBJID"]).to_numpy() == adsl["TRTDURD"].astype(float).to_numpy()).all()
     adae = pkg.tables["ADAE"]
     assert set(adae["DLTFL"]) <= {"Y", "N"} and adae["ATOXGRN"].between(1, 5).all()
+
+
+@pytest.mark.parametrize("suffix", ["xpt", "json", "csv"])
+def test_every_format_reads_back_to_the_same_endpoints(out: Path, tmp_path: Path, suffix: str) -> None:
+    """A folder of only XPT, only Dataset-JSON or only CSV files gives the endpoints of the
+    Parquet files (the reader's preference when all are present)."""
+    import shutil
+
+    for p in (out / "sdtm").glob(f"*.{suffix}"):
+        shutil.copy(p, tmp_path / p.name)
+    assert _analyze(tmp_path) | {"standard": None} == _analyze(out / "sdtm") | {"standard": None}
