@@ -48,8 +48,12 @@ def test_reproduce_json_contract(reproduced: tuple[dict, Path]) -> None:
 
 def test_reproduce_writes_files(reproduced: tuple[dict, Path]) -> None:
     _, out = reproduced
-    for name in ("dm", "ex", "ae", "cp", "pc", "is", "suppdm", "decisions"):
-        assert (out / f"{name}.csv").is_file() and (out / f"{name}.parquet").is_file()
+    for name in ("dm", "ex", "ae", "suppae", "cp", "pc", "is", "suppdm", "decision", "ts", "ta",
+                 "te", "tv"):  # fmt: skip
+        assert (out / "sdtm" / f"{name}.csv").is_file() and (out / "sdtm" / f"{name}.json").is_file()
+    for name in ("adsl", "adae", "adex", "adcp", "adpc", "adis"):
+        assert (out / "adam" / f"{name}.parquet").is_file()
+    assert (out / "sdtm" / "define.xml").is_file() and (out / "adam" / "define.xml").is_file()
     table = json.loads((out / "reproduce.json").read_text())
     assert len(table["results"]) >= 10
     assert (out / "reproduce.csv").is_file() and (out / "replicates.json").is_file()
@@ -63,7 +67,8 @@ def test_trial_cli_single_and_replicates(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert d["n_patients"] == sum(d["patients_per_level"]) and (tmp_path / "dm.csv").is_file()
+    assert d["n_patients"] == sum(d["patients_per_level"])
+    assert (tmp_path / "sdtm" / "dm.csv").is_file() and (tmp_path / "adam" / "adsl.csv").is_file()
     res = runner.invoke(
         app,
         ["trial", "--design", "3+3", "--replicates", "20", "--pool-size", "20", "--json"],
@@ -103,6 +108,35 @@ def test_full_reproduce_selects_125_most_often() -> None:
     assert res.n_replicates == 1000
     row = next(r for r in res.results if r.name.startswith("MTD"))
     assert row.agree
+    from il2sim._json import to_jsonable
+
+    _matches_golden(json.loads(json.dumps(to_jsonable(res.to_dict()))))
+
+
+#: Fixed in issue 12: the representative trial's Jonckheere-Terpstra P values are now those of
+#: ``il2sim analyze`` on its written SDTM (exact null distribution, as the analysis uses for
+#: N <= 200 without ties); v0.1's reproduce recomputed them with the normal approximation.
+FIXED_REPRESENTATIVE_P = {
+    "representative trial P 0.00356": "representative trial P 0.00333",  # NK (CD3-CD56+)
+    "representative trial P 0.00222": "representative trial P 0.002",  # CD56bright
+}
+
+
+def _matches_golden(d: dict) -> None:
+    """The 14 rows, rules and agreement results of tests/golden/v1/reproduce/reproduce.json
+    (``reproduce --replicates 1000 --seed 1``), with the fixed values mapped explicitly."""
+    gold = json.loads(
+        (Path(__file__).parent / "golden/v1/reproduce/reproduce.json").read_text()
+    )
+    assert len(d["results"]) == len(gold["results"]) == 14
+    for new, old in zip(d["results"], gold["results"], strict=True):
+        model = old["model"]
+        for before, after in FIXED_REPRESENTATIVE_P.items():
+            model = model.replace(before, after)
+        assert new == old | {"model": model}, old["name"]
+    for key in ("mtd_selected_pct", "none_selected_pct", "n_agree", "n_results", "replicates",
+                "representative_trial", "seed", "n_replicates"):  # fmt: skip
+        assert d[key] == gold[key], key
 
 
 def _jt_normal(gs: list[Any]) -> float:

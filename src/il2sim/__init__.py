@@ -86,9 +86,12 @@ _LAZY: dict[str, str] = {
     "Schedule": "il2sim.trial",
     "run_trial": "il2sim.trial",
     "run_replicates": "il2sim.trial",
-    "build_sdtm": "il2sim.trial",
-    "write_sdtm": "il2sim.trial",
     "ReproduceResult": "il2sim.reproduce",
+    # CDISC datasets
+    "build_sdtm": "il2sim.cdisc",
+    "build_adam": "il2sim.cdisc",
+    "write_sdtm": "il2sim.cdisc",
+    "write_trial": "il2sim.cdisc",
     # analysis and report
     "analyze": "il2sim.analysis",
     "AnalysisResult": "il2sim.analysis",
@@ -116,6 +119,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         spearman,
     )
     from il2sim.calibrate import CalibrationResult
+    from il2sim.cdisc import build_adam, build_sdtm, write_sdtm, write_trial
     from il2sim.designs import (
         DESIGN_NAMES,
         ABDesign,
@@ -158,10 +162,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from il2sim.trial import (
         Schedule,
         Trial,
-        build_sdtm,
         run_replicates,
         run_trial,
-        write_sdtm,
     )
 
 
@@ -213,6 +215,7 @@ __all__ = [
     "Trial",
     "__version__",
     "analyze",
+    "build_adam",
     "build_design",
     "build_sdtm",
     "daily_regimen",
@@ -252,4 +255,5 @@ __all__ = [
     "write_nonmem_csv",
     "write_report",
     "write_sdtm",
+    "write_trial",
 ]

@@ -34,22 +34,24 @@ from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters, write_values
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen
+from il2sim.seed import MEROPOL_1996
 from il2sim.simulate import simulate
 
 #: Seed dose levels, MIU/m2/day (science.md §1 assumption).
-SEED_LEVELS_MIU_PER_M2: tuple[float, ...] = (0.40, 0.60, 0.80, 1.00, 1.25, 1.50, 1.75)
+SEED_LEVELS_MIU_PER_M2: tuple[float, ...] = MEROPOL_1996.doses_miu_per_m2
 #: Treatment length and horizon of the seed trial, days (Meropol 1996: 90 consecutive days).
-SEED_DAYS = 90
+SEED_DAYS = MEROPOL_1996.n_treatment_days
 #: Targets (Meropol 1996 abstract, read as mean peak increase at the lowest/highest level).
-TARGET_NK_PCT = {0.40: 154.0, 1.75: 530.0}
-TARGET_BRIGHT_PCT = {0.40: 368.0, 1.75: 2763.0}
+_ENDS = (MEROPOL_1996.doses_miu_per_m2[0], MEROPOL_1996.doses_miu_per_m2[-1])
+TARGET_NK_PCT = dict(zip(_ENDS, MEROPOL_1996.nk_peak_increase_pct, strict=True))
+TARGET_BRIGHT_PCT = dict(zip(_ENDS, MEROPOL_1996.cd56bright_peak_increase_pct, strict=True))
 #: Peak NK at weeks 6-8 (Meropol 1996): t95 of the population-mean NK in [42, 56] days.
 TARGET_T95_DAY = (42.0, 56.0)
 #: Sustained through week 12: mean NK at day 90 >= 85% of its maximum.
 TARGET_END_OVER_MAX = 0.85
 #: Serum IL-2: median peak < 10 pM at every level up to the MTD (1.25 MIU/m2).
-TARGET_IL2_PEAK_PM = 10.0
-MTD_MIU_PER_M2 = 1.25
+TARGET_IL2_PEAK_PM = MEROPOL_1996.il2_peak_limit_pm
+MTD_MIU_PER_M2 = MEROPOL_1996.mtd_miu_per_m2
 #: Tolerance on the four increase targets (issue 3: within +-15% of the reported values).
 TARGET_REL_TOL = 0.15
 #: Band used inside the fit for the median peak IL-2 at the MTD, pM: under the seed's 10 pM

@@ -98,20 +98,16 @@ def trial_cmd(
         typer.Option("--neutralising", help="Anti-IL-2 antibodies neutralise (lower exposure)."),
     ] = False,
     xpt: Annotated[bool, typer.Option("--xpt", help="Also write SAS XPT v5 files.")] = False,
+    start_date: Annotated[
+        str | None,
+        typer.Option("--start-date", help="Nominal first enrolment date, YYYY-MM-DD (1994-01-03)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run one in-silico trial (SDTM into --out) or --replicates R trials (summary)."""
     from il2sim.designs.registry import build_design
     from il2sim.errors import InputError
-    from il2sim.trial import (
-        DoseModification,
-        Schedule,
-        build_pools,
-        build_sdtm,
-        run_replicates,
-        run_trial,
-        write_sdtm,
-    )
+    from il2sim.trial import DoseModification, Schedule, build_pools, run_replicates, run_trial
 
     levels = parse_float_list(doses, "--doses")
     is_ab = design.strip().lower().replace(" ", "") == "a+b"
@@ -135,8 +131,11 @@ def trial_cmd(
             des, levels, seed, schedule=sch, modification=mod, neutralising=neutralising,
             max_patients=max_patients,
         )  # fmt: skip
+        from il2sim.cdisc import write_trial
+        from il2sim.cdisc.sdtm import sdtm_options
+
         target_dir = out if out is not None else Path("il2sim-trial")
-        files = write_sdtm(build_sdtm(trial), target_dir, xpt=xpt)
+        files = write_trial(trial, target_dir, xpt=xpt, options=sdtm_options(start_date))
         res = trial.to_dict() | {"out_dir": str(target_dir), "files": [str(f) for f in files]}
         if json_out:
             print_json(res)
@@ -144,7 +143,7 @@ def trial_cmd(
         print(f"design {trial.design}: {trial.n_patients} patients, {trial.n_dlt} DLTs")
         print(f"outcomes: {res['outcomes']}")
         print(f"MTD: {trial.mtd_miu_per_m2 if trial.mtd_miu_per_m2 else 'none'} MIU/m2/day")
-        print(f"SDTM written to {target_dir}")
+        print(f"SDTM and ADaM with define.xml written to {target_dir}/sdtm and {target_dir}/adam")
         return
     with progress_bar(not json_out) as update:
         pools = build_pools(

@@ -50,6 +50,7 @@ import numpy.typing as npt
 from scipy.special import ndtr
 
 from il2sim.errors import InputError, ModelError
+from il2sim.seed import MEROPOL_1996
 
 __all__ = [
     "AE_TYPES",
@@ -503,9 +504,12 @@ DEFAULT_DLT_WEIGHTS: dict[float, float] = {1.0: 1.0, 1.25: 4.0, 1.5: 2.0, 1.75: 
 #: "Mild local skin reactions and mild constitutional side effects common at or below the
 #: MTD" (Meropol 1996), read as P(grade >= 1) at 1.25 MIU/m2: ISR 0.6, fever 0.5, fatigue 0.5.
 DEFAULT_MILD_TARGETS: dict[str, float] = {"ISR": 0.6, "FEVER": 0.5, "FATIGUE": 0.5}
-DEFAULT_MTD_MIU_PER_M2 = 1.25
+DEFAULT_MTD_MIU_PER_M2 = MEROPOL_1996.mtd_miu_per_m2
 #: "3 of 38 patients developed antibodies" over 90 days (Meropol 1996).
-DEFAULT_ADA_TARGET: tuple[int, int, float] = (3, 38, 90.0)
+DEFAULT_ADA_TARGET: tuple[int, int, float] = (
+    *MEROPOL_1996.antibody_positive,
+    float(MEROPOL_1996.n_treatment_days),
+)
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,10 @@ class CohortResult:
 
     def peak_increase_pct(self, subset: str = "nk") -> FloatArray:
         """Peak post-baseline count as % increase over baseline (visit 1), (P,)."""
+        from il2sim.baseline import peak_increase_pct
+
         x = self.nk_visit_per_ul if subset == "nk" else self.bright_visit_per_ul
-        return np.asarray(100.0 * (x[:, 1:].max(axis=1) / x[:, 0] - 1.0), dtype=float)
+        return peak_increase_pct(x[:, 1:], x[:, 0])
 
     def ada_positive(self, by_day: float) -> npt.NDArray[np.bool_]:
         """Antibody positive by model day ``by_day``."""

@@ -1,66 +1,31 @@
-"""Reproduce the seed trial in silico: each reported result beside the model's.
+"""The paper-vs-model table of ``il2sim reproduce``: one :class:`ResultRow` per reported result
+of the seed (Meropol 1996, :mod:`il2sim.seed`), each with the rule that decides agree/disagree.
 
-The seed (Meropol et al. 1996, Clin Cancer Res 2:669; abstract) treated 38 patients with daily
-s.c. IL-2 for 90 days at seven levels from 0.4 to 1.75 MIU/m2.  il2sim assumes the levels
-0.40, 0.60, 0.80, 1.00, 1.25, 1.50, 1.75 MIU/m2/day and a 4+5 A+B design (cohorts of 4 to 9;
-Lin & Shih 2001), runs one representative trial (written as SDTM) and ``n_replicates`` replicate
-trials drawn from per-level pools of simulated patients (:mod:`il2sim.trial.replicates`), and
-compares.  The REPORTED column holds the seed's numbers (constants below, cited); every MODEL
-number is computed here.  Each row states the rule that decides agree/disagree.
+The representative trial's numbers come from :func:`il2sim.analysis.analyze` on its written
+SDTM (``observed``); the replicate rows summarise the model's pools with the same endpoint
+definition (:mod:`il2sim.baseline`) and the same Jonckheere-Terpstra test.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from il2sim.calibrate import TARGET_T95_DAY
-from il2sim.model.toxicity import AE_TYPES, ToxicityParameters, load_toxicity_parameters
+from il2sim.model.toxicity import AE_TYPES, ToxicityParameters
+from il2sim.seed import MEROPOL_1996
 from il2sim.simulate.summary import mean_t95_day
-from il2sim.trial.replicates import Pools, ReplicateResults, build_pools, run_replicates
-from il2sim.trial.run import Trial, run_trial
-from il2sim.trial.schedule import Schedule
-from il2sim.trial.sdtm import build_sdtm, write_sdtm
+from il2sim.trial.replicates import Pools, ReplicateResults
+from il2sim.trial.run import Trial
 
-__all__ = [
-    "SEED_DOSES_MIU_PER_M2",
-    "ReproduceResult",
-    "ResultRow",
-    "jt_pvalue",
-    "reproduce",
-]
+__all__ = ["RANGE_FACTOR", "SEED", "ResultRow", "compare_rows", "jt_pvalue"]
 
-#: Assumed dose levels of the seed (only the range 0.4-1.75 and the count 7 are published).
-SEED_DOSES_MIU_PER_M2: tuple[float, ...] = (0.40, 0.60, 0.80, 1.00, 1.25, 1.50, 1.75)
-#: Seed's reported values (Meropol et al. 1996 abstract).
-SEED_MTD_MIU_PER_M2 = 1.25
-SEED_PATIENTS = 38
-SEED_NK_RANGE_PCT = (154.0, 530.0)
-SEED_BRIGHT_RANGE_PCT = (368.0, 2763.0)
-SEED_NK_P = 0.01  # "P < 0.01"
-SEED_BRIGHT_P = 0.015  # "P = 0.015"
-SEED_IL2_PEAK_PM = 10.0  # "peak IL-2 levels < 10 pM (2.3 IU/ml)"
-SEED_ADA = (3, 38)  # "Three patients developed nonneutralizing anti-IL-2 antibodies"
-#: The seed's reported values in the form :func:`il2sim.report.write_report` draws them.
-SEED_REFERENCE: dict[str, Any] = {
-    "source": "Meropol 1996",
-    "doses_miu_per_m2": list(SEED_DOSES_MIU_PER_M2),
-    "mtd_miu_per_m2": SEED_MTD_MIU_PER_M2,
-    "il2_peak_limit_pm": SEED_IL2_PEAK_PM,
-    "antibody_positive": list(SEED_ADA),
-    "peak_pct_increase": {
-        "NKCELLS": {"lowest": SEED_NK_RANGE_PCT[0], "highest": SEED_NK_RANGE_PCT[1]},
-        "NKBRIGHT": {"lowest": SEED_BRIGHT_RANGE_PCT[0], "highest": SEED_BRIGHT_RANGE_PCT[1]},
-    },
-}
+SEED = MEROPOL_1996
 #: Factor within which a model range end agrees with the reported one (il2sim's rule).
 RANGE_FACTOR = 1.5
 
@@ -86,38 +51,6 @@ class ResultRow:
         }
 
 
-@dataclass(frozen=True)
-class ReproduceResult:
-    """The comparison table, MTD selection and run details."""
-
-    results: tuple[ResultRow, ...]
-    mtd_selected_pct: dict[str, float]
-    representative: dict[str, Any]
-    replicates: dict[str, Any]
-    seed: int
-    n_replicates: int
-    out_dir: str | None
-    files: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``results`` and ``mtd_selected_pct`` plus details."""
-        return {
-            "results": [r.to_dict() for r in self.results],
-            "mtd_selected_pct": self.mtd_selected_pct,
-            "none_selected_pct": self.replicates.get("none_selected_pct"),
-            "n_agree": sum(r.agree for r in self.results),
-            "n_results": len(self.results),
-            "seed": self.seed,
-            "n_replicates": self.n_replicates,
-            "representative_trial": self.representative,
-            "replicates": self.replicates,
-            "out_dir": self.out_dir,
-            "files": list(self.files),
-            "notes": list(self.notes),
-        }
-
-
 def jt_pvalue(groups: Sequence[npt.ArrayLike]) -> float:
     """One-sided (increasing) Jonckheere-Terpstra P value, normal approximation with the
     tie-corrected variance: :func:`il2sim.analysis.stats.jonckheere_terpstra`, the same test
@@ -136,20 +69,9 @@ def _fmt_range(lo: float, hi: float) -> str:
     return f"{lo:.0f}% to {hi:.0f}%"
 
 
-def _observed_peak_pct(domains: dict[str, pd.DataFrame], test: str) -> pd.DataFrame:
-    """Per subject: level and peak post-baseline % increase of CP ``test`` (observed data)."""
-    cp = domains["CP"]
-    cp = cp[cp["CPTESTCD"] == test]
-    base = cp[cp["CPBLFL"] == "Y"].set_index("USUBJID")["CPSTRESN"]
-    post = cp[cp["CPBLFL"] != "Y"].groupby("USUBJID")["CPSTRESN"].max()
-    lvl = domains["DM"].set_index("USUBJID")["ARMCD"].str.slice(1).astype(int)
-    pct = 100.0 * (post / base.reindex(post.index) - 1.0)
-    return pd.DataFrame({"level": lvl.reindex(pct.index), "pct": pct})
-
-
-def _compare(
+def compare_rows(
     trial: Trial,
-    domains: dict[str, pd.DataFrame],
+    observed: Any,
     pools: Pools,
     reps: ReplicateResults,
     tox: ToxicityParameters,
@@ -163,10 +85,10 @@ def _compare(
     rows.append(
         ResultRow(
             "MTD (MIU/m2/day)",
-            f"{SEED_MTD_MIU_PER_M2:g}",
+            f"{SEED.mtd_miu_per_m2:g}",
             f"{modal} (selected in {by_dose[modal]:.1f}% of {reps.n_replicates} replicates; "
-            f"representative trial: {trial.mtd_miu_per_m2})",
-            float(modal) == SEED_MTD_MIU_PER_M2,
+            f"representative trial: {observed.mtd.get('dose_miu_per_m2')})",
+            float(modal) == SEED.mtd_miu_per_m2,
             "agree if the dose selected most often over the replicates is 1.25",
         )
     )
@@ -175,18 +97,18 @@ def _compare(
     rows.append(
         ResultRow(
             "patients treated",
-            str(SEED_PATIENTS),
+            str(SEED.n_patients),
             f"mean {n_tot.mean():.1f} (5-95%: {p5:.0f}-{p95:.0f}); representative trial "
-            f"{trial.n_patients}",
-            bool(p5 <= SEED_PATIENTS <= p95),
+            f"{observed.n_subjects}",
+            bool(p5 <= SEED.n_patients <= p95),
             "agree if 38 lies within the 5th-95th percentile of patients per replicate trial",
         )
     )
     # NK and CD56bright ranges and dose-response P values
     lo_i, hi_i = 0, nd - 1
-    for label, values, rep_rng, rep_p, p_rule in (
-        ("NK (CD3-CD56+)", pools.nk_pct, SEED_NK_RANGE_PCT, SEED_NK_P, "<"),
-        ("CD56bright NK", pools.bright_pct, SEED_BRIGHT_RANGE_PCT, SEED_BRIGHT_P, "="),
+    for label, values, rep_rng, (p_rule, rep_p) in (
+        ("NK (CD3-CD56+)", pools.nk_pct, SEED.nk_peak_increase_pct, SEED.nk_trend_p),
+        ("CD56bright NK", pools.bright_pct, SEED.cd56bright_peak_increase_pct, SEED.cd56bright_trend_p),
     ):
         lo, hi = float(np.mean(values[lo_i])), float(np.mean(values[hi_i]))
         ok = all(
@@ -210,9 +132,8 @@ def _compare(
         )
         med = float(np.nanmedian(pvals))
         frac = float(np.nanmean(pvals < 0.05))
-        test = "NKCELLS" if label.startswith("NK") else "NKBRIGHT"
-        obs = _observed_peak_pct(domains, test)
-        p_rep = jt_pvalue([obs.loc[obs["level"] == j + 1, "pct"].to_numpy() for j in range(nd)])
+        dr = observed.response("NKCELLS" if label.startswith("NK") else "NKBRIGHT")
+        p_rep = dr.jonckheere.pvalue if dr is not None and dr.jonckheere is not None else math.nan
         reported = f"P < {rep_p:g}" if p_rule == "<" else f"P = {rep_p:g}"
         thr = rep_p if p_rule == "<" else 0.05
         rows.append(
@@ -272,14 +193,14 @@ def _compare(
         )
     )
     # IL-2 peak
-    mtd_j = doses.index(SEED_MTD_MIU_PER_M2) if SEED_MTD_MIU_PER_M2 in doses else nd - 1
+    mtd_j = doses.index(SEED.mtd_miu_per_m2) if SEED.mtd_miu_per_m2 in doses else nd - 1
     med_peak = [float(np.median(c.il2_peak_pm)) for c in pools.cohorts[: mtd_j + 1]]
     rows.append(
         ResultRow(
             "peak serum IL-2 at levels up to the MTD (pM)",
-            f"< {SEED_IL2_PEAK_PM:g} (2.3 IU/ml)",
+            f"< {SEED.il2_peak_limit_pm:g} ({SEED.il2_peak_limit_iu_per_ml:g} IU/ml)",
             f"median individual peak {min(med_peak):.2f} to {max(med_peak):.2f} pM",
-            bool(max(med_peak) < SEED_IL2_PEAK_PM),
+            bool(max(med_peak) < SEED.il2_peak_limit_pm),
             "agree if the median peak (daily maximum over 90 days) is below 10 pM at every "
             "level up to 1.25",
         )
@@ -294,16 +215,17 @@ def _compare(
     p_ada = float(np.mean(np.concatenate(pools.ada)))
     from scipy.stats import binom
 
-    lo_a, hi_a = binom.ppf([0.05, 0.95], SEED_ADA[1], p_ada)
-    rep_ada = sum(int(c.result.ada_positive(89.0).sum()) for c in trial.cohorts)
+    k_ada, n_ada = SEED.antibody_positive
+    lo_a, hi_a = binom.ppf([0.05, 0.95], n_ada, p_ada)
+    rep_ada, rep_n = _observed_antibodies(observed)
     rows.append(
         ResultRow(
             "patients with anti-IL-2 antibodies (non-neutralising)",
-            f"{SEED_ADA[0]}/{SEED_ADA[1]}",
-            f"{p_ada * SEED_ADA[1]:.1f}/38 expected (90% range {lo_a:.0f}-{hi_a:.0f}); "
+            f"{k_ada}/{n_ada}",
+            f"{p_ada * n_ada:.1f}/{n_ada} expected (90% range {lo_a:.0f}-{hi_a:.0f}); "
             f"replicate mean {ada_counts.mean():.1f} per trial; representative trial "
-            f"{rep_ada}/{trial.n_patients}",
-            bool(lo_a <= SEED_ADA[0] <= hi_a),
+            f"{rep_ada}/{rep_n}",
+            bool(lo_a <= k_ada <= hi_a),
             "agree if 3 lies within the 5-95% range of Binomial(38, model incidence by day 90)",
         )
     )
@@ -373,92 +295,10 @@ def _compare(
     return rows, extra
 
 
-def reproduce(
-    out_dir: str | Path | None = "il2sim-reproduce",
-    n_replicates: int = 1000,
-    seed: int = 1,
-    pool_size: int = 600,
-    parameters: Any = None,
-    tox: ToxicityParameters | None = None,
-    xpt: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> ReproduceResult:
-    """Run the representative trial and the replicates, compare with the seed, write files.
-
-    Writes into ``out_dir`` (None: write nothing): the representative trial's SDTM domains
-    (CSV and Parquet, XPT with ``xpt``), ``reproduce.csv``/``reproduce.json`` (the table) and
-    ``replicates.json`` (replicate summary).
-    """
-    from il2sim.designs.registry import build_design
-
-    t = tox or load_toxicity_parameters()
-    doses = SEED_DOSES_MIU_PER_M2
-    design = build_design("a+b", n_doses=len(doses), a=4, b=5)
-    sch = Schedule()
-    trial = run_trial(design, doses, seed, parameters=parameters, tox=t, schedule=sch)
-    domains = build_sdtm(trial)
-    pools = build_pools(
-        doses,
-        pool_size,
-        seed,
-        parameters=parameters,
-        tox=t,
-        schedule=sch,
-        progress=(lambda j: progress("pools", j, len(doses))) if progress else None,
-    )
-    reps = run_replicates(
-        design,
-        pools,
-        n_replicates,
-        seed,
-        progress=(lambda r: progress("replicates", r, n_replicates)) if progress else None,
-    )
-    rows, extra = _compare(trial, domains, pools, reps, t)
-    rep_summary = reps.to_dict(pools) | extra
-    notes = [
-        "dose levels 0.40, 0.60, 0.80, 1.00, 1.25, 1.50, 1.75 MIU/m2/day and the 4+5 design "
-        "(c=0, d=1, e=1) are assumptions (the abstract gives only the range and cohort sizes)",
-        f"replicate trials draw patients from pools of {pool_size} simulated patients per level",
-    ]
-    from il2sim.model.toxicity import toxicity_is_current
-
-    if not toxicity_is_current(t, parameters):
-        notes.append(
-            "the toxicity table was calibrated against other model parameters: run "
-            "`il2sim calibrate` (or il2sim.model.toxicity.calibrate_and_write) to refit it"
-        )
-    if reps.n_replicates < n_replicates:
-        notes.append(f"interrupted: {reps.n_replicates} of {n_replicates} replicates finished")
-    result = ReproduceResult(
-        results=tuple(rows),
-        mtd_selected_pct=reps.mtd_selected_pct(),
-        representative=trial.to_dict(),
-        replicates=rep_summary,
-        seed=seed,
-        n_replicates=reps.n_replicates,
-        out_dir=str(out_dir) if out_dir is not None else None,
-        notes=tuple(notes),
-    )
-    if out_dir is None:
-        return result
-    files = [str(p) for p in write_sdtm(domains, out_dir, xpt=xpt)]
-    files += _write_tables(result, Path(out_dir))
-    return replace(result, files=tuple(files))
-
-
-def _write_tables(result: ReproduceResult, out: Path) -> list[str]:
-    from il2sim._files import write_atomic
-    from il2sim._json import to_jsonable
-
-    table = pd.DataFrame([r.to_dict() for r in result.results])
-    write_atomic(out / "reproduce.csv", lambda p: table.to_csv(p, index=False, lineterminator="\n"))
-
-    def json_writer(obj: Any) -> Callable[[Path], None]:
-        def write(p: Path) -> None:
-            p.write_text(json.dumps(to_jsonable(obj), indent=2) + "\n")
-
-        return write
-
-    write_atomic(out / "reproduce.json", json_writer(result.to_dict()))
-    write_atomic(out / "replicates.json", json_writer(result.replicates))
-    return [str(out / n) for n in ("reproduce.csv", "reproduce.json", "replicates.json")]
+def _observed_antibodies(observed: Any) -> tuple[int, int]:
+    """(positive, treated) for the binding-antibody test of the analysed trial."""
+    ab = observed.antibodies
+    if ab is None:
+        return 0, observed.n_subjects
+    tot = ab[(ab["level"] == 0) & (ab["test"] == ab["test"].iloc[0])]
+    return int(tot["n_positive"].iloc[0]), int(tot["n_treated"].iloc[0])
