@@ -23,8 +23,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from il2sim.calibrate import TARGET_T95_DAY
-from il2sim.model.toxicity import AE_TYPES, ToxicityParameters, load_toxicity_parameters
 from il2sim.simulate.summary import mean_t95_day
+from il2sim.toxicity import AE_TYPES, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.replicates import Pools, ReplicateResults, build_pools, run_replicates
 from il2sim.trial.run import Trial, run_trial
 from il2sim.trial.schedule import Schedule
@@ -368,7 +368,7 @@ def _compare(
         "pool_dlt_rate_per_level": [float(np.mean(x)) for x in pools.dlt],
         "pool_dlt_probability_per_level": [float(np.mean(c.dlt_prob)) for c in pools.cohorts],
         "ada_incidence_model": p_ada,
-        "toxicity_parameters": tox.to_dict(),
+        "toxicity_parameters": tox.to_values(),
     }
     return rows, extra
 
@@ -420,12 +420,12 @@ def reproduce(
         "(c=0, d=1, e=1) are assumptions (the abstract gives only the range and cohort sizes)",
         f"replicate trials draw patients from pools of {pool_size} simulated patients per level",
     ]
-    from il2sim.model.toxicity import toxicity_is_current
+    from il2sim.toxicity import toxicity_is_current
 
     if not toxicity_is_current(t, parameters):
         notes.append(
             "the toxicity table was calibrated against other model parameters: run "
-            "`il2sim calibrate` (or il2sim.model.toxicity.calibrate_and_write) to refit it"
+            "`il2sim calibrate` (or il2sim.calibrate.calibrate_and_write) to refit it"
         )
     if reps.n_replicates < n_replicates:
         notes.append(f"interrupted: {reps.n_replicates} of {n_replicates} replicates finished")

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from il2sim.model.toxicity import AE_TYPES
+from il2sim.toxicity import AE_TYPES
 from il2sim.trial.noise import IL2_LLOQ_PM, add_flow_noise, add_il2_noise
 from il2sim.trial.run import Trial
 
