@@ -171,6 +171,9 @@ def run_simulation(
             regimen, full, params, horizon_day, solver, progress
         )
         summary = result.summary()
+        # chunks are subsets, which carry no seed: v0.1 printed "seed": null for the reference
+        # solver and for more than one chunk of patients
+        summary["seed"] = seed
         summary.update(toxicity_summary(result, regimen, pop, t, dlt, seed=seed))
         summary["interrupted"] = interrupted
     summary["regimen"] = label if label is not None else regimen.spec
