@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from il2sim.cli._common import print_json, write_atomic
 from il2sim.errors import InputError
 from il2sim.regimen.events import Regimen
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def _load_regimen(
@@ -72,7 +75,7 @@ def _print_table(summary: dict[str, Any]) -> None:
     )
 
 
-def _progress_bar(label: str) -> tuple[Any, Callable[[int, int], None]]:
+def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
     """A rich progress bar on stderr and the ``progress(done, total)`` callback that drives it."""
     from rich.console import Console
     from rich.progress import (
