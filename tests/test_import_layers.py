@@ -38,7 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cdisc",),
     ("io",),  # beside: SBML export (model), NONMEM files (read through cdisc)
     ("analysis",),
-    ("report", "reproduce", "sweep"),
+    ("report", "sweep"),
+    ("reproduce",),  # the main job: a trial in silico, its analysis and its report
     ("<root>",),  # the public API (il2sim/__init__.py) re-exports the library ...
     ("cli", "serve"),  # ... whose clients are the CLI and the server
 )
