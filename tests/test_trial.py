@@ -247,7 +247,7 @@ def test_neutralising_antibodies_lower_exposure() -> None:
     falls; non-neutralising (default) antibodies leave it unchanged."""
     from dataclasses import replace
 
-    from il2sim.model.toxicity import load_toxicity_parameters
+    from il2sim.toxicity import load_toxicity_parameters
     from il2sim.trial.cohort import sample_cohort_inputs, simulate_cohort
 
     tox = load_toxicity_parameters()

@@ -189,7 +189,7 @@ def build_define(
         ),
         MetaDataVersion=mdv,
     )
-    from il2sim import __version__
+    from il2sim._version import __version__
 
     return m.ODM(
         FileType="Snapshot", FileOID=f"DEF.{study_id}.{standard}", CreationDateTime=created,

@@ -34,7 +34,7 @@ import pandas as pd
 from il2sim.cdisc.dates import DEFAULT_DOSE_TIME, DEFAULT_START_DATE, date_of_day
 from il2sim.cdisc.schema import conform
 from il2sim.cdisc.sdtm_spec import CP_TESTS, IS_TESTS, PC_TESTS, SDTM
-from il2sim.model.toxicity import AE_TYPES
+from il2sim.toxicity import AE_TYPES
 from il2sim.trial.noise import IL2_LLOQ_PM, observe
 from il2sim.trial.run import Trial
 

@@ -69,7 +69,7 @@ def dataset_json(df: pd.DataFrame, ds: Dataset, study_id: str, created: str) -> 
     """The Dataset-JSON 1.1 document of ``df`` (a dict, validated by odmlib's model)."""
     from odmlib.dataset_json_1_1.model import Column, DatasetJSON, SourceSystem
 
-    from il2sim import __version__
+    from il2sim._version import __version__
 
     text = _text_frame(df, ds)
     cols = []

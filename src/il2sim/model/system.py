@@ -27,6 +27,8 @@ Individual constants are packed in ``theta`` (index constants ``T_*``), built by
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import numpy.typing as npt
 from numba import njit
@@ -36,6 +38,26 @@ from il2sim.model import nk, pk, receptors
 from il2sim.model.parameters import Parameters
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class Patients(Protocol):
+    """What the model needs from a virtual population (:class:`il2sim.population.Population`
+    satisfies it; the model layer does not import the population layer above it)."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def bsa_m2(self) -> FloatArray: ...
+    @property
+    def weight_kg(self) -> FloatArray: ...
+    @property
+    def nk0_per_ul(self) -> FloatArray: ...
+    @property
+    def bright0_per_ul(self) -> FloatArray: ...
+    @property
+    def dim0_per_ul(self) -> FloatArray: ...
+    def param(self, name: str, parameters: Parameters | None = None) -> FloatArray: ...
+
 
 # --- state layout -------------------------------------------------------------------------
 S_DEPOT1, S_DEPOT2, S_CENTRAL, S_PERIPH = 0, 1, 2, 3
@@ -57,11 +79,8 @@ T_EMAX_PROD, T_HILL, T_GAMMA, T_N0, T_EMAX_SURV = 20, 21, 22, 23, 24
 N_THETA = 25
 
 
-def build_theta(pop: object, parameters: Parameters) -> FloatArray:
+def build_theta(pop: Patients, parameters: Parameters) -> FloatArray:
     """Individual constants (P, N_THETA) in solver units (IU, ml, 1/day, IU/ml)."""
-    from il2sim.population import Population
-
-    assert isinstance(pop, Population)
 
     def v(name: str) -> FloatArray:
         return pop.param(name, parameters)
@@ -102,11 +121,8 @@ def build_theta(pop: object, parameters: Parameters) -> FloatArray:
     return th
 
 
-def initial_state(pop: object, theta: FloatArray) -> FloatArray:
+def initial_state(pop: Patients, theta: FloatArray) -> FloatArray:
     """Untreated steady state (P, N_STATES): no drug, NK at the patient's baseline."""
-    from il2sim.population import Population
-
-    assert isinstance(pop, Population)
     y0 = np.zeros((pop.n, N_STATES))
     for j in range(nk.N_TRANSIT):
         y0[:, S_PROG1 + j] = theta[:, T_I0] / theta[:, T_KTR]

@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from il2sim.model.toxicity import ToxicityParameters, load_toxicity_parameters
 from il2sim.reproduce.table import SEED, ResultRow, compare_rows, jt_pvalue
+from il2sim.toxicity import ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.replicates import build_pools, run_replicates
 from il2sim.trial.run import run_trial
 from il2sim.trial.schedule import Schedule
@@ -129,12 +129,12 @@ def reproduce(
         "(c=0, d=1, e=1) are assumptions (the abstract gives only the range and cohort sizes)",
         f"replicate trials draw patients from pools of {pool_size} simulated patients per level",
     ]
-    from il2sim.model.toxicity import toxicity_is_current
+    from il2sim.toxicity import toxicity_is_current
 
     if not toxicity_is_current(t, parameters):
         notes.append(
             "the toxicity table was calibrated against other model parameters: run "
-            "`il2sim calibrate` (or il2sim.model.toxicity.calibrate_and_write) to refit it"
+            "`il2sim calibrate` (or il2sim.calibrate.calibrate_and_write) to refit it"
         )
     if reps.n_replicates < n_replicates:
         notes.append(f"interrupted: {reps.n_replicates} of {n_replicates} replicates finished")

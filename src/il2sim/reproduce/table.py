@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from il2sim.calibrate import TARGET_T95_DAY
-from il2sim.model.toxicity import AE_TYPES, ToxicityParameters
 from il2sim.seed import MEROPOL_1996
 from il2sim.simulate.summary import mean_t95_day
+from il2sim.toxicity import AE_TYPES, ToxicityParameters
 from il2sim.trial.replicates import Pools, ReplicateResults
 from il2sim.trial.run import Trial
 
@@ -290,7 +290,7 @@ def compare_rows(
         "pool_dlt_rate_per_level": [float(np.mean(x)) for x in pools.dlt],
         "pool_dlt_probability_per_level": [float(np.mean(c.dlt_prob)) for c in pools.cohorts],
         "ada_incidence_model": p_ada,
-        "toxicity_parameters": tox.to_dict(),
+        "toxicity_parameters": tox.to_values(),
     }
     return rows, extra
 

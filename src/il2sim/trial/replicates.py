@@ -12,7 +12,7 @@ replicates differ from independently simulated ones only by the finite pool.
 
 DLTs (``dlt_draw="probability"``, default): each drawn patient's DLT is a fresh Bernoulli draw,
 from the replicate's stream, with the patient's closed-form DLT probability given their
-simulated exposure (:func:`il2sim.model.toxicity.dlt_probability`) -- the conditional
+simulated exposure (:func:`il2sim.toxicity.dlt_probability`) -- the conditional
 expectation over the toxicity random effects (Rao-Blackwellisation), which removes the Monte
 Carlo error of the pool's own realised DLTs and leaves only that of the pool's exposures
 (the selection percentages of a 4+5 design are very sensitive to the DLT rates at the levels
@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from il2sim.designs.base import Design, Outcomes
 from il2sim.errors import DesignError, InputError
-from il2sim.model.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
+from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
 from il2sim.trial.run import MAX_COHORTS, check_doses
 from il2sim.trial.schedule import DoseModification, Schedule

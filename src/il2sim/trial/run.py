@@ -22,7 +22,7 @@ import numpy as np
 
 from il2sim.designs.base import Decision, Design, Outcomes
 from il2sim.errors import DesignError, InputError
-from il2sim.model.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
+from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
 from il2sim.trial.schedule import DoseModification, Schedule
 

@@ -15,8 +15,11 @@ Procedure (rerunnable: ``il2sim calibrate``):
 3. ``scipy.optimize.least_squares`` (trust-region reflective) on the log of the calibrated
    parameters, within bounds; finite-difference Jacobian.  Only the fit levels (0.40, 1.25,
    1.75) are simulated during the fit; all seven levels are checked afterwards.
-4. The fitted values are written back into ``model/parameters.toml`` (``write=True``) and
-   every target is reported beside the model's value with met / not met.
+4. The fitted values are written back into ``model/parameters.toml`` (``write=True``; the
+   comment-preserving write-back :func:`il2sim.model.parameters.write_values` changes only
+   their ``value`` fields), the toxicity table is refitted to the new model's exposures
+   (:func:`il2sim.calibrate.toxicity_fit.calibrate_and_write`, packaged table only) and every
+   target is reported beside the model's value with met / not met.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from il2sim.calibrate.toxicity_fit import ToxicityCalibration, calibrate_and_write
 from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters, write_values
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen
 from il2sim.seed import MEROPOL_1996
 from il2sim.simulate import simulate
+from il2sim.toxicity.table import toxicity_is_current
 
 #: Seed dose levels, MIU/m2/day (science.md §1 assumption).
 SEED_LEVELS_MIU_PER_M2: tuple[float, ...] = MEROPOL_1996.doses_miu_per_m2
@@ -162,7 +167,10 @@ class TargetCheck:
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    """Fitted values, the per-level metrics and the target table."""
+    """Fitted values, the per-level metrics and the target table; ``toxicity``: the toxicity
+    refit written with them (``write=True`` on the packaged tables), ``toxicity_current``:
+    whether the toxicity table was calibrated against these model values (its
+    ``model_fingerprint``)."""
 
     fitted: dict[str, float]
     levels: tuple[LevelMetrics, ...]
@@ -173,6 +181,8 @@ class CalibrationResult:
     seed: int
     written_to: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    toxicity: ToxicityCalibration | None = None
+    toxicity_current: bool | None = None
 
     @property
     def all_met(self) -> bool:
@@ -191,6 +201,8 @@ class CalibrationResult:
             "patients_per_level": self.patients_per_level,
             "seed": self.seed,
             "written_to": self.written_to,
+            "toxicity": None if self.toxicity is None else self.toxicity.to_dict(),
+            "toxicity_current": self.toxicity_current,
         }
 
 
@@ -336,16 +348,11 @@ def calibrate(
     all_pops = calibration_populations(patients, seed, p0)
     levels = evaluate(p_fit, all_pops)
     written = None
+    tox_cal: ToxicityCalibration | None = None
     if write:
-        write_values(fitted, path)
-        written = str(path) if path is not None else "parameters.toml"
-        # --- toxicity calibration (issue 5, engineer D): refit the toxicity table to the
-        # exposures of the newly fitted model, written into model/toxicity.toml.
-        if path is None:
-            from il2sim.model.toxicity import calibrate_and_write
-
-            calibrate_and_write(p_fit)
-        # --- end toxicity calibration
+        written = str(write_values(fitted, path))
+        if path is None:  # the packaged model table: refit the packaged toxicity table to it
+            tox_cal = calibrate_and_write(p_fit)
     return CalibrationResult(
         fitted=fitted,
         levels=tuple(levels[lv] for lv in sorted(levels)),
@@ -355,6 +362,8 @@ def calibrate(
         patients_per_level=patients,
         seed=seed,
         written_to=written,
+        toxicity=tox_cal,
+        toxicity_current=toxicity_is_current(parameters=p_fit) if path is None else None,
     )
 
 
@@ -374,4 +383,5 @@ def check_stored(
         n_evaluations=1,
         patients_per_level=patients,
         seed=seed,
+        toxicity_current=toxicity_is_current(parameters=p),
     )
