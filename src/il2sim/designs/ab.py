@@ -18,7 +18,7 @@ reproduces the exact 3+3 tables in the reference numbers (dose-finding.md).
 
 The decision depends only on the patients and DLTs per dose, so exact operating
 characteristics come from enumerating count states with binomial cohort probabilities
-(:func:`exact_oc`); no simulation is needed.
+(:mod:`il2sim.designs.ab_exact`); no simulation is needed.
 
 Seed-design assumption (Meropol et al. 1996: "cohorts of 4 to 9", 4+5): ``A=4, B=5, c=0, d=1,
 e=1`` -- escalate after 0/4, expand after 1/4, stop after >= 2/4; after 9 escalate if <= 1/9.
@@ -34,27 +34,14 @@ from typing import Any
 import numba
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import binom
-
-from il2sim.designs.base import (
-    Decision,
-    Design,
-    Fit,
-    OperatingCharacteristics,
-    Outcomes,
-    check_target,
-    check_truth,
-    run_chunked,
-)
+from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
+from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 from il2sim.errors import DesignError
 
-__all__ = ["ABDesign", "ABFit", "exact_oc", "four_plus_five", "simulate_oc", "three_plus_three"]
+__all__ = ["ABDesign", "ABFit", "ABKernel", "decide", "four_plus_five", "three_plus_three"]
 
 # Status codes of one dose, from its patients n and DLTs y.
 _UNTESTED, _NEED_MORE, _PASS, _TOXIC = 0, 1, 2, 3
-
-#: Trials per chunk in :func:`simulate_oc` (uniforms for one chunk are held in memory).
-_CHUNK_TRIALS = 100_000
 
 
 @dataclass(frozen=True)
@@ -128,6 +115,10 @@ class ABDesign(Design):
         self.check_outcomes(outcomes)
         return ABFit(self, outcomes)
 
+    def kernel(self) -> ABKernel:
+        """The compiled simulator (same decisions as :meth:`fit`)."""
+        return ABKernel(self)
+
 
 @numba.njit(cache=True)
 def _status(n: int, y: int, a: int, b: int, c: int, d: int, e: int) -> int:  # pragma: no cover
@@ -150,7 +141,7 @@ def _status(n: int, y: int, a: int, b: int, c: int, d: int, e: int) -> int:  # p
 
 
 @numba.njit(cache=True)
-def _decide(n: Any, y: Any, p: Any) -> tuple[int, int, int, int]:  # pragma: no cover
+def decide(n: Any, y: Any, p: Any) -> tuple[int, int, int, int]:  # pragma: no cover
     """Decision on per-dose counts: (next_dose, cohort_size, mtd, reason); doses 1-based.
 
     ``next_dose == 0`` means stop; ``mtd == 0`` means no dose selected.  Reason codes:
@@ -218,7 +209,7 @@ class ABFit(Fit):
         assert isinstance(des, ABDesign)
         n = self.outcomes.n_per_dose(des.n_doses)
         y = self.outcomes.dlt_per_dose(des.n_doses)
-        nxt, size, mtd, code = _decide(n, y, des.params)
+        nxt, size, mtd, code = decide(n, y, des.params)
         toxic = next(
             (
                 j + 1
@@ -259,103 +250,33 @@ def four_plus_five(n_doses: int, expand_lower: bool = False, **kw: Any) -> ABDes
     return ABDesign(n_doses=n_doses, a=4, b=5, c=0, d=1, e=1, expand_lower=expand_lower, **kw)
 
 
-def _overdose_mask(truth: npt.NDArray[np.float64], target: float | None) -> npt.NDArray[np.bool_]:
-    if target is None:
-        return np.zeros(truth.size, dtype=bool)
-    return truth > target
-
-
-def exact_oc(design: ABDesign, truth: Any, target: float | None = None) -> OperatingCharacteristics:
-    """Exact operating characteristics by enumeration of count states.
-
-    Each state is (patients, DLTs) per dose with its probability; a cohort of size m at dose j
-    moves it by Binomial(m, truth[j]) DLTs.  Returns selection % (MTD declared at each dose and
-    "none" = below dose 1), expected patients and DLTs per dose, E[N] in ``mean_patients``.
-    ``overdosed_pct`` = 100 * E[patients at doses with truth > target] / E[N] (NaN without a
-    target).  ``stopped_early_pct`` is 100: an A+B design always stops by its own rule (no cap).
-    """
-    p_true = check_truth(truth)
-    if p_true.size != design.n_doses:
-        raise DesignError(
-            f"has {p_true.size} doses but the design has {design.n_doses}", field="truth"
-        )
-    tgt = target if target is not None else design.target
-    if tgt is not None:
-        check_target(tgt)
-    nd = design.n_doses
-    params = design.params
-    frontier: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {((0,) * nd, (0,) * nd): 1.0}
-    sel = np.zeros(nd + 1)
-    en = np.zeros(nd)
-    ey = np.zeros(nd)
-    n_states = 0
-    pmf_cache: dict[tuple[int, int], npt.NDArray[np.float64]] = {}
-    while frontier:
-        nxt_frontier: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
-        for (ns, ys), pr in frontier.items():
-            n_states += 1
-            n = np.array(ns, dtype=np.int64)
-            y = np.array(ys, dtype=np.int64)
-            dose, size, mtd, _ = _decide(n, y, params)
-            if dose == 0:
-                sel[mtd] += pr
-                en += pr * n
-                ey += pr * y
-                continue
-            key = (int(dose), int(size))
-            if key not in pmf_cache:
-                pmf_cache[key] = binom.pmf(np.arange(size + 1), size, p_true[dose - 1])
-            pmf = pmf_cache[key]
-            for x in range(size + 1):
-                if pmf[x] == 0.0:
-                    continue
-                n2 = list(ns)
-                y2 = list(ys)
-                n2[dose - 1] += int(size)
-                y2[dose - 1] += x
-                st = (tuple(n2), tuple(y2))
-                nxt_frontier[st] = nxt_frontier.get(st, 0.0) + pr * float(pmf[x])
-        frontier = nxt_frontier
-    mean_n = float(en.sum())
-    over = _overdose_mask(p_true, tgt)
-    overdosed = 100.0 * float(en[over].sum()) / mean_n if tgt is not None else float("nan")
-    return OperatingCharacteristics(
-        design=design.name,
-        truth=tuple(float(v) for v in p_true),
-        selection_pct=tuple(float(100 * v) for v in sel[1:]),
-        none_selected_pct=float(100 * sel[0]),
-        patients_per_dose=tuple(float(v) for v in en),
-        dlts_per_dose=tuple(float(v) for v in ey),
-        mean_patients=mean_n,
-        mean_dlts=float(ey.sum()),
-        stopped_early_pct=100.0,
-        overdosed_pct=overdosed,
-        method="exact",
-        target=tgt,
-        extras={"n_states": n_states, "total_probability": float(sel.sum())},
-    )
-
-
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _sim_kernel(
-    truth: Any, params: Any, u: Any, max_cohorts: int, max_patients: int
-) -> tuple[Any, Any, Any, Any]:  # pragma: no cover
-    """Per-trial A+B loop; u[t, k] are uniforms for the k-th patient of trial t."""
+    truth: Any,
+    params: Any,
+    u: Any,
+    max_cohorts: int,
+    max_patients: int,
+    selected: Any,
+    npd: Any,
+    ypd: Any,
+    capped: Any,
+    cohort_dose: Any,
+    cohort_size: Any,
+    cohort_dlt: Any,
+) -> None:  # pragma: no cover
+    """Per-trial A+B loop into the trial record; ``u[t, k]`` is the k-th patient's uniform."""
     n_trials, max_pts = u.shape
     nd = truth.shape[0]
-    npd = np.zeros((n_trials, nd), dtype=np.int64)
-    ypd = np.zeros((n_trials, nd), dtype=np.int64)
-    mtd = np.zeros(n_trials, dtype=np.int64)
-    capped = np.zeros(n_trials, dtype=np.bool_)
     for t in range(n_trials):
         n = npd[t]
         y = ypd[t]
         k = 0
         cohorts = 0
         while True:
-            dose, size, m, _ = _decide(n, y, params)
+            dose, size, m, _ = decide(n, y, params)
             if dose == 0:
-                mtd[t] = m
+                selected[t] = m
                 break
             if cohorts >= max_cohorts or k >= max_patients or k >= max_pts:
                 capped[t] = True
@@ -366,114 +287,43 @@ def _sim_kernel(
                         break
                     if s == _PASS:
                         best = j + 1
-                mtd[t] = best
+                selected[t] = best
                 break
             size = min(size, max_patients - k, max_pts - k)
+            tox = 0
             for _i in range(size):
                 n[dose - 1] += 1
                 if u[t, k] < truth[dose - 1]:
                     y[dose - 1] += 1
+                    tox += 1
                 k += 1
+            cohort_dose[t, cohorts] = dose
+            cohort_size[t, cohorts] = size
+            cohort_dlt[t, cohorts] = tox
             cohorts += 1
-    return npd, ypd, mtd, capped
 
 
-def simulate_oc(
-    design: ABDesign,
-    truth: Any,
-    n_trials: int,
-    seed: int,
-    max_patients: int | None = None,
-    max_cohorts: int | None = None,
-    target: float | None = None,
-) -> OperatingCharacteristics:
-    """Simulated operating characteristics (numba), same conventions as :func:`exact_oc`.
+@dataclass(frozen=True)
+class ABKernel(Kernel):
+    """Compiled A+B trials (the same ``decide`` as :class:`ABFit`)."""
 
-    Monte Carlo standard errors are in ``extras`` (``*_se``).  ``stopped_early_pct`` is the %
-    of trials the design stopped before reaching ``max_patients``/``max_cohorts``.
-    """
-    p_true = check_truth(truth)
-    if p_true.size != design.n_doses:
-        raise DesignError(
-            f"has {p_true.size} doses but the design has {design.n_doses}", field="truth"
-        )
-    if n_trials < 1:
-        raise DesignError(f"must be >= 1, got {n_trials}", field="n_trials")
-    tgt = target if target is not None else design.target
-    max_pts = design.n_doses * (design.a + design.b) + design.a + design.b
-    if max_patients is not None:
-        max_pts = min(max_pts, int(max_patients))
-    cap_cohorts = int(max_cohorts) if max_cohorts is not None else 1 << 30
-    cap_patients = int(max_patients) if max_patients is not None else 1 << 30
+    design: ABDesign
 
-    def kernel(u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], ...]:
-        return tuple(_sim_kernel(p_true, design.params, u, cap_cohorts, cap_patients))
+    def patient_slots(self, caps: Caps) -> int:
+        """``n_doses * (a + b) + a + b`` (more than an A+B trial can treat), or ``max_patients``."""
+        d = self.design
+        return min(d.n_doses * (d.a + d.b) + d.a + d.b, caps.patients)
 
-    npd, ypd, mtd, capped = run_chunked(int(n_trials), _CHUNK_TRIALS, seed, max_pts, kernel)
-    return summarise(design.name, p_true, npd, ypd, mtd, ~capped, tgt, "simulation", n_trials, seed)
-
-
-def summarise(
-    name: str,
-    truth: npt.NDArray[np.float64],
-    n_per_dose: npt.NDArray[np.int64],
-    dlt_per_dose: npt.NDArray[np.int64],
-    mtd: npt.NDArray[np.int64],
-    stopped: npt.NDArray[np.bool_],
-    target: float | None,
-    method: str,
-    n_trials: int,
-    seed: int | None,
-    extras: dict[str, Any] | None = None,
-) -> OperatingCharacteristics:
-    """Operating characteristics from per-trial arrays (mtd 0 = none), with MC standard errors.
-
-    ``overdosed_pct`` = 100 * (patients at doses with truth > target) / (all patients), pooled
-    over trials (NaN without a target).
-    """
-    nt = mtd.shape[0]
-    nd = truth.size
-    sel = np.bincount(mtd, minlength=nd + 1)[: nd + 1] / max(nt, 1)
-    tot = n_per_dose.sum(axis=1)
-    dl = dlt_per_dose.sum(axis=1)
-    if target is not None:
-        over = n_per_dose[:, truth > target].sum(axis=1)
-        overdosed = 100.0 * float(over.sum()) / max(float(tot.sum()), 1.0)
-    else:
-        overdosed = float("nan")
-    stop = np.asarray(stopped, dtype=float)
-
-    def se_prop(p: npt.NDArray[np.float64] | float) -> Any:
-        return 100.0 * np.sqrt(np.asarray(p) * (1 - np.asarray(p)) / max(nt, 1))
-
-    def se_mean(x: npt.NDArray[np.int64]) -> Any:
-        return x.std(axis=0, ddof=1) / np.sqrt(nt) if nt > 1 else np.full(x.shape[1:], np.nan)
-
-    ex: dict[str, Any] = {
-        "selection_pct_se": [float(v) for v in se_prop(sel[1:])],
-        "none_selected_pct_se": float(se_prop(sel[0])),
-        "patients_per_dose_se": [float(v) for v in se_mean(n_per_dose)],
-        "dlts_per_dose_se": [float(v) for v in se_mean(dlt_per_dose)],
-        "mean_patients_se": float(se_mean(tot)),
-        "mean_dlts_se": float(se_mean(dl)),
-        "stopped_early_pct_se": float(se_prop(stop.mean())) if nt else float("nan"),
-    }
-    if extras:
-        ex.update(extras)
-    return OperatingCharacteristics(
-        design=name,
-        truth=tuple(float(v) for v in truth),
-        selection_pct=tuple(float(100 * v) for v in sel[1:]),
-        none_selected_pct=float(100 * sel[0]),
-        patients_per_dose=tuple(float(v) for v in n_per_dose.mean(axis=0)),
-        dlts_per_dose=tuple(float(v) for v in dlt_per_dose.mean(axis=0)),
-        mean_patients=float(tot.mean()),
-        mean_dlts=float(dl.mean()),
-        stopped_early_pct=float(100 * stop.mean()),
-        overdosed_pct=overdosed,
-        method=method,
-        n_trials=int(n_trials),
-        seed=seed,
-        target=target,
-        extras=ex,
-    )
+    def run(
+        self,
+        truth: npt.NDArray[np.float64],
+        u: npt.NDArray[np.float64],
+        caps: Caps,
+        out: SimulatedTrials,
+    ) -> None:
+        """Simulate ``u.shape[0]`` trials into ``out``."""
+        _sim_kernel(
+            truth, self.design.params, u, caps.cohorts, caps.patients, out.selected,
+            out.n_per_dose, out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size,
+            out.cohort_dlt,
+        )  # fmt: skip

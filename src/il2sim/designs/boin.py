@@ -20,29 +20,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._interval import (
-    DEESCALATE,
-    ESCALATE,
-    IntervalDesign,
-    check_int,
-    check_prob,
-    simulate_oc,
-    simulate_raw,
-)
+from il2sim.designs._interval import DEESCALATE, ESCALATE, IntervalDesign, check_int, check_prob
 from il2sim.designs._isotonic import MTDSelection, elimination_min_dlt, select_mtd
 from il2sim.designs.base import check_target
 from il2sim.errors import DesignError
 
-__all__ = [
-    "BOIN",
-    "BoinBoundaries",
-    "MTDSelection",
-    "boundaries",
-    "lambdas",
-    "select_mtd",
-    "simulate_oc",
-    "simulate_raw",
-]
+__all__ = ["BOIN", "BoinBoundaries", "MTDSelection", "boundaries", "lambdas", "select_mtd"]
 
 
 def _phis(target: float, phi1: float | None, phi2: float | None) -> tuple[float, float]:

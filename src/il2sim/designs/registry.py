@@ -32,13 +32,13 @@ from il2sim.errors import DesignError
 
 __all__ = ["DESIGN_NAMES", "RULE_OPTIONS", "build_design", "design_class", "wrap_rules"]
 
-#: Lazily imported modules and the class names they are expected to define.
-_LAZY: dict[str, tuple[str, tuple[str, ...]]] = {
-    "crm": ("il2sim.designs.crm", ("CRM", "CRMDesign", "Crm")),
-    "boin": ("il2sim.designs.boin", ("BOIN", "BOINDesign", "Boin")),
-    "mtpi2": ("il2sim.designs.mtpi2", ("MTPI2", "MTPI2Design", "Mtpi2")),
-    "i3+3": ("il2sim.designs.i3plus3", ("I3Plus3", "I3plus3", "I3P3", "I3Plus3Design")),
-    "keyboard": ("il2sim.designs.keyboard", ("Keyboard", "KeyboardDesign")),
+#: Lazily imported modules and the design class each defines.
+_LAZY: dict[str, tuple[str, str]] = {
+    "crm": ("il2sim.designs.crm", "CRM"),
+    "boin": ("il2sim.designs.boin", "BOIN"),
+    "mtpi2": ("il2sim.designs.mtpi2", "MTPI2"),
+    "i3+3": ("il2sim.designs.i3plus3", "I3Plus3"),
+    "keyboard": ("il2sim.designs.keyboard", "Keyboard"),
 }
 
 _AB: dict[str, dict[str, Any]] = {
@@ -83,28 +83,9 @@ def design_class(name: str) -> type[Design]:
             field="design",
             value=name,
         )
-    modname, candidates = _LAZY[key]
-    try:
-        mod = importlib.import_module(modname)
-    except ModuleNotFoundError as exc:
-        if exc.name == modname:
-            raise DesignError(f"design {name!r} is not available yet", field="design") from None
-        raise
-    for cname in candidates:
-        cls = getattr(mod, cname, None)
-        if isinstance(cls, type) and issubclass(cls, Design):
-            return cls
-    found = [
-        c
-        for c in vars(mod).values()
-        if isinstance(c, type)
-        and issubclass(c, Design)
-        and c.__module__ == modname
-        and not inspect.isabstract(c)
-    ]
-    if len(found) == 1:
-        return found[0]
-    raise DesignError(f"cannot find the design class in {modname}", field="design")
+    modname, cname = _LAZY[key]
+    cls: type[Design] = getattr(importlib.import_module(modname), cname)
+    return cls
 
 
 def build_design(name: str, **options: Any) -> Design:
