@@ -404,14 +404,14 @@ def reproduce(
         parameters=parameters,
         tox=t,
         schedule=sch,
-        progress=(lambda j: progress("pools", j, len(doses))) if progress else None,
+        progress=(lambda j, n: progress("pools", j, n)) if progress else None,
     )
     reps = run_replicates(
         design,
         pools,
         n_replicates,
         seed,
-        progress=(lambda r: progress("replicates", r, n_replicates)) if progress else None,
+        progress=(lambda r, n: progress("replicates", r, n)) if progress else None,
     )
     rows, extra = _compare(trial, domains, pools, reps, t)
     rep_summary = reps.to_dict(pools) | extra

@@ -12,8 +12,7 @@ interruption; a design's compiled kernel or the generic loop), fed by a patient 
 in their own modules, imported on first use by :func:`build_design`.
 """
 
-from il2sim.designs.ab import ABDesign, ABFit, four_plus_five, three_plus_three
-from il2sim.designs.ab_exact import exact_oc
+from il2sim.designs.ab import ABDesign, ABFit, exact_oc, four_plus_five, three_plus_three
 from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target, check_truth
 from il2sim.designs.conduct import NextDecision, next_decision
 from il2sim.designs.controller import (

@@ -130,7 +130,11 @@ def select_mtd(
         adm = np.nonzero(treated & (np.arange(k) < first_elim))[0]
         if first_elim > 0 and adm.size:
             # select.mtd: isotonic estimates among admissible doses only, + 1e-10 x rank
-            aa, bb, ss = ya[adm] + SEL_OFFSET, na[adm] - ya[adm] + SEL_OFFSET, na[adm] + 2 * SEL_OFFSET
+            aa, bb, ss = (
+                ya[adm] + SEL_OFFSET,
+                na[adm] - ya[adm] + SEL_OFFSET,
+                na[adm] + 2 * SEL_OFFSET,
+            )
             iso = pava(aa / ss, 1.0 / (aa * bb / (ss**2 * (ss + 1.0))))
             iso = iso + np.arange(1, adm.size + 1) * 1e-10
             mtd = int(adm[int(np.argmin(np.abs(iso - target)))]) + 1

@@ -18,7 +18,7 @@ reproduces the exact 3+3 tables in the reference numbers (dose-finding.md).
 
 The decision depends only on the patients and DLTs per dose, so exact operating
 characteristics come from enumerating count states with binomial cohort probabilities
-(:mod:`il2sim.designs.ab_exact`); no simulation is needed.
+(:func:`exact_oc`); no simulation is needed.  The compiled simulator is in ``ab_kernel``.
 
 Seed-design assumption (Meropol et al. 1996: "cohorts of 4 to 9", 4+5): ``A=4, B=5, c=0, d=1,
 e=1`` -- escalate after 0/4, expand after 1/4, stop after >= 2/4; after 9 escalate if <= 1/9.
@@ -29,16 +29,22 @@ rule of thumb: at most one DLT in the expanded cohort).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
 import numpy.typing as npt
-from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
-from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
+from scipy.stats import binom
+
+from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target, check_truth
+from il2sim.designs.oc import OperatingCharacteristics
+from il2sim.designs.rules import Rule
 from il2sim.errors import DesignError
 
-__all__ = ["ABDesign", "ABFit", "ABKernel", "decide", "four_plus_five", "three_plus_three"]
+if TYPE_CHECKING:
+    from il2sim.designs.ab_kernel import ABKernel
+
+__all__ = ["ABDesign", "ABFit", "decide", "exact_oc", "four_plus_five", "three_plus_three"]
 
 # Status codes of one dose, from its patients n and DLTs y.
 _UNTESTED, _NEED_MORE, _PASS, _TOXIC = 0, 1, 2, 3
@@ -117,6 +123,8 @@ class ABDesign(Design):
 
     def kernel(self) -> ABKernel:
         """The compiled simulator (same decisions as :meth:`fit`)."""
+        from il2sim.designs.ab_kernel import ABKernel
+
         return ABKernel(self)
 
 
@@ -250,80 +258,101 @@ def four_plus_five(n_doses: int, expand_lower: bool = False, **kw: Any) -> ABDes
     return ABDesign(n_doses=n_doses, a=4, b=5, c=0, d=1, e=1, expand_lower=expand_lower, **kw)
 
 
-@numba.njit(cache=True, nogil=True)
-def _sim_kernel(
-    truth: Any,
-    params: Any,
-    u: Any,
-    max_cohorts: int,
-    max_patients: int,
-    selected: Any,
-    npd: Any,
-    ypd: Any,
-    capped: Any,
-    cohort_dose: Any,
-    cohort_size: Any,
-    cohort_dlt: Any,
-) -> None:  # pragma: no cover
-    """Per-trial A+B loop into the trial record; ``u[t, k]`` is the k-th patient's uniform."""
-    n_trials, max_pts = u.shape
-    nd = truth.shape[0]
-    for t in range(n_trials):
-        n = npd[t]
-        y = ypd[t]
-        k = 0
-        cohorts = 0
-        while True:
-            dose, size, m, _ = decide(n, y, params)
+def exact_oc(design: Design, truth: Any, target: float | None = None) -> OperatingCharacteristics:
+    """Exact operating characteristics of an A+B design by enumeration of count states.
+
+    Returns selection % (MTD declared at each dose and "none" = below dose 1), expected
+    patients and DLTs per dose, E[N] in ``mean_patients``.  ``overdosed_pct`` = 100 *
+    E[patients at doses with truth > target] / E[N] (None without a target).
+    ``stopped_early_pct`` is 100 and ``stopped_for_toxicity_pct`` equals
+    ``none_selected_pct``: an A+B design always stops by its own rule (no cap).  Other designs
+    (or an A+B design wrapped in rules) raise :class:`DesignError`.
+    """
+    if isinstance(design, Rule) or not isinstance(design, ABDesign):
+        raise DesignError(
+            "exact operating characteristics need an A+B design (3+3, 3+3a, 3+3b, 4+5, a+b) "
+            "without rules, "
+            f"got {design.name!r}; use 'il2sim design simulate'",
+            field="design",
+            value=design.name,
+        )
+    p_true = check_truth(truth)
+    if p_true.size != design.n_doses:
+        raise DesignError(
+            f"has {p_true.size} doses but the design has {design.n_doses}", field="truth"
+        )
+    tgt = target if target is not None else design.target
+    if tgt is not None:
+        check_target(tgt)
+    nd = design.n_doses
+    params = design.params
+    frontier: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {((0,) * nd, (0,) * nd): 1.0}
+    sel = np.zeros(nd + 1)
+    en = np.zeros(nd)
+    ey = np.zeros(nd)
+    n_states = 0
+    pmf_cache: dict[tuple[int, int], npt.NDArray[np.float64]] = {}
+    while frontier:
+        nxt_frontier: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
+        for (ns, ys), pr in frontier.items():
+            n_states += 1
+            n = np.array(ns, dtype=np.int64)
+            y = np.array(ys, dtype=np.int64)
+            dose, size, mtd, _ = decide(n, y, params)
             if dose == 0:
-                selected[t] = m
-                break
-            if cohorts >= max_cohorts or k >= max_patients or k >= max_pts:
-                capped[t] = True
-                best = 0
-                for j in range(nd):
-                    s = _status(n[j], y[j], params[0], params[1], params[2], params[3], params[4])
-                    if s == _TOXIC:
-                        break
-                    if s == _PASS:
-                        best = j + 1
-                selected[t] = best
-                break
-            size = min(size, max_patients - k, max_pts - k)
-            tox = 0
-            for _i in range(size):
-                n[dose - 1] += 1
-                if u[t, k] < truth[dose - 1]:
-                    y[dose - 1] += 1
-                    tox += 1
-                k += 1
-            cohort_dose[t, cohorts] = dose
-            cohort_size[t, cohorts] = size
-            cohort_dlt[t, cohorts] = tox
-            cohorts += 1
-
-
-@dataclass(frozen=True)
-class ABKernel(Kernel):
-    """Compiled A+B trials (the same ``decide`` as :class:`ABFit`)."""
-
-    design: ABDesign
-
-    def patient_slots(self, caps: Caps) -> int:
-        """``n_doses * (a + b) + a + b`` (more than an A+B trial can treat), or ``max_patients``."""
-        d = self.design
-        return min(d.n_doses * (d.a + d.b) + d.a + d.b, caps.patients)
-
-    def run(
-        self,
-        truth: npt.NDArray[np.float64],
-        u: npt.NDArray[np.float64],
-        caps: Caps,
-        out: SimulatedTrials,
-    ) -> None:
-        """Simulate ``u.shape[0]`` trials into ``out``."""
-        _sim_kernel(
-            truth, self.design.params, u, caps.cohorts, caps.patients, out.selected,
-            out.n_per_dose, out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size,
-            out.cohort_dlt,
-        )  # fmt: skip
+                sel[mtd] += pr
+                en += pr * n
+                ey += pr * y
+                continue
+            key = (int(dose), int(size))
+            if key not in pmf_cache:
+                pmf_cache[key] = binom.pmf(np.arange(size + 1), size, p_true[dose - 1])
+            pmf = pmf_cache[key]
+            for x in range(size + 1):
+                if pmf[x] == 0.0:
+                    continue
+                n2 = list(ns)
+                y2 = list(ys)
+                n2[dose - 1] += int(size)
+                y2[dose - 1] += x
+                st = (tuple(n2), tuple(y2))
+                nxt_frontier[st] = nxt_frontier.get(st, 0.0) + pr * float(pmf[x])
+        frontier = nxt_frontier
+    mean_n = float(en.sum())
+    overdosed = None
+    if tgt is not None:
+        overdosed = 100.0 * float(en[p_true > tgt].sum()) / mean_n
+    return OperatingCharacteristics(
+        design=design.name,
+        method="exact",
+        truth=tuple(float(v) for v in p_true),
+        target=tgt,
+        cohort_size=design.cohort_size,
+        max_cohorts=None,
+        max_patients=None,
+        n_trials=None,
+        n_trials_requested=None,
+        interrupted=False,
+        seed=None,
+        selection_pct=tuple(float(100 * v) for v in sel[1:]),
+        selection_pct_se=None,
+        none_selected_pct=float(100 * sel[0]),
+        none_selected_pct_se=None,
+        patients_per_dose=tuple(float(v) for v in en),
+        patients_per_dose_se=None,
+        dlts_per_dose=tuple(float(v) for v in ey),
+        dlts_per_dose_se=None,
+        mean_patients=mean_n,
+        mean_patients_se=None,
+        mean_dlts=float(ey.sum()),
+        mean_dlts_se=None,
+        stopped_early_pct=100.0,
+        stopped_early_pct_se=None,
+        stopped_for_toxicity_pct=float(100 * sel[0]),
+        stopped_for_toxicity_pct_se=None,
+        overdosed_pct=overdosed,
+        overdosed_pct_se=None,
+        mean_duration_days=None,
+        mean_duration_days_se=None,
+        details={"n_states": n_states, "total_probability": float(sel.sum())},
+    )

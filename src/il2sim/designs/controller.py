@@ -358,8 +358,12 @@ class TrialController:
         assert truth is not None
         caps = self.caps
         width = int(kern.patient_slots(caps))
-        out = SimulatedTrials.empty(n, self.design.n_doses, kern.cohort_slots(caps), kern.detail_names)
-        chunk = self.chunk_trials or max(1, min(_MAX_CHUNK_TRIALS, _UNIFORM_BUDGET // max(width, 1)))
+        out = SimulatedTrials.empty(
+            n, self.design.n_doses, kern.cohort_slots(caps), kern.detail_names
+        )
+        chunk = self.chunk_trials or max(
+            1, min(_MAX_CHUNK_TRIALS, _UNIFORM_BUDGET // max(width, 1))
+        )
         bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
 
         def job(lo: int, hi: int) -> None:

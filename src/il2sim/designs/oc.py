@@ -79,7 +79,9 @@ class OperatingCharacteristics:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = list(v) if isinstance(v, tuple) else (dict(v) if isinstance(v, dict) else v)
+            out[f.name] = (
+                list(v) if isinstance(v, tuple) else (dict(v) if isinstance(v, dict) else v)
+            )
         return out
 
 

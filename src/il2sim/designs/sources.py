@@ -123,7 +123,9 @@ class PoolSource(PatientSource):
             raise DesignError("needs at least one dose level", field="pools")
         sizes = {int(np.asarray(p).size) for p in self.dlt_prob}
         if len(sizes) != 1 or 0 in sizes:
-            raise DesignError(f"must be non-empty and equal in size, got {sorted(sizes)}", field="pools")
+            raise DesignError(
+                f"must be non-empty and equal in size, got {sorted(sizes)}", field="pools"
+            )
         if self.dlt_draw == "realised" and len(self.dlt) != len(self.dlt_prob):
             raise DesignError("realised DLTs need one DLT array per level", field="pools")
 

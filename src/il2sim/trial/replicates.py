@@ -148,7 +148,9 @@ class ReplicateResults:
     def mtd_selected_pct(self) -> dict[str, float]:
         """Dose (MIU/m2, as a string) -> % of replicates selecting it as the MTD (the rest,
         :attr:`none_selected_pct`, selected no dose); ``oc.selection_pct`` by dose."""
-        return {f"{d:g}": v for d, v in zip(self.doses_miu_per_m2, self.oc.selection_pct, strict=True)}
+        return {
+            f"{d:g}": v for d, v in zip(self.doses_miu_per_m2, self.oc.selection_pct, strict=True)
+        }
 
     @property
     def none_selected_pct(self) -> float:
@@ -228,7 +230,9 @@ def run_replicates(
             taken[c.level - 1].append(c.payload)
             taken_dlt[c.level - 1].append(c.dlt)
         pats.append(tuple(np.concatenate([np.zeros(0, np.int64), *t]) for t in taken))
-        dlts.append(tuple(np.concatenate([np.zeros(0, np.int64), *t]).astype(bool) for t in taken_dlt))
+        dlts.append(
+            tuple(np.concatenate([np.zeros(0, np.int64), *t]).astype(bool) for t in taken_dlt)
+        )
     tab = sim.trials
     oc = summarise(
         tab,

@@ -1,0 +1,94 @@
+"""The compiled A+B simulator (same ``decide`` as :class:`~il2sim.designs.ab.ABFit`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from il2sim.designs.ab import _PASS, _TOXIC, ABDesign, _status, decide
+from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
+
+__all__ = ["ABKernel"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _sim_kernel(
+    truth: Any,
+    params: Any,
+    u: Any,
+    max_cohorts: int,
+    max_patients: int,
+    selected: Any,
+    npd: Any,
+    ypd: Any,
+    capped: Any,
+    cohort_dose: Any,
+    cohort_size: Any,
+    cohort_dlt: Any,
+) -> None:  # pragma: no cover
+    """Per-trial A+B loop into the trial record; ``u[t, k]`` is the k-th patient's uniform."""
+    n_trials, max_pts = u.shape
+    nd = truth.shape[0]
+    for t in range(n_trials):
+        n = npd[t]
+        y = ypd[t]
+        k = 0
+        cohorts = 0
+        while True:
+            dose, size, m, _ = decide(n, y, params)
+            if dose == 0:
+                selected[t] = m
+                break
+            if cohorts >= max_cohorts or k >= max_patients or k >= max_pts:
+                capped[t] = True
+                best = 0
+                for j in range(nd):
+                    s = _status(n[j], y[j], params[0], params[1], params[2], params[3], params[4])
+                    if s == _TOXIC:
+                        break
+                    if s == _PASS:
+                        best = j + 1
+                selected[t] = best
+                break
+            size = min(size, max_patients - k, max_pts - k)
+            tox = 0
+            for _i in range(size):
+                n[dose - 1] += 1
+                if u[t, k] < truth[dose - 1]:
+                    y[dose - 1] += 1
+                    tox += 1
+                k += 1
+            cohort_dose[t, cohorts] = dose
+            cohort_size[t, cohorts] = size
+            cohort_dlt[t, cohorts] = tox
+            cohorts += 1
+
+
+@dataclass(frozen=True)
+class ABKernel(Kernel):
+    """Compiled A+B trials (the same ``decide`` as :class:`ABFit`)."""
+
+    design: ABDesign
+
+    def patient_slots(self, caps: Caps) -> int:
+        """``n_doses * (a + b) + a + b`` (more than an A+B trial can treat), or ``max_patients``."""
+        d = self.design
+        return min(d.n_doses * (d.a + d.b) + d.a + d.b, caps.patients)
+
+    def run(
+        self,
+        truth: npt.NDArray[np.float64],
+        u: npt.NDArray[np.float64],
+        caps: Caps,
+        out: SimulatedTrials,
+    ) -> None:
+        """Simulate ``u.shape[0]`` trials into ``out``."""
+        _sim_kernel(
+            truth, self.design.params, u, caps.cohorts, caps.patients, out.selected,
+            out.n_per_dose, out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size,
+            out.cohort_dlt,
+        )  # fmt: skip
