@@ -73,7 +73,7 @@ def test_simulate_three_plus_three_and_a_plus_b(capsys: pytest.CaptureFixture[st
         ],
         capsys,
     )  # fmt: skip
-    assert CONTRACT_KEYS <= set(d) and d["completed_trials"] == 100
+    assert CONTRACT_KEYS <= set(d) and d["n_trials"] == 100
 
 
 def test_exact_three_plus_three_b(capsys: pytest.CaptureFixture[str]) -> None:
