@@ -15,6 +15,7 @@ Rule options wrap the base design, innermost first (outermost decides last, see
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 from typing import Any
@@ -28,7 +29,7 @@ from il2sim.designs.rules import (
     stop_when_n_at_dose,
     stop_when_too_toxic,
 )
-from il2sim.errors import DesignError
+from il2sim.errors import DesignError, Il2simError
 
 __all__ = ["DESIGN_NAMES", "RULE_OPTIONS", "build_design", "design_class", "wrap_rules"]
 
@@ -120,14 +121,32 @@ def build_design(name: str, **options: Any) -> Design:
             )
     try:
         design: Design = cls(**kwargs)
-    except TypeError as exc:
-        raise DesignError(f"bad options for {key!r}: {exc}", field="design") from None
+    except Il2simError:
+        raise
+    except (TypeError, ValueError) as exc:  # e.g. float("abc") inside a constructor
+        field = _culprit(cls, kwargs)
+        raise DesignError(
+            f"bad value {kwargs.get(field)!r} for design {key!r} ({exc})",
+            field=field,
+            value=kwargs.get(field),
+        ) from None
     n = opts.get("n_doses")
     if n is not None and design.n_doses != int(n):
         raise DesignError(
             f"design has {design.n_doses} doses but {n} were given", field="n_doses", value=n
         )
     return wrap_rules(design, **rules)
+
+
+def _culprit(cls: type[Design], kwargs: dict[str, Any]) -> str:
+    """The option most likely at fault: a text value for a field that is not text."""
+    types: dict[str, str] = {}
+    if dataclasses.is_dataclass(cls):
+        types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    for k, v in kwargs.items():
+        if isinstance(v, str) and "str" not in types.get(k, ""):
+            return k
+    return "design"
 
 
 def wrap_rules(

@@ -28,6 +28,7 @@ never share a stream).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,7 +187,8 @@ class ReplicateResults:
             }
         )
         if pools is not None:
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # levels nobody was treated at: NaN (null)
+                warnings.simplefilter("ignore", RuntimeWarning)
                 nk = np.nanmean(self.level_means(pools, list(pools.nk_pct)), axis=0)
                 br = np.nanmean(self.level_means(pools, list(pools.bright_pct)), axis=0)
             out["nk_peak_increase_pct_per_dose"] = nk.tolist()

@@ -132,10 +132,12 @@ class Trial:
 
     def outcomes(self) -> Outcomes:
         """Per-patient (dose level, DLT, cohort) as the design saw them."""
-        out = Outcomes()
-        for c in self.cohorts:
-            out = out.add_cohort(c.level, c.result.dlt.dlt.astype(np.int64))
-        return out
+        none = [np.zeros(0, dtype=np.int64)]
+        return Outcomes(
+            np.concatenate(none + [np.full(c.n, c.level, dtype=np.int64) for c in self.cohorts]),
+            np.concatenate(none + [c.result.dlt.dlt.astype(np.int64) for c in self.cohorts]),
+            np.concatenate(none + [np.full(c.n, c.cohort, dtype=np.int64) for c in self.cohorts]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (keys in ``docs/json.md``, ``il2sim trial``)."""
