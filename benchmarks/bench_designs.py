@@ -107,9 +107,7 @@ def main(argv: list[str] | None = None) -> None:
             lambda d=des, k=kw, m=nbi: simulate(d, TRUTH, m, seed=1, use_kernel=False, **k)
         ) * (n / nbi)
         verdict = "-" if goal is None else f"<= {goal} s: {'met' if fast <= goal else 'NOT met'}"
-        print(
-            f"{name:<26}{fast:>10.3f}{two:>11.3f}{base:>12.2f}{base / fast:>7.0f}x  {verdict}"
-        )
+        print(f"{name:<26}{fast:>10.3f}{two:>11.3f}{base:>12.2f}{base / fast:>7.0f}x  {verdict}")
     print(
         f"({n} trials; baseline = generic fit() loop on {nb} trials (CRM {max(nb // 10, 5)}), "
         "scaled)"
