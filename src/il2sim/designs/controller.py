@@ -42,11 +42,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from il2sim.designs.base import Decision, Design, Outcomes
-from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
-from il2sim.designs.sources import BernoulliSource, PatientSource
+from il2sim.designs.base import Design, Outcomes
+from il2sim.designs.kernels import Caps, Kernel
+from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
+from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixed_gaps
 from il2sim.errors import DesignError
 
 __all__ = [
@@ -62,51 +62,10 @@ __all__ = [
 
 #: ``progress(done, total)``: trials finished so far out of those asked for.
 Progress = Callable[[int, int], None]
-#: ``gaps(rng, n) -> n`` days to each patient's entry (see :class:`Accrual`).
-Gaps = Callable[[np.random.Generator, int], npt.NDArray[np.float64]]
 
 #: Uniforms held in memory per kernel chunk (8 MB of doubles).
 _UNIFORM_BUDGET = 1 << 20
 _MAX_CHUNK_TRIALS = 50_000
-
-
-@dataclass(frozen=True)
-class _FixedGaps:
-    gap_days: float
-
-    def __call__(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
-        g = np.full(n, float(self.gap_days))
-        if n:
-            g[0] = 0.0
-        return g
-
-
-def fixed_gaps(gap_days: float) -> Gaps:
-    """Deterministic gaps: a cohort's first patient enters at the decision, the others
-    ``gap_days`` apart (no random draws)."""
-    if not (np.isfinite(gap_days) and gap_days >= 0):
-        raise DesignError(f"must be >= 0 days, got {gap_days!r}", field="gap_days")
-    return _FixedGaps(float(gap_days))
-
-
-@dataclass(frozen=True)
-class Accrual:
-    """Patient entry and decision times.
-
-    ``gaps(rng, n)`` gives, for a cohort of ``n``, the days from the decision to the first
-    patient's entry and between successive patients (drawn from the trial's generator, before
-    the cohort's DLTs; None: everyone enters at the decision); ``window_days``: follow-up after
-    the cohort's last patient before the next decision (the DLT window).
-    """
-
-    gaps: Gaps | None = None
-    window_days: float = 0.0
-
-    def __post_init__(self) -> None:
-        w = float(self.window_days)
-        if not (np.isfinite(w) and w >= 0):
-            raise DesignError(f"must be >= 0 days, got {self.window_days!r}", field="window_days")
-        object.__setattr__(self, "window_days", w)
 
 
 def trial_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
@@ -114,61 +73,6 @@ def trial_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(
         root.entropy, spawn_key=(*root.spawn_key, int(i)), pool_size=root.pool_size
     )
-
-
-@dataclass(frozen=True)
-class CohortLog:
-    """One treated cohort: number (from 1), dose level (from 1), DLTs per patient, entry day
-    per patient, the decision the design made after seeing them, and the source's payload."""
-
-    number: int
-    level: int
-    dlt: npt.NDArray[np.int64]
-    entry_days: npt.NDArray[np.float64]
-    decision: Decision
-    payload: Any = None
-
-    @property
-    def size(self) -> int:
-        """Patients in the cohort."""
-        return int(self.dlt.size)
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    """One trial run by the generic loop: its seed, cohorts, final decision, whether a cap
-    ended it (else the design stopped), the time of the final decision and the outcomes."""
-
-    seed: np.random.SeedSequence
-    cohorts: tuple[CohortLog, ...]
-    final: Decision
-    capped: bool
-    duration_days: float
-    outcomes: Outcomes
-
-    @property
-    def selected(self) -> int | None:
-        """Selected dose level (from 1), None = no dose."""
-        return self.final.mtd
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """What a run produced: per-trial arrays of the finished trials, how many were asked for,
-    whether it was interrupted, whether the compiled kernel ran, the kernel's summary details
-    and (when kept) each generic trial's record."""
-
-    trials: SimulatedTrials
-    n_requested: int
-    interrupted: bool
-    kernel: bool
-    details: dict[str, Any] = field(default_factory=dict)
-    records: tuple[TrialRecord, ...] = ()
-
-    @property
-    def n_trials(self) -> int:
-        """Trials finished."""
-        return self.trials.n_trials
 
 
 @contextmanager

@@ -5,8 +5,8 @@ A design may offer a compiled (numba) simulator of trials with Bernoulli patient
 owns everything around it -- caps, seeding, chunking, progress, interruption -- and calls
 :meth:`Kernel.run` on chunks of trials with a matrix of uniforms (one row per trial, one column
 per patient slot: patient ``k`` of a trial has a DLT when ``u[k] < truth[dose - 1]``).  The
-kernel writes each trial into a :class:`SimulatedTrials` record; the generic ``fit()`` loop of
-the controller fills the same record, so one summariser serves both.
+kernel writes each trial into a :class:`~il2sim.designs.records.SimulatedTrials` record; the
+generic ``fit()`` loop of the controller fills the same record, so one summariser serves both.
 
 Dose levels in the record are numbered from 1 (0 = none / not treated).
 """
@@ -14,13 +14,13 @@ Dose levels in the record are numbered from 1 (0 = none / not treated).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs.base import Outcomes
+from il2sim.designs.records import SimulatedTrials
 from il2sim.errors import DesignError
 
 __all__ = ["HARD_CAP_COHORTS", "UNBOUNDED_PATIENTS", "Caps", "Kernel", "SimulatedTrials"]
@@ -30,8 +30,6 @@ __all__ = ["HARD_CAP_COHORTS", "UNBOUNDED_PATIENTS", "Caps", "Kernel", "Simulate
 HARD_CAP_COHORTS = 1000
 #: Stand-in for "no cap on patients" (the cohort cap bounds them anyway).
 UNBOUNDED_PATIENTS = 1 << 30
-
-IntArray = npt.NDArray[np.int64]
 
 
 def _check_cap(name: str, value: int | None) -> int | None:
@@ -70,102 +68,6 @@ class Caps:
     def given(self) -> bool:
         """True when the user gave a cap (a sample size)."""
         return self.max_cohorts is not None or self.max_patients is not None
-
-
-@dataclass(frozen=True)
-class SimulatedTrials:
-    """Per-trial results of simulated trials (T trials, K doses, C cohort slots).
-
-    ``selected`` (T,): selected level (from 1; 0 = no dose); ``n_per_dose``/``dlt_per_dose``
-    (T, K): patients and DLTs per level (column 0 = level 1); ``capped`` (T,): the trial ran
-    into a cap (else the design stopped it); ``duration_days`` (T,): time of the final decision
-    (0 without an accrual process); ``cohort_dose``/``cohort_size``/``cohort_dlt`` (T, C): level,
-    patients and DLTs of each cohort in order (level 0 = no such cohort); ``details``: named
-    per-trial float arrays a kernel adds (e.g. the CRM's final beta).
-
-    Filled in place by a kernel or the controller, then frozen (read-only arrays).
-    """
-
-    selected: IntArray
-    n_per_dose: IntArray
-    dlt_per_dose: IntArray
-    capped: npt.NDArray[np.bool_]
-    duration_days: npt.NDArray[np.float64]
-    cohort_dose: IntArray
-    cohort_size: IntArray
-    cohort_dlt: IntArray
-    details: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
-
-    @classmethod
-    def empty(
-        cls, n_trials: int, n_doses: int, n_cohorts: int, detail_names: tuple[str, ...] = ()
-    ) -> SimulatedTrials:
-        """Zeroed arrays for ``n_trials`` trials."""
-        t, k, c = int(n_trials), int(n_doses), int(n_cohorts)
-        return cls(
-            selected=np.zeros(t, dtype=np.int64),
-            n_per_dose=np.zeros((t, k), dtype=np.int64),
-            dlt_per_dose=np.zeros((t, k), dtype=np.int64),
-            capped=np.zeros(t, dtype=np.bool_),
-            duration_days=np.zeros(t, dtype=np.float64),
-            cohort_dose=np.zeros((t, c), dtype=np.int64),
-            cohort_size=np.zeros((t, c), dtype=np.int64),
-            cohort_dlt=np.zeros((t, c), dtype=np.int64),
-            details={name: np.zeros(t, dtype=np.float64) for name in detail_names},
-        )
-
-    @property
-    def n_trials(self) -> int:
-        """Number of trials."""
-        return int(self.selected.size)
-
-    @property
-    def n_doses(self) -> int:
-        """Number of dose levels."""
-        return int(self.n_per_dose.shape[1])
-
-    def rows(self, lo: int, hi: int) -> SimulatedTrials:
-        """Trials ``lo..hi-1`` as views (a kernel fills a chunk through them)."""
-        return SimulatedTrials(
-            self.selected[lo:hi],
-            self.n_per_dose[lo:hi],
-            self.dlt_per_dose[lo:hi],
-            self.capped[lo:hi],
-            self.duration_days[lo:hi],
-            self.cohort_dose[lo:hi],
-            self.cohort_size[lo:hi],
-            self.cohort_dlt[lo:hi],
-            {k: v[lo:hi] for k, v in self.details.items()},
-        )
-
-    def frozen(self) -> SimulatedTrials:
-        """The same record with read-only arrays."""
-        for arr in (
-            self.selected,
-            self.n_per_dose,
-            self.dlt_per_dose,
-            self.capped,
-            self.duration_days,
-            self.cohort_dose,
-            self.cohort_size,
-            self.cohort_dlt,
-            *self.details.values(),
-        ):
-            arr.setflags(write=False)
-        return self
-
-    def outcomes(self, t: int) -> Outcomes:
-        """Trial ``t``'s patients as :class:`Outcomes` (DLTs last within each cohort: the record
-        keeps counts per cohort, and no design depends on the order within a cohort)."""
-        doses: list[int] = []
-        dlts: list[int] = []
-        cohorts: list[int] = []
-        for c in np.flatnonzero(self.cohort_dose[t] > 0).tolist():
-            m, y = int(self.cohort_size[t, c]), int(self.cohort_dlt[t, c])
-            doses += [int(self.cohort_dose[t, c])] * m
-            dlts += [0] * (m - y) + [1] * y
-            cohorts += [c + 1] * m
-        return Outcomes(np.array(doses), np.array(dlts), np.array(cohorts))
 
 
 class Kernel(ABC):

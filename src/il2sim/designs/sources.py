@@ -11,13 +11,14 @@ keeps with the cohort.  Three sources feed the one controller:
   simulated patients (``il2sim trial --trials``; the pools come from :mod:`il2sim.trial`).
 - ``il2sim.trial.run.ModelCohortSource``: each cohort simulated by the mechanistic model.
 
-Sources know dose levels (from 1) and outcomes only, nothing of IL-2.
+Sources know dose levels (from 1) and outcomes only, nothing of IL-2.  :class:`Accrual` says
+when the patients enter (and when the design may decide).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,7 +28,19 @@ import numpy.typing as npt
 from il2sim.designs.base import check_truth
 from il2sim.errors import DesignError, InputError
 
-__all__ = ["BernoulliSource", "CohortDraw", "PatientSource", "PoolSource", "TrialPatients"]
+__all__ = [
+    "Accrual",
+    "BernoulliSource",
+    "CohortDraw",
+    "Gaps",
+    "PatientSource",
+    "PoolSource",
+    "TrialPatients",
+    "fixed_gaps",
+]
+
+#: ``gaps(rng, n) -> n`` days to each patient's entry (see :class:`Accrual`).
+Gaps = Callable[[np.random.Generator, int], npt.NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -176,3 +189,42 @@ class _PoolTrial:
         else:
             y = np.asarray(self.source.dlt[j])[ii].astype(np.int64)
         return CohortDraw(y, payload=ii)
+
+
+@dataclass(frozen=True)
+class _FixedGaps:
+    gap_days: float
+
+    def __call__(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
+        g = np.full(n, float(self.gap_days))
+        if n:
+            g[0] = 0.0
+        return g
+
+
+def fixed_gaps(gap_days: float) -> Gaps:
+    """Deterministic gaps: a cohort's first patient enters at the decision, the others
+    ``gap_days`` apart (no random draws)."""
+    if not (np.isfinite(gap_days) and gap_days >= 0):
+        raise DesignError(f"must be >= 0 days, got {gap_days!r}", field="gap_days")
+    return _FixedGaps(float(gap_days))
+
+
+@dataclass(frozen=True)
+class Accrual:
+    """Patient entry and decision times.
+
+    ``gaps(rng, n)`` gives, for a cohort of ``n``, the days from the decision to the first
+    patient's entry and between successive patients (drawn from the trial's generator, before
+    the cohort's DLTs; None: everyone enters at the decision); ``window_days``: follow-up after
+    the cohort's last patient before the next decision (the DLT window).
+    """
+
+    gaps: Gaps | None = None
+    window_days: float = 0.0
+
+    def __post_init__(self) -> None:
+        w = float(self.window_days)
+        if not (np.isfinite(w) and w >= 0):
+            raise DesignError(f"must be >= 0 days, got {self.window_days!r}", field="window_days")
+        object.__setattr__(self, "window_days", w)
