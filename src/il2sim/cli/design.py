@@ -99,6 +99,13 @@ def _print_oc(oc: Any) -> None:
     )
 
 
+def _show(oc: Any, json_out: bool) -> None:
+    if json_out:
+        print_json(oc)
+    else:
+        _print_oc(oc)
+
+
 def _warn_interrupted(oc: Any) -> None:
     if oc.interrupted:
         print(
@@ -159,7 +166,7 @@ def simulate_cmd(
             progress=lambda done, total: update("simulating trials", done, total),
         )  # fmt: skip
     _warn_interrupted(oc)
-    print_json(oc) if json_out else _print_oc(oc)
+    _show(oc, json_out)
 
 
 def exact_cmd(spec: DesignSpec, truth: TruthOpt, json_out: JsonOpt = False) -> None:
@@ -167,8 +174,7 @@ def exact_cmd(spec: DesignSpec, truth: TruthOpt, json_out: JsonOpt = False) -> N
     from il2sim.designs import exact_oc
 
     p = _truth(truth)
-    oc = exact_oc(spec.build(truth=p), p, spec.target)
-    print_json(oc) if json_out else _print_oc(oc)
+    _show(exact_oc(spec.build(truth=p), p, spec.target), json_out)
 
 
 def boundaries_cmd(
@@ -180,7 +186,10 @@ def boundaries_cmd(
     from il2sim.designs.conduct import decision_boundaries
 
     res = decision_boundaries(spec.build(n_doses=1), cohorts)
-    print_json(res) if json_out else print(res.to_text())
+    if json_out:
+        print_json(res)
+    else:
+        print(res.to_text())
 
 
 def paths_cmd(
