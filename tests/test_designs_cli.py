@@ -197,8 +197,9 @@ def test_one_vocabulary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     )
     code, _, err = _run([*base, "-o", "phi1=0.15"], capsys)
     assert code == 2 and "-o" in err
-    from il2sim.cli.main import app
     from typer.main import get_command
+
+    from il2sim.cli.main import app
 
     cmd = get_command(app)
     for path in (["trial"], ["reproduce"]):
