@@ -114,6 +114,35 @@ def select_mtd_nb(
 
 
 @njit(cache=True, nogil=True)
+def treat_cohort_nb(
+    u_row: npt.NDArray[np.float64],
+    p: float,
+    d: int,
+    m: int,
+    first: int,
+    n: npt.NDArray[np.int64],
+    y: npt.NDArray[np.int64],
+    c: int,
+    cohort_dose: npt.NDArray[np.int64],
+    cohort_size: npt.NDArray[np.int64],
+    cohort_dlt: npt.NDArray[np.int64],
+) -> int:
+    """Treat cohort ``c`` of one trial: ``m`` patients at dose index ``d`` (the trial's patients
+    ``first .. first + m - 1``), a DLT when ``u_row[k] < p``; add them to the counts ``n``/``y``,
+    record the cohort (level from 1) and return its DLTs.  Shared by every kernel."""
+    tox = 0
+    for j in range(m):
+        if u_row[first + j] < p:
+            tox += 1
+    n[d] += m
+    y[d] += tox
+    cohort_dose[c] = d + 1
+    cohort_size[c] = m
+    cohort_dlt[c] = tox
+    return tox
+
+
+@njit(cache=True, nogil=True)
 def simulate_interval_nb(
     truth: npt.NDArray[np.float64],
     u: npt.NDArray[np.float64],
@@ -157,16 +186,11 @@ def simulate_interval_nb(
         c = 0
         while c < max_cohorts and total < max_patients:
             m = min(cohort_size, max_patients - total)
-            tox = 0
-            for j in range(m):
-                if u[t, total + j] < truth[d]:
-                    tox += 1
+            treat_cohort_nb(
+                u[t], truth[d], d, m, total, n, y, c, cohort_dose[t], cohort_size_out[t],
+                cohort_dlt[t],
+            )  # fmt: skip
             total += m
-            n[d] += m
-            y[d] += tox
-            cohort_dose[t, c] = d + 1
-            cohort_size_out[t, c] = m
-            cohort_dlt[t, c] = tox
             c += 1
             if n[d] >= n_earlystop:
                 stopped = True

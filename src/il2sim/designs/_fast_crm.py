@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from il2sim.designs._fast import treat_cohort_nb
+
 
 @njit(cache=True, nogil=True)
 def crm_model_p(beta: float, x: float, logistic: bool, intercept: float) -> float:
@@ -236,17 +238,12 @@ def simulate_crm_nb(
             if stage1:
                 d = stage1_doses[min(c, n_stage1 - 1)]
             m = min(cohort_size, max_patients - total)
-            tox = 0
-            for j in range(m):
-                if u[t, total + j] < truth[d]:
-                    tox += 1
-            n[d] += m
-            y[d] += tox
+            tox = treat_cohort_nb(
+                u[t], truth[d], d, m, total, n, y, c, cohort_dose[t], cohort_size_out[t],
+                cohort_dlt[t],
+            )  # fmt: skip
             total += m
             ytot += tox
-            cohort_dose[t, c] = d + 1
-            cohort_size_out[t, c] = m
-            cohort_dlt[t, c] = tox
             c += 1
             if stage1:
                 if tox > 0:

@@ -9,6 +9,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from il2sim.designs._fast import treat_cohort_nb
 from il2sim.designs.ab import _PASS, _TOXIC, ABDesign, _status, decide
 from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 
@@ -55,16 +56,11 @@ def _sim_kernel(
                 selected[t] = best
                 break
             size = min(size, max_patients - k, max_pts - k)
-            tox = 0
-            for _i in range(size):
-                n[dose - 1] += 1
-                if u[t, k] < truth[dose - 1]:
-                    y[dose - 1] += 1
-                    tox += 1
-                k += 1
-            cohort_dose[t, cohorts] = dose
-            cohort_size[t, cohorts] = size
-            cohort_dlt[t, cohorts] = tox
+            treat_cohort_nb(
+                u[t], truth[dose - 1], dose - 1, size, k, n, y, cohorts, cohort_dose[t],
+                cohort_size[t], cohort_dlt[t],
+            )  # fmt: skip
+            k += size
             cohorts += 1
 
 

@@ -76,21 +76,12 @@ class IntervalBoundaries:
         }
 
     def to_text(self) -> str:
-        """The table with ``NA`` where no count applies."""
+        """The table with ``NA`` where no count applies (the BOIN package's layout)."""
+        from il2sim.designs.boin import boundary_rows
 
-        def row(label: str, vals: tuple[Any, ...]) -> str:
-            return f"{label:<32}" + "".join(f"{'NA' if v is None else v:>4}" for v in vals)
-
-        return "\n".join(
-            [
-                f"{self.design}: target {self.target:g}, elimination cutoff {self.cutoff_eli:g}",
-                "",
-                row("Number of patients treated", self.n),
-                row("Escalate if # of DLT <=", self.escalate),
-                row("Deescalate if # of DLT >=", self.deescalate),
-                row("Eliminate if # of DLT >=", self.eliminate),
-            ]
-        )
+        head = f"{self.design}: target {self.target:g}, elimination cutoff {self.cutoff_eli:g}"
+        rows = boundary_rows(self.n, self.escalate, self.deescalate, self.eliminate)
+        return "\n".join([head, "", *rows])
 
 
 def decision_boundaries(design: Design, n_cohorts: int = 10) -> Any:

@@ -276,8 +276,7 @@ def run_trial(
         design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising
     )
     ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
-    record = ctl.run_one(np.random.SeedSequence(seed))
-    return trial_from(record, src, design.name, seed, study_id)
+    return trial_from(ctl.run_one(np.random.SeedSequence(seed)), src, design.name, seed, study_id)
 
 
 def run_trials(
