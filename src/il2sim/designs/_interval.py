@@ -226,6 +226,10 @@ class IntervalKernel(Kernel):
         """At most ``max_cohorts`` full cohorts, and at most ``max_patients``."""
         return min(caps.cohorts * self.design.cohort_size, caps.patients)
 
+    def cohort_slots(self, caps: Caps) -> int:
+        """Full cohorts and one cut to fit ``max_patients``."""
+        return -(-self.patient_slots(caps) // self.design.cohort_size)
+
     def run(
         self,
         truth: npt.NDArray[np.float64],

@@ -193,6 +193,21 @@ def decide(n: Any, y: Any, p: Any) -> tuple[int, int, int, int]:  # pragma: no c
     return j, a + b - n[j - 1], 0, 6
 
 
+@numba.njit(cache=True, nogil=True)
+def scan(n: Any, y: Any, p: Any) -> tuple[int, int]:  # pragma: no cover
+    """(lowest too-toxic dose, highest passed dose below it), levels from 1, 0 = none."""
+    toxic = 0
+    best = 0
+    for j in range(n.shape[0]):
+        s = _status(n[j], y[j], p[0], p[1], p[2], p[3], p[4])
+        if s == _TOXIC:
+            toxic = j + 1
+            break
+        if s == _PASS:
+            best = j + 1
+    return toxic, best
+
+
 _REASONS = (
     "treat at dose {dose}",
     "expand dose {dose} by {size}",
@@ -217,32 +232,16 @@ class ABFit(Fit):
         assert isinstance(des, ABDesign)
         n = self.outcomes.n_per_dose(des.n_doses)
         y = self.outcomes.dlt_per_dose(des.n_doses)
-        nxt, size, mtd, code = decide(n, y, des.params)
-        toxic = next(
-            (
-                j + 1
-                for j in range(des.n_doses)
-                if _status(n[j], y[j], des.a, des.b, des.c, des.d, des.e) == _TOXIC
-            ),
-            None,
+        p = des.params
+        nxt, size, mtd, code = decide(n, y, p)
+        toxic, passed = scan(n, y, p)
+        reason = _REASONS[code].format(
+            dose=nxt, size=size, toxic=toxic or None, mtd=mtd, ab=des.a + des.b
         )
-        reason = _REASONS[code].format(dose=nxt, size=size, toxic=toxic, mtd=mtd, ab=des.a + des.b)
         if nxt == 0:
             return Decision(None, True, reason, mtd=mtd or None, cohort_size=None)
         # While continuing, the MTD "if stopped now" is the highest passed dose below any toxic one.
-        return Decision(int(nxt), False, reason, mtd=self._current_mtd(n, y), cohort_size=size)
-
-    def _current_mtd(self, n: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> int | None:
-        des = self.design
-        assert isinstance(des, ABDesign)
-        best: int | None = None
-        for j in range(des.n_doses):
-            s = _status(int(n[j]), int(y[j]), des.a, des.b, des.c, des.d, des.e)
-            if s == _TOXIC:
-                break
-            if s == _PASS:
-                best = j + 1
-        return best
+        return Decision(int(nxt), False, reason, mtd=int(passed) or None, cohort_size=size)
 
 
 def three_plus_three(n_doses: int, expand_lower: bool = False, **kw: Any) -> ABDesign:

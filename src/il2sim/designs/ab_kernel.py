@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from il2sim.designs._fast import treat_cohort_nb
-from il2sim.designs.ab import _PASS, _TOXIC, ABDesign, _status, decide
+from il2sim.designs.ab import ABDesign, decide, scan
 from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 
 __all__ = ["ABKernel"]
@@ -33,7 +33,6 @@ def _sim_kernel(
 ) -> None:  # pragma: no cover
     """Per-trial A+B loop into the trial record; ``u[t, k]`` is the k-th patient's uniform."""
     n_trials, max_pts = u.shape
-    nd = truth.shape[0]
     for t in range(n_trials):
         n = npd[t]
         y = ypd[t]
@@ -46,14 +45,7 @@ def _sim_kernel(
                 break
             if cohorts >= max_cohorts or k >= max_patients or k >= max_pts:
                 capped[t] = True
-                best = 0
-                for j in range(nd):
-                    s = _status(n[j], y[j], params[0], params[1], params[2], params[3], params[4])
-                    if s == _TOXIC:
-                        break
-                    if s == _PASS:
-                        best = j + 1
-                selected[t] = best
+                selected[t] = scan(n, y, params)[1]
                 break
             size = min(size, max_patients - k, max_pts - k)
             treat_cohort_nb(
@@ -75,6 +67,12 @@ class ABKernel(Kernel):
         d = self.design
         return min(d.n_doses * (d.a + d.b) + d.a + d.b, caps.patients)
 
+    def cohort_slots(self, caps: Caps) -> int:
+        """At most two cohorts per dose (``a``, then one expansion to ``a + b``) and one more
+        cut by a cap; the kernel treats running out of slots as a cap (never seen: the replay
+        tests would show it)."""
+        return min(caps.cohorts, 2 * self.design.n_doses + 1)
+
     def run(
         self,
         truth: npt.NDArray[np.float64],
@@ -84,7 +82,7 @@ class ABKernel(Kernel):
     ) -> None:
         """Simulate ``u.shape[0]`` trials into ``out``."""
         _sim_kernel(
-            truth, self.design.params, u, caps.cohorts, caps.patients, out.selected,
+            truth, self.design.params, u, self.cohort_slots(caps), caps.patients, out.selected,
             out.n_per_dose, out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size,
             out.cohort_dlt,
         )  # fmt: skip

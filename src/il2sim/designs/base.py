@@ -50,8 +50,9 @@ class Outcomes:
             )
         if d.size and d.min() < 1:
             raise DesignError(f"dose levels are numbered from 1, got {int(d.min())}", field="dose")
-        if y.size and not np.isin(y, (0, 1)).all():
-            raise DesignError(f"DLT must be 0 or 1, got {y[~np.isin(y, (0, 1))][0]}", field="dlt")
+        bad = (y != 0) & (y != 1)
+        if bad.any():
+            raise DesignError(f"DLT must be 0 or 1, got {y[bad][0]}", field="dlt")
         object.__setattr__(self, "dose", d)
         object.__setattr__(self, "dlt", y)
         object.__setattr__(self, "cohort", c)

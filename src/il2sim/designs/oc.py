@@ -152,7 +152,8 @@ def summarise(
         raise ValueError("no finished trials to summarise")
     k = p.size
     npd, ypd = trials.n_per_dose, trials.dlt_per_dose
-    sel = np.bincount(trials.selected, minlength=k + 1)[: k + 1] / nt
+    counts = np.bincount(trials.selected, minlength=k + 1)[: k + 1]
+    sel = counts / nt
     tot = npd.sum(axis=1)
     dl = ypd.sum(axis=1)
     stopped = ~trials.capped
@@ -175,9 +176,9 @@ def summarise(
         n_trials_requested=int(n_requested),
         interrupted=bool(interrupted),
         seed=seed,
-        selection_pct=_tup(100 * sel[1:]),
+        selection_pct=_tup(100.0 * counts[1:] / nt),
         selection_pct_se=_tup(_se_pct(sel[1:], nt)),
-        none_selected_pct=float(100 * sel[0]),
+        none_selected_pct=float(100.0 * counts[0] / nt),
         none_selected_pct_se=float(_se_pct(sel[0], nt)),
         patients_per_dose=_tup(npd.mean(axis=0)),
         patients_per_dose_se=_tup(_se_mean(npd)),
@@ -187,9 +188,9 @@ def summarise(
         mean_patients_se=_none_if_nan(float(_se_mean(tot))),
         mean_dlts=float(dl.mean()),
         mean_dlts_se=_none_if_nan(float(_se_mean(dl))),
-        stopped_early_pct=float(100 * stopped.mean()),
+        stopped_early_pct=float(100.0 * stopped.sum() / nt),
         stopped_early_pct_se=float(_se_pct(stopped.mean(), nt)),
-        stopped_for_toxicity_pct=float(100 * tox.mean()),
+        stopped_for_toxicity_pct=float(100.0 * tox.sum() / nt),
         stopped_for_toxicity_pct_se=float(_se_pct(tox.mean(), nt)),
         overdosed_pct=over,
         overdosed_pct_se=over_se,
