@@ -129,6 +129,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             typer.Option(
                 "--expand-lower/--no-expand-lower",
                 help="A+B: expand the next-lower dose to A+B before declaring it the MTD.",
+                rich_help_panel=_PANEL,
             ),
         ],
         None,
@@ -148,6 +149,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             typer.Option(
                 "--stop-tox-threshold",
                 help="Rule: stop (no MTD) if Pr(p1 > threshold) > --stop-tox-confidence.",
+                rich_help_panel=_PANEL,
             ),
         ],
         None,
@@ -201,6 +203,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
                 "--option",
                 "-O",
                 help="Other design option KEY=VALUE (repeatable), e.g. -O phi1=0.18.",
+                rich_help_panel=_PANEL,
             ),
         ],
         None,
