@@ -20,7 +20,7 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("rep")
     res = runner.invoke(
         app,
-        ["reproduce", "--out", str(out), "--replicates", "40", "--pool-size", "40",
+        ["reproduce", "--out", str(out), "--trials", "40", "--pool-size", "40",
          "--seed", "2", "--json", "--no-report"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -67,15 +67,15 @@ def test_trial_cli_single_and_replicates(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert d["n_patients"] == sum(d["patients_per_level"])
+    assert d["n_patients"] == sum(d["patients_per_dose"])
     assert (tmp_path / "sdtm" / "dm.csv").is_file() and (tmp_path / "adam" / "adsl.csv").is_file()
     res = runner.invoke(
         app,
-        ["trial", "--design", "3+3", "--replicates", "20", "--pool-size", "20", "--json"],
+        ["trial", "--design", "3+3", "--trials", "20", "--pool-size", "20", "--json"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert d["n_replicates"] == 20 and "mtd_selected_pct" in d
+    assert d["n_trials"] == 20 and len(d["selection_pct"]) == 7
 
 
 def test_trial_cli_user_errors() -> None:

@@ -216,7 +216,7 @@ def test_replicates_pool_resampling(design) -> None:
     pct = r1.mtd_selected_pct()
     assert sum(pct.values()) + r1.none_selected_pct == pytest.approx(100.0)
     d = r1.to_dict(pools)
-    assert len(d["nk_peak_increase_pct_per_level"]) == 7
+    assert len(d["nk_peak_increase_pct_per_dose"]) == 7
 
 
 def test_other_design_runs() -> None:

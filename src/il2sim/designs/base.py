@@ -3,7 +3,9 @@
 Follows R ``escalation`` (brockk/escalation ``R/interface.R``): a :class:`Design` is immutable
 configuration (a *factory*); ``design.fit(outcomes)`` returns a :class:`Fit` (a *selector*)
 that recommends the next dose, says whether to continue, and selects the MTD.  Rules
-(``rules.py``) wrap a parent design and override one decision.
+(``rules.py``) wrap a parent design and override one decision.  A design may offer a compiled
+simulator through :meth:`Design.kernel` (as escalation's ``simulation_function()`` generic);
+the controller (``controller.py``) runs every trial loop.
 
 Dose levels are numbered from 1 everywhere a user sees them.
 """
@@ -12,14 +14,17 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from il2sim.errors import DesignError
+
+if TYPE_CHECKING:
+    from il2sim.designs.kernels import Kernel
 
 _COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
 
@@ -45,8 +50,9 @@ class Outcomes:
             )
         if d.size and d.min() < 1:
             raise DesignError(f"dose levels are numbered from 1, got {int(d.min())}", field="dose")
-        if y.size and not np.isin(y, (0, 1)).all():
-            raise DesignError(f"DLT must be 0 or 1, got {y[~np.isin(y, (0, 1))][0]}", field="dlt")
+        bad = (y != 0) & (y != 1)
+        if bad.any():
+            raise DesignError(f"DLT must be 0 or 1, got {y[bad][0]}", field="dlt")
         object.__setattr__(self, "dose", d)
         object.__setattr__(self, "dlt", y)
         object.__setattr__(self, "cohort", c)
@@ -211,6 +217,17 @@ class Design(ABC):
     def fit(self, outcomes: Outcomes) -> Fit:
         """Fit to outcomes so far."""
 
+    @property
+    def requires_sample_size(self) -> bool:
+        """True when the design never (or hardly ever) stops on its own, so a simulation needs
+        ``max_cohorts`` or ``max_patients`` (CRM, interval designs; not A+B designs)."""
+        return False
+
+    def kernel(self) -> Kernel | None:
+        """The design's compiled simulator (:class:`~il2sim.designs.kernels.Kernel`), or None
+        to be simulated by the controller's generic ``fit()`` loop."""
+        return None
+
     def check_outcomes(self, outcomes: Outcomes) -> None:
         """Raise :class:`DesignError` if a dose level is above ``n_doses``."""
         if outcomes.dose.size and outcomes.dose.max() > self.n_doses:
@@ -240,87 +257,3 @@ def check_target(target: float) -> float:
     if not (0.0 < t < 1.0):
         raise DesignError(f"must be in (0, 1), got {target!r}", field="target", value=target)
     return t
-
-
-@dataclass(frozen=True)
-class OperatingCharacteristics:
-    """Operating characteristics of a design under a true toxicity curve.
-
-    Percentages are 0..100; per-dose lists are indexed by dose level 1..n (list index 0 = level 1).
-    ``method`` is ``"simulation"`` (with ``n_trials``, ``seed``) or ``"exact"``.
-    """
-
-    design: str
-    truth: tuple[float, ...]
-    selection_pct: tuple[float, ...]
-    none_selected_pct: float
-    patients_per_dose: tuple[float, ...]
-    dlts_per_dose: tuple[float, ...]
-    mean_patients: float
-    mean_dlts: float
-    stopped_early_pct: float
-    overdosed_pct: float
-    method: str
-    n_trials: int | None = None
-    seed: int | None = None
-    target: float | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the CLI contract keys)."""
-        out: dict[str, Any] = {
-            "design": self.design,
-            "method": self.method,
-            "truth": list(self.truth),
-            "target": self.target,
-            "selection_pct": list(self.selection_pct),
-            "none_selected_pct": self.none_selected_pct,
-            "patients_per_dose": list(self.patients_per_dose),
-            "dlts_per_dose": list(self.dlts_per_dose),
-            "mean_patients": self.mean_patients,
-            "mean_dlts": self.mean_dlts,
-            "stopped_early_pct": self.stopped_early_pct,
-            "overdosed_pct": self.overdosed_pct,
-            "n_trials": self.n_trials,
-            "seed": self.seed,
-        }
-        out.update(self.extras)
-        return out
-
-
-def uniforms(
-    seed: int | np.random.SeedSequence | None, n_trials: int, n_patients: int
-) -> Callable[[int], npt.NDArray[np.float64]]:
-    """A function returning the next ``m`` trials' uniforms from one seeded generator."""
-    rng = np.random.default_rng(seed)
-
-    def draw(m: int) -> npt.NDArray[np.float64]:
-        return rng.random((m, n_patients))
-
-    return draw
-
-
-def run_chunked(
-    n_trials: int,
-    chunk_trials: int,
-    seed: int | np.random.SeedSequence | None,
-    n_patients: int,
-    kernel: Callable[[npt.NDArray[np.float64]], tuple[npt.NDArray[Any], ...]],
-    progress: Callable[[int], None] | None = None,
-) -> tuple[npt.NDArray[Any], ...]:
-    """Run ``kernel(uniforms)`` on chunks of at most ``chunk_trials`` trials (bounded memory
-    for the (trials, patients) uniforms, all drawn in order from one generator seeded by
-    ``seed``, so the result does not depend on the chunk size) and concatenate its outputs.
-
-    ``progress`` (optional) is called with the number of trials finished after each chunk.
-    """
-    draw = uniforms(seed, n_trials, n_patients)
-    parts: list[tuple[npt.NDArray[Any], ...]] = []
-    done = 0
-    while done < n_trials:
-        m = min(chunk_trials, n_trials - done)
-        parts.append(kernel(draw(m)))
-        done += m
-        if progress is not None:
-            progress(done)
-    return tuple(np.concatenate([pt[i] for pt in parts]) for i in range(len(parts[0])))

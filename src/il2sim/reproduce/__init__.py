@@ -115,14 +115,14 @@ def reproduce(
         parameters=parameters,
         tox=t,
         schedule=sch,
-        progress=(lambda j: progress("pools", j, len(doses))) if progress else None,
+        progress=(lambda j, n: progress("pools", j, n)) if progress else None,
     )
     reps = run_replicates(
         design,
         pools,
         n_replicates,
         seed,
-        progress=(lambda r: progress("replicates", r, n_replicates)) if progress else None,
+        progress=(lambda r, n: progress("replicates", r, n)) if progress else None,
     )
     notes = [
         "dose levels 0.40, 0.60, 0.80, 1.00, 1.25, 1.50, 1.75 MIU/m2/day and the 4+5 design "

@@ -1,0 +1,343 @@
+"""The design options, declared once for every command that builds a design.
+
+``il2sim design next|simulate|exact|paths|boundaries`` and ``il2sim trial`` all take the same
+options (``--design``, ``--target``, ``--skeleton``, ``--n-doses``, ``--start-dose``,
+``--cohort-size``, ``--model``, the A+B thresholds, the rules, ``--max-patients`` and
+``--option/-O KEY=VALUE`` for any other design option).  :func:`design_options` adds them to a
+command's signature and hands the command one :class:`DesignSpec`; per-command defaults
+(e.g. ``--design 4+5`` for ``il2sim trial``) are arguments of the decorator.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from il2sim.cli._common import parse_float_list
+from il2sim.errors import DesignError, InputError
+
+__all__ = ["DesignSpec", "design_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PANEL = "Design options"
+_DESIGN_HELP = "3+3 (=3+3a), 3+3a, 3+3b, 4+5, a+b, crm, boin, mtpi2, i3+3, keyboard."
+
+#: name -> (annotation, default) of every shared option, in ``--help`` order.
+_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "design": (
+        Annotated[str, typer.Option("--design", help=_DESIGN_HELP, rich_help_panel=_PANEL)],
+        ...,
+    ),
+    "target": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--target", help="Target DLT probability in (0, 1).", rich_help_panel=_PANEL
+            ),
+        ],
+        None,
+    ),
+    "skeleton": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--skeleton",
+                help="CRM skeleton, comma-separated, increasing.",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "n_doses": (
+        Annotated[
+            int | None,
+            typer.Option(
+                "--n-doses",
+                help="Number of dose levels (else from skeleton/truth).",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "start_dose": (
+        Annotated[
+            int | None,
+            typer.Option(
+                "--start-dose", help="Starting dose level (from 1).", rich_help_panel=_PANEL
+            ),
+        ],
+        None,
+    ),
+    "cohort_size": (
+        Annotated[
+            int | None,
+            typer.Option("--cohort-size", help="Patients per cohort.", rich_help_panel=_PANEL),
+        ],
+        None,
+    ),
+    "model": (
+        Annotated[
+            str | None,
+            typer.Option("--model", help="CRM model: empiric or logistic.", rich_help_panel=_PANEL),
+        ],
+        None,
+    ),
+    "a": (
+        Annotated[
+            int | None,
+            typer.Option("--a", help="A+B: first cohort size A.", rich_help_panel=_PANEL),
+        ],
+        None,
+    ),
+    "b": (
+        Annotated[
+            int | None,
+            typer.Option("--b", help="A+B: expansion cohort size B.", rich_help_panel=_PANEL),
+        ],
+        None,
+    ),
+    "c": (
+        Annotated[
+            int | None,
+            typer.Option("--c", help="A+B: escalate if <= c DLTs of A.", rich_help_panel=_PANEL),
+        ],
+        None,
+    ),
+    "d": (
+        Annotated[
+            int | None,
+            typer.Option("--d", help="A+B: too toxic if > d DLTs of A.", rich_help_panel=_PANEL),
+        ],
+        None,
+    ),
+    "e": (
+        Annotated[
+            int | None,
+            typer.Option("--e", help="A+B: escalate if <= e DLTs of A+B.", rich_help_panel=_PANEL),
+        ],
+        None,
+    ),
+    "expand_lower": (
+        Annotated[
+            bool | None,
+            typer.Option(
+                "--expand-lower/--no-expand-lower",
+                help="A+B: expand the next-lower dose to A+B before declaring it the MTD.",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "no_skip": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--no-skip", help="Rule: dont_skip_doses (escalating).", rich_help_panel=_PANEL
+            ),
+        ],
+        False,
+    ),
+    "stop_tox_threshold": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--stop-tox-threshold",
+                help="Rule: stop (no MTD) if Pr(p1 > threshold) > --stop-tox-confidence.",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "stop_tox_confidence": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--stop-tox-confidence",
+                help="Confidence of --stop-tox-threshold (0.95).",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "demand_n": (
+        Annotated[
+            int | None,
+            typer.Option(
+                "--demand-n", help="Rule: do not stop before n at the MTD.", rich_help_panel=_PANEL
+            ),
+        ],
+        None,
+    ),
+    "stop_n_mtd": (
+        Annotated[
+            int | None,
+            typer.Option(
+                "--stop-n-mtd",
+                help="Rule: stop once n patients are at the next dose.",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "max_patients": (
+        Annotated[
+            int | None,
+            typer.Option(
+                "--max-patients",
+                help="Sample size: stop once this many are treated.",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "option": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--option",
+                "-O",
+                help="Other design option KEY=VALUE (repeatable), e.g. -O phi1=0.18.",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+}
+
+
+def _parse_value(text: str) -> Any:
+    t = text.strip()
+    if t.lower() in ("true", "yes"):
+        return True
+    if t.lower() in ("false", "no"):
+        return False
+    if "," in t:
+        return parse_float_list(t, "option")
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    return t
+
+
+def parse_options(items: list[str] | None) -> dict[str, Any]:
+    """``["phi1=0.18", "extrasafe=true"]`` -> ``{"phi1": 0.18, "extrasafe": True}``."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
+        k, v = item.split("=", 1)
+        key = k.strip().replace("-", "_")
+        if not key:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
+        out[key] = _parse_value(v)
+    return out
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """The shared design options as given on the command line (None = not given)."""
+
+    design: str
+    target: float | None = None
+    skeleton: str | None = None
+    n_doses: int | None = None
+    start_dose: int | None = None
+    cohort_size: int | None = None
+    model: str | None = None
+    a: int | None = None
+    b: int | None = None
+    c: int | None = None
+    d: int | None = None
+    e: int | None = None
+    expand_lower: bool | None = None
+    no_skip: bool = False
+    stop_tox_threshold: float | None = None
+    stop_tox_confidence: float | None = None
+    demand_n: int | None = None
+    stop_n_mtd: int | None = None
+    max_patients: int | None = None
+    option: tuple[str, ...] = ()
+
+    def build(
+        self,
+        truth: list[float] | None = None,
+        n_doses: int | None = None,
+        max_patients_rule: bool = True,
+    ) -> Any:
+        """The design (wrapped in the rules asked for).  ``n_doses`` from ``--n-doses``, else the
+        skeleton, ``truth`` or the ``n_doses`` argument; ``max_patients_rule``: ``--max-patients``
+        wraps ``stop_at_n`` (conduct) rather than being a simulation cap."""
+        from il2sim.designs import build_design, check_target
+
+        if self.target is not None:
+            check_target(self.target)
+        sk = parse_float_list(self.skeleton, "skeleton") if self.skeleton else None
+        nd = self.n_doses
+        for guess in (len(sk) if sk else None, len(truth) if truth else None, n_doses):
+            if nd is None:
+                nd = guess
+        if nd is None:
+            raise DesignError("give --n-doses (or --skeleton / --truth)", field="n_doses")
+        return build_design(
+            self.design,
+            n_doses=nd,
+            target=self.target,
+            skeleton=sk,
+            start_dose=self.start_dose,
+            cohort_size=self.cohort_size,
+            model=self.model,
+            a=self.a,
+            b=self.b,
+            c=self.c,
+            d=self.d,
+            e=self.e,
+            expand_lower=self.expand_lower,
+            no_skip=self.no_skip or None,
+            stop_tox_threshold=self.stop_tox_threshold,
+            stop_tox_confidence=self.stop_tox_confidence,
+            demand_n=self.demand_n,
+            stop_n_mtd=self.stop_n_mtd,
+            max_patients=self.max_patients if max_patients_rule else None,
+            **parse_options(list(self.option)),
+        )
+
+
+def design_options(**defaults: Any) -> Callable[[F], F]:
+    """Add the shared design options to a typer command that takes ``spec: DesignSpec``.
+
+    ``defaults`` override an option's default for this command (``design="4+5"``)."""
+    unknown = set(defaults) - set(_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown design options {sorted(unknown)}")
+
+    def deco(fn: F) -> F:
+        own = [
+            p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "spec"
+        ]
+        shared = [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=defaults.get(name, d), annotation=ann
+            )
+            for name, (ann, d) in _OPTIONS.items()
+        ]
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> Any:
+            vals = {name: kwargs.pop(name) for name in _OPTIONS}
+            vals["option"] = tuple(vals["option"] or ())
+            return fn(spec=DesignSpec(**vals), **kwargs)
+
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper  # type: ignore[return-value]
+
+    return deco
