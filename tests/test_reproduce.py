@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from golden_helpers import REPLICATE_RENAMES, TRIAL_RENAMES, _compare, _same
 from il2sim.cli.main import app
 from il2sim.reproduce import SEED_DOSES_MIU_PER_M2, jt_pvalue
 
@@ -134,9 +135,15 @@ def _matches_golden(d: dict) -> None:
         for before, after in FIXED_REPRESENTATIVE_P.items():
             model = model.replace(before, after)
         assert new == old | {"model": model}, old["name"]
-    for key in ("mtd_selected_pct", "none_selected_pct", "n_agree", "n_results", "replicates",
-                "representative_trial", "seed", "n_replicates"):  # fmt: skip
+    for key in ("mtd_selected_pct", "none_selected_pct", "n_agree", "n_results", "seed",
+                "n_replicates"):  # fmt: skip
         assert d[key] == gold[key], key
+    _compare(d["representative_trial"], gold["representative_trial"], TRIAL_RENAMES)
+    # the replicate summary is now the one OC schema (issue 12): v0.1's keys mapped
+    old_reps = dict(gold["replicates"])
+    sel = old_reps.pop("mtd_selected_pct")
+    _same(d["replicates"]["selection_pct"], list(sel.values()), "mtd_selected_pct")
+    _compare(d["replicates"], old_reps, REPLICATE_RENAMES)
 
 
 def _jt_normal(gs: list[Any]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -14,8 +14,37 @@ from il2sim.designs._crm_quad import BOUND
 from il2sim.designs._fast_crm import simulate_crm_nb
 from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 
-if TYPE_CHECKING:
-    from il2sim.designs.crm import CRM
+
+class CRMLike(Protocol):
+    """What the kernel needs of a :class:`~il2sim.designs.crm.CRM` (a Protocol, so this module
+    does not import ``crm``, which builds the kernel)."""
+
+    @property
+    def grid_step(self) -> float: ...
+    @property
+    def x(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def n_doses(self) -> int: ...
+    @property
+    def intercept(self) -> float: ...
+    @property
+    def prior_var(self) -> float: ...
+    @property
+    def cohort_size(self) -> int: ...
+    @property
+    def two_stage(self) -> tuple[int, ...] | None: ...
+    @property
+    def target(self) -> float: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def no_skip_escalation(self) -> bool: ...
+    @property
+    def no_escalation_after_dlt(self) -> bool: ...
+    @property
+    def start_dose(self) -> int: ...
 
 #: dfcrm's near-flat prior sd used while every patient had a DLT (two-stage) or for MLE fallback.
 FLAT_PRIOR_SD = 500.0
@@ -36,7 +65,7 @@ class _Grid:
     lq_inf: npt.NDArray[np.float64]
 
 
-def grid_tables(design: CRM) -> _Grid:
+def grid_tables(design: CRMLike) -> _Grid:
     """Grid over [-10, 10], log p / log(1-p) per grid point and dose, log priors, tails."""
     m = round(2 * BOUND / design.grid_step)
     grid = np.linspace(-BOUND, BOUND, m + 1)
@@ -92,7 +121,7 @@ class CRMKernel(Kernel):
     (``details["final_beta"]``, summarised as ``mean_final_beta``).
     """
 
-    design: CRM
+    design: CRMLike
     detail_names: tuple[str, ...] = ("final_beta",)
 
     def patient_slots(self, caps: Caps) -> int:

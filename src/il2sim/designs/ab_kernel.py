@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
+from il2sim.designs._ab_rules import decide, scan
 from il2sim.designs._fast import treat_cohort_nb
-from il2sim.designs.ab import ABDesign, decide, scan
 from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 
 __all__ = ["ABKernel"]
+
+
+class _ABParams(Protocol):
+    """What the kernel needs of an :class:`~il2sim.designs.ab.ABDesign` (a Protocol, so this
+    module does not import ``ab``, which builds the kernel)."""
+
+    @property
+    def n_doses(self) -> int: ...
+    @property
+    def a(self) -> int: ...
+    @property
+    def b(self) -> int: ...
+    @property
+    def params(self) -> npt.NDArray[np.int64]: ...
 
 
 @numba.njit(cache=True, nogil=True)
@@ -60,7 +74,7 @@ def _sim_kernel(
 class ABKernel(Kernel):
     """Compiled A+B trials (the same ``decide`` as :class:`ABFit`)."""
 
-    design: ABDesign
+    design: _ABParams
 
     def patient_slots(self, caps: Caps) -> int:
         """``n_doses * (a + b) + a + b`` (more than an A+B trial can treat), or ``max_patients``."""

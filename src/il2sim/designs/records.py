@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs.base import Decision, Outcomes
+from il2sim.designs.outcomes import Decision, Outcomes
 
 __all__ = ["CohortLog", "SimulatedTrials", "Simulation", "TrialRecord"]
 
