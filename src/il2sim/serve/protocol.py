@@ -254,6 +254,7 @@ def build_protocol(raw: Mapping[str, Any]) -> Protocol:
             raise InputError(f"{v!r} clashes with options.{k} = {options[k]!r}", field=k, value=v)
         options[k] = v
     doses, unit = _doses(raw.get("doses"), raw.get("dose_unit"))
+    engine.build(design.strip().lower(), options, len(doses))  # DesignError names the option
     regimen = raw.get("regimen") or ""
     if not isinstance(regimen, str) or len(regimen) > 500:
         raise InputError("expected text of at most 500 characters", field="regimen")
@@ -279,6 +280,4 @@ def build_protocol(raw: Mapping[str, Any]) -> Protocol:
         "oc_trials": _int(raw.get("oc_trials") or 2000, "oc_trials", 100, 20000),
         "oc_seed": _int(raw.get("oc_seed") or 1, "oc_seed", 0, 2**31 - 1),
     }
-    proto = Protocol(data)
-    proto.design()  # the design must build (DesignError names the option otherwise)
-    return proto
+    return Protocol(data)
