@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-
 PG_ENV = "IL2SIM_TEST_PG"
 PASSWORD = "correct horse battery"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
