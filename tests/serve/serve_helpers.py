@@ -99,3 +99,71 @@ BOIN_PROTOCOL: dict[str, Any] = {
     "max_cohorts": 10,
     "oc_trials": 200,
 }
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    db_url: str, *extra: str, port: int | None = None, timeout_s: float = 90.0
+) -> tuple[Any, str]:
+    """Start ``il2sim serve`` as a subprocess on ``db_url``; returns (Popen, base URL) once
+    ``/login`` answers.  The caller stops it (``stop_server``)."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "il2sim.cli.main", "serve", "--db", db_url, "--port", str(port),
+           *extra]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"il2sim serve exited with {proc.returncode}: {out}")
+        try:
+            if httpx.get(f"{base}/login", timeout=2.0).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"il2sim serve did not answer on {base} within {timeout_s} s")
+
+
+def stop_server(proc: Any) -> None:
+    """Stop a server started by :func:`start_server` (SIGTERM, then SIGKILL)."""
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+    if proc.stdout:
+        proc.stdout.close()
+
+
+def add_users(db_url: str, *names_roles: tuple[str, str]) -> None:
+    """Create accounts (password :data:`PASSWORD`) in the database at ``db_url``."""
+    from il2sim.serve import service
+    from il2sim.serve.db import open_database
+
+    db = open_database(db_url)
+    try:
+        for name, role in names_roles:
+            service.create_user(db, "test", name, role, PASSWORD)
+    finally:
+        db.dispose()
