@@ -16,7 +16,7 @@ The protocol's design options are the options of ``il2sim design next``, by the 
 (``target``, ``skeleton``, ``cohort_size``, ..., ``option`` for ``-o KEY=VALUE``).
 :data:`OPTION_TYPES` and :func:`build` convert them exactly as ``cli/design.py`` does today
 (``_build``, ``_extra_options``, ``_parse_value``); serve may not import the CLI (a layer beside
-it), so the conversion is mirrored here and ``tests/serve/test_engine_cli.py`` runs the real CLI
+it), so the conversion is mirrored here and ``tests/serve/test_serve_equivalence.py`` runs the real CLI
 on the same options to catch any drift.  When the CLI's options become one shared declaration,
 point :data:`OPTION_TYPES` and :func:`build` at it.
 """
