@@ -202,7 +202,7 @@ def add_cohort(
             try:
                 design = Protocol(proto).design()
                 rec = engine.recommend(design, engine.outcome_text(history))
-                start = engine.recommend(design, "").next_dose or 1
+                start = (engine.recommend(design, "").next_dose or 1) if seq == 1 else 1
             except engine.USER_ERRORS as exc:
                 raise _user_error(exc) from None
             if trial.frozen_at is None:
