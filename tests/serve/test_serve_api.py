@@ -199,10 +199,15 @@ def test_protocol_options_as_cli_text_and_exports(app: Any) -> None:
     assert len([n for n in paths["nodes"] if n["depth"] == 1]) == 4  # 0..3 DLTs of 3
     z = zipfile.ZipFile(io.BytesIO(c.get(f"/api/trials/{tid}/export/sdtm.zip").content))
     names = {n.split("/")[-1] for n in z.namelist()}
-    assert {"dm.csv", "ex.csv", "ae.csv", "ts.csv", "decisions.csv", "dm.parquet"} <= names
-    dm = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("dm.csv"))))
-    ae = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("ae.csv"))))
-    assert len(dm) == 9 and list(ae["AESTDY"]) == [13.0] and list(ae["AEDLT"]) == ["Y"]
+    assert {"dm.csv", "ex.csv", "ae.csv", "suppae.csv", "ts.csv", "decision.csv", "dm.parquet",
+            "define.xml"} <= names  # fmt: skip
+    dm = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/dm.csv"))))
+    ae = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/ae.csv"))))
+    supp = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/suppae.csv"))))
+    dec = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/decision.csv"))))
+    assert len(dm) == 9 and list(ae["AESTDY"]) == [13.0]
+    assert list(supp["QNAM"]) == ["AEDLT"] and list(supp["QVAL"]) == ["Y"]
+    assert list(dec["COHORT"]) == [1, 2, 3] and set(dec["TEAMACT"].fillna("")) <= {"", "FOLLOW", "OVERRIDE"}
     doc = json.loads(c.get(f"/api/trials/{tid}/export.json").content)
     assert doc["trial"]["id"] == tid and len(doc["audit"]) == 5 and doc["exported_by"] == "stat"
 

@@ -142,7 +142,7 @@ def test_statistician_flow(browser: Any, server: tuple[str, str], tmp_path: Path
     dl.value.save_as(zpath)
     names = zipfile.ZipFile(io.BytesIO(zpath.read_bytes())).namelist()
     assert any(n.endswith("dm.csv") for n in names) and any(
-        n.endswith("decisions.csv") for n in names
+        n.endswith("decision.csv") for n in names
     )
     page.click("#audit-link")
     assert page.query_selector_all("#audit tbody tr")

@@ -14,7 +14,7 @@ no partial folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,14 @@ import pandas as pd
 from il2sim.cdisc.adam import AdamOptions, build_adam
 from il2sim.cdisc.adam_spec import ADAM
 from il2sim.cdisc.schema import Codelist, Dataset, Term, Variable, check_frame, conform
-from il2sim.cdisc.sdtm_spec import DOMAINS, SDTM
+from il2sim.cdisc.sdtm_spec import DOMAINS, SDTM, SDTM_LIVE
 from il2sim.cdisc.write import write_package
 
 __all__ = [
     "ADAM",
     "DOMAINS",
     "SDTM",
+    "SDTM_LIVE",
     "AdamOptions",
     "Codelist",
     "Dataset",
@@ -91,13 +92,22 @@ def write_trial(
     return [target / p.relative_to(stage) for p in staged]
 
 
-def write_sdtm(domains: dict[str, pd.DataFrame], out_dir: str | Path, xpt: bool = False) -> list[Path]:
+def write_sdtm(
+    domains: dict[str, pd.DataFrame],
+    out_dir: str | Path,
+    xpt: bool = False,
+    specs: Mapping[str, Dataset] | None = None,
+    strict: bool = True,
+) -> list[Path]:
     """Write SDTM ``domains`` (from :func:`build_sdtm`) with define.xml into ``out_dir``,
-    atomically (v0.1 API; :func:`write_trial` writes SDTM and ADaM)."""
+    atomically (v0.1 API; :func:`write_trial` writes SDTM and ADaM).  ``specs``: the dataset
+    declarations (default :data:`SDTM`; a live trial's export uses ``SDTM_LIVE``); each
+    domain is conformed to its declaration (declared variables, in order) before writing."""
     from il2sim._files import staged_folder
-
+    spec = SDTM if specs is None else specs
     target = Path(out_dir)
     sid = str(domains["DM"]["STUDYID"].iat[0]) if len(domains["DM"]) else "IL2SIM"
+    frames = {name: conform(df, spec[name]) for name, df in domains.items()}
     with staged_folder(target) as stage:
-        staged = write_package(domains, SDTM, stage, xpt=xpt, study_id=sid)
+        staged = write_package(frames, spec, stage, xpt=xpt, study_id=sid, strict=strict)
     return [target / p.relative_to(stage) for p in staged]

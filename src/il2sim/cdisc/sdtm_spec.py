@@ -297,9 +297,33 @@ DECISION = Dataset(
     comment="Design's decision log; not an SDTM domain (il2sim sponsor-defined).",
 )  # fmt: skip
 
+#: The decision log of a live trial (``il2sim serve``): the design's decision beside the one
+#: the team took, who decided and entered, and whether the cohort deviated from the plan.
+DECISION_LIVE = Dataset(
+    DECISION.name, DECISION.label, DECISION.standard, DECISION.klass, DECISION.structure,
+    DECISION.keys,
+    (
+        *DECISION.variables,
+        V("TEAMACT", "Team Action on the Recommendation", length=20, origin="Collected",
+          source="FOLLOW or OVERRIDE"),
+        V("TEAMNXT", "Next Dose Level Decided by the Team", "integer", origin="Collected"),
+        V("TEAMSTFL", "Team Stopped Escalation Flag", length=1, origin="Collected",
+          codelist=ct.NY),
+        V("TEAMRSN", "Reason for the Team Decision", length=200, origin="Collected"),
+        V("DECIDBY", "Decision Recorded by (User)", length=40, origin="Collected"),
+        V("ENTERBY", "Cohort Entered by (User)", length=40, origin="Collected"),
+        V("DEVIATFL", "Cohort Deviated from the Plan Flag", length=1, origin="Derived",
+          codelist=ct.NY),
+    ),
+    nonstandard=True,
+    comment="Live trial's decision log (il2sim serve): recommendation and team decision.",
+)  # fmt: skip
+
 #: Every SDTM dataset il2sim writes, in write order.
 SDTM: dict[str, Dataset] = {
     d.name: d for d in (DM, SUPPDM, EX, AE, SUPPAE, CP, PC, IS, TS, TA, TE, TV, DECISION)
 }
+#: The datasets of a live trial's export (``il2sim serve``).
+SDTM_LIVE: dict[str, Dataset] = {**SDTM, "DECISION": DECISION_LIVE}
 #: Subject-level domains (v0.1 names kept for compatibility of ``il2sim.DOMAINS``).
 DOMAINS: tuple[str, ...] = tuple(SDTM)

@@ -141,10 +141,13 @@ def write_dataset(
     formats: Sequence[str] = ("csv", "parquet", "json"),
     study_id: str = "IL2SIM",
     created: str | None = None,
+    strict: bool = True,
 ) -> list[Path]:
-    """Write ``df`` (conformant to ``ds``) as ``<name>.<format>`` files into ``folder``."""
+    """Write ``df`` (conformant to ``ds``) as ``<name>.<format>`` files into ``folder``.
+    ``strict=False`` writes a frame whose problems (:func:`check_frame`) the caller has
+    reported itself (a live trial's export lacks values the server does not collect)."""
     problems = check_frame(df, ds)
-    if problems:
+    if problems and strict:
         raise DataError(problems[0], field=ds.name)
     stamp = created or datetime.now(UTC).isoformat(timespec="seconds")
     out: list[Path] = []
@@ -172,14 +175,16 @@ def write_package(
     xpt: bool = False,
     study_id: str = "IL2SIM",
     define: bool = True,
+    strict: bool = True,
 ) -> list[Path]:
-    """Write every dataset of one standard into ``folder`` (created), plus ``define.xml``."""
+    """Write every dataset of one standard into ``folder`` (created), plus ``define.xml``
+    (``strict``: as :func:`write_dataset`)."""
     folder.mkdir(parents=True, exist_ok=True)
     formats = ("csv", "parquet", "json", "xpt") if xpt else ("csv", "parquet", "json")
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     written: list[Path] = []
     for name, df in datasets.items():
-        written += write_dataset(df, specs[name], folder, formats, study_id, stamp)
+        written += write_dataset(df, specs[name], folder, formats, study_id, stamp, strict)
     if define:
         from il2sim.cdisc.define import write_define
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from il2sim.cli._common import parse_float_list
-from il2sim.errors import DesignError, InputError
+from il2sim.designs.spec import DesignSpec
 
-__all__ = ["DesignSpec", "design_options"]
+__all__ = ["DesignSpec", "design_options"]  # DesignSpec: il2sim.designs.spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -209,105 +207,6 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
         None,
     ),
 }
-
-
-def _parse_value(text: str) -> Any:
-    t = text.strip()
-    if t.lower() in ("true", "yes"):
-        return True
-    if t.lower() in ("false", "no"):
-        return False
-    if "," in t:
-        return parse_float_list(t, "option")
-    for conv in (int, float):
-        try:
-            return conv(t)
-        except ValueError:
-            pass
-    return t
-
-
-def parse_options(items: list[str] | None) -> dict[str, Any]:
-    """``["phi1=0.18", "extrasafe=true"]`` -> ``{"phi1": 0.18, "extrasafe": True}``."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
-        k, v = item.split("=", 1)
-        key = k.strip().replace("-", "_")
-        if not key:
-            raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
-        out[key] = _parse_value(v)
-    return out
-
-
-@dataclass(frozen=True)
-class DesignSpec:
-    """The shared design options as given on the command line (None = not given)."""
-
-    design: str
-    target: float | None = None
-    skeleton: str | None = None
-    n_doses: int | None = None
-    start_dose: int | None = None
-    cohort_size: int | None = None
-    model: str | None = None
-    a: int | None = None
-    b: int | None = None
-    c: int | None = None
-    d: int | None = None
-    e: int | None = None
-    expand_lower: bool | None = None
-    no_skip: bool = False
-    stop_tox_threshold: float | None = None
-    stop_tox_confidence: float | None = None
-    demand_n: int | None = None
-    stop_n_mtd: int | None = None
-    max_patients: int | None = None
-    option: tuple[str, ...] = ()
-
-    def build(
-        self,
-        truth: list[float] | None = None,
-        n_doses: int | None = None,
-        max_patients_rule: bool = True,
-    ) -> Any:
-        """The design (wrapped in the rules asked for).  ``n_doses`` from ``--n-doses``, else the
-        skeleton, ``truth`` or the ``n_doses`` argument; ``max_patients_rule``: ``--max-patients``
-        wraps ``stop_at_n`` (conduct) rather than being a simulation cap."""
-        from il2sim.designs import build_design, check_target
-
-        if self.target is not None:
-            check_target(self.target)
-        sk = parse_float_list(self.skeleton, "skeleton") if self.skeleton else None
-        nd = self.n_doses
-        for guess in (len(sk) if sk else None, len(truth) if truth else None, n_doses):
-            if nd is None:
-                nd = guess
-        if nd is None:
-            raise DesignError("give --n-doses (or --skeleton / --truth)", field="n_doses")
-        return build_design(
-            self.design,
-            n_doses=nd,
-            target=self.target,
-            skeleton=sk,
-            start_dose=self.start_dose,
-            cohort_size=self.cohort_size,
-            model=self.model,
-            a=self.a,
-            b=self.b,
-            c=self.c,
-            d=self.d,
-            e=self.e,
-            expand_lower=self.expand_lower,
-            no_skip=self.no_skip or None,
-            stop_tox_threshold=self.stop_tox_threshold,
-            stop_tox_confidence=self.stop_tox_confidence,
-            demand_n=self.demand_n,
-            stop_n_mtd=self.stop_n_mtd,
-            max_patients=self.max_patients if max_patients_rule else None,
-            **parse_options(list(self.option)),
-        )
 
 
 def design_options(**defaults: Any) -> Callable[[F], F]:

@@ -3,22 +3,21 @@
 Everything the server needs from the layers below goes through this module, so that it can be
 repointed in one place when those layers move:
 
-* designs: :func:`il2sim.designs.registry.build_design` (via :func:`build`), then
-  ``design.fit(il2sim.designs.base.Outcomes.parse(text, n_doses)).decision()`` (via
-  :func:`recommend`) - exactly what ``il2sim design next`` runs;
+* designs: :meth:`il2sim.designs.spec.DesignSpec.build` (via :func:`build`: the one conversion
+  of the design options that ``il2sim design`` and ``il2sim trial`` use), then
+  :func:`il2sim.designs.conduct.next_decision` (via :func:`recommend`) - exactly what
+  ``il2sim design next`` runs;
 * dose transition pathways: :func:`il2sim.designs.paths.dose_paths` (``il2sim design paths``);
 * operating characteristics: :func:`il2sim.designs.simulate.simulate_trials`
   (``il2sim design simulate``: ``max_patients`` goes to the simulator, not the design);
 * regimen text: :func:`il2sim.regimen.parse_spec`;
-* SDTM files: :func:`il2sim.trial.sdtm.write_sdtm` (the writer ``il2sim trial`` uses).
+* SDTM files: :func:`il2sim.cdisc.write_sdtm` (the CDISC writer ``il2sim trial`` uses).
 
 The protocol's design options are the options of ``il2sim design next``, by the CLI's own names
-(``target``, ``skeleton``, ``cohort_size``, ..., ``option`` for ``-o KEY=VALUE``).
-:data:`OPTION_TYPES` and :func:`build` convert them exactly as ``cli/design.py`` does today
-(``_build``, ``_extra_options``, ``_parse_value``); serve may not import the CLI (a layer beside
-it), so the conversion is mirrored here and ``tests/serve/test_serve_equivalence.py`` runs the real CLI
-on the same options to catch any drift.  When the CLI's options become one shared declaration,
-point :data:`OPTION_TYPES` and :func:`build` at it.
+(``target``, ``skeleton``, ``cohort_size``, ..., ``option`` for ``-O/--option KEY=VALUE``).
+:data:`OPTION_TYPES` types the JSON values a protocol carries; the design itself is built by
+the library's :class:`~il2sim.designs.spec.DesignSpec`, the same code the CLI calls, and
+``tests/serve/test_serve_equivalence.py`` runs the real CLI on the same options.
 """
 
 from __future__ import annotations
@@ -195,23 +194,6 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _parse_value(text: str) -> Any:
-    """As ``cli/design.py`` ``_parse_value``: bool, float list, int, float, else text."""
-    t = text.strip()
-    if t.lower() in ("true", "yes"):
-        return True
-    if t.lower() in ("false", "no"):
-        return False
-    if "," in t:
-        return float_list(t, "option")
-    for conv in (int, float):
-        try:
-            return conv(t)
-        except ValueError:
-            pass
-    return t
-
-
 def cli_args(design: str, options: Mapping[str, Any], n_doses: int) -> list[str]:
     """The ``il2sim design next`` arguments equivalent to a protocol (without outcomes)."""
     args = ["--design", design, "--n-doses", str(n_doses)]
@@ -243,26 +225,22 @@ def build(
     ``options`` are :func:`canonical_options`.  With ``for_simulation`` the options are applied
     as ``il2sim design simulate`` applies them (``max_patients`` is left to the simulator).
     """
-    from il2sim.designs.base import check_target
-    from il2sim.designs.registry import build_design
+    from il2sim.designs.spec import DesignSpec
 
     opts = dict(options)
     n = opts.pop("n_doses", n_doses)
     if n != n_doses:
         raise DesignError(f"is {n} but the protocol has {n_doses} doses", field="options.n_doses")
-    target = opts.pop("target", None)
-    if target is not None:
-        check_target(target)
     skeleton = opts.pop("skeleton", None)
-    extra = {k: _parse_value(v) for k, v in opts.pop("option", {}).items()}
-    if for_simulation:
-        opts.pop("max_patients", None)
-    named = {k: opts.get(k) for k in OPTION_TYPES if k in opts}
-    if named.get("no_skip") is False:
-        named["no_skip"] = None  # the CLI passes ``no_skip or None``
-    return build_design(
-        design, n_doses=n_doses, target=target, skeleton=skeleton, **{**named, **extra}
+    extra = tuple(f"{k}={v}" for k, v in opts.pop("option", {}).items())
+    spec = DesignSpec(
+        design=design,
+        skeleton=None if skeleton is None else ",".join(repr(float(x)) for x in skeleton),
+        n_doses=n_doses,
+        option=extra,
+        **opts,
     )
+    return spec.build(n_doses=n_doses, max_patients_rule=not for_simulation)
 
 
 def outcome_text(cohorts: Sequence[tuple[int, str]]) -> str:
@@ -298,12 +276,11 @@ class Recommendation:
 def recommend(design: Any, outcomes: str) -> Recommendation:
     """``design.fit(Outcomes.parse(outcomes, n)).decision()`` as ``il2sim design next``."""
     from il2sim._json import to_jsonable
-    from il2sim.designs.base import Outcomes
+    from il2sim.designs.conduct import next_decision
 
-    outs = Outcomes.parse(outcomes, design.n_doses)
-    fit = design.fit(outs)
-    dec = fit.decision()
-    est = to_jsonable(fit.estimates())
+    nxt = next_decision(design, outcomes)
+    dec = nxt.decision
+    est = to_jsonable(nxt.estimates)
     return Recommendation(
         dec.next_dose if dec.next_dose is None else int(dec.next_dose),
         bool(dec.stop),
@@ -343,7 +320,7 @@ def operating_characteristics(
         max_cohorts=max_cohorts,
         max_patients=options.get("max_patients"),
         target=options.get("target"),
-        progress=False,
+        progress=None,
     )
     out = to_jsonable(oc)
     return out if isinstance(out, dict) else {}
@@ -363,11 +340,21 @@ def check_amount_unit(unit: str) -> None:
     amount_to_iu(1.0, unit)
 
 
-def write_sdtm(domains: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
-    """Write SDTM-shaped domains with il2sim's SDTM writer (CSV + Parquet, atomic)."""
-    from il2sim.trial.sdtm import write_sdtm as _write
+def write_sdtm(domains: Mapping[str, Any], out_dir: str | Path) -> tuple[list[Path], list[str]]:
+    """Write a live trial's SDTM datasets with il2sim's CDISC writer (CSV, Parquet,
+    Dataset-JSON, define.xml; atomic).  Returns the files and the conformance problems
+    (:func:`il2sim.cdisc.check_frame`: required values the server does not collect, e.g.
+    DM.COUNTRY), which the export lists beside the datasets rather than inventing values."""
+    from il2sim.cdisc import SDTM_LIVE, check_frame, conform
+    from il2sim.cdisc import write_sdtm as _write
 
-    return list(_write(dict(domains), out_dir))
+    problems = [
+        msg
+        for name, df in domains.items()
+        for msg in check_frame(conform(df, SDTM_LIVE[name]), SDTM_LIVE[name])
+    ]
+    files = list(_write(dict(domains), out_dir, specs=SDTM_LIVE, strict=False))
+    return files, problems
 
 
 #: Errors from the layers below that are the user's (HTTP 4xx), not the server's.
