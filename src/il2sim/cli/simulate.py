@@ -79,8 +79,8 @@ def _run_chunked(reg: Any, pop: Any, horizon_days: float | None, solver: str) ->
     from il2sim.simulate import simulate
     from il2sim.simulate.result import concat_results
 
-    size = _CHUNK[solver]
-    if pop.n <= size and solver == "fast":
+    size = _CHUNK.get(solver, _CHUNK["fast"])
+    if pop.n <= size and solver != "reference":
         return simulate(reg, pop, horizon_day=horizon_days, solver=solver)
     done = []
     try:
@@ -111,7 +111,13 @@ def simulate_cmd(
         float | None,
         typer.Option("--horizon-days", help="Horizon, days (default: regimen end + 1 interval)."),
     ] = None,
-    solver: Annotated[str, typer.Option("--solver", help="fast or reference.")] = "fast",
+    solver: Annotated[
+        str,
+        typer.Option(
+            "--solver",
+            help="Solver preset (il2sim.simulate.options): fast, adaptive, trial or reference.",
+        ),
+    ] = "fast",
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write per-patient time courses (Parquet).")

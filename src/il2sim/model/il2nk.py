@@ -196,7 +196,7 @@ _STATES = (
     State("not_abs_iu", "IU", "cumulative non-bioavailable part of depot doses", "0", 0.0, "iu",
           pool=True, control=False),  # fmt: skip
     State("auc_iu_d_per_ml", "IU/ml*day", "cumulative AUC of the central concentration",
-          "conc_iu_per_ml", 0.0, "iu_day_per_ml", control=False),  # fmt: skip
+          "conc_iu_per_ml", 0.0, "iu_day_per_ml", scale_floor=1e-3),  # fmt: skip
     State("signal", "1", "delayed high-affinity occupancy signal (0-1)",
           "ke0_per_day * (occ_high - pos(signal))", 0.0, "dimensionless", scale_floor=1e-4),  # fmt: skip
     *_transit_states(),

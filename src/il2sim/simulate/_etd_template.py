@@ -73,6 +73,8 @@ IntArray = npt.NDArray[np.int64]
 _PHI_SERIES_Z = 0.1
 #: Distinct step sizes whose constant-rate coefficients are cached per patient.
 _N_SLOTS = 8
+#: Coefficient rows per state (see :func:`_coefficients`).
+_N_CO = 9
 #: Powers come from the binomial series while |x/x_ref - 1| <= this.
 _POW_SERIES_D = 0.01
 #: Step-size controller: safety factor, largest growth and shrink per step.
@@ -198,17 +200,20 @@ def _hermite_max(h: float, c0: float, c1: float, d0: float, d1: float) -> tuple[
 @njit(cache=True, error_model="numpy")
 def _coefficients(lam: float, h: float, co: FloatArray, i: int) -> None:
     """ETDRK4 coefficients of state ``i`` for diagonal rate ``lam`` and step ``h`` into
-    ``co[:, i]``: e^z, e^{z/2}, phi1(z/2), b1, b2=b3, b4 (z = lam*h)."""
+    ``co[:, i]``: e^z, e^{z/2}, phi1(z/2), b1, b2=b3, b4, and for Krogstad's stages
+    phi2(z/2), phi1(z), phi2(z) (z = lam*h)."""
     z = lam * h
     if abs(z) < 2.0 * _PHI_SERIES_Z:
-        p1h, _, _ = phi123(0.5 * z)
+        p1h, p2h, _ = phi123(0.5 * z)
         p1, p2, p3 = phi123(z)
         e2 = math.exp(0.5 * z)
         e = e2 * e2
     else:
         e2 = math.exp(0.5 * z)
         e = e2 * e2
-        p1h = (e2 - 1.0) / (0.5 * z)
+        zh = 0.5 * z
+        p1h = (e2 - 1.0) / zh
+        p2h = (e2 - 1.0 - zh) / (zh * zh)
         iz = 1.0 / z
         em1 = e - 1.0
         p1 = em1 * iz
@@ -220,6 +225,9 @@ def _coefficients(lam: float, h: float, co: FloatArray, i: int) -> None:
     co[3, i] = p1 - 3.0 * p2 + 4.0 * p3
     co[4, i] = 2.0 * (p2 - 2.0 * p3)
     co[5, i] = 4.0 * p3 - p2
+    co[6, i] = p2h
+    co[7, i] = p1
+    co[8, i] = p2
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -235,7 +243,7 @@ def _star_coefficients(
     if abs(zc) < 1.0:
         _coefficients(lc, h, co, c)
         q1, q2, q3, q4 = phi1234(zc)
-        h1, h2, _, _ = phi1234(0.5 * zc)
+        h1, h2, h3, _ = phi1234(0.5 * zc)
     else:
         e2 = math.exp(0.5 * zc)
         e = e2 * e2
@@ -243,6 +251,7 @@ def _star_coefficients(
         izh = 2.0 * iz
         h1 = (e2 - 1.0) * izh
         h2 = (h1 - 1.0) * izh
+        h3 = (h2 - 0.5) * izh
         q1 = (e - 1.0) * iz
         q2 = (q1 - 1.0) * iz
         q3 = (q2 - 0.5) * iz
@@ -253,16 +262,22 @@ def _star_coefficients(
         co[3, c] = q1 - 3.0 * q2 + 4.0 * q3
         co[4, c] = 2.0 * (q2 - 2.0 * q3)
         co[5, c] = 4.0 * q3 - q2
+        co[6, c] = h2
+        co[7, c] = q1
+        co[8, c] = q2
     g0 = h * q1
     g1 = 0.5 * h * h1
     g2 = 0.5 * h * h2
     g3 = h * (q2 - 3.0 * q3 + 4.0 * q4)
     g4 = h * 2.0 * (q3 - 2.0 * q4)
     g5 = h * (4.0 * q4 - q3)
+    g6 = 0.5 * h * h3
+    g7 = h * q2
+    g8 = h * q3
     for i in COUPLED:
         vi = v[i]
         if vi == 0.0:
-            for k in range(6):
+            for k in range(_N_CO):
                 od[k, i] = 0.0
         elif lam[i] == 0.0:
             od[0, i] = vi * g0
@@ -271,15 +286,18 @@ def _star_coefficients(
             od[3, i] = vi * g3
             od[4, i] = vi * g4
             od[5, i] = vi * g5
+            od[6, i] = vi * g6
+            od[7, i] = vi * g7
+            od[8, i] = vi * g8
         else:
             dl = lc - lam[i]
             if abs(dl * h) < 1e-3:
-                for k in range(6):
+                for k in range(_N_CO):
                     od[k, i] = 0.0
                 v[i] = 0.0
             else:
                 f = vi / dl
-                for k in range(6):
+                for k in range(_N_CO):
                     od[k, i] = f * (co[k, c] - co[k, i])
 
 
@@ -307,9 +325,11 @@ def _etd_step(
     ncv: FloatArray,
     pc: FloatArray,
     ref: FloatArray,
+    krog: bool,
 ) -> None:
     """One ETDRK4 step: stages a, b, c (``ya``..``yc``, rates ``ka``..``kc``), the new state
-    ``ynew``; N(y), N(a), N(b), N(c) in ``nu``, ``na``, ``nb``, ``ncv``."""
+    ``ynew``; N(y), N(a), N(b), N(c) in ``nu``, ``na``, ``nb``, ``ncv``.  ``krog``: Krogstad's
+    stages b and c (else Cox & Matthews')."""
     hh = 0.5 * h
     c = STIFF
     yc0 = y[c]
@@ -323,18 +343,39 @@ def _etd_step(
     for i in range(N_STATES):
         na[i] = ka[i] - lam[i] * ya[i] - v[i] * yac
     nac = na[c]
-    for i in range(N_STATES):
-        yb[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * na[i] + od[2, i] * nac)
+    if krog:
+        for i in range(N_STATES):
+            yb[i] = (
+                co[1, i] * y[i]
+                + od[1, i] * yc0
+                + hh * (co[2, i] * nu[i] + od[2, i] * nuc)
+                + h * (co[6, i] * (na[i] - nu[i]) + od[6, i] * (nac - nuc))
+            )
+    else:
+        for i in range(N_STATES):
+            yb[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * na[i] + od[2, i] * nac)
     model_rhs(yb, th, rate, kb, pc, ref)
     ybc = yb[c]
     for i in range(N_STATES):
         nb[i] = kb[i] - lam[i] * yb[i] - v[i] * ybc
     nbc = nb[c]
-    for i in range(N_STATES):
-        wi = 2.0 * nb[i] - nu[i]
-        yc[i] = (
-            co[1, i] * ya[i] + od[1, i] * yac + hh * (co[2, i] * wi + od[2, i] * (2.0 * nbc - nuc))
-        )
+    if krog:
+        h2 = 2.0 * h
+        for i in range(N_STATES):
+            yc[i] = (
+                co[0, i] * y[i]
+                + od[0, i] * yc0
+                + h * (co[7, i] * nu[i] + od[7, i] * nuc)
+                + h2 * (co[8, i] * (nb[i] - nu[i]) + od[8, i] * (nbc - nuc))
+            )
+    else:
+        for i in range(N_STATES):
+            wi = 2.0 * nb[i] - nu[i]
+            yc[i] = (
+                co[1, i] * ya[i]
+                + od[1, i] * yac
+                + hh * (co[2, i] * wi + od[2, i] * (2.0 * nbc - nuc))
+            )
     model_rhs(yc, th, rate, kc, pc, ref)
     ycc = yc[c]
     ncc = kc[c] - lam[c] * ycc
@@ -420,6 +461,7 @@ def solve_batch(
     h_min: float,
     h_init: float,
     floor: FloatArray,
+    krog: bool,
 ) -> tuple[
     FloatArray,
     FloatArray,
@@ -455,13 +497,13 @@ def solve_batch(
         xs = model_ext_scale(th)
         lam = np.empty(N_STATES)
         cache_h = np.full(_N_SLOTS, -1.0)
-        cache_co = np.zeros((_N_SLOTS, 6, N_STATES))
+        cache_co = np.zeros((_N_SLOTS, _N_CO, N_STATES))
         next_slot = 0
         pc = np.zeros((max(N_POW, 1), 5))
         model_pow_setup(th, pc)
         ref = np.zeros((max(N_POW, 1), 3))
         ref[:, 1] = np.inf  # no reference point yet: the first call uses pow
-        od = np.zeros((6, N_STATES))
+        od = np.zeros((_N_CO, N_STATES))
         v = np.zeros(N_STATES)
         ya = np.empty(N_STATES)
         yb = np.empty(N_STATES)
@@ -539,7 +581,7 @@ def solve_batch(
                 _star_coefficients(lam, v, h, co, od)
                 _etd_step(
                     y, th, rate, h, k1, lam, v, co, od, ya, yb, yc, ka, kb, kc, ynew, nu, na,
-                    nb, ncv, pc, ref,
+                    nb, ncv, pc, ref, krog,
                 )  # fmt: skip
                 lam_new = model_rhs(ynew, th, rate, kn, pc, ref)
                 err = 0.0

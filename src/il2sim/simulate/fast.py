@@ -76,5 +76,6 @@ def solve_fast(
         float(options.dt_min_day),
         float(options.dt_init_day),
         np.array([s.scale_floor for s in model.states], dtype=float) if floor is None else floor,
+        options.scheme == "krogstad",
     )
     return RawSolution(*raw)

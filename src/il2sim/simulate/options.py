@@ -2,13 +2,17 @@
 
 Every solver setting lives here (no solver constant elsewhere); named presets:
 
-* :data:`FAST` (``solver="fast"``, the default): the exponential RK4 kernel with the adaptive
-  step controller (:mod:`il2sim.simulate._etd_template`), local tolerance ``rtol`` tuned
-  against the reference solver on 50 patients per regimen (``tests/test_simulate_agreement.py``,
-  ``docs/model.md``);
-* :data:`FIXED` (``solver="fixed"``): the same kernel on the fixed grid of il2sim v0.1
-  (steps ``grid_dt_day`` for half a day after s.c./i.m. doses, twice that elsewhere, a quarter
-  of it in the day after an i.v. bolus or infusion switch);
+* :data:`FAST` (``solver="fast"``, the default): the exponential RK4 kernel (Cox & Matthews
+  stages) on the fixed grid of il2sim v0.1 (steps ``grid_dt_day`` for half a day after
+  s.c./i.m. doses, twice that elsewhere, a quarter of it in the day after an i.v. bolus or
+  infusion switch);
+* :data:`ADAPTIVE` (``solver="adaptive"``): the same kernel with Krogstad's stages and the
+  adaptive step controller (:mod:`il2sim.simulate._etd_template`), local tolerance ``rtol``
+  tuned against the reference solver on 50 patients per regimen
+  (``tests/test_simulate_agreement.py``, ``docs/model.md``).  Many fewer steps for i.v.
+  boluses, infusions and wash-out periods; more than the fixed grid for daily s.c. dosing
+  (measured in ``benchmarks/bench_simulate.py``), hence not the default;
+* :data:`FIXED`: an alias of :data:`FAST` (the v0.1 grid);
 * :data:`TRIAL`: the fixed grid at 1/32 day used by trials, pools and the toxicity calibration
   (on the seed regimen it changes daily peak IL-2 by < 0.2% and NK counts by < 1%,
   ``tests/test_trial.py``);
@@ -25,6 +29,8 @@ from il2sim.errors import InputError
 
 #: Step methods: adaptive or fixed-grid exponential RK4 (numba), or scipy Radau.
 METHODS: tuple[str, ...] = ("etd4-adaptive", "etd4-fixed", "radau")
+#: Stages of the exponential RK4 kernel: Krogstad (2005) or Cox & Matthews (2002, v0.1).
+SCHEMES: tuple[str, ...] = ("krogstad", "cox-matthews")
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,9 @@ class SolverOptions:
     of the fixed grid (:func:`il2sim.simulate.grid.build_grid`).
     """
 
-    method: str = "etd4-adaptive"
-    rtol: float = 2e-6
+    method: str = "etd4-fixed"
+    scheme: str = "cox-matthews"
+    rtol: float = 1.5e-5
     dt_max_day: float = 0.25
     dt_min_day: float = 1e-6
     dt_init_day: float = 1.0 / 96.0
@@ -78,6 +85,10 @@ class SolverOptions:
                 math.isfinite(v) and v > 0
             ):
                 raise InputError(f"must be a positive number, got {v!r}", field=name, value=v)
+        if self.scheme not in SCHEMES:
+            raise InputError(
+                f"must be one of {', '.join(SCHEMES)}, got {self.scheme!r}", field="scheme"
+            )
         if self.dt_min_day > self.dt_max_day:
             raise InputError(
                 f"must not exceed dt_max_day={self.dt_max_day!r}, got {self.dt_min_day!r}",
@@ -99,18 +110,20 @@ class SolverOptions:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-#: Default: adaptive exponential RK4.
+#: Default: exponential RK4 on the v0.1 fixed grid (default step 1/96 day).
 FAST = SolverOptions()
-#: The fixed grid of il2sim v0.1 (default step 1/96 day).
-FIXED = SolverOptions(method="etd4-fixed")
+#: The same (named for clarity in benchmarks and tests).
+FIXED = FAST
+#: Adaptive steps (Krogstad stages, embedded error estimate).
+ADAPTIVE = SolverOptions(method="etd4-adaptive", scheme="krogstad")
 #: Trials, pools and the toxicity calibration: the v0.1 fixed grid at 1/32 day.
-TRIAL = SolverOptions(method="etd4-fixed", grid_dt_day=1.0 / 32.0)
+TRIAL = SolverOptions(method="etd4-fixed", scheme="cox-matthews", grid_dt_day=1.0 / 32.0)
 #: The reference solver.
 REFERENCE = SolverOptions(method="radau", rtol=1e-10)
 #: Named presets (``simulate(..., solver=name)``, ``il2sim simulate --solver name``).
 PRESETS: dict[str, SolverOptions] = {
     "fast": FAST,
-    "fixed": FIXED,
+    "adaptive": ADAPTIVE,
     "trial": TRIAL,
     "reference": REFERENCE,
 }
