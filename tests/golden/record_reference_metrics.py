@@ -89,14 +89,33 @@ def run_one(name: str, patients: list[int] | None = None) -> dict[str, object]:
     }
 
 
-def _job(name: str) -> str:
-    t0 = time.perf_counter()
-    data = run_one(name)
+#: Patients per work unit (results are saved after each unit, so a partial run is usable).
+BLOCK = 10
+
+
+def _job(task: tuple[str, int]) -> tuple[str, int, dict[str, object]]:
+    name, start = task
+    idx = list(range(start, min(start + BLOCK, N_PATIENTS)))
+    return name, start, run_one(name, idx)
+
+
+def _save(name: str, blocks: dict[int, dict[str, object]]) -> None:
+    starts = sorted(blocks)
+    # only a contiguous prefix of blocks: patients 0..n-1
+    prefix = []
+    for i, s in enumerate(starts):
+        if s != i * BLOCK:
+            break
+        prefix.append(s)
+    first = blocks[prefix[0]]
+    data: dict[str, object] = {k: v for k, v in first.items() if k not in METRICS}
+    data["patients"] = sum(int(blocks[s]["patients"]) for s in prefix)  # type: ignore[call-overload]
+    for m in METRICS:
+        data[m] = [v for s in prefix for v in blocks[s][m]]  # type: ignore[attr-defined]
     path = OUT / f"{name}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=0) + "\n")
     tmp.replace(path)
-    return f"{name}: {time.perf_counter() - t0:.0f} s"
 
 
 def main(argv: list[str]) -> None:
@@ -107,11 +126,16 @@ def main(argv: list[str]) -> None:
         argv = argv[:i] + argv[i + 2 :]
     names = argv or list(REGIMENS)
     OUT.mkdir(parents=True, exist_ok=True)
-    # longest first
-    names = sorted(names, key=lambda n: -(REGIMENS[n][1] or 90.0))
+    # round robin over regimens, shortest first: every regimen gets its first patients early
+    names = sorted(names, key=lambda n: REGIMENS[n][1] or 90.0)
+    tasks = [(n, b) for b in range(0, N_PATIENTS, BLOCK) for n in names]
+    done: dict[str, dict[int, dict[str, object]]] = {n: {} for n in names}
+    t0 = time.perf_counter()
     with ProcessPoolExecutor(jobs) as ex:
-        for msg in ex.map(_job, names):
-            print(msg, flush=True)
+        for name, start, data in ex.map(_job, tasks):
+            done[name][start] = data
+            _save(name, done[name])
+            print(f"{name} patients {start}-{start + BLOCK - 1}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
