@@ -34,7 +34,7 @@ import numpy.typing as npt
 from il2sim.errors import InputError, ModelError
 from il2sim.model.declaration import Model
 from il2sim.model.il2nk import IL2NK
-from il2sim.regimen.events import Regimen, Route
+from il2sim.regimen.events import Regimen
 
 __all__ = [
     "STATE_IDS",

@@ -58,7 +58,7 @@ def _baseline(e: Env, k: int) -> object:
     return nk.baseline_rates(
         e.cov("bright0_per_ul"), e.cov("dim0_per_ul"), e.p("nk_loss_per_day"),
         e.p("bright_death_per_day"),
-    )[k]  # fmt: skip
+    )[k]
 
 
 def _p(name: str) -> object:
@@ -108,39 +108,39 @@ _CONSTANTS = (
     Constant(
         "rh_bright_iu_per_cell_ul", "IU per cell/ul", "high-affinity pool per CD56bright count",
         lambda e: _nk_sites(e, "sites_high_bright"), "iu_ul_per_cell",
-    ),  # fmt: skip
+    ),
     Constant(
         "rh_fixed_iu", "IU", "non-NK high-affinity pool (Treg-like, fixed)",
         lambda e: e.p("treg_per_ul") * receptors.sites_to_iu_per_cell_ul(
             e.p("sites_high_treg"), e.c("blood_ml"), e.p("receptor_pool_scale")
         ),
         "iu",
-    ),  # fmt: skip
+    ),
     Constant(
         "ri_bright_iu_per_cell_ul", "IU per cell/ul", "intermediate pool per CD56bright count",
         lambda e: _nk_sites(e, "sites_int_bright"), "iu_ul_per_cell",
-    ),  # fmt: skip
+    ),
     Constant(
         "ri_dim_iu_per_cell_ul", "IU per cell/ul", "intermediate pool per CD56dim count",
         lambda e: _nk_sites(e, "sites_int_dim"), "iu_ul_per_cell",
-    ),  # fmt: skip
+    ),
     Constant(
         "kd_high_iu_per_ml", "IU/ml", "high-affinity Kd",
         lambda e: units.pm_to_iu_per_ml(e.p("kd_high_pm")), "iu_per_ml",
-    ),  # fmt: skip
+    ),
     Constant(
         "kd_int_iu_per_ml", "IU/ml", "intermediate-affinity Kd",
         lambda e: units.pm_to_iu_per_ml(e.p("kd_int_pm")), "iu_per_ml",
-    ),  # fmt: skip
+    ),
     Constant("ke0_per_day", "1/day", "signal rate", _p("signal_ke0_per_day"), "per_day"),
     Constant(
         "ktr_per_day", "1/day", "marrow transit rate",
         lambda e: nk.N_TRANSIT / e.p("marrow_transit_day"), "per_day",
-    ),  # fmt: skip
+    ),
     Constant(
         "i0_per_ul_per_day", "cells/ul/day", "baseline marrow production",
         lambda e: _baseline(e, 1), "cells_per_ul_per_day",
-    ),  # fmt: skip
+    ),
     Constant("kmat_per_day", "1/day", "CD56bright -> CD56dim", lambda e: _baseline(e, 0), "per_day"),
     Constant("kdb_per_day", "1/day", "CD56bright death", _p("bright_death_per_day"), "per_day"),
     Constant("kdd_per_day", "1/day", "CD56dim loss at baseline", _p("nk_loss_per_day"), "per_day"),
@@ -152,7 +152,7 @@ _CONSTANTS = (
     Constant(
         "pm_per_iu_per_ml", "pM per IU/ml", "concentration unit conversion (seed convention)",
         lambda e: np.full(e.n, units.pm_per_iu_per_ml()),
-    ),  # fmt: skip
+    ),
 )
 
 
@@ -169,7 +169,7 @@ def _transit_states() -> tuple[State, ...]:
                 f"prog{j}_per_ul", "cells/ul", f"marrow NK progenitor transit compartment {j}",
                 rate, lambda e: e.c("i0_per_ul_per_day") / e.c("ktr_per_day"),
                 "cells_per_ul", scale_floor=1e-3,
-            )  # fmt: skip
+            )
         )
     return tuple(out)
 
@@ -178,34 +178,34 @@ _LAST = f"prog{nk.N_TRANSIT}_per_ul"
 
 _STATES = (
     State("depot1_iu", "IU", "first s.c./i.m. depot", "-ka_per_day * depot1_iu", 0.0, "iu",
-          pool=True, scale_floor=1.0),  # fmt: skip
+          pool=True, scale_floor=1.0),
     State("depot2_iu", "IU", "second (transit) depot", "ka_per_day * depot1_iu - absorb_iu_per_day",
-          0.0, "iu", pool=True, scale_floor=1.0),  # fmt: skip
+          0.0, "iu", pool=True, scale_floor=1.0),
     State(
         "central_iu", "IU", "central (plasma) compartment",
         f"absorb_iu_per_day + {'infusion_rate_iu_per_day'} + k21_per_day * periph_iu"
         " - k12_per_day * ac_iu - renal_iu_per_day - sink_iu_per_day",
         0.0, "iu", pool=True, scale_floor=1.0,
-    ),  # fmt: skip
+    ),
     State("periph_iu", "IU", "peripheral compartment", "k12_per_day * ac_iu - k21_per_day * periph_iu",
-          0.0, "iu", pool=True, scale_floor=1.0),  # fmt: skip
+          0.0, "iu", pool=True, scale_floor=1.0),
     State("elim_renal_iu", "IU", "cumulative linear (renal) elimination", "renal_iu_per_day", 0.0,
-          "iu", sink=True, control=False),  # fmt: skip
+          "iu", sink=True, control=False),
     State("elim_rec_iu", "IU", "cumulative receptor-mediated elimination", "sink_iu_per_day", 0.0,
-          "iu", sink=True, control=False),  # fmt: skip
+          "iu", sink=True, control=False),
     State("not_abs_iu", "IU", "cumulative non-bioavailable part of depot doses", "0", 0.0, "iu",
-          pool=True, control=False),  # fmt: skip
+          pool=True, control=False),
     State("auc_iu_d_per_ml", "IU/ml*day", "cumulative AUC of the central concentration",
-          "conc_iu_per_ml", 0.0, "iu_day_per_ml", scale_floor=1e-3),  # fmt: skip
+          "conc_iu_per_ml", 0.0, "iu_day_per_ml", scale_floor=1e-3),
     State("signal", "1", "delayed high-affinity occupancy signal (0-1)",
-          "ke0_per_day * (occ_high - pos(signal))", 0.0, "dimensionless", scale_floor=1e-4),  # fmt: skip
+          "ke0_per_day * (occ_high - pos(signal))", 0.0, "dimensionless", scale_floor=1e-4),
     *_transit_states(),
     State("bright_per_ul", "cells/ul", "CD56bright NK in blood",
           f"ktr_per_day * {_LAST} - (kmat_per_day + kdb_per_day) * bright_pos",
-          lambda e: e.cov("bright0_per_ul"), "cells_per_ul", scale_floor=1e-3),  # fmt: skip
+          lambda e: e.cov("bright0_per_ul"), "cells_per_ul", scale_floor=1e-3),
     State("dim_per_ul", "cells/ul", "CD56dim NK in blood",
           "kmat_per_day * bright_pos - kdd_per_day * homeo * dim_pos / (1 + emax_survival * occ_int)",
-          lambda e: e.cov("dim0_per_ul"), "cells_per_ul", scale_floor=1e-3),  # fmt: skip
+          lambda e: e.cov("dim0_per_ul"), "cells_per_ul", scale_floor=1e-3),
 )
 
 _DERIVED = (
@@ -216,14 +216,14 @@ _DERIVED = (
     Derived("bright_pos", "cells/ul", "CD56bright, clipped", "pos(bright_per_ul)", "cells_per_ul"),
     Derived("dim_pos", "cells/ul", "CD56dim, clipped", "pos(dim_per_ul)", "cells_per_ul"),
     Derived("rh_iu", "IU", "high-affinity receptor pool",
-            "rh_bright_iu_per_cell_ul * bright_pos + rh_fixed_iu", "iu"),  # fmt: skip
+            "rh_bright_iu_per_cell_ul * bright_pos + rh_fixed_iu", "iu"),
     Derived("ri_iu", "IU", "intermediate receptor pool",
-            "ri_bright_iu_per_cell_ul * bright_pos + ri_dim_iu_per_cell_ul * dim_pos", "iu"),  # fmt: skip
+            "ri_bright_iu_per_cell_ul * bright_pos + ri_dim_iu_per_cell_ul * dim_pos", "iu"),
     Derived("sink_iu_per_day", "IU/day", "receptor-mediated elimination",
-            "kint_per_day * (rh_iu * occ_high + ri_iu * occ_int)", "iu_per_day"),  # fmt: skip
+            "kint_per_day * (rh_iu * occ_high + ri_iu * occ_int)", "iu_per_day"),
     Derived("renal_iu_per_day", "IU/day", "renal elimination", "k10_per_day * ac_iu", "iu_per_day"),
     Derived("absorb_iu_per_day", "IU/day", "absorption into central", "ka_per_day * depot2_iu",
-            "iu_per_day"),  # fmt: skip
+            "iu_per_day"),
     Derived("effect", "1", "production effect", "emax_production * pos(signal)^hill_production"),
     Derived("nk_total_per_ul", "cells/ul", "total NK", "bright_pos + dim_pos", "cells_per_ul"),
     Derived("homeo", "1", "homeostatic factor", "(nk_total_per_ul / n0_per_ul)^homeostasis_gamma"),

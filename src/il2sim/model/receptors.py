@@ -20,7 +20,6 @@ import numpy.typing as npt
 
 from il2sim import units
 
-
 #: The occupancy macro of the model declaration (:mod:`il2sim.model.il2nk`):
 #: ``occupancy(conc, kd) = conc / (kd + conc)`` (conc >= 0, same unit as kd).
 OCCUPANCY: tuple[tuple[str, ...], str] = (("conc", "kd"), "conc / (kd + conc)")

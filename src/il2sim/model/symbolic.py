@@ -27,18 +27,18 @@ from il2sim.errors import ModelError
 from il2sim.model.declaration import Model
 
 
-class pos(sympy.Function):  # noqa: N801 - the declaration's function name
+class pos(sympy.Function):
     """max(x, 0) with derivative 1 (see the module docstring)."""
 
     @classmethod
-    def eval(cls, x: Any) -> Any:  # noqa: D102
+    def eval(cls, x: Any) -> Any:
         if x.is_Number:
             return x if x > 0 else sympy.S.Zero
         if x.is_nonnegative:
             return x
         return None
 
-    def fdiff(self, argindex: int = 1) -> Any:  # noqa: D102
+    def fdiff(self, argindex: int = 1) -> Any:
         return sympy.S.One
 
 

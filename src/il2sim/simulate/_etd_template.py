@@ -16,15 +16,18 @@ Steps are aligned to the grid nodes (doses, infusion starts/ends, day boundaries
 times), so doses enter exactly at their time.  Two step policies:
 
 * fixed: ``seg_nsub[g]`` equal steps in segment g (the grid of :mod:`il2sim.simulate.grid`);
-* adaptive: dyadic steps L/2^k in each segment of length L, chosen per patient by an error
-  estimate (below), halved on rejection, doubled when aligned and the error allows.
+* adaptive: per patient, step doubling (Richardson): each macro step 2h is also taken as two
+  steps of h; ``err = max_i |y_2h,i - y_h+h,i| / (15 rtol max(|y_i|, |y_new,i|, floor_i))``
+  over the controlled states estimates the local error of the two-step solution (order 5),
+  which is kept; rejected if err > 1, the step follows ``0.9 err^(-1/5)``.  Fine steps are
+  dyadic fractions L/2^k of each segment (length L), halved on rejection and doubled when
+  aligned, so the cached coefficients are reused.  (An embedded estimate from the stages
+  and the FSAL evaluation is free but blind to the error of the depot input when the depots
+  are integrated exactly by the linear part: tests/test_model_declaration.py showed it.)
 
-Error estimate (adaptive): with the stage values already computed and the FSAL evaluation at
-the new point, ``y* = y_new - h b4(hL) (N(c) - N(y_new))`` is an embedded third-order
-solution (for L = 0 it is RK4's classical FSAL companion, weights 1/6, 1/3, 1/3, 0, 1/6), so
-``err = h b4(hL) (N(c) - N(y_new))`` costs one loop over the states.  It is measured in the
-max norm of ``|err_i| / (rtol * max(|y_i|, |y_new_i|, floor_i))`` over the controlled states
-and the step size follows ``0.9 * err^(-1/4)``.
+Stages: Cox & Matthews (2002) as in v0.1, or Krogstad (2005, J Comput Phys 203:72,
+"ETDRK4-B"), whose stages b and c use phi2 terms and keep more of the order for the stiff
+central compartment.
 
 Serum concentration extrema are tracked at every step end and, where the slope changes sign
 inside a step, at the maximum of the cubic Hermite interpolant (values and exact slopes).
@@ -57,8 +60,8 @@ from il2sim.simulate._hooks_stub import (
     model_const_diag,
     model_dose,
     model_ext_scale,
-    model_pow_setup,
     model_jac,
+    model_pow_setup,
     model_record,
     model_rhs,
     model_rhs_exact,
@@ -409,35 +412,53 @@ def _etd_step(
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _error_norm(
-    y: FloatArray,
-    kn: FloatArray,
-    lam: FloatArray,
-    v: FloatArray,
-    co: FloatArray,
-    od: FloatArray,
-    ynew: FloatArray,
-    ncv: FloatArray,
-    h: float,
-    rtol: float,
-    floor: FloatArray,
-    lim: IntArray,
-) -> float:
-    """Max norm of the embedded error ``h b4(hL) (N(c) - N(y_new))`` (module docstring);
-    ``lim[0]`` receives the state that attains it."""
-    c = STIFF
-    ync = ynew[c]
-    dnc = ncv[c] - (kn[c] - lam[c] * ync)
-    err = 0.0
-    for i in CONTROL:
-        dn = ncv[i] - (kn[i] - lam[i] * ynew[i] - v[i] * ync)
-        e = h * (co[5, i] * dn + od[5, i] * dnc)
-        sc = max(abs(y[i]), abs(ynew[i]), floor[i]) * rtol
-        r = abs(e) / sc
-        if r > err:
-            err = r
-            lim[0] = i
-    return err
+def _slot(
+    h: float, cache_h: FloatArray, cache_co: FloatArray, lam: FloatArray, nxt: IntArray
+) -> int:
+    """Cache slot holding the constant-rate coefficients for step ``h`` (computed on a miss,
+    replacing the oldest slot)."""
+    for s_ in range(_N_SLOTS):
+        if cache_h[s_] == h:
+            return s_
+    slot = nxt[0]
+    nxt[0] = (slot + 1) % _N_SLOTS
+    cache_h[slot] = h
+    for i in range(N_STATES):
+        if i != STIFF:
+            _coefficients(lam[i], h, cache_co[slot], i)
+    return slot
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _track(
+    ts: float,
+    te: float,
+    c0: float,
+    d0: float,
+    c1: float,
+    d1: float,
+    dmax: FloatArray,
+    p: int,
+    day: int,
+    first: bool,
+    best_first: float,
+    best_first_t: float,
+) -> tuple[float, float]:
+    """Daily and first-dose maxima over one step [ts, te] with end values ``c0``, ``c1`` and
+    slopes ``d0``, ``d1``: the step end, and the maximum of the cubic Hermite interpolant."""
+    if c1 > dmax[p, day]:
+        dmax[p, day] = c1
+    if first and c1 > best_first:
+        best_first = c1
+        best_first_t = te
+    off, cm = _hermite_max(te - ts, c0, c1, d0, d1)
+    if off >= 0.0:
+        if cm > dmax[p, day]:
+            dmax[p, day] = cm
+        if first and cm > best_first:
+            best_first = cm
+            best_first_t = ts + off
+    return best_first, best_first_t
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -498,7 +519,6 @@ def solve_batch(
         lam = np.empty(N_STATES)
         cache_h = np.full(_N_SLOTS, -1.0)
         cache_co = np.zeros((_N_SLOTS, _N_CO, N_STATES))
-        next_slot = 0
         pc = np.zeros((max(N_POW, 1), 5))
         model_pow_setup(th, pc)
         ref = np.zeros((max(N_POW, 1), 3))
@@ -516,7 +536,11 @@ def solve_batch(
         na = np.empty(N_STATES)
         nb = np.empty(N_STATES)
         ncv = np.empty(N_STATES)
+        ybig = np.empty(N_STATES)
+        ymid = np.empty(N_STATES)
+        kmid = np.empty(N_STATES)
         lim = np.zeros(1, dtype=np.int64)
+        nxt = np.zeros(1, dtype=np.int64)
         model_const_diag(th, lam)
         k1 = np.empty(N_STATES)
         kn = np.empty(N_STATES)
@@ -548,98 +572,122 @@ def solve_batch(
             if first and conc > best_first:
                 best_first = conc
                 best_first_t = t0
-            if adaptive:
-                lev = 0
-                while seg / (1 << lev) > h_carry * (1.0 + 1e-12) and lev < 40:
-                    lev += 1
-            else:
-                lev = 0
-            nlev = (1 << lev) if adaptive else seg_nsub[g]
-            pos = 0
             lam_c = model_rhs(y, th, rate, k1, pc, ref)
-            h_cur = -1.0
-            co = cache_co[0]
+            if not adaptive:
+                nlev = seg_nsub[g]
+                h = seg / nlev
+                slot = _slot(h, cache_h, cache_co, lam, nxt)
+                co = cache_co[slot]
+                for pos in range(nlev):
+                    lam[STIFF] = lam_c
+                    model_column(y, th, v)
+                    _star_coefficients(lam, v, h, co, od)
+                    _etd_step(
+                        y, th, rate, h, k1, lam, v, co, od, ya, yb, yc, ka, kb, kc, ynew, nu,
+                        na, nb, ncv, pc, ref, krog,
+                    )  # fmt: skip
+                    lam_c = model_rhs(ynew, th, rate, kn, pc, ref)
+                    ts = t0 + pos * h
+                    te = t1 if pos == nlev - 1 else t0 + (pos + 1) * h
+                    c0 = y[EXT_STATE] * xs
+                    d0 = k1[EXT_STATE] * xs
+                    for i in range(N_STATES):
+                        y[i] = ynew[i]
+                        k1[i] = kn[i]
+                    best_first, best_first_t = _track(
+                        ts, te, c0, d0, y[EXT_STATE] * xs, k1[EXT_STATE] * xs, dmax, p, day,
+                        first, best_first, best_first_t,
+                    )  # fmt: skip
+                acc += nlev
+                continue
+            # adaptive: step doubling.  A macro step of 2h from y is compared with two steps
+            # of h (the solution kept); fine steps are dyadic fractions seg/2^lev (lev >= 1).
+            lev = 1
+            while seg / (1 << lev) > h_carry * (1.0 + 1e-12) and lev < 40:
+                lev += 1
+            nlev = 1 << lev
+            pos = 0
             while pos < nlev:
                 h = seg / nlev
-                if h != h_cur:
-                    # coefficients of the constant diagonal rates: cached per step size
-                    slot = -1
-                    for s_ in range(_N_SLOTS):
-                        if cache_h[s_] == h:
-                            slot = s_
-                    if slot < 0:
-                        slot = next_slot
-                        next_slot = (next_slot + 1) % _N_SLOTS
-                        cache_h[slot] = h
-                        for i in range(N_STATES):
-                            if i != STIFF:
-                                _coefficients(lam[i], h, cache_co[slot], i)
-                    co = cache_co[slot]
-                    h_cur = h
+                sl2 = _slot(2.0 * h, cache_h, cache_co, lam, nxt)
+                sl1 = _slot(h, cache_h, cache_co, lam, nxt)
+                if cache_h[sl2] != 2.0 * h:  # evicted by the second lookup
+                    sl2 = _slot(2.0 * h, cache_h, cache_co, lam, nxt)
                 lam[STIFF] = lam_c
                 model_column(y, th, v)
-                _star_coefficients(lam, v, h, co, od)
+                _star_coefficients(lam, v, 2.0 * h, cache_co[sl2], od)
                 _etd_step(
-                    y, th, rate, h, k1, lam, v, co, od, ya, yb, yc, ka, kb, kc, ynew, nu, na,
-                    nb, ncv, pc, ref, krog,
+                    y, th, rate, 2.0 * h, k1, lam, v, cache_co[sl2], od, ya, yb, yc, ka, kb, kc,
+                    ybig, nu, na, nb, ncv, pc, ref, krog,
+                )  # fmt: skip
+                model_column(y, th, v)
+                _star_coefficients(lam, v, h, cache_co[sl1], od)
+                _etd_step(
+                    y, th, rate, h, k1, lam, v, cache_co[sl1], od, ya, yb, yc, ka, kb, kc, ymid,
+                    nu, na, nb, ncv, pc, ref, krog,
+                )  # fmt: skip
+                lam[STIFF] = model_rhs(ymid, th, rate, kmid, pc, ref)
+                model_column(ymid, th, v)
+                _star_coefficients(lam, v, h, cache_co[sl1], od)
+                _etd_step(
+                    ymid, th, rate, h, kmid, lam, v, cache_co[sl1], od, ya, yb, yc, ka, kb, kc,
+                    ynew, nu, na, nb, ncv, pc, ref, krog,
                 )  # fmt: skip
                 lam_new = model_rhs(ynew, th, rate, kn, pc, ref)
+                # Richardson: error of the two-step solution ~ (y_2 - y_big) / (2^4 - 1)
                 err = 0.0
-                if adaptive:
-                    err = _error_norm(y, kn, lam, v, co, od, ynew, ncv, h, rtol, floor, lim)
-                    limiter[p, lim[0]] += 1
-                    if err > 1.0 and h > h_min and lev < 40:
-                        fac = max(_MIN_FACTOR, _SAFETY * err**-0.25)
-                        drop = 1
-                        while 2.0 ** (-drop) > fac and drop < 6:
-                            drop += 1
-                        lev += drop
-                        pos <<= drop
-                        nlev <<= drop
-                        rej += 1
-                        continue
-                # accepted: cubic Hermite extremum between the step ends
+                for i in CONTROL:
+                    sc = max(abs(y[i]), abs(ynew[i]), floor[i]) * rtol
+                    r = abs(ynew[i] - ybig[i]) / (15.0 * sc)
+                    if r > err:
+                        err = r
+                        lim[0] = i
+                limiter[p, lim[0]] += 1
+                if err > 1.0 and h > h_min and lev < 40:
+                    fac = max(_MIN_FACTOR, _SAFETY * err**-0.2)
+                    drop = 1
+                    while 2.0 ** (-drop) > fac and drop < 6:
+                        drop += 1
+                    lev += drop
+                    pos <<= drop
+                    nlev <<= drop
+                    rej += 2
+                    continue
+                ts = t0 + pos * h
+                tm = t0 + (pos + 1) * h
+                te = t1 if pos + 2 == nlev else t0 + (pos + 2) * h
                 c0 = y[EXT_STATE] * xs
                 d0 = k1[EXT_STATE] * xs
+                cmid = ymid[EXT_STATE] * xs
+                dmid = kmid[EXT_STATE] * xs
+                best_first, best_first_t = _track(
+                    ts, tm, c0, d0, cmid, dmid, dmax, p, day, first, best_first, best_first_t
+                )
                 for i in range(N_STATES):
                     y[i] = ynew[i]
                     k1[i] = kn[i]
                 lam_c = lam_new
-                c1 = y[EXT_STATE] * xs
-                d1 = k1[EXT_STATE] * xs
-                ts = t0 + pos * h
-                te = t1 if pos == nlev - 1 else t0 + (pos + 1) * h
-                pos += 1
-                acc += 1
-                if c1 > dmax[p, day]:
-                    dmax[p, day] = c1
-                if first and c1 > best_first:
-                    best_first = c1
-                    best_first_t = te
-                off, cm = _hermite_max(te - ts, c0, c1, d0, d1)
-                if off >= 0.0:
-                    if cm > dmax[p, day]:
-                        dmax[p, day] = cm
-                    if first and cm > best_first:
-                        best_first = cm
-                        best_first_t = ts + off
-                if adaptive:
-                    fac = _SAFETY * err**-0.25 if err > 0.0 else 1e9
-                    up = 0
-                    while (
-                        up < _MAX_LEVELS_UP
-                        and fac >= 2.0
-                        and lev > 0
-                        and pos % 2 == 0
-                        and 2.0 * seg / nlev <= h_max * (1.0 + 1e-12)
-                    ):
-                        lev -= 1
-                        pos >>= 1
-                        nlev >>= 1
-                        fac *= 0.5
-                        up += 1
-            if adaptive:
-                h_carry = min(seg / nlev, h_max)
+                best_first, best_first_t = _track(
+                    tm, te, cmid, dmid, y[EXT_STATE] * xs, k1[EXT_STATE] * xs, dmax, p, day,
+                    first, best_first, best_first_t,
+                )  # fmt: skip
+                pos += 2
+                acc += 2
+                fac = _SAFETY * err**-0.2 if err > 0.0 else 1e9
+                up = 0
+                while (
+                    up < _MAX_LEVELS_UP
+                    and fac >= 2.0
+                    and lev > 1
+                    and pos % 4 == 0
+                    and 4.0 * seg / nlev <= h_max * (1.0 + 1e-12)
+                ):
+                    lev -= 1
+                    pos >>= 1
+                    nlev >>= 1
+                    fac *= 0.5
+                    up += 1
+            h_carry = min(2.0 * seg / nlev, h_max)
         fcmax[p] = best_first
         ftmax[p] = best_first_t
         n_acc[p] = acc

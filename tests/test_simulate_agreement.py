@@ -1,0 +1,68 @@
+"""Fast solvers against stored reference-solver metrics (issue 10).
+
+``tests/data/reference_metrics/<regimen>.json`` holds, per regimen of issue 10, per-patient
+metrics of the reference solver (scipy Radau, rtol 1e-10) for the first patients of
+``Population.sample(50, seed)`` on a daily output grid (written by
+``tests/golden/record_reference_metrics.py``).  Both fast presets must agree to <= 1e-4
+relative on IL-2 peak, first-dose Cmax and AUC over 24 h, NK and CD56bright peak increase.
+A second test recomputes two stored patients with the reference solver, so the stored data
+cannot silently rot.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from il2sim.population import Population
+from il2sim.regimen.spec import parse_spec
+from il2sim.simulate import simulate
+
+DATA = Path(__file__).parent / "data" / "reference_metrics"
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+from record_reference_metrics import METRICS, output_times, run_one  # noqa: E402
+
+NAMES = sorted(p.stem for p in DATA.glob("*.json"))
+TOL = 1e-4
+#: Metrics of the agreement goal (first-dose Tmax, the location of a flat maximum, is not).
+CHECKED = [m for m in METRICS if m != "il2_tmax_first_dose_h"]
+
+
+def _load(name: str) -> dict[str, object]:
+    return json.loads((DATA / f"{name}.json").read_text())
+
+
+def _fast(name: str, solver: str) -> tuple[dict[str, object], object]:
+    data = _load(name)
+    reg = parse_spec(str(data["regimen"]))
+    h = float(data["horizon_day"])  # type: ignore[arg-type]
+    pop = Population.sample(50, int(data["seed"])).subset(range(int(data["patients"])))  # type: ignore[call-overload]
+    return data, simulate(reg, pop, horizon_day=h, output_times_day=output_times(h), solver=solver)
+
+
+@pytest.mark.parametrize("solver", ["fast", "adaptive"])
+@pytest.mark.parametrize("name", NAMES)
+def test_fast_agrees_with_stored_reference(name: str, solver: str) -> None:
+    data, res = _fast(name, solver)
+    for m in CHECKED:
+        want = np.asarray(data[m])
+        got = getattr(res, m)
+        err = np.abs(got / want - 1.0)
+        assert float(err.max()) <= TOL, f"{m}: max rel. error {err.max():.2e} (patient {err.argmax()})"
+
+
+@pytest.mark.parametrize(("name", "patients"), [("iv_6h_1", [0, 7]), ("sc_20_x5", [3])])
+def test_stored_reference_metrics_are_reproduced(name: str, patients: list[int]) -> None:
+    if not (DATA / f"{name}.json").exists():
+        pytest.skip(f"no stored reference metrics for {name}")
+    data = _load(name)
+    if max(patients) >= int(data["patients"]):  # type: ignore[call-overload]
+        pytest.skip(f"{name}: only {data['patients']} patients stored")
+    again = run_one(name, patients)
+    for m in METRICS:
+        want = np.asarray(data[m])[patients]
+        np.testing.assert_allclose(again[m], want, rtol=1e-9, err_msg=m)
