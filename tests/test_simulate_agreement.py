@@ -5,8 +5,9 @@ metrics of the reference solver (scipy Radau, rtol 1e-10) for the first patients
 ``Population.sample(50, seed)`` on a daily output grid (written by
 ``tests/golden/record_reference_metrics.py``).  Both fast presets must agree to <= 1e-4
 relative on IL-2 peak, first-dose Cmax and AUC over 24 h, NK and CD56bright peak increase.
-A second test recomputes two stored patients with the reference solver, so the stored data
-cannot silently rot.
+The stored data come from the LSODA reference (fast: its loop is compiled); one test ties it
+to the Radau reference (<= 1e-8), another recomputes stored patients so the data cannot
+silently rot.
 """
 
 from __future__ import annotations
@@ -55,7 +56,23 @@ def test_fast_agrees_with_stored_reference(name: str, solver: str) -> None:
         assert float(err.max()) <= TOL, f"{m}: max rel. error {err.max():.2e} (patient {err.argmax()})"
 
 
-@pytest.mark.parametrize(("name", "patients"), [("iv_6h_1", [0, 7]), ("sc_20_x5", [3])])
+def test_lsoda_reference_equals_radau_reference() -> None:
+    """The two references (scipy Radau and LSODA, rtol 1e-10) on 2 patients, 3 days of the
+    seed regimen and an i.v. bolus: every stored metric to 1e-8 (Tmax to 1e-5: a flat max)."""
+    pop = Population.sample(2, 1)
+    for spec, h in (("1.25 MIU/m2 sc qd x3", 3.0), ("1 MIU/m2 iv bolus", 1.0)):
+        reg = parse_spec(spec)
+        kw = {"horizon_day": h, "output_times_day": output_times(h)}
+        a = simulate(reg, pop, solver="reference-lsoda", **kw)  # type: ignore[arg-type]
+        b = simulate(reg, pop, solver="reference", **kw)  # type: ignore[arg-type]
+        for m in CHECKED:
+            np.testing.assert_allclose(getattr(a, m), getattr(b, m), rtol=1e-8, err_msg=m)
+        np.testing.assert_allclose(a.il2_tmax_first_dose_h, b.il2_tmax_first_dose_h, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "patients"), [("iv_6h_1", [0, 7]), ("sc_20_x5", [3]), ("seed_1p25", [5])]
+)
 def test_stored_reference_metrics_are_reproduced(name: str, patients: list[int]) -> None:
     if not (DATA / f"{name}.json").exists():
         pytest.skip(f"no stored reference metrics for {name}")

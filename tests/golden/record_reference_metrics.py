@@ -1,14 +1,16 @@
 """Record per-patient reference-solver metrics for the fast-vs-reference agreement tests.
 
 For each regimen of issue 10 (the names of ``tests/golden/record_v1.py``), 50 virtual patients
-(``Population.sample(50, 1000 + i)``) are simulated with the reference solver (scipy Radau,
-rtol 1e-10, :data:`il2sim.simulate.options.REFERENCE`) on a daily output grid, and six
+(``Population.sample(50, 1000 + i)``) are simulated with the LSODA reference solver (scipy
+odeint, rtol 1e-10, the analytic Jacobian, :data:`il2sim.simulate.options.REFERENCE_LSODA`;
+it agrees with the Radau reference to ~1e-9, tests/test_simulate_agreement.py) on a daily
+output grid, and six
 per-patient metrics are stored in ``tests/data/reference_metrics/<name>.json`` (a few KB):
 IL-2 peak, first-dose Cmax and AUC over 24 h, first-dose Tmax, NK and CD56bright peak
 increase.  ``tests/test_simulate_agreement.py`` checks the fast solver against them, and
 recomputes a few patients with the reference solver so the data cannot silently rot.
 
-Slow (the reference takes seconds per patient-week): run once, niced, from the repository root::
+A few minutes: run once, niced, from the repository root::
 
     nice -n 10 .venv/bin/python tests/golden/record_reference_metrics.py [NAME ...] [--jobs 2]
 """
@@ -77,14 +79,16 @@ def run_one(name: str, patients: list[int] | None = None) -> dict[str, object]:
     pop = Population.sample(N_PATIENTS, seed_of(name))
     if patients is not None:
         pop = pop.subset(patients)
-    res = simulate(reg, pop, horizon_day=h, output_times_day=output_times(h), solver="reference")
+    res = simulate(
+        reg, pop, horizon_day=h, output_times_day=output_times(h), solver="reference-lsoda"
+    )
     return {
         "regimen": spec,
         "horizon_day": h,
         "seed": seed_of(name),
         "patients": N_PATIENTS if patients is None else len(patients),
         "output_grid": "daily",
-        "solver": "reference (scipy Radau, rtol 1e-10)",
+        "solver": "reference-lsoda (scipy odeint LSODA, rtol 1e-10)",
         **metrics(res),
     }
 

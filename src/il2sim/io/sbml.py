@@ -75,7 +75,7 @@ def _printer() -> Any:
     """sympy printer for SBML L3 infix formulas (``^``, ``piecewise`` for ``pos``)."""
     from sympy.printing.str import StrPrinter
 
-    class _Sbml(StrPrinter):  # type: ignore[misc]
+    class _Sbml(StrPrinter):
         def _print_Pow(self, expr: Any, rational: bool = False) -> str:
             b, e = expr.base, expr.exp
             if e == -1:

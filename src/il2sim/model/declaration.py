@@ -30,7 +30,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +48,7 @@ class PatientSource(Protocol):
     @property
     def n(self) -> int: ...  # pragma: no cover - protocol
 
-    def param(self, name: str, parameters: object = None) -> FloatArray: ...  # pragma: no cover
+    def param(self, name: str, parameters: Any = None) -> FloatArray: ...  # pragma: no cover
 
 
 class Env:
@@ -86,7 +86,8 @@ class Env:
             raise ModelError("constant used before it is defined", field=name) from None
 
 
-Rule = Callable[[Env], npt.ArrayLike]
+#: A constant or initial-value rule: env -> (n,) values (array-like).
+Rule = Callable[[Env], Any]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ eliminations (sinks) = total amount dosed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from il2sim import units
@@ -25,6 +27,7 @@ from il2sim.model.declaration import (
     Model,
     Output,
     Param,
+    Rule,
     State,
 )
 from il2sim.regimen.events import Route
@@ -32,36 +35,36 @@ from il2sim.regimen.events import Route
 __all__ = ["IL2NK"]
 
 
-def _vc(e: Env) -> object:
+def _vc(e: Env) -> Any:
     return pk.volumes_ml(e.p("vc_l_per_m2"), e.p("vp_l_per_m2"), e.cov("bsa_m2"))[0]
 
 
-def _vp(e: Env) -> object:
+def _vp(e: Env) -> Any:
     return pk.volumes_ml(e.p("vc_l_per_m2"), e.p("vp_l_per_m2"), e.cov("bsa_m2"))[1]
 
 
-def _micro(e: Env, k: int) -> object:
+def _micro(e: Env, k: int) -> Any:
     return pk.micro_constants_per_day(
         e.p("cl_renal_ml_per_min"), e.p("q_ml_per_min"), e.c("vc_ml"), e.c("vp_ml")
     )[k]
 
 
-def _blood_ml(e: Env) -> object:
+def _blood_ml(e: Env) -> Any:
     return e.p("blood_volume_ml_per_kg") * e.cov("weight_kg")
 
 
-def _nk_sites(e: Env, name: str) -> object:
+def _nk_sites(e: Env, name: str) -> Any:
     return receptors.sites_to_iu_per_cell_ul(e.p(name), e.c("blood_ml"), e.p("nk_body_per_blood"))
 
 
-def _baseline(e: Env, k: int) -> object:
+def _baseline(e: Env, k: int) -> Any:
     return nk.baseline_rates(
         e.cov("bright0_per_ul"), e.cov("dim0_per_ul"), e.p("nk_loss_per_day"),
         e.p("bright_death_per_day"),
     )[k]
 
 
-def _p(name: str) -> object:
+def _p(name: str) -> Any:
     return lambda e: e.p(name)
 
 

@@ -89,6 +89,10 @@ def simulate(
         from il2sim.simulate.fast import solve_fast
 
         raw = solve_fast(model, theta, y0, grid, arrays.route, amounts, options)
+    elif options.method == "lsoda":
+        from il2sim.simulate.reference import solve_lsoda
+
+        raw = solve_lsoda(model, theta, y0, grid, arrays.route, amounts, options)
     else:
         from il2sim.simulate.reference import solve_reference
 

@@ -613,26 +613,24 @@ def solve_batch(
                 sl1 = _slot(h, cache_h, cache_co, lam, nxt)
                 if cache_h[sl2] != 2.0 * h:  # evicted by the second lookup
                     sl2 = _slot(2.0 * h, cache_h, cache_co, lam, nxt)
-                lam[STIFF] = lam_c
-                model_column(y, th, v)
-                _star_coefficients(lam, v, 2.0 * h, cache_co[sl2], od)
-                _etd_step(
-                    y, th, rate, 2.0 * h, k1, lam, v, cache_co[sl2], od, ya, yb, yc, ka, kb, kc,
-                    ybig, nu, na, nb, ncv, pc, ref, krog,
-                )  # fmt: skip
-                model_column(y, th, v)
-                _star_coefficients(lam, v, h, cache_co[sl1], od)
-                _etd_step(
-                    y, th, rate, h, k1, lam, v, cache_co[sl1], od, ya, yb, yc, ka, kb, kc, ymid,
-                    nu, na, nb, ncv, pc, ref, krog,
-                )  # fmt: skip
-                lam[STIFF] = model_rhs(ymid, th, rate, kmid, pc, ref)
-                model_column(ymid, th, v)
-                _star_coefficients(lam, v, h, cache_co[sl1], od)
-                _etd_step(
-                    ymid, th, rate, h, kmid, lam, v, cache_co[sl1], od, ya, yb, yc, ka, kb, kc,
-                    ynew, nu, na, nb, ncv, pc, ref, krog,
-                )  # fmt: skip
+                # three ETDRK4 steps through one call site (compile time): y -2h-> ybig,
+                # y -h-> ymid -h-> ynew
+                lam_mid = lam_c
+                for sub in range(3):
+                    src, kk, dst, hs, sl, lc = y, k1, ybig, 2.0 * h, sl2, lam_c
+                    if sub == 1:
+                        dst, hs, sl = ymid, h, sl1
+                    elif sub == 2:
+                        src, kk, dst, hs, sl, lc = ymid, kmid, ynew, h, sl1, lam_mid
+                    lam[STIFF] = lc
+                    model_column(src, th, v)
+                    _star_coefficients(lam, v, hs, cache_co[sl], od)
+                    _etd_step(
+                        src, th, rate, hs, kk, lam, v, cache_co[sl], od, ya, yb, yc, ka, kb, kc,
+                        dst, nu, na, nb, ncv, pc, ref, krog,
+                    )  # fmt: skip
+                    if sub == 1:
+                        lam_mid = model_rhs(ymid, th, rate, kmid, pc, ref)
                 lam_new = model_rhs(ynew, th, rate, kn, pc, ref)
                 # Richardson: error of the two-step solution ~ (y_2 - y_big) / (2^4 - 1)
                 err = 0.0

@@ -98,12 +98,12 @@ def load_kernel(model: Model) -> ModuleType:
 # --- source generation -------------------------------------------------------------------------
 
 
-def _template_body() -> str:
+def _template_body() -> tuple[str, str]:
     text = _TEMPLATE.read_text(encoding="utf-8")
     head, rest = text.split(_BEGIN, 1)
     _, tail = rest.split(_END, 1)
     tail = tail.split("\n", 1)[1]
-    return head, tail  # type: ignore[return-value]
+    return head, tail
 
 
 def generate_source(model: Model, key: str | None = None) -> str:
