@@ -27,7 +27,6 @@ from il2sim.model.declaration import (
     Model,
     Output,
     Param,
-    Rule,
     State,
 )
 from il2sim.regimen.events import Route
