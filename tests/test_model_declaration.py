@@ -166,5 +166,5 @@ def test_toy_model_rejects_a_route_it_does_not_declare() -> None:
 def test_declaration_errors_name_the_field() -> None:
     with pytest.raises(ModelError, match="stiff"):
         Model(**{**TOY.__dict__, "stiff": "nope"})
-    with pytest.raises(ModelError, match="toy_f"):
+    with pytest.raises(ModelError, match="toy_ka_per_day"):
         TOY.check_parameters(load_parameters())  # the toy rows are not in the IL-2 table

@@ -259,21 +259,31 @@ def build_sbml(
             _check(ea.setMath(_math(formula)), var)
         n_events += 1
 
+    # events at the same time are merged into one (SBML evaluates simultaneous events from the
+    # values at the trigger time, so two separate "x = x + dose" events would keep only one)
     rin = model.infusion_input
+    at: dict[float, dict[str, list[str]]] = {}
+    tags: dict[float, list[str]] = {}
     for e, amt in zip(regimen.events, amounts_base, strict=True):
         a = f"({float(amt)!r} * bsa_m2)" if e.per_m2 else f"{float(amt)!r}"
         target = model.dose_target(e.route)
         assert target is not None
         if target.infusion:
             r_iu = f"{a} / {float(e.duration_day)!r}"
-            add_event(e.time_day, [(rin, f"{rin} + {r_iu}")], "infusion_start")
-            add_event(e.end_day, [(rin, f"{rin} - {r_iu}")], "infusion_end")
+            at.setdefault(float(e.time_day), {}).setdefault(rin, []).append(f"+ {r_iu}")
+            at.setdefault(float(e.end_day), {}).setdefault(rin, []).append(f"- {r_iu}")
+            tags.setdefault(float(e.time_day), []).append("infusion_start")
+            tags.setdefault(float(e.end_day), []).append("infusion_end")
         else:
-            assignments = []
             for dep in target.deposits:
                 frac = pr.doprint(sym.parse(dep.fraction, f"dose {e.route.value}"))
-                assignments.append((dep.state, f"{dep.state} + ({frac}) * {a}"))
-            add_event(e.time_day, assignments, e.route.value)
+                at.setdefault(float(e.time_day), {}).setdefault(dep.state, []).append(
+                    f"+ ({frac}) * {a}"
+                )
+            tags.setdefault(float(e.time_day), []).append(e.route.value)
+    for t_day in sorted(at):
+        assignments = [(var, f"{var} {' '.join(terms)}") for var, terms in at[t_day].items()]
+        add_event(t_day, assignments, "_".join(dict.fromkeys(tags[t_day])))
 
     text = libsbml.writeSBMLToString(doc)
     return SbmlExport(
