@@ -230,13 +230,13 @@ def test_trial_solver_step_is_accurate() -> None:
     < 1% against the simulator's default step (seed regimen, 1.75 MIU/m2, 20 patients)."""
     from il2sim.population import Population
     from il2sim.simulate import simulate
-    from il2sim.trial.cohort import TRIAL_DT_MAX_DAY, daily_regimen
+    from il2sim.trial.cohort import daily_regimen
 
     pop = Population.sample(20, 8)
     reg = daily_regimen(1.75, 90)
     t = np.array([0.0, 28.0, 56.0, 84.0])
     fine = simulate(reg, pop, horizon_day=90.0, output_times_day=t)
-    coarse = simulate(reg, pop, horizon_day=90.0, output_times_day=t, dt_max_day=TRIAL_DT_MAX_DAY)
+    coarse = simulate(reg, pop, horizon_day=90.0, output_times_day=t, solver="trial")
     assert np.allclose(coarse.il2_daily_max_pm, fine.il2_daily_max_pm, rtol=2e-3)
     assert np.allclose(coarse.nk_per_ul, fine.nk_per_ul, rtol=1e-2)
     assert np.allclose(coarse.bright_per_ul, fine.bright_per_ul, rtol=1e-2)

@@ -115,7 +115,13 @@ def simulate_cmd(
         float | None,
         typer.Option("--horizon-days", help="Horizon, days (default: regimen end + 1 interval)."),
     ] = None,
-    solver: Annotated[str, typer.Option("--solver", help="fast or reference.")] = "fast",
+    solver: Annotated[
+        str,
+        typer.Option(
+            "--solver",
+            help="Solver preset (il2sim.simulate.options): fast, adaptive, trial or reference.",
+        ),
+    ] = "fast",
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write per-patient time courses (Parquet).")

@@ -32,7 +32,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from il2sim.serve import conduct, export, service, views
-from il2sim.serve.app import (
+from il2sim.serve.deps import (
     client_address,
     csrf_user,
     current_user,

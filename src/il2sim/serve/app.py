@@ -1,10 +1,8 @@
-"""The FastAPI application: dependencies (who is asking, CSRF), error answers, security
-headers, and the two routers (:mod:`~il2sim.serve.api` JSON, :mod:`~il2sim.serve.pages` HTML).
+"""The FastAPI application: error answers, security headers, and the two routers (:mod:`~il2sim.serve.api` JSON, :mod:`~il2sim.serve.pages` HTML).
 
 Errors never show a traceback: under ``/api`` they are one JSON line ``{"error": "field:
 message", "field": "field"}`` with a 4xx status; pages show the same line on an error page.
-Order of checks on a state-changing request: session (401) -> CSRF token (403) -> role (403)
--> input (422) -> state (404/409).
+The request dependencies (who is asking, CSRF, roles) are in :mod:`~il2sim.serve.deps`.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,11 +19,10 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from il2sim.serve import security, service
 from il2sim.serve.db import Database
-from il2sim.serve.service import Principal, ServeError
+from il2sim.serve.service import ServeError
 
-__all__ = ["create_app", "csrf_user", "current_user", "json_body"]
+__all__ = ["create_app"]
 
 log = logging.getLogger("il2sim.serve")
 _HERE = Path(__file__).parent
@@ -36,73 +33,6 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 def templates() -> Environment:
     """The Jinja2 environment (autoescaping on for every template)."""
     return Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=True)
-
-
-def get_db(request: Request) -> Database:
-    """The app's database."""
-    db: Database = request.app.state.db
-    return db
-
-
-def optional_user(request: Request) -> Principal | None:
-    """The logged-in user, or None."""
-    return service.authenticate(get_db(request), request.cookies.get(security.COOKIE))
-
-
-def current_user(request: Request) -> Principal:
-    """The logged-in user (401 otherwise)."""
-    who = optional_user(request)
-    if who is None:
-        raise ServeError(401, "log in first", "session")
-    return who
-
-
-def csrf_user(request: Request, who: Principal = Depends(current_user)) -> Principal:
-    """The logged-in user of a state-changing JSON request with a valid ``X-CSRF-Token``."""
-    if not security.tokens_equal(request.headers.get("x-csrf-token"), who.csrf_token):
-        raise ServeError(403, "missing or wrong X-CSRF-Token header", "csrf_token")
-    return who
-
-
-def requires(role: str) -> Any:
-    """A dependency: the CSRF-checked user of a JSON request, who must have ``role``."""
-
-    def dep(who: Principal = Depends(csrf_user)) -> Principal:
-        who.require(role)
-        return who
-
-    return dep
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object (415 if not JSON, 422 if malformed or not an object)."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise ServeError(415, f"send application/json, got {ctype or 'nothing'!r}", "content_type")
-    raw = await request.body()
-    if len(raw) > 256_000:
-        raise ServeError(413, "request body over 256 kB", "body")
-    import json
-
-    try:
-        data = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise ServeError(422, f"malformed JSON: {exc}", "body") from None
-    if not isinstance(data, dict):
-        raise ServeError(422, "expected a JSON object", "body")
-    return data
-
-
-async def form_user(request: Request) -> tuple[Principal, dict[str, str]]:
-    """(user, form fields) of a state-changing form post with a valid ``csrf_token`` field."""
-    from starlette.concurrency import run_in_threadpool
-
-    who = await run_in_threadpool(current_user, request)
-    form = await request.form()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    if not security.tokens_equal(fields.get("csrf_token"), who.csrf_token):
-        raise ServeError(403, "missing or wrong CSRF token in the form", "csrf_token")
-    return who, fields
 
 
 def _error(request: Request, status: int, message: str, field: str | None) -> Response:
@@ -165,15 +95,3 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
-
-
-def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    """Set the session cookie: HttpOnly, SameSite=Strict, Secure under HTTPS."""
-    response.set_cookie(security.COOKIE, token, max_age=int(security.SESSION_TTL_S),
-                        httponly=True, samesite="strict", secure=bool(request.app.state.https),
-                        path="/")  # fmt: skip
-
-
-def client_address(request: Request) -> str:
-    """The client's address (for rate limiting)."""
-    return request.client.host if request.client else "unknown"

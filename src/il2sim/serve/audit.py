@@ -135,7 +135,7 @@ def _state_checks(
     s: Session, last_after: dict[tuple[str, str], tuple[int, str]]
 ) -> Iterable[tuple[int | None, str]]:
     """(row id, problem) for entity rows that differ from their last audit state."""
-    from il2sim.serve.service import snapshot  # the one definition of each entity's state
+    from il2sim.serve.snapshot import snapshot  # the one definition of each entity's state
 
     patients: dict[int, list[Patient]] = {}
     for p in s.scalars(select(Patient).order_by(Patient.patient_no)):

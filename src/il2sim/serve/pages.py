@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from il2sim.serve import conduct, engine, security, service, views
-from il2sim.serve.app import (
+from il2sim.serve.deps import (
     client_address,
     current_user,
     form_user,

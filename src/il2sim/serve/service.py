@@ -7,8 +7,6 @@ audit row, so it is either fully there, audit included, or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +15,8 @@ from sqlalchemy import delete, select
 
 from il2sim.serve import audit, security
 from il2sim.serve.db import Database
-from il2sim.serve.models import ROLES, Cohort, Decision, Patient, Trial, User, WebSession
+from il2sim.serve.models import ROLES, User, WebSession
+from il2sim.serve.snapshot import snapshot
 
 __all__ = ["Principal", "ServeError", "create_user", "disable_user", "list_users", "snapshot"]
 
@@ -53,63 +52,6 @@ class Principal:
         """Raise 403 unless :meth:`can`."""
         if not self.can(role):
             raise ServeError(403, f"needs the {role} role (you are {self.role})", "role")
-
-
-def snapshot(obj: Any, patients: list[Patient] | None = None) -> dict[str, Any]:
-    """The audited state of a trial, cohort (with its patients), decision or user."""
-    if isinstance(obj, Trial):
-        return {
-            "id": obj.id,
-            "name": obj.name,
-            "design": obj.design,
-            "protocol": json.loads(obj.protocol_json),
-            "protocol_sha256": obj.protocol_sha256,
-            "frozen_at": obj.frozen_at,
-            "status": obj.status,
-            "created_by": obj.created_by,
-        }
-    if isinstance(obj, Cohort):
-        return {
-            "id": obj.id,
-            "trial_id": obj.trial_id,
-            "cohort": obj.seq,
-            "dose_level": obj.dose_level,
-            "outcomes": obj.outcomes,
-            "dlt_days": json.loads(obj.dlt_days_json),
-            "entered_by": obj.entered_by,
-            "recommendation": {
-                "next_dose": obj.rec_next_dose,
-                "stop": bool(obj.rec_stop),
-                "reason": obj.rec_reason,
-                "mtd": obj.rec_mtd,
-                "cohort_size": obj.rec_cohort_size,
-            },
-            "estimates": json.loads(obj.rec_estimates_json),
-            "deviation": obj.deviation,
-            "patients": [
-                [p.patient_no, p.outcome, bool(p.dlt), p.dlt_day] for p in (patients or [])
-            ],
-        }
-    if isinstance(obj, Decision):
-        return {
-            "id": obj.id,
-            "trial_id": obj.trial_id,
-            "cohort": obj.cohort_seq,
-            "action": obj.action,
-            "next_dose": obj.next_dose,
-            "stop": bool(obj.stop),
-            "mtd": obj.mtd,
-            "reason": obj.reason,
-            "decided_by": obj.decided_by,
-        }
-    if isinstance(obj, User):
-        return {
-            "username": obj.username,
-            "role": obj.role,
-            "disabled": bool(obj.disabled),
-            "password_hash_sha256": hashlib.sha256(obj.password_hash.encode()).hexdigest(),
-        }
-    raise TypeError(f"no snapshot for {type(obj).__name__}")  # pragma: no cover
 
 
 def _check_username(username: str) -> str:

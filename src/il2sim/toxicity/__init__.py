@@ -62,7 +62,7 @@ from il2sim.toxicity.table import (
 
 #: public name -> module it lives in (imported on first attribute access)
 _LAZY: dict[str, str] = {
-    "EXPOSURE_DT_MAX_DAY": "il2sim.toxicity.exposure",
+    "EXPOSURE_SOLVER": "il2sim.toxicity.exposure",
     "simulate_exposure": "il2sim.toxicity.exposure",
     "PatientToxicity": "il2sim.toxicity.outcomes",
     "realise_toxicity": "il2sim.toxicity.outcomes",
@@ -74,7 +74,7 @@ _LAZY: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
-    from il2sim.toxicity.exposure import EXPOSURE_DT_MAX_DAY, simulate_exposure
+    from il2sim.toxicity.exposure import EXPOSURE_SOLVER, simulate_exposure
     from il2sim.toxicity.outcomes import PatientToxicity, realise_toxicity, toxicity_summary
     from il2sim.toxicity.run import SimulationRun, ToxicityExtra, run_simulation, summarise
 
@@ -91,7 +91,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AE_TYPES",
-    "EXPOSURE_DT_MAX_DAY",
+    "EXPOSURE_SOLVER",
     "GLUCOSE_GRADE_MG_PER_DL",
     "N_AE",
     "TOXICITY_TABLE",

@@ -18,14 +18,15 @@ from il2sim.regimen.builders import daily_regimen
 from il2sim.simulate import simulate
 from il2sim.toxicity.clock import daily_dose_miu
 
-__all__ = ["EXPOSURE_DT_MAX_DAY", "SEED_DAYS", "simulate_exposure"]
+__all__ = ["EXPOSURE_SOLVER", "SEED_DAYS", "simulate_exposure"]
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Maximum step of the fast solver for cohorts (trials, replicate pools, the toxicity
-#: calibration), days.  Coarser than the simulator's default (1/96) for speed; on the seed
-#: regimen it changes daily peak IL-2 by < 0.2% and NK counts by < 1% (tests/test_trial.py).
-EXPOSURE_DT_MAX_DAY = 1.0 / 32.0
+#: Solver preset for cohorts (trials, replicate pools, the toxicity calibration):
+#: :data:`il2sim.simulate.options.TRIAL`, the fixed grid at 1/32 day, coarser than the
+#: simulator's default for speed; on the seed regimen it changes daily peak IL-2 by < 0.2% and
+#: NK counts by < 1% (tests/test_trial.py).
+EXPOSURE_SOLVER = "trial"
 #: Treatment length of the seed trial, days (Meropol 1996: 90 consecutive days).
 SEED_DAYS = 90
 
@@ -47,7 +48,7 @@ def simulate_exposure(
         parameters=parameters,
         horizon_day=float(SEED_DAYS),
         output_times_day=np.array([0.0, SEED_DAYS - 1.0]),
-        dt_max_day=EXPOSURE_DT_MAX_DAY,
+        solver=EXPOSURE_SOLVER,
     )
     e = np.asarray(res.il2_daily_max_pm, dtype=float)[:, :SEED_DAYS]
     return e, daily_dose_miu(reg, pop.bsa_m2, SEED_DAYS)

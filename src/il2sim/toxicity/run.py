@@ -38,8 +38,10 @@ from il2sim.toxicity.table import load_toxicity_parameters
 
 __all__ = ["CHUNK_PATIENTS", "SimulationRun", "ToxicityExtra", "run_simulation", "summarise"]
 
-#: Patients per in-memory chunk (the granularity of progress and of Ctrl-C) for each solver.
-CHUNK_PATIENTS: dict[str, int] = {"fast": 2000, "reference": 1}
+#: Patients per in-memory chunk (the granularity of progress and of Ctrl-C): the reference
+#: solvers integrate one patient at a time, the batched presets 2000 at a time.
+CHUNK_PATIENTS: dict[str, int] = {"reference": 1, "reference-lsoda": 1}
+DEFAULT_CHUNK_PATIENTS = 2000
 
 Progress = Callable[[int, int], None]
 
@@ -97,7 +99,7 @@ def _simulate_chunked(
 ) -> tuple[SimulationResult, Population, bool]:
     """Simulate ``pop`` in chunks of :data:`CHUNK_PATIENTS`; Ctrl-C keeps the finished chunks
     (returns them with ``interrupted`` true) unless none has finished."""
-    size = CHUNK_PATIENTS[solver]
+    size = CHUNK_PATIENTS.get(solver, DEFAULT_CHUNK_PATIENTS)
     done: list[SimulationResult] = []
     n_done = 0
     try:

@@ -34,11 +34,10 @@ from il2sim.toxicity import (
     score_base,
     score_thresholds,
 )
-from il2sim.toxicity.exposure import EXPOSURE_DT_MAX_DAY
+from il2sim.toxicity.exposure import EXPOSURE_SOLVER
 from il2sim.trial.schedule import DoseModification, Schedule
 
 __all__ = [
-    "TRIAL_DT_MAX_DAY",
     "CohortResult",
     "daily_regimen",
     "sample_cohort_inputs",
@@ -46,12 +45,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-
-#: Maximum step of the fast solver in trials and pools, days: the toxicity layer's cohort
-#: step (:data:`il2sim.toxicity.exposure.EXPOSURE_DT_MAX_DAY`, 1/32 day), so trials and the
-#: toxicity calibration see the same exposures.
-TRIAL_DT_MAX_DAY = EXPOSURE_DT_MAX_DAY
-
 
 def daily_regimen(dose_miu_per_m2: float, n_days: int = 90) -> Regimen:
     """``dose_miu_per_m2`` MIU/m2 s.c. once a day on days 0..n_days-1."""
@@ -80,7 +73,7 @@ def _run_model(
         horizon_day=float(n_days),
         output_times_day=output_times_day,
         amount_scale=amount_scale,
-        dt_max_day=TRIAL_DT_MAX_DAY,
+        solver=EXPOSURE_SOLVER,  # il2sim.simulate.options.TRIAL: the fixed grid at 1/32 day
     )
 
 
