@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("simulate",),
     ("toxicity",),
     ("designs",),  # and no model dependency: see INDEPENDENT
+    ("validate",),  # the study library (issue 11): its training rows are what calibrate fits
     ("calibrate", "fit"),  # beside: model + toxicity fits (the toxicity fit uses designs)
     ("trial",),
     ("cdisc",),

@@ -64,6 +64,25 @@ def _print(result: object) -> None:
     for c in result.checks:
         tt.add_row(c.target, c.expected, f"{c.model:.4g}", "yes" if c.met else "NO")
     console.print(tt)
+    if result.training:
+        tr = Table(title="training studies (weighted by published uncertainty)")
+        for col in ("study", "endpoint", "published", "model", "residual", "agree"):
+            tr.add_column(col)
+        for row in result.training:
+            tr.add_row(row["study"], row["endpoint"], row["published"],
+                       f"{row['model_statistic']:.4g}", f"{row['weighted_residual']:.3g}",
+                       "yes" if row["agree"] else "NO")
+        console.print(tr)
+    if result.intervals:
+        it = Table(title="calibrated parameters: 95% intervals (Gauss-Newton, log scale)")
+        for col in ("parameter", "value", "95% interval", "identified"):
+            it.add_column(col)
+        for iv in result.intervals:
+            it.add_row(iv.name, f"{iv.value:.4g}", f"[{iv.low:.3g}, {iv.high:.3g}]",
+                       "yes" if iv.identified else "NO (flagged)")
+        console.print(it)
+    if result.interrupted:
+        console.print("interrupted: the best point so far is shown; nothing was written")
     if result.written_to:
         console.print(f"fitted values written to {result.written_to}")
     if result.toxicity is not None:
@@ -95,7 +114,7 @@ def calibrate_cmd(
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Fit the parameters marked "calibrated" to the seed targets; print target | model | met?."""
+    """Fit the parameters marked "calibrated" to the training studies; print targets and intervals."""
     from il2sim import calibrate as cal
 
     if patients <= 0:

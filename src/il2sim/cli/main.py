@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "regimen",
     "simulate",
     "calibrate",
+    "validate",
     "design",
     "trial",
     "analyze",

@@ -54,6 +54,8 @@ class ParameterSpec:
     bpv_cv: float
     source: str
     description: str = ""
+    ci95: tuple[float, float] | None = None
+    identified: bool = True
 
     @property
     def calibrated(self) -> bool:
@@ -100,7 +102,14 @@ def _spec_from_table(name: str, entry: object, origin: str) -> ParameterSpec:
     if not source:
         raise ModelError("source must not be empty", field=name)
     desc = str(entry.get("description", "")).strip()
-    return ParameterSpec(name, value, str(entry["unit"]), float(cv), source, desc)
+    ci = entry.get("ci95")
+    ci95 = None
+    if ci is not None:
+        if not isinstance(ci, list) or len(ci) != 2:
+            raise ModelError(f"ci95 must be [low, high], got {ci!r}", field=name, value=ci)
+        ci95 = (float(ci[0]), float(ci[1]))
+    ident = bool(entry.get("identified", True))
+    return ParameterSpec(name, value, str(entry["unit"]), float(cv), source, desc, ci95, ident)
 
 
 def read_table(path: str | Path) -> dict[str, ParameterSpec]:
@@ -199,11 +208,17 @@ def load_parameters(path: str | Path | None = None) -> Parameters:
 
 
 def write_values(
-    updates: Mapping[str, float], path: str | Path | None = None, *, calibrated_only: bool = True
+    updates: Mapping[str, float],
+    path: str | Path | None = None,
+    *,
+    calibrated_only: bool = True,
+    intervals: Mapping[str, tuple[float, float, bool]] | None = None,
 ) -> Path:
     """Write new ``value`` fields for ``updates`` into the TOML table at ``path`` (default:
     the model's table), atomically (temp file, then rename), and return the path.
 
+    ``intervals`` (name -> (low, high, identified)) also writes the calibration's 95% interval
+    (``ci95 = [low, high]``, an unbounded end as 1e300) and ``identified`` beside the value.
     The file is edited with ``tomlkit``: only the ``value`` of each named entry changes
     (written as Python's shortest round-trip repr); comments, order, spacing and every other
     field are kept byte for byte.  With ``calibrated_only`` (the default) an entry whose
@@ -231,6 +246,10 @@ def write_values(
                 field=name,
             )
         entry["value"] = value  # type: ignore[index]
+        if intervals and name in intervals:
+            lo, hi, ident = intervals[name]
+            entry["ci95"] = [float(lo), float(hi) if math.isfinite(hi) else 1e300]  # type: ignore[index]
+            entry["identified"] = bool(ident)  # type: ignore[index]
     text = tomlkit.dumps(doc)
     check = tomllib.loads(text)
     for name, v in updates.items():

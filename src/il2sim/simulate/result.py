@@ -145,7 +145,11 @@ class SimulationResult:
             "cd56bright_peak_increase_pct": _s.stats(self.bright_peak_increase_pct),
             "nk_mean_t95_day": _s.mean_t95_day(self.t_day, self.nk_per_ul),
             "nk_mean_end_over_max": _s.mean_end_over_max(self.nk_per_ul),
-            "weekly": _s.weekly(self.t_day, self.nk_per_ul, self.bright_per_ul, self.il2_pm),
+            "weekly": {
+                **_s.weekly(self.t_day, self.nk_per_ul, self.bright_per_ul, self.il2_pm),
+                **_s.weekly_tcells(self.t_day, self.outputs, self.il2_daily_max_pm),
+            },
+            **_s.tcell_keys(self.t_day, self.outputs, self.il2_daily_max_pm),
         }
 
     def to_dict(self) -> dict[str, Any]:

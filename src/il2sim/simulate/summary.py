@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -71,4 +72,61 @@ def weekly(
         .mean(axis=0)
         .tolist(),
         "il2_trough_median_pm": np.median(il_w, axis=0).tolist(),
+    }
+
+
+def _fraction_pct(treg: FloatArray, tconv: FloatArray) -> FloatArray:
+    total = treg + tconv
+    return np.asarray(100.0 * treg / np.where(total > 0.0, total, 1.0), dtype=float)
+
+
+def tcell_keys(
+    t_day: FloatArray, outputs: Mapping[str, FloatArray], il2_daily_max_pm: FloatArray
+) -> dict[str, Any]:
+    """Model-v2 keys (issue 11), present when the model has the outputs (the pinned v1 model
+    has none): ``treg/tconv/cd8_peak_increase_pct`` (per patient 100*(max/baseline - 1) of the
+    blood count), ``treg_fraction_cd4_pct`` (Tregs as % of CD4+ T cells: median at baseline and
+    median over patients of the maximum over time), ``receptors_body`` (medians over patients
+    of the whole-body high- and intermediate-affinity receptor sites at baseline), and two
+    ``weekly`` entries (``treg_mean_increase_pct``; ``il2_daily_max_median_pm``: median over
+    patients of the maximum serum IL-2 during day ``d`` = [d, d+1), the last day for a week
+    day at the horizon)."""
+    if "treg_per_ul" not in outputs:
+        return {}
+    treg, tconv, cd8 = outputs["treg_per_ul"], outputs["tconv_per_ul"], outputs["cd8_per_ul"]
+    frac = _fraction_pct(treg, tconv)
+    out: dict[str, Any] = {
+        "treg_peak_increase_pct": stats(peak_increase_pct(treg)),
+        "tconv_peak_increase_pct": stats(peak_increase_pct(tconv)),
+        "cd8_peak_increase_pct": stats(peak_increase_pct(cd8)),
+        "treg_fraction_cd4_pct": {
+            "baseline_median": float(np.median(frac[:, 0])),
+            "peak_median": float(np.median(frac.max(axis=1))),
+        },
+    }
+    if "receptors_high_sites" in outputs:
+        out["receptors_body"] = {
+            "high_affinity": float(np.median(outputs["receptors_high_sites"][:, 0])),
+            "intermediate_affinity": float(np.median(outputs["receptors_int_sites"][:, 0])),
+        }
+    return out
+
+
+def weekly_tcells(
+    t_day: FloatArray, outputs: Mapping[str, FloatArray], il2_daily_max_pm: FloatArray
+) -> dict[str, Any]:
+    """The model-v2 entries of the ``weekly`` block (see :func:`tcell_keys`)."""
+    if "treg_per_ul" not in outputs:
+        return {}
+    days = np.arange(0.0, t_day[-1] + 1e-9, WEEK_DAY)
+    treg = outputs["treg_per_ul"]
+    tr_w = _interp_rows(days, t_day, treg)
+    n_days = il2_daily_max_pm.shape[1]
+    idx = np.minimum(days.astype(int), max(n_days - 1, 0))
+    dmax = (
+        np.median(il2_daily_max_pm[:, idx], axis=0).tolist() if n_days else [0.0] * days.size
+    )
+    return {
+        "treg_mean_increase_pct": (100.0 * (tr_w / treg[:, :1] - 1.0)).mean(axis=0).tolist(),
+        "il2_daily_max_median_pm": dmax,
     }

@@ -1,0 +1,62 @@
+"""``il2sim validate``: the model against the built-in study library (or a user's file).
+
+Examples::
+
+    il2sim validate                       # table: study | regimen | endpoint | published |
+                                          # model median [90% PI] | agree | role | rule
+    il2sim validate --json                # one JSON object (rows and counts)
+    il2sim validate --studies my.yaml     # a user's studies, same format as the library
+    il2sim validate --out DIR             # also write DIR/validate.json and DIR/validate.txt
+
+The work is :func:`il2sim.validate.validate`; this module parses options and prints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from il2sim.cli._common import print_json, progress_bar, to_jsonable
+from il2sim.errors import InputError
+
+
+def validate_cmd(
+    studies: Annotated[
+        Path | None, typer.Option("--studies", help="Study file (YAML); default: built-in.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the virtual populations.")] = 2026,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory for validate.json / validate.txt.")
+    ] = None,
+) -> None:
+    """Run every study row and print the published value beside the model's."""
+    from il2sim._files import write_text_atomic
+    from il2sim.validate import format_table, validate
+
+    if studies is not None and not studies.is_file():
+        raise InputError("no such file", field="studies", value=str(studies))
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError("exists and is not a directory", field="out", value=str(out))
+    with progress_bar(not json_out) as update:
+        report = validate(
+            studies, seed=seed, progress=lambda d, t: update("simulating studies", d, t)
+        )
+    text = format_table(report)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / "validate.json",
+                          json.dumps(to_jsonable(report.to_dict()), indent=2))
+        write_text_atomic(out / "validate.txt", text + "\n")
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        print(text)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``il2sim validate`` to ``app``."""
+    app.command("validate")(validate_cmd)
