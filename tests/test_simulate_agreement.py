@@ -8,6 +8,11 @@ relative on IL-2 peak, first-dose Cmax and AUC over 24 h, NK and CD56bright peak
 The stored data come from the LSODA reference (fast: its loop is compiled); one test ties it
 to the Radau reference (<= 1e-8), another recomputes stored patients so the data cannot
 silently rot.
+
+Model v2 (issue 11): the 50-patient data of ``reference_metrics/`` are the pinned v1 model's
+(:data:`il2sim.model.il2nk_v1.IL2NK_V1`) and keep checking the machinery on it;
+``reference_metrics_v2/`` holds the v2 model's (as many patients as were recorded, see each
+file's ``patients``), checked the same way.
 """
 
 from __future__ import annotations
@@ -25,24 +30,36 @@ from il2sim.simulate import simulate
 
 DATA = Path(__file__).parent / "data" / "reference_metrics"
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
-from record_reference_metrics import METRICS, output_times, run_one  # noqa: E402
+from record_reference_metrics import (  # noqa: E402
+    METRICS,
+    OUT_DIRS,
+    model_and_table,
+    output_times,
+    run_one,
+)
 
 NAMES = sorted(p.stem for p in DATA.glob("*.json"))
+NAMES_V2 = sorted(p.stem for p in OUT_DIRS["v2"].glob("*.json"))
 TOL = 1e-4
 #: Metrics of the agreement goal (first-dose Tmax, the location of a flat maximum, is not).
 CHECKED = [m for m in METRICS if m != "il2_tmax_first_dose_h"]
 
 
-def _load(name: str) -> dict[str, object]:
-    return json.loads((DATA / f"{name}.json").read_text())
+def _load(name: str, model: str = "v1") -> dict[str, object]:
+    return json.loads((OUT_DIRS[model] / f"{name}.json").read_text())
 
 
-def _fast(name: str, solver: str) -> tuple[dict[str, object], object]:
-    data = _load(name)
+def _fast(name: str, solver: str, model: str = "v1") -> tuple[dict[str, object], object]:
+    data = _load(name, model)
+    decl, table = model_and_table(model)
     reg = parse_spec(str(data["regimen"]))
     h = float(data["horizon_day"])  # type: ignore[arg-type]
-    pop = Population.sample(50, int(data["seed"])).subset(range(int(data["patients"])))  # type: ignore[call-overload]
-    return data, simulate(reg, pop, horizon_day=h, output_times_day=output_times(h), solver=solver)
+    pop = Population.sample(50, int(data["seed"]), parameters=table)  # type: ignore[arg-type]
+    pop = pop.subset(range(int(data["patients"])))  # type: ignore[call-overload]
+    return data, simulate(
+        reg, pop, horizon_day=h, output_times_day=output_times(h), solver=solver,
+        parameters=table, model=decl,  # type: ignore[arg-type]
+    )
 
 
 #: The v0.1 fixed grid (preset "fast") misses 1e-4 on 50 patients for these regimens
@@ -70,6 +87,17 @@ def _cases() -> list[object]:
 @pytest.mark.parametrize(("name", "solver"), _cases())
 def test_fast_agrees_with_stored_reference(name: str, solver: str) -> None:
     data, res = _fast(name, solver)
+    _agree(data, res)
+
+
+@pytest.mark.parametrize("name", NAMES_V2)
+def test_v2_adaptive_agrees_with_stored_reference(name: str) -> None:
+    """Model v2 (issue 11): the adaptive preset against the v2 reference data."""
+    data, res = _fast(name, "adaptive", "v2")
+    _agree(data, res)
+
+
+def _agree(data: dict[str, object], res: object) -> None:
     for m in CHECKED:
         want = np.asarray(data[m])
         got = getattr(res, m)
@@ -80,12 +108,13 @@ def test_fast_agrees_with_stored_reference(name: str, solver: str) -> None:
 def test_lsoda_reference_equals_radau_reference() -> None:
     """The two references (scipy Radau and LSODA, rtol 1e-10) on 2 patients, 3 days of the
     seed regimen and an i.v. bolus: every stored metric to 1e-8 (Tmax to 1e-5: a flat max)."""
+    decl, _ = model_and_table("v2")
     pop = Population.sample(2, 1)
     for spec, h in (("1.25 MIU/m2 sc qd x3", 3.0), ("1 MIU/m2 iv bolus", 1.0)):
         reg = parse_spec(spec)
         kw = {"horizon_day": h, "output_times_day": output_times(h)}
-        a = simulate(reg, pop, solver="reference-lsoda", **kw)  # type: ignore[arg-type]
-        b = simulate(reg, pop, solver="reference", **kw)  # type: ignore[arg-type]
+        a = simulate(reg, pop, solver="reference-lsoda", model=decl, **kw)  # type: ignore[arg-type]
+        b = simulate(reg, pop, solver="reference", model=decl, **kw)  # type: ignore[arg-type]
         for m in CHECKED:
             np.testing.assert_allclose(getattr(a, m), getattr(b, m), rtol=1e-8, err_msg=m)
         np.testing.assert_allclose(a.il2_tmax_first_dose_h, b.il2_tmax_first_dose_h, rtol=1e-5)

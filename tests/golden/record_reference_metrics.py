@@ -13,6 +13,12 @@ recomputes a few patients with the reference solver so the data cannot silently 
 A few minutes: run once, niced, from the repository root::
 
     nice -n 10 .venv/bin/python tests/golden/record_reference_metrics.py [NAME ...] [--jobs 2]
+        [--model v1|v2] [--patients N]
+
+``--model v1`` (the default for the existing data): the pinned v0.1 model
+(:data:`il2sim.model.il2nk_v1.IL2NK_V1`, ``parameters_v1.toml``), stored in
+``reference_metrics/``; ``--model v2``: the default model, stored in ``reference_metrics_v2/``
+(issue 11), the first ``--patients`` of each population.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "tests" / "data" / "reference_metrics"
+OUT_DIRS = {"v1": ROOT / "tests" / "data" / "reference_metrics",
+            "v2": ROOT / "tests" / "data" / "reference_metrics_v2"}
+OUT = OUT_DIRS["v1"]
 N_PATIENTS = 50
 #: name -> (regimen text, horizon in days or None for the regimen's default)
 REGIMENS: dict[str, tuple[str, float | None]] = {
@@ -67,22 +75,38 @@ def metrics(res: object) -> dict[str, list[float]]:
     return {m: [float(v) for v in getattr(res, m)] for m in METRICS}
 
 
-def run_one(name: str, patients: list[int] | None = None) -> dict[str, object]:
+def model_and_table(model: str) -> tuple[object, object]:
+    """(declaration, parameter set) of ``model`` ("v1": pinned v0.1; "v2": the default)."""
+    from il2sim.model.il2nk import IL2NK
+    from il2sim.model.il2nk_v1 import IL2NK_V1, V1_TABLE
+    from il2sim.model.parameters import load_parameters
+
+    if model == "v1":
+        return IL2NK_V1, load_parameters(V1_TABLE)
+    return IL2NK, load_parameters()
+
+
+def run_one(
+    name: str, patients: list[int] | None = None, model: str = "v1", solver: str = "reference-lsoda"
+) -> dict[str, object]:
     """Reference metrics of regimen ``name`` (all 50 patients, or the given indices)."""
     from il2sim.population import Population
     from il2sim.regimen.spec import parse_spec
     from il2sim.simulate import simulate
 
+    decl, table = model_and_table(model)
     spec, horizon = REGIMENS[name]
     reg = parse_spec(spec)
     h = float(reg.default_horizon_day if horizon is None else horizon)
-    pop = Population.sample(N_PATIENTS, seed_of(name))
+    pop = Population.sample(N_PATIENTS, seed_of(name), parameters=table)  # type: ignore[arg-type]
     if patients is not None:
         pop = pop.subset(patients)
     res = simulate(
-        reg, pop, horizon_day=h, output_times_day=output_times(h), solver="reference-lsoda"
+        reg, pop, horizon_day=h, output_times_day=output_times(h), solver=solver,
+        parameters=table, model=decl,  # type: ignore[arg-type]
     )
     return {
+        "model": model,
         "regimen": spec,
         "horizon_day": h,
         "seed": seed_of(name),
@@ -97,13 +121,13 @@ def run_one(name: str, patients: list[int] | None = None) -> dict[str, object]:
 BLOCK = 10
 
 
-def _job(task: tuple[str, int]) -> tuple[str, int, dict[str, object]]:
-    name, start = task
-    idx = list(range(start, min(start + BLOCK, N_PATIENTS)))
-    return name, start, run_one(name, idx)
+def _job(task: tuple[str, int, str, int]) -> tuple[str, int, dict[str, object]]:
+    name, start, model, n = task
+    idx = list(range(start, min(start + BLOCK, n)))
+    return name, start, run_one(name, idx, model)
 
 
-def _save(name: str, blocks: dict[int, dict[str, object]]) -> None:
+def _save(name: str, blocks: dict[int, dict[str, object]], out: Path = OUT) -> None:
     starts = sorted(blocks)
     # only a contiguous prefix of blocks: patients 0..n-1
     prefix = []
@@ -116,7 +140,7 @@ def _save(name: str, blocks: dict[int, dict[str, object]]) -> None:
     data["patients"] = sum(int(blocks[s]["patients"]) for s in prefix)  # type: ignore[call-overload]
     for m in METRICS:
         data[m] = [v for s in prefix for v in blocks[s][m]]  # type: ignore[attr-defined]
-    path = OUT / f"{name}.json"
+    path = out / f"{name}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=0) + "\n")
     tmp.replace(path)
@@ -128,17 +152,25 @@ def main(argv: list[str]) -> None:
         i = argv.index("--jobs")
         jobs = int(argv[i + 1])
         argv = argv[:i] + argv[i + 2 :]
+    opts = {"--model": "v1", "--patients": str(N_PATIENTS)}
+    for key in opts:
+        if key in argv:
+            i = argv.index(key)
+            opts[key] = argv[i + 1]
+            argv = argv[:i] + argv[i + 2 :]
+    model, n_pat = opts["--model"], int(opts["--patients"])
+    out = OUT_DIRS[model]
     names = argv or list(REGIMENS)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     # round robin over regimens, shortest first: every regimen gets its first patients early
     names = sorted(names, key=lambda n: REGIMENS[n][1] or 90.0)
-    tasks = [(n, b) for b in range(0, N_PATIENTS, BLOCK) for n in names]
+    tasks = [(n, b, model, n_pat) for b in range(0, n_pat, BLOCK) for n in names]
     done: dict[str, dict[int, dict[str, object]]] = {n: {} for n in names}
     t0 = time.perf_counter()
     with ProcessPoolExecutor(jobs) as ex:
         for name, start, data in ex.map(_job, tasks):
             done[name][start] = data
-            _save(name, done[name])
+            _save(name, done[name], out)
             print(f"{name} patients {start}-{start + BLOCK - 1}: {time.perf_counter() - t0:.0f} s", flush=True)
 
 

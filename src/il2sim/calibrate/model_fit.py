@@ -88,6 +88,7 @@ def level_metrics(dose_miu_per_m2: float, pop: Population, parameters: Parameter
         parameters=parameters,
         horizon_day=float(SEED_DAYS),
         output_times_day=np.arange(0.0, SEED_DAYS + 0.25, 0.25),
+        solver="adaptive",
     )
     s = res.summary()
     return LevelMetrics(

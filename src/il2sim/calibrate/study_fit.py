@@ -86,7 +86,7 @@ def weighted_residuals(
     parameters: Parameters, studies: Sequence[Study], seed: int
 ) -> tuple[npt.NDArray[np.float64], tuple[ValidationRow, ...]]:
     """Residuals of every training row under ``parameters`` (and the rows)."""
-    rows = run_studies(studies, seed=seed, parameters=parameters, solver="fast")
+    rows = run_studies(studies, seed=seed, parameters=parameters, solver="adaptive")
     return np.array([r.study.residual(r.statistic) for r in rows], dtype=float), rows
 
 

@@ -33,6 +33,11 @@ def reproduce_cmd(
         bool, typer.Option("--report/--no-report", help="Write report.html into --out.")
     ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    validation: Annotated[
+        bool,
+        typer.Option("--validate/--no-validate",
+                     help="Add the il2sim validate table to report.html (and validate.json)."),
+    ] = True,
 ) -> None:
     """Run the seed trial (4+5, seven levels) in silico: one representative trial plus
     replicates, and compare each reported result with the model's."""
@@ -52,11 +57,25 @@ def reproduce_cmd(
             from il2sim.report import write_report
             from il2sim.reproduce import SEED_REFERENCE
 
+            vtable = None
+            if validation:
+                import pandas as pd
+
+                from il2sim._files import write_text_atomic
+                from il2sim._json import to_jsonable
+                from il2sim.validate import validate
+
+                with progress_bar(not json_out) as vupdate:
+                    vrep = validate(progress=lambda d, t: vupdate("validate", d, t))
+                vtable = pd.DataFrame(vrep.table_rows())
+                write_text_atomic(out / "validate.json",
+                                  __import__("json").dumps(to_jsonable(vrep.to_dict()), indent=2))
             write_report(
                 out,
                 out / "report.html",
                 reference=SEED_REFERENCE,
                 title="il2sim reproduce: Meropol 1996 in silico",
+                validation=vtable,
             )
             report_note = str(out / "report.html")
         except ImportError:

@@ -24,6 +24,7 @@ def write_report(
     test_codes: Mapping[str, str] | None = None,
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
+    validation: Any = None,
 ) -> Path:
     """Write the HTML report of ``source`` to ``out`` (temp file, then rename); return ``out``.
 
@@ -33,6 +34,8 @@ def write_report(
     from il2sim._files import write_text_atomic
 
     result = source if isinstance(source, AnalysisResult) else analyze(source, test_codes)
-    text = render_html(result, reference=reference, title=title, progress=progress)
+    text = render_html(
+        result, reference=reference, title=title, progress=progress, validation=validation
+    )
     target = Path(out)
     return write_text_atomic(target, text)

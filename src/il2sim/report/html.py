@@ -138,8 +138,12 @@ def render_html(
     reference: Mapping[str, Any] | None = None,
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
+    validation: pd.DataFrame | None = None,
 ) -> str:
     """The report of ``result`` as one HTML string (figures embedded).
+
+    ``validation``: the rows of ``il2sim validate`` (study, regimen, endpoint, published,
+    model median [90% PI], agree, role, rule), drawn as a last section when given.
 
     ``progress(name)`` is called before each figure is drawn (escalation, pk, nk,
     dose-response, adverse events, antibodies, operating characteristics).
@@ -231,4 +235,7 @@ def render_html(
         assert result.replicates is not None
         context["oc_table"] = table(F.oc_scalars(result.replicates), left=("quantity", "value"))
 
+    context["validation_table"] = (
+        None if validation is None else table(validation, left=tuple(validation.columns))
+    )
     return _environment().get_template("report.html.j2").render(context)
