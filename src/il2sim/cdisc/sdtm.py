@@ -182,6 +182,8 @@ class _Builder:
             vis = {"VISITNUM": v + 1, "VISIT": _visit_name(w), "VISITDY": day,
                    "EPOCH": self._epoch(day, True), "CPDTC": self._at(start, day), "CPDY": day}  # fmt: skip
             for code, (name, unit) in CP_TESTS.items():
+                if code not in obs.counts_per_ul:  # a model without T cells (v1)
+                    continue
                 seq += 1
                 x = round(float(obs.counts_per_ul[code][i, v]), 2)
                 self.rows["CP"].append(base | vis | {

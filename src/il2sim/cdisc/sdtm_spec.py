@@ -22,6 +22,9 @@ __all__ = ["CP_TESTS", "DOMAINS", "IS_TESTS", "PC_TESTS", "SDTM"]
 CP_TESTS: dict[str, tuple[str, str]] = {
     "NKCELLS": ("Natural Killer Cells (CD3-CD56+)", "cells/uL"),
     "NKBRIGHT": ("CD56bright Natural Killer Cells", "cells/uL"),
+    "TREG": ("Regulatory T Cells (CD4+CD25hiFOXP3+)", "cells/uL"),
+    "CD4TCONV": ("Conventional CD4+ T Cells (non-Treg)", "cells/uL"),
+    "CD8T": ("CD8+ T Cells", "cells/uL"),
 }
 PC_TESTS: dict[str, tuple[str, str]] = {"IL2": ("Interleukin 2", "pmol/L")}
 IS_TESTS: dict[str, str] = {

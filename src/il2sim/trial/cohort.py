@@ -9,7 +9,8 @@ virtual patients that replicate trials draw from (:mod:`il2sim.trial.replicates`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +46,9 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+#: Model outputs recorded at the visits besides NK (model v2, issue 11): CP tests TREG,
+#: CD4TCONV, CD8T (cdisc.sdtm_spec.CP_TESTS, trial.noise.CP_SOURCES).
+TCELL_OUTPUTS: tuple[str, ...] = ("treg_per_ul", "tconv_per_ul", "cd8_per_ul")
 
 def daily_regimen(dose_miu_per_m2: float, n_days: int = 90) -> Regimen:
     """``dose_miu_per_m2`` MIU/m2 s.c. once a day on days 0..n_days-1."""
@@ -102,6 +106,24 @@ class CohortResult:
     dlt_prob: FloatArray
     dose_scale: FloatArray
     ada_onset_day: FloatArray
+    #: T-cell blood counts at the visits (P, V), cells/ul (model v2: Tregs, conventional CD4,
+    #: CD8; empty for a model without them).
+    tcell_visit_per_ul: Mapping[str, FloatArray] = field(default_factory=dict)
+
+    @property
+    def treg_visit_per_ul(self) -> FloatArray:
+        """Tregs at the visits (P, V), cells/ul."""
+        return self.tcell_visit_per_ul["treg_per_ul"]
+
+    @property
+    def tconv_visit_per_ul(self) -> FloatArray:
+        """Conventional CD4 T cells at the visits (P, V), cells/ul."""
+        return self.tcell_visit_per_ul["tconv_per_ul"]
+
+    @property
+    def cd8_visit_per_ul(self) -> FloatArray:
+        """CD8 T cells at the visits (P, V), cells/ul."""
+        return self.tcell_visit_per_ul["cd8_per_ul"]
 
     @property
     def n(self) -> int:
@@ -140,6 +162,7 @@ class CohortResult:
             dlt_prob=self.dlt_prob[i],
             dose_scale=self.dose_scale[i],
             ada_onset_day=self.ada_onset_day[i],
+            tcell_visit_per_ul={k: v[i] for k, v in self.tcell_visit_per_ul.items()},
         )
 
 
@@ -189,6 +212,8 @@ def simulate_cohort(
     br = np.asarray(res.bright_per_ul, dtype=float)
     il2 = np.asarray(res.il2_pm, dtype=float)
     nk_v, br_v = nk[:, v_idx].copy(), br[:, v_idx].copy()
+    tc_v = {k: np.asarray(res.outputs[k], dtype=float)[:, v_idx].copy()
+            for k in TCELL_OUTPUTS if k in res.outputs}
     pc = il2[:, pc_idx].reshape(pop.n, sch.visit_days.size, hrs.size).copy()
 
     scale = mod.scale(real.day, n_days)
@@ -203,6 +228,8 @@ def simulate_cohort(
         grades[changed] = daily_grades(b2, effects.eta[changed], thr[changed])
         nk_v[changed] = np.asarray(r2.nk_per_ul, dtype=float)[:, v_idx]
         br_v[changed] = np.asarray(r2.bright_per_ul, dtype=float)[:, v_idx]
+        for k in tc_v:
+            tc_v[k][changed] = np.asarray(r2.outputs[k], dtype=float)[:, v_idx]
         pc[changed] = np.asarray(r2.il2_pm, dtype=float)[:, pc_idx].reshape(
             changed.size, sch.visit_days.size, hrs.size
         )
@@ -220,6 +247,7 @@ def simulate_cohort(
         dlt_prob=p_dlt,
         dose_scale=scale,
         ada_onset_day=onset,
+        tcell_visit_per_ul=tc_v,
     )
 
 

@@ -70,7 +70,13 @@ def add_il2_noise(
 
 #: CP test code -> attribute of :class:`il2sim.trial.cohort.CohortResult` holding the true
 #: blood counts at the visits (cells/ul).  Noise is drawn in this order, per cohort.
-CP_SOURCES: dict[str, str] = {"NKCELLS": "nk_visit_per_ul", "NKBRIGHT": "bright_visit_per_ul"}
+CP_SOURCES: dict[str, str] = {
+    "NKCELLS": "nk_visit_per_ul",
+    "NKBRIGHT": "bright_visit_per_ul",
+    "TREG": "treg_visit_per_ul",  # model v2 (issue 11): T-cell counts
+    "CD4TCONV": "tconv_visit_per_ul",
+    "CD8T": "cd8_visit_per_ul",
+}
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,11 @@ def observe(cohorts: Sequence[Any], noise_seed: np.random.SeedSequence) -> tuple
     out = []
     for rec in cohorts:
         r = rec.result
-        counts = {code: add_flow_noise(getattr(r, attr), rng) for code, attr in CP_SOURCES.items()}
+        counts = {
+            code: add_flow_noise(getattr(r, attr), rng)
+            for code, attr in CP_SOURCES.items()
+            if code in ("NKCELLS", "NKBRIGHT") or r.tcell_visit_per_ul
+        }
         il2, blq = add_il2_noise(r.il2_pc_pm, rng)
         out.append(Observations(counts, il2, blq))
     return tuple(out)
