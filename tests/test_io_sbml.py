@@ -32,12 +32,12 @@ MASS = [IL2NK.state_index(n) for n in IL2NK.mass_states]
 STEP_DAY = 1.0 / 96.0
 
 
-def _runner(sbml: str) -> roadrunner.RoadRunner:
+def _runner(sbml: str, ids: tuple[str, ...] = STATE_IDS) -> roadrunner.RoadRunner:
     rr = roadrunner.RoadRunner(sbml)
     rr.integrator.relative_tolerance = 1e-11
     rr.integrator.absolute_tolerance = 1e-13
     rr.integrator.maximum_num_steps = 200000
-    rr.timeCourseSelections = ["time", "conc_pm", "nk_total_per_ul", *STATE_IDS]
+    rr.timeCourseSelections = ["time", "conc_pm", "nk_total_per_ul", *ids]
     return rr
 
 
@@ -49,7 +49,11 @@ def test_sbml_rates_equal_il2sim_rhs(patient: int | None) -> None:
     rr = roadrunner.RoadRunner(ex.sbml)
     th = np.array(ex.theta)
     rng = np.random.default_rng(1)
-    scale = np.array([1e5, 1e5, 1e4, 1e4, 1e3, 1e3, 1e3, 10, 0.5, 10, 10, 10, 20, 200])
+    by_name = {"depot1_iu": 1e5, "depot2_iu": 1e5, "central_iu": 1e4, "periph_iu": 1e4,
+               "auc_iu_d_per_ml": 10, "signal": 0.5, "bright_per_ul": 20, "dim_per_ul": 200,
+               "pstat5_treg": 0.5, "cd25_treg": 3000, "treg_per_ul": 50, "tconv_per_ul": 500,
+               "cd8_per_ul": 300}  # fmt: skip
+    scale = np.array([by_name.get(n, 10.0 if n.startswith("prog") else 1e3) for n in STATE_IDS])
     for _ in range(5):
         y = np.array(ex.y0) + rng.random(N_STATES) * scale
         rate = float(rng.choice([0.0, 3.0e5]))
@@ -159,15 +163,20 @@ def test_reference_metrics_cover_at_least_five_regimens() -> None:
 @pytest.mark.parametrize("name", _REG_NAMES)
 def test_sbml_in_roadrunner_agrees_with_reference(name: str) -> None:
     """Patient 0 of each stored regimen: the exported SBML, run by libroadrunner at tight
-    tolerances on a 1-minute grid (peaks) and the daily grid (NK), against the reference."""
+    tolerances on a 1-minute grid (peaks) and the daily grid (NK), against the reference.
+    The stored 50-patient data are the pinned v1 model's (issue 11): the SBML of the v1
+    declaration; v2's SBML: test_v2_sbml_in_roadrunner_agrees_with_reference."""
+    from il2sim.model.il2nk_v1 import IL2NK_V1, V1_TABLE
+
     data = json.loads((METRICS / f"{name}.json").read_text())
     reg = parse_spec(data["regimen"])
     horizon = float(data["horizon_day"])
-    params = load_parameters()
+    params = load_parameters(V1_TABLE)
     pop = Population.sample(50, int(data["seed"]), params).subset([0])
-    theta = IL2NK.build_theta(pop, params)
-    y0 = IL2NK.initial_state(pop, theta, params)
-    rr = _runner(build_sbml(reg, theta[0], y0[0], float(pop.bsa_m2[0])).sbml)
+    theta = IL2NK_V1.build_theta(pop, params)
+    y0 = IL2NK_V1.initial_state(pop, theta, params)
+    sb = build_sbml(reg, theta[0], y0[0], float(pop.bsa_m2[0]), model=IL2NK_V1).sbml
+    rr = _runner(sb, IL2NK_V1.state_names)
     # 1e-11 / 1e-13 stop CVODE (CV_TOO_MUCH_ACC) in the long wash-out of the 1-year run
     rr.integrator.relative_tolerance = 1e-10
     rr.integrator.absolute_tolerance = 1e-10
@@ -190,3 +199,41 @@ def test_sbml_in_roadrunner_agrees_with_reference(name: str) -> None:
         want = data[key][0]
         # a 1-minute grid finds a smooth maximum to ~1e-6; the i.v. bolus peak is at 0+
         assert value == pytest.approx(want, rel=1e-4), key
+
+
+_V2_SHORT = [
+    ("1 MIU/m2 iv bolus", 1.0),
+    ("1 MIU/m2 iv infusion over 6h", 1.0),
+    ("1.25 MIU/m2 sc qd x3", 3.0),
+    ("20 MIU/m2 sc qd x2", 2.0),
+    ("0.49 MIU/m2/day iv infusion x3d", 3.0),
+]
+
+
+@pytest.mark.parametrize(("spec", "horizon"), _V2_SHORT)
+def test_v2_sbml_in_roadrunner_agrees_with_reference(spec: str, horizon: float) -> None:
+    """Model v2 (issue 11): the SBML of the v2 declaration in libroadrunner against il2sim's
+    reference solver (computed here, one patient), five regimens, 1e-4 on IL-2 peak, first-dose
+    Cmax and AUC, and on the Treg count at the horizon."""
+    reg = parse_spec(spec)
+    params = load_parameters()
+    pop = Population.sample(3, 11, params).subset([0])
+    ref = simulate(reg, pop, parameters=params, horizon_day=horizon, solver="reference",
+                   output_times_day=np.array([0.0, horizon]))
+    theta = IL2NK.build_theta(pop, params)
+    y0 = IL2NK.initial_state(pop, theta, params)
+    rr = _runner(build_sbml(reg, theta[0], y0[0], float(pop.bsa_m2[0])).sbml)
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-10
+    rr.timeCourseSelections = ["time", "conc_pm", "auc_iu_d_per_ml", "treg_per_ul"]
+    step = 1.0 / 1440.0
+    out = rr.simulate(times=np.arange(round(horizon / step) + 1) * step)
+    i1 = round(1.0 / step)
+    got = {
+        "il2_peak_pm": out[:, 1].max(),
+        "il2_cmax_first_dose_pm": out[: i1 + 1, 1].max(),
+        "il2_auc_first_24h_iu_h_per_ml": 24.0 * (out[i1, 2] - out[0, 2]),
+    }
+    for key, value in got.items():
+        assert value == pytest.approx(float(getattr(ref, key)[0]), rel=1e-4), key
+    assert out[-1, 3] == pytest.approx(float(ref.output("treg_per_ul")[0, -1]), rel=1e-4)

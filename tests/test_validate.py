@@ -74,13 +74,24 @@ def test_user_file_runs_in_the_same_format(tmp_path: Path) -> None:
     assert "Konrad 1990" in text and "validation: " in text
 
 
-def test_cli_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
-    r = CliRunner().invoke(app, ["validate", "--studies", str(tmp_path / "missing.yaml")])
-    assert r.exit_code == 2 and "Traceback" not in r.output
+def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from il2sim.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    return (0 if exc.value.code is None else int(exc.value.code)), err
+
+
+def test_cli_bad_input_exits_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _main(["validate", "--studies", str(tmp_path / "missing.yaml")], capsys)
+    assert code == 2 and "Traceback" not in err and "studies" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text("studies: [{id: x}]\n")
-    r = CliRunner().invoke(app, ["validate", "--studies", str(bad)])
-    assert r.exit_code == 2 and "Traceback" not in r.output
+    code, err = _main(["validate", "--studies", str(bad)], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_json_and_out(tmp_path: Path) -> None:

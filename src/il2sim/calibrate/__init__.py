@@ -17,7 +17,6 @@ package split.
 
 from il2sim.calibrate.model_fit import (
     BOUNDS,
-    FIT_LEVELS,
     MTD_MIU_PER_M2,
     SEED_DAYS,
     SEED_LEVELS_MIU_PER_M2,
@@ -57,7 +56,6 @@ __all__ = [
     "DEFAULT_DLT_WEIGHTS",
     "DEFAULT_MILD_TARGETS",
     "DEFAULT_MTD_MIU_PER_M2",
-    "FIT_LEVELS",
     "MTD_MIU_PER_M2",
     "SEED_DAYS",
     "SEED_LEVELS_MIU_PER_M2",

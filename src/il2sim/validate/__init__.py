@@ -98,8 +98,8 @@ def format_table(report: ValidationReport) -> str:
     for c in report.table_rows():
         lines.append(" | ".join(c[k] for k in ("study", "regimen", "endpoint", "published",
                                                 "model", "agree", "role", "rule")))
-    for role, c in sorted(report.counts().items()):
-        lines.append(f"{role}: {c['agree']} of {c['rows']} rows agree ({c['studies']} studies)")
+    for role, n in sorted(report.counts().items()):
+        lines.append(f"{role}: {n['agree']} of {n['rows']} rows agree ({n['studies']} studies)")
     return "\n".join(lines)
 
 
