@@ -105,19 +105,24 @@ def _agree(data: dict[str, object], res: object) -> None:
         assert float(err.max()) <= TOL, f"{m}: max rel. error {err.max():.2e} (patient {err.argmax()})"
 
 
-def test_lsoda_reference_equals_radau_reference() -> None:
+@pytest.mark.parametrize(("model", "tmax_rtol"), [("v1", 1e-5), ("v2", 1e-4)])
+def test_lsoda_reference_equals_radau_reference(model: str, tmax_rtol: float) -> None:
     """The two references (scipy Radau and LSODA, rtol 1e-10) on 2 patients, 3 days of the
-    seed regimen and an i.v. bolus: every stored metric to 1e-8 (Tmax to 1e-5: a flat max)."""
-    decl, _ = model_and_table("v2")
-    pop = Population.sample(2, 1)
+    seed regimen and an i.v. bolus: every stored metric to 1e-8; Tmax, the location of a flat
+    maximum, to 1e-5 (v1) and 1e-4 (v2, issue 11: measured 3.2e-5, its s.c. maximum is
+    flatter: the saturable depot loss shortens the input)."""
+    decl, table = model_and_table(model)
+    pop = Population.sample(2, 1, parameters=table)  # type: ignore[arg-type]
     for spec, h in (("1.25 MIU/m2 sc qd x3", 3.0), ("1 MIU/m2 iv bolus", 1.0)):
         reg = parse_spec(spec)
-        kw = {"horizon_day": h, "output_times_day": output_times(h)}
+        kw = {"horizon_day": h, "output_times_day": output_times(h), "parameters": table}
         a = simulate(reg, pop, solver="reference-lsoda", model=decl, **kw)  # type: ignore[arg-type]
         b = simulate(reg, pop, solver="reference", model=decl, **kw)  # type: ignore[arg-type]
         for m in CHECKED:
             np.testing.assert_allclose(getattr(a, m), getattr(b, m), rtol=1e-8, err_msg=m)
-        np.testing.assert_allclose(a.il2_tmax_first_dose_h, b.il2_tmax_first_dose_h, rtol=1e-5)
+        np.testing.assert_allclose(
+            a.il2_tmax_first_dose_h, b.il2_tmax_first_dose_h, rtol=tmax_rtol
+        )
 
 
 @pytest.mark.parametrize(
