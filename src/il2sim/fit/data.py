@@ -174,7 +174,7 @@ def from_long(
     if bad_l.any():
         k = int(np.flatnonzero(bad_l)[0])
         raise DataError(f"censored observation without a positive LLOQ (subject {subj[k]})",
-                        field="LLOQ", value=float(lq[k]))  # fmt: skip
+                        field="LLOQ", value=float(lq[k]))
     bad_y = ~cens & ~np.isfinite(y)
     if bad_y.any():
         k = int(np.flatnonzero(bad_y)[0])
@@ -196,7 +196,7 @@ def from_long(
         k = fill[i]
         if k and t[r] < out_t[i, k - 1]:
             raise DataError(f"time decreases within subject {ids[i]} ({out_t[i, k - 1]:g} then "
-                            f"{t[r]:g})", field="TIME", value=float(t[r]))  # fmt: skip
+                            f"{t[r]:g})", field="TIME", value=float(t[r]))
         out_t[i, k], out_y[i, k], out_ty[i, k] = t[r], y[r], ty[r]
         out_c[i, k], out_l[i, k], mask[i, k] = cens[r], lq[r], True
         fill[i] += 1

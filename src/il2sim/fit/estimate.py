@@ -88,7 +88,7 @@ def fit(
     if resume:
         if ck_path is None or not ck_path.exists():
             raise InputError("no checkpoint to resume from", field="resume",
-                             value=str(ck_path))  # fmt: skip
+                             value=str(ck_path))
         state = load_state(ck_path, meta.as_dict())
 
     def save(st: object) -> None:
@@ -102,13 +102,13 @@ def fit(
     omega = final_omega(problem, st.omega)
     mode = conditional_modes(problem, st.mu, omega, st.ab, cond.best, post.map_iter)
     ll, ll_se = importance_ll(problem, st.mu, omega, st.ab, cond, post.n_is, opts.seed,
-                              progress=progress)  # fmt: skip
+                              progress=progress)
     return _assemble(problem, st, cond, omega, mode, ll, ll_se, opts, post, time.perf_counter() - t0)
 
 
 def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mode: np.ndarray,
               ll: float, ll_se: float, opts: SaemOptions, post: PostOptions,
-              elapsed: float) -> FitResult:  # fmt: skip
+              elapsed: float) -> FitResult:
     from il2sim.fit.posthoc import Conditional
     from il2sim.fit.saem import SaemState
 
@@ -125,7 +125,7 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         cov_ok = False
         cov = np.linalg.pinv(info)
         notes.append("the Fisher information is not positive definite: standard errors are "
-                     "unreliable (a parameter may not be identifiable from these data)")  # fmt: skip
+                     "unreliable (a parameter may not be identifiable from these data)")
     se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     se_of = dict(zip(lay.names, se, strict=True))
     params: dict[str, ParameterEstimate] = {}
@@ -134,23 +134,23 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         params[name] = ParameterEstimate(
             name, math.exp(mu), math.exp(mu) * s, lognormal_ci(mu, s), float(spec.initial[k]),
             spec.units.get(name, ""), mu, s,
-        )  # fmt: skip
+        )
     sd = np.sqrt(np.maximum(np.diag(omega), 0.0))
     om_out = {
         n: {"sd": float(sd[k]), "se": float(se_of[f"omega_{n}"]), "cv_pct": cv_pct(float(sd[k]))}
         for k, n in enumerate(spec.param_names) if problem.rmask[k]
-    }  # fmt: skip
+    }
     corr = {
         nm[5:].replace("_", ",", 1): {"estimate": float(cond.theta[p]), "se": float(se[p])}
         for p, nm in enumerate(lay.names) if lay.kinds[p] == "corr"
-    }  # fmt: skip
+    }
     res = problem.residual0.with_ab(st.ab)
     resid: dict[str, dict[str, object]] = {}
     for t, tn in enumerate(data.type_names):
         resid[tn] = {"kind": res.kinds[t], "a": float(st.ab[t, 0]), "b": float(st.ab[t, 1]),
                      "se_a": float(se_of.get(f"{tn}.a", math.nan)),
                      "se_b": float(se_of.get(f"{tn}.b", math.nan)),
-                     "unit": data.type_units[t]}  # fmt: skip
+                     "unit": data.type_units[t]}
     pop_phi = np.tile(st.mu, (problem.n, 1))
     pred = predictions(problem, pop_phi)
     ipred = predictions(problem, mode)
@@ -158,14 +158,14 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
     iwres = np.where(data.mask & ~data.censored, iwres, np.nan)
     eta = mode - st.mu
     shr_eta = {n: float(100.0 * (1.0 - np.std(eta[:, k], ddof=1) / sd[k])) if sd[k] > 0 else math.nan
-               for k, n in enumerate(spec.param_names) if problem.rmask[k]}  # fmt: skip
+               for k, n in enumerate(spec.param_names) if problem.rmask[k]}
     shr_eps = {}
     for t, tn in enumerate(data.type_names):
         v = iwres[data.type_mask(t) & ~data.censored]
         v = v[np.isfinite(v)]
         shr_eps[tn] = float(100.0 * (1.0 - np.std(v, ddof=1))) if v.size > 1 else math.nan
     hist_names = ([f"mu_{n}" for n in spec.param_names] + [f"sd_{n}" for n in spec.param_names]
-                  + [f"{tn}.{ab}" for tn in data.type_names for ab in ("a", "b")])  # fmt: skip
+                  + [f"{tn}.{ab}" for tn in data.type_names for ab in ("a", "b")])
     return FitResult(
         method="SAEM", n_subjects=data.n_subjects, n_observations=data.n_observations,
         n_censored=data.n_censored, parameters=params, omega=om_out, correlations=corr,
@@ -176,4 +176,4 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         omega_matrix=omega, ab=st.ab.copy(), residual_kinds=res.kinds,
         history=np.array(st.history), history_names=tuple(hist_names), elapsed_s=elapsed,
         seed=opts.seed, options={"saem": asdict(opts), "post": asdict(post)}, notes=tuple(notes),
-    )  # fmt: skip
+    )

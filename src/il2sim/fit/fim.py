@@ -124,7 +124,7 @@ class Louis:
     """Accumulates Louis' formula per subject over MCMC draws at ``theta_hat``."""
 
     def __init__(self, problem: Problem, layout: ThetaLayout, theta_hat: FloatArray,
-                 ab0: FloatArray) -> None:  # fmt: skip
+                 ab0: FloatArray) -> None:
         self.pb = problem
         self.lay = layout
         self.theta = theta_hat
@@ -179,7 +179,7 @@ class Louis:
         return out
 
     def _derivs(self, fn: Callable[[FloatArray], FloatArray], idx: npt.NDArray[np.int64],
-                r: int) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+                r: int) -> tuple[FloatArray, FloatArray]:
         """Gradient (R, d) and Hessian (R, d, d) of ``fn`` over ``idx`` by central
         differences; ``fn`` maps stencil points (P, d) to values (P, R)."""
         d = self.lay.d

@@ -45,7 +45,7 @@ __all__ = ["DEFAULT_FREE", "Il2simDesign", "Il2simModel"]
 #: ``cl_renal_ml_per_min`` from ``f_sc``; this set has correlations <= 0.65
 #: (``benchmarks/bench_fit.py --identifiability``, docs/fit.md).
 DEFAULT_FREE: tuple[str, ...] = ("f_sc", "emax_production", "nk_loss_per_day",
-                                 "marrow_transit_day")  # fmt: skip
+                                 "marrow_transit_day")
 #: Reference CV given to fitted parameters so that z maps to phi (see the module docstring).
 _REF_CV = 1.0
 _OMEGA_REF = float(np.sqrt(np.log1p(_REF_CV**2)))
@@ -90,7 +90,7 @@ class Il2simDesign:
         keys: dict[tuple[float, str, float], int] = {}
         rows: list[tuple[int, int, float]] = []
         for i, t, amt, cmt, rate in zip(sid[df["EVID"].to_numpy() == 1], doses["TIME"], doses["AMT"],
-                                         doses["CMT"], doses["RATE"], strict=True):  # fmt: skip
+                                         doses["CMT"], doses["RATE"], strict=True):
             if amt <= 0:
                 continue
             if int(cmt) == 1:
@@ -119,7 +119,7 @@ class Il2simDesign:
             obs["DVID"].map(type_of).to_numpy(), obs["CENS"].to_numpy(bool),
             obs["LLOQ"].to_numpy(float), [DVID_NAMES[d][0] for d in present],
             [DVID_NAMES[d][1] for d in present], time_unit="h",
-        )  # fmt: skip
+        )
         del names
         order_ids = [pos[s] for s in data.subject_ids]
         if len(order_ids) != n:
@@ -134,11 +134,11 @@ class Il2simDesign:
         sex = np.where(cov["SEX"][o] == 2, "F", "M")
         return cls(data, Regimen(events), scale[o], out_t, idx.astype(np.int64), horizon,
                    cov["BSA"][o], cov["WT"][o], cov["AGE"][o], sex, nk0[o], br0[o],
-                   cov["DOSE"][o])  # fmt: skip
+                   cov["DOSE"][o])
 
 
 def _baselines(obs: pd.DataFrame, t_dose0: FloatArray, n: int,
-               p: Parameters) -> tuple[FloatArray, FloatArray, pd.DataFrame]:  # fmt: skip
+               p: Parameters) -> tuple[FloatArray, FloatArray, pd.DataFrame]:
     """Per-subject baseline NK and CD56bright (mean of observations at or before the first
     dose; else the reference-range geometric mean); drops the baseline observations."""
     gm_nk = float(np.sqrt(p.value("nk0_low_per_ul") * p.value("nk0_high_per_ul")))
@@ -162,7 +162,7 @@ class Il2simModel:
     docstring).  ``dt_max_day``: step of the fast solver (default: the trial step)."""
 
     def __init__(self, design: Il2simDesign, free: Sequence[str] = DEFAULT_FREE,
-                 parameters: Parameters | None = None, dt_max_day: float | None = None) -> None:  # fmt: skip
+                 parameters: Parameters | None = None, dt_max_day: float | None = None) -> None:
         base = parameters or load_parameters()
         free = tuple(free)
         for name in free:
@@ -201,7 +201,7 @@ class Il2simModel:
             bsa_m2=d.bsa_m2[subjects], nk0_per_ul=d.nk0_per_ul[subjects],
             bright0_per_ul=d.bright0_per_ul[subjects],
             params={k: z[:, j] for j, k in enumerate(self._names)}, parameters=self.ref,
-        )  # fmt: skip
+        )
 
     def simulate(self, phi: FloatArray, subjects: IntArray) -> object:
         """The :class:`SimulationResult` of the rows on the design's output times."""
@@ -210,7 +210,7 @@ class Il2simModel:
         d = self.design
         return simulate(d.regimen, self.population(phi, subjects), parameters=self.ref,  # type: ignore[arg-type]
                         horizon_day=d.horizon_day, output_times_day=d.out_t_day,
-                        amount_scale=d.amount_scale[subjects], dt_max_day=self.dt)  # fmt: skip
+                        amount_scale=d.amount_scale[subjects], dt_max_day=self.dt)
 
     def predict(self, phi: FloatArray, subjects: IntArray) -> FloatArray:
         """Predictions (R, J) at each row's subject's observations."""

@@ -65,7 +65,7 @@ def _chol(omega: FloatArray, act: npt.NDArray[np.bool_]) -> FloatArray:
 def _accept(
     problem: Problem, ch: Chains, prop: FloatArray, log_ratio_prior: FloatArray,
     res: ResidualModel, rng: np.random.Generator,
-) -> tuple[Chains, FloatArray]:  # fmt: skip
+) -> tuple[Chains, FloatArray]:
     """Evaluate ``prop`` for all rows; accept with log u < ll' - ll + log_ratio_prior."""
     f_new = problem.predict(prop, ch.subjects)
     ll_new = problem.obs_loglik(f_new, ch.subjects, res)

@@ -74,19 +74,19 @@ class FitSpec:
             raise InputError("a parameter is named twice", field="params", value=",".join(names))
         if len(self.initial) != len(names):
             raise InputError(f"{len(self.initial)} initial values for {len(names)} parameters",
-                             field="initial")  # fmt: skip
+                             field="initial")
         for n, v in zip(names, self.initial, strict=True):
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
                 raise InputError(f"initial value must be a positive number, got {v!r}",
-                                 field=f"initial {n}", value=v)  # fmt: skip
+                                 field=f"initial {n}", value=v)
         for n in self.random:
             if n not in names:
                 raise InputError("random effect for a parameter that is not estimated",
-                                 field="omega", value=n)  # fmt: skip
+                                 field="omega", value=n)
         for n, sd in self.omega_init.items():
             if n not in self.random:
                 raise InputError("omega given for a parameter without variability",
-                                 field="omega", value=n)  # fmt: skip
+                                 field="omega", value=n)
             if not (math.isfinite(sd) and sd > 0):
                 raise InputError(f"must be a positive SD, got {sd!r}", field=f"omega {n}", value=sd)
         seen: set[str] = set()
@@ -94,7 +94,7 @@ class FitSpec:
             for n in blk:
                 if n not in self.random:
                     raise InputError("block entry without a random effect", field="omega block",
-                                     value=n)  # fmt: skip
+                                     value=n)
                 if n in seen:
                     raise InputError("parameter in two blocks", field="omega block", value=n)
                 seen.add(n)
@@ -128,7 +128,7 @@ class FitSpec:
         """Initial Omega (K, K): diagonal of squared starting SDs (0 without variability)."""
         sd = np.array(
             [float(self.omega_init.get(n, 1.0)) if n in self.random else 0.0
-             for n in self.param_names]  # fmt: skip
+             for n in self.param_names]
         )
         return np.diag(sd * sd)
 
@@ -138,6 +138,6 @@ class FitSpec:
         for name in self.error:
             if name != "*" and name not in type_names:
                 raise InputError(f"no observation type {name!r} (have {', '.join(type_names)})",
-                                 field="error", value=name)  # fmt: skip
+                                 field="error", value=name)
         fallback = self.error.get("*", default)
         return tuple(self.error.get(t, fallback) for t in type_names)

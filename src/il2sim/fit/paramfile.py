@@ -48,7 +48,7 @@ def fitted_parameters(result: FitResult, base: Parameters, data_label: str) -> P
             lo, hi = est.ci95
             src = (f"fit: il2sim fit {data_label} ({result.method}, {result.n_subjects} "
                    f"subjects, {date}); 95% CI {lo:.4g}-{hi:.4g}; table value was "
-                   f"{spec.value:.6g}")  # fmt: skip
+                   f"{spec.value:.6g}")
             specs[name] = replace(spec, value=float(est.estimate), bpv_cv=min(cv, 9.99), source=src)
         else:
             held = name in model_names and spec.bpv_cv > 0
@@ -57,7 +57,7 @@ def fitted_parameters(result: FitResult, base: Parameters, data_label: str) -> P
 
 
 def write_parameter_file(result: FitResult, path: str | Path, data_label: str,
-                         base: Parameters | None = None) -> Path:  # fmt: skip
+                         base: Parameters | None = None) -> Path:
     """Write the fitted parameter table (TOML) to ``path`` atomically."""
     import tomli_w
 
@@ -65,11 +65,11 @@ def write_parameter_file(result: FitResult, path: str | Path, data_label: str,
 
     p = fitted_parameters(result, base or load_parameters(), data_label)
     body = {n: {"value": s.value, "unit": s.unit, "bpv_cv": s.bpv_cv, "source": s.source}
-            for n, s in p.specs.items()}  # fmt: skip
+            for n, s in p.specs.items()}
     head = (f"# il2sim parameter table written by `il2sim fit {data_label}`.\n"
             "# Fitted entries carry the estimate and the estimated variability; the others their\n"
             "# typical value without variability (held fixed in the fit).  Load it with\n"
-            "# `il2sim simulate|trial --parameters FILE`.  Residual errors: fit.json.\n\n")  # fmt: skip
+            "# `il2sim simulate|trial --parameters FILE`.  Residual errors: fit.json.\n\n")
     target = Path(path)
     write_text_atomic(target, head + tomli_w.dumps(body))
     return target

@@ -30,7 +30,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Progress = Callable[[str, int, int, dict[str, Any]], None]
 
-__all__ = ["Conditional", "conditional_phase", "conditional_modes", "importance_ll"]
+__all__ = ["Conditional", "conditional_modes", "conditional_phase", "importance_ll"]
 
 #: Degrees of freedom of the importance-sampling proposal (Monolix's choice).
 IS_DF = 5
@@ -60,7 +60,7 @@ def final_omega(problem: Problem, omega: FloatArray) -> FloatArray:
 
 
 def conditional_phase(problem: Problem, st: SaemState, options: SaemOptions, n_iter: int,
-                      seed: int, progress: Progress | None = None) -> Conditional:  # fmt: skip
+                      seed: int, progress: Progress | None = None) -> Conditional:
     """Run ``n_iter`` MCMC sweeps at the estimate in ``st`` (see the module docstring)."""
     rng = np.random.default_rng([seed, 7])
     omega = final_omega(problem, st.omega)
@@ -95,10 +95,10 @@ def conditional_phase(problem: Problem, st: SaemState, options: SaemOptions, n_i
 
 
 def conditional_modes(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
-                      start: FloatArray, max_iter: int = 200) -> FloatArray:  # fmt: skip
+                      start: FloatArray, max_iter: int = 200) -> FloatArray:
     """MAP estimates (N, K) of the individual parameters (see the module docstring)."""
     rm = problem.rmask
-    n, k = start.shape
+    n = start.shape[0]
     if not rm.any():
         return np.tile(mu, (n, 1))
     om = final_omega(problem, omega)
@@ -129,14 +129,14 @@ def conditional_modes(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
 
     x0 = start[:, rm].ravel()
     out = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
-                            options={"maxiter": max_iter, "gtol": 1e-6})  # fmt: skip
+                            options={"maxiter": max_iter, "gtol": 1e-6})
     x = out.x if np.isfinite(out.fun) and out.fun <= fun(x0)[0] else x0
     return full(x)
 
 
 def importance_ll(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
                   cond: Conditional, n_samples: int, seed: int, chunk: int = 100,
-                  progress: Progress | None = None) -> tuple[float, float]:  # fmt: skip
+                  progress: Progress | None = None) -> tuple[float, float]:
     """(log-likelihood, its Monte Carlo SE) by importance sampling."""
     rng = np.random.default_rng([seed, 11])
     rm = problem.rmask
@@ -159,7 +159,7 @@ def importance_ll(problem: Problem, mu: FloatArray, omega: FloatArray, ab: Float
     logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     nu = IS_DF
     const = (special.gammaln((nu + kr) / 2) - special.gammaln(nu / 2)
-             - 0.5 * kr * np.log(nu * np.pi))  # fmt: skip
+             - 0.5 * kr * np.log(nu * np.pi))
     logw_all: list[FloatArray] = []
     done = 0
     while done < n_samples:

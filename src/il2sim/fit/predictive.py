@@ -55,7 +55,7 @@ class PopulationModel:
 
 
 def simulate_replicates(pm: PopulationModel, data: FitData, n_sim: int, seed: int,
-                        chunk_rows: int = 4000) -> tuple[FloatArray, npt.NDArray[np.bool_]]:  # fmt: skip
+                        chunk_rows: int = 4000) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Simulated observations (n_sim, N, J) and their censoring flags (value NaN when
     censored, i.e. below the observation's LLOQ)."""
     rng = np.random.default_rng([seed, 23])
@@ -100,7 +100,7 @@ def npde(data: FitData, sims: FloatArray, cens: npt.NDArray[np.bool_], seed: int
             p_cens = np.mean(ysim <= lq[None, :], axis=0)
             u = rng.random(cobs.sum()) * np.maximum(p_cens[cobs], 1.0 / n_sim)
             yobs[cobs] = np.array([np.quantile(ysim[:, j], q) for j, q in
-                                   zip(np.flatnonzero(cobs), u, strict=True)])  # fmt: skip
+                                   zip(np.flatnonzero(cobs), u, strict=True)])
         mean = ysim.mean(axis=0)
         cov = np.atleast_2d(np.cov(ysim, rowvar=False))
         w, v = np.linalg.eigh(0.5 * (cov + cov.T))

@@ -8,6 +8,7 @@ effects, vectorised over rows (subjects x chains or subjects x samples).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +27,7 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 def gauss_logpdf(phi: FloatArray, mu: FloatArray, omega: FloatArray,
-                 rmask: npt.NDArray[np.bool_]) -> FloatArray:  # fmt: skip
+                 rmask: npt.NDArray[np.bool_]) -> FloatArray:
     """log N(phi_r; mu_r, Omega_rr) per row over the random dimensions ``rmask``."""
     if not rmask.any():
         return np.zeros(phi.shape[0])
@@ -55,30 +56,30 @@ class Problem:
 
     @classmethod
     def build(cls, data: FitData, model: StructuralModel, spec: FitSpec,
-              default_error: str = "prop") -> Problem:  # fmt: skip
+              default_error: str = "prop") -> Problem:
         """Check that model, spec and data agree and resolve the residual kinds."""
         if tuple(model.param_names) != tuple(spec.param_names):
             raise ModelError(f"spec parameters {spec.param_names} != model's {model.param_names}",
-                             field="params")  # fmt: skip
+                             field="params")
         if data.n_observations == 0:
             raise DataError("no observations", field="observations", value=0)
         if data.n_censored == data.n_observations:
             raise DataError(f"all {data.n_observations} observations are below the LLOQ",
-                            field="observations", value="all BLQ")  # fmt: skip
+                            field="observations", value="all BLQ")
         kinds = spec.kinds_for(data.type_names, default_error)
         for t, name in enumerate(data.type_names):
             sel = data.type_mask(t)
             if sel.any() and not (sel & ~data.censored).any():
                 raise DataError(f"all {int(sel.sum())} observations of {name} are below the "
-                                "LLOQ", field="observations", value=name)  # fmt: skip
+                                "LLOQ", field="observations", value=name)
             if kinds[t] == "exp" and (sel & ~data.censored & ~(data.dv > 0)).any():
                 raise InputError(f"the exp error model needs positive {name} values",
-                                 field="error", value="exp")  # fmt: skip
+                                 field="error", value="exp")
         res = initial_residual(kinds, data.dv, data.obs_type, data.mask, data.censored)
         present = np.array([data.type_mask(t).any() for t in range(data.n_types)])
         if not present.all():
             raise DataError("an observation type has no observation", field="observations",
-                            value=data.type_names[int(np.flatnonzero(~present)[0])])  # fmt: skip
+                            value=data.type_names[int(np.flatnonzero(~present)[0])])
         return cls(data, model, spec, res)
 
     @property
@@ -91,18 +92,18 @@ class Problem:
         """(K,) random-effect mask."""
         return self.spec.random_mask
 
-    def gather(self, subjects: IntArray) -> tuple[FloatArray, ...]:
+    def gather(self, subjects: IntArray) -> tuple[Any, ...]:
         """Data arrays for rows ``subjects``: dv, types, censored, lloq, mask."""
         d = self.data
         return (d.dv[subjects], d.obs_type[subjects], d.censored[subjects], d.lloq[subjects],
-                d.mask[subjects])  # fmt: skip
+                d.mask[subjects])
 
     def predict(self, phi: FloatArray, subjects: IntArray) -> FloatArray:
         """Model predictions (R, J); non-finite predictions become a ModelError."""
         f = np.asarray(self.model.predict(phi, subjects), dtype=float)
         if f.shape != (phi.shape[0], self.data.mask.shape[1]):
             raise ModelError(f"predict returned shape {f.shape}, expected "
-                             f"{(phi.shape[0], self.data.mask.shape[1])}", field="model")  # fmt: skip
+                             f"{(phi.shape[0], self.data.mask.shape[1])}", field="model")
         bad = ~np.isfinite(f) & self.data.mask[subjects]
         if bad.any():
             f = np.where(bad, 1e300, f)  # an impossible parameter draw: likelihood ~ 0

@@ -31,7 +31,7 @@ __all__ = ["DVID_NAMES", "read_dataset"]
 
 #: Observation types by DVID: (name, unit).
 DVID_NAMES: dict[int, tuple[str, str]] = {1: ("il2", "pM"), 2: ("nk", "cells/ul"),
-                                          3: ("bright", "cells/ul")}  # fmt: skip
+                                          3: ("bright", "cells/ul")}
 _CMT_TO_DVID = {2: 1, 3: 2}
 
 
@@ -59,7 +59,7 @@ def _from_sdtm(root: Path) -> pd.DataFrame:
 
     df = nonmem_from_sdtm(root)
     out = pd.DataFrame({c: df[c] for c in ("ID", "TIME", "EVID", "AMT", "RATE", "CMT", "DVID",
-                                           "DV", "BSA", "WT", "AGE", "SEX", "DOSE")})  # fmt: skip
+                                           "DV", "BSA", "WT", "AGE", "SEX", "DOSE")})
     out["CENS"] = df["BLQ"].astype(int)
     keep = (df["EVID"] == 1) | (df["MDV"] == 0) | (df["BLQ"] == 1)
     out["LLOQ"] = np.nan
@@ -73,7 +73,7 @@ def _from_sdtm(root: Path) -> pd.DataFrame:
                 lloq = float(vals[0])
             elif vals.size > 1:
                 raise DataError(f"{vals.size} different LLOQs in PC; one per study expected",
-                                field="PCLLOQ", value=float(vals[1]))  # fmt: skip
+                                field="PCLLOQ", value=float(vals[1]))
     out.loc[out["DVID"] == 1, "LLOQ"] = lloq
     return out.loc[keep.to_numpy()].reset_index(drop=True)
 
@@ -94,7 +94,7 @@ def _from_csv(path: Path) -> pd.DataFrame:
     ids = raw["ID"].astype(str).str.strip()
     if (ids == "").any():
         raise DataError(f"missing value in data row {int(np.flatnonzero(ids == '')[0]) + 1}",
-                        field="ID", value="")  # fmt: skip
+                        field="ID", value="")
     time = _num(raw, "TIME")
     amt = np.nan_to_num(_num(raw, "AMT", required=False))
     dv = _num(raw, "DV", required=False)
@@ -116,7 +116,7 @@ def _from_csv(path: Path) -> pd.DataFrame:
         lloq = np.where(cens > 0, dv, lloq)
     lloq = np.where((cens > 0) & np.isnan(lloq) & (dvid == 1), _default_lloq_pm(), lloq)
     out = pd.DataFrame({"ID": ids, "TIME": time, "EVID": evid.astype(int), "AMT": amt,
-                        "DV": dv, "DVID": dvid, "CENS": (cens > 0).astype(int), "LLOQ": lloq})  # fmt: skip
+                        "DV": dv, "DVID": dvid, "CENS": (cens > 0).astype(int), "LLOQ": lloq})
     out["RATE"] = np.nan_to_num(_num(raw, "RATE", required=False)) if "RATE" in raw.columns else 0.0
     out["CMT"] = np.nan_to_num(_num(raw, "CMT", required=False)).astype(int) if "CMT" in raw.columns else 1
     for c, default in (("BSA", 1.8), ("WT", 70.0), ("AGE", 55.0), ("SEX", 1.0), ("DOSE", np.nan)):
@@ -124,7 +124,7 @@ def _from_csv(path: Path) -> pd.DataFrame:
     for i in np.flatnonzero((out["EVID"] == 0).to_numpy() & ~np.isin(out["DVID"], list(DVID_NAMES))):
         if mdv[i] == 0 or cens[i] > 0:
             raise DataError(f"unknown observation type in data row {int(i) + 1} (DVID 1 IL-2, "
-                            "2 NK, 3 CD56bright)", field="DVID", value=int(out["DVID"][i]))  # fmt: skip
+                            "2 NK, 3 CD56bright)", field="DVID", value=int(out["DVID"][i]))
     keep = (out["EVID"] == 1) | ((out["EVID"] == 0) & ((mdv == 0) | (out["CENS"] == 1)))
     keep &= ~((out["EVID"] == 0) & (out["CENS"] == 0) & out["DV"].isna())
     for i in np.flatnonzero(((out["EVID"] == 1) & (out["AMT"] < 0)).to_numpy()):
@@ -136,7 +136,7 @@ def _from_csv(path: Path) -> pd.DataFrame:
         if dec.size:
             row = int(grp.index[dec[0] + 1]) + 1
             raise DataError(f"TIME decreases within ID {sid} (data row {row}: {t[dec[0]]:g} then "
-                            f"{t[dec[0] + 1]:g})", field="TIME", value=float(t[dec[0] + 1]))  # fmt: skip
+                            f"{t[dec[0] + 1]:g})", field="TIME", value=float(t[dec[0] + 1]))
     return out.loc[keep.to_numpy()].reset_index(drop=True)
 
 
@@ -151,5 +151,5 @@ def read_dataset(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError("no observations", field="observations", value=0)
     if (df.loc[obs, "CENS"] == 1).all():
         raise DataError(f"all {int(obs.sum())} observations are below the LLOQ",
-                        field="observations", value="all BLQ")  # fmt: skip
+                        field="observations", value="all BLQ")
     return df

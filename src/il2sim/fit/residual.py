@@ -153,7 +153,7 @@ class ResidualModel:
 
     # ------------------------------------------------------------------ M-step
     def sq_stat(self, y: FloatArray, f: FloatArray, types: npt.NDArray[np.int64],
-                mask: BoolArray) -> FloatArray:  # fmt: skip
+                mask: BoolArray) -> FloatArray:
         """Per type: mean squared residual on the scale each closed-form update needs
         (``(y-f)^2`` add, ``((y-f)/f)^2`` prop, ``(log y - log f)^2`` exp; NaN for combined)."""
         out = np.full(len(self.kinds), np.nan)
@@ -197,7 +197,7 @@ class ResidualModel:
 def initial_residual(
     kinds: tuple[str, ...], dv: FloatArray, types: npt.NDArray[np.int64], mask: BoolArray,
     censored: BoolArray,
-) -> ResidualModel:  # fmt: skip
+) -> ResidualModel:
     """Starting values: ``a`` = 30% of the type's median |y| (exp: 0.3), ``b`` = 0.3
     (combined: a = 10%, b = 0.2); floor = 1e-6 of the median |y|."""
     n_t = len(kinds)

@@ -36,7 +36,7 @@ class ParameterEstimate:
         """JSON-ready form (CLI contract keys first)."""
         rse = 100.0 * self.se_mu if math.isfinite(self.se_mu) else math.nan
         return {"estimate": self.estimate, "se": self.se, "ci95": list(self.ci95),
-                "initial": self.initial, "unit": self.unit, "rse_pct": rse}  # fmt: skip
+                "initial": self.initial, "unit": self.unit, "rse_pct": rse}
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +127,7 @@ class FitResult:
                 {"id": sid, **{n: float(ind[n][i]) for n in self.param_names},
                  "conditional_mean": {n: float(mean[n][i]) for n in self.param_names}}
                 for i, sid in enumerate(self.subject_ids)
-            ]  # fmt: skip
+            ]
         return out
 
 

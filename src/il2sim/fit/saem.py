@@ -80,7 +80,7 @@ class SaemOptions:
                 raise InputError(f"must be a non-negative integer, got {v!r}", field=name, value=v)
         if not (0.5 < self.step_exponent <= 1.0):
             raise InputError(f"must be in (0.5, 1], got {self.step_exponent}",
-                             field="step_exponent", value=self.step_exponent)  # fmt: skip
+                             field="step_exponent", value=self.step_exponent)
 
     @property
     def n_iter(self) -> int:
@@ -98,7 +98,7 @@ class SaemOptions:
     def fingerprint(self) -> str:
         """Settings that must match for a resume."""
         return repr((self.n_burn, self.k1, self.k2, self.n_chains, self.mcmc, self.sa_iters,
-                     self.sa_alpha, self.step_exponent, self.nonrandom_decay, self.seed))  # fmt: skip
+                     self.sa_alpha, self.step_exponent, self.nonrandom_decay, self.seed))
 
 
 @dataclass
@@ -144,17 +144,17 @@ def initial_state(problem: Problem, options: SaemOptions) -> SaemState:
     f = problem.predict(phi, subjects)
     ll = problem.obs_loglik(f, subjects, problem.residual0)
     chains = Chains(subjects=subjects, phi=phi, f=f, ll=ll, scale2=1.0,
-                    scale3=np.ones(spec.k))  # fmt: skip
+                    scale3=np.ones(spec.k))
     k = spec.k
     return SaemState(
         k=0, mu=mu, omega=omega, ab=problem.residual0.ab.copy(),
         s1=np.zeros(k), s2=np.zeros((k, k)), s_res=np.zeros(problem.data.n_types),
-        chains=chains, rng_state=rng.bit_generator.state, history=[],
-    )  # fmt: skip
+        chains=chains, rng_state=dict(rng.bit_generator.state), history=[],
+    )
 
 
 def _iteration(problem: Problem, options: SaemOptions, st: SaemState,
-               rng: np.random.Generator) -> SaemState:  # fmt: skip
+               rng: np.random.Generator) -> SaemState:
     """One SAEM iteration on a copy of ``st`` (the caller commits it)."""
     spec = problem.spec
     rmask = problem.rmask
@@ -172,7 +172,7 @@ def _iteration(problem: Problem, options: SaemOptions, st: SaemState,
     s1 = st.s1 + gamma * (s1_new - st.s1)
     s2 = st.s2 + gamma * (s2_new - st.s2)
     s_res = np.where(np.isfinite(sres_new), st.s_res + gamma * (np.nan_to_num(sres_new) - st.s_res),
-                     st.s_res)  # fmt: skip
+                     st.s_res)
     mu, omega, ab = st.mu, st.omega, st.ab
     if gamma > 0:
         mu = s1 / n
@@ -199,7 +199,7 @@ def _iteration(problem: Problem, options: SaemOptions, st: SaemState,
         ab = ab_new
     hist = np.concatenate([mu, np.sqrt(np.maximum(np.diag(omega), 0.0)), ab.ravel()])
     return SaemState(k=k + 1, mu=mu, omega=omega, ab=ab, s1=s1, s2=s2, s_res=s_res, chains=ch,
-                     rng_state=rng.bit_generator.state, history=[*st.history, hist])  # fmt: skip
+                     rng_state=dict(rng.bit_generator.state), history=[*st.history, hist])
 
 
 def run_saem(
@@ -240,7 +240,7 @@ def save_state(st: SaemState, path: Path, meta: dict[str, str]) -> None:
 
     from il2sim._files import atomic_path
 
-    arrays = {
+    arrays: dict[str, Any] = {
         "k": np.array(st.k), "mu": st.mu, "omega": st.omega, "ab": st.ab, "s1": st.s1,
         "s2": st.s2, "s_res": st.s_res, "subjects": st.chains.subjects, "phi": st.chains.phi,
         "f": st.chains.f, "ll": st.chains.ll, "scale2": np.array(st.chains.scale2),
@@ -248,7 +248,7 @@ def save_state(st: SaemState, path: Path, meta: dict[str, str]) -> None:
         "history": np.array(st.history) if st.history else np.zeros((0, 0)),
         "rng": np.array(json.dumps(st.rng_state, default=int)),
         "meta": np.array(json.dumps(meta)),
-    }  # fmt: skip
+    }
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
 
@@ -267,11 +267,11 @@ def load_state(path: Path, meta: dict[str, str]) -> SaemState:
     for key, val in meta.items():
         if saved_meta.get(key) != val:
             raise DataError(f"checkpoint was written for another {key}", field="resume",
-                            value=str(path))  # fmt: skip
+                            value=str(path))
     rng_state = json.loads(str(z["rng"]))
     hist = z["history"]
     chains = Chains(subjects=z["subjects"], phi=z["phi"], f=z["f"], ll=z["ll"],
-                    scale2=float(z["scale2"]), scale3=z["scale3"])  # fmt: skip
+                    scale2=float(z["scale2"]), scale3=z["scale3"])
     return SaemState(k=int(z["k"]), mu=z["mu"], omega=z["omega"], ab=z["ab"], s1=z["s1"],
                      s2=z["s2"], s_res=z["s_res"], chains=chains, rng_state=rng_state,
-                     history=[h for h in hist] if hist.size else [])  # fmt: skip
+                     history=[h for h in hist] if hist.size else [])

@@ -30,7 +30,7 @@ FloatArray = npt.NDArray[np.float64]
 Model = Callable[[FloatArray], FloatArray]
 
 __all__ = ["ISHIGAMI_EXACT", "Il2simOutputs", "SensitivityResult", "evaluate", "ishigami",
-           "morris", "sobol"]  # fmt: skip
+           "morris", "sobol"]
 
 
 def ishigami(x: FloatArray, a: float = 7.0, b: float = 0.1) -> FloatArray:
@@ -78,12 +78,12 @@ class SensitivityResult:
                 "ranking": {o: self.ranking(o) for o in self.outputs},
                 "n_evaluations": self.n_evaluations,
                 "bounds": {n: list(b) for n, b in zip(self.names, self.bounds, strict=True)},
-                "scale": dict(zip(self.names, self.scale, strict=True))}  # fmt: skip
+                "scale": dict(zip(self.names, self.scale, strict=True))}
 
 
 def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | None = None,
              scheduler: str | None = None,
-             progress: Callable[[int, int], None] | None = None) -> FloatArray:  # fmt: skip
+             progress: Callable[[int, int], None] | None = None) -> FloatArray:
     """``fn`` on the rows of ``x`` in chunks, here or on Dask (see the module docstring)."""
     if workers is not None and scheduler is not None:
         raise InputError("give workers or scheduler, not both", field="scheduler")
@@ -100,7 +100,7 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
         cluster = None
         if scheduler is None:
             cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=None)  # fmt: skip
+                                   processes=True, host="127.0.0.1", dashboard_address=None)
         client = Client(scheduler if scheduler is not None else cluster)
         try:
             futs = {client.submit(fn, c, pure=False): i for i, c in enumerate(chunks)}
@@ -116,7 +116,7 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
 
 
 def _problem(names: Sequence[str], bounds: Sequence[tuple[float, float]],
-             scale: Sequence[str]) -> dict[str, Any]:  # fmt: skip
+             scale: Sequence[str]) -> dict[str, Any]:
     if len(names) < 2:
         raise InputError("needs at least two parameters", field="params", value=",".join(names))
     b: list[list[float]] = []
@@ -137,7 +137,7 @@ def _to_natural(x: FloatArray, scale: Sequence[str]) -> FloatArray:
 
 def sobol(fn: Model, names: Sequence[str], bounds: Sequence[tuple[float, float]],
           outputs: Sequence[str], n: int = 1024, seed: int = 1,
-          scale: Sequence[str] | None = None, **eval_kw: Any) -> SensitivityResult:  # fmt: skip
+          scale: Sequence[str] | None = None, **eval_kw: Any) -> SensitivityResult:
     """First-order and total Sobol indices (uniform on ``bounds``, or log-uniform where
     ``scale`` is ``log``) of each output of ``fn``."""
     from SALib.analyze import sobol as sa
@@ -152,14 +152,14 @@ def sobol(fn: Model, names: Sequence[str], bounds: Sequence[tuple[float, float]]
         r = sa.analyze(prob, y[:, k], calc_second_order=False, num_resamples=200, seed=seed)
         ind[o] = {nm: {"S1": float(r["S1"][j]), "S1_conf": float(r["S1_conf"][j]),
                        "ST": float(r["ST"][j]), "ST_conf": float(r["ST_conf"][j])}
-                  for j, nm in enumerate(names)}  # fmt: skip
+                  for j, nm in enumerate(names)}
     return SensitivityResult("sobol", tuple(names), tuple(outputs), ind, int(x.shape[0]),
-                             tuple(tuple(b) for b in bounds), sc)  # type: ignore[arg-type]
+                             tuple((float(b[0]), float(b[1])) for b in bounds), sc)
 
 
 def morris(fn: Model, names: Sequence[str], bounds: Sequence[tuple[float, float]],
            outputs: Sequence[str], n: int = 50, seed: int = 1,
-           scale: Sequence[str] | None = None, **eval_kw: Any) -> SensitivityResult:  # fmt: skip
+           scale: Sequence[str] | None = None, **eval_kw: Any) -> SensitivityResult:
     """Morris screening with ``n`` trajectories (``n (D + 1)`` rows)."""
     from SALib.analyze import morris as ma
     from SALib.sample import morris as ms
@@ -173,15 +173,15 @@ def morris(fn: Model, names: Sequence[str], bounds: Sequence[tuple[float, float]
         r = ma.analyze(prob, x, y[:, k], num_resamples=200, num_levels=4, seed=seed)
         ind[o] = {nm: {"mu_star": float(r["mu_star"][j]),
                        "mu_star_conf": float(r["mu_star_conf"][j]),
-                       "sigma": float(r["sigma"][j])} for j, nm in enumerate(names)}  # fmt: skip
+                       "sigma": float(r["sigma"][j])} for j, nm in enumerate(names)}
     return SensitivityResult("morris", tuple(names), tuple(outputs), ind, int(x.shape[0]),
-                             tuple(tuple(b) for b in bounds), sc)  # type: ignore[arg-type]
+                             tuple((float(b[0]), float(b[1])) for b in bounds), sc)
 
 
 #: Outputs of :class:`Il2simOutputs` (typical patient): peak % increase of total NK and of
 #: CD56bright NK over baseline, peak serum IL-2 (pM), first-dose AUC over 24 h (IU*h/ml).
 IL2SIM_OUTPUTS: tuple[str, ...] = ("nk_peak_increase_pct", "cd56bright_peak_increase_pct",
-                                   "il2_peak_pm", "il2_auc_first_24h_iu_h_per_ml")  # fmt: skip
+                                   "il2_peak_pm", "il2_auc_first_24h_iu_h_per_ml")
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class Il2simOutputs:
             age_yr=np.full(m, 55.0), sex=np.full(m, "M"), height_cm=np.full(m, 175.0),
             weight_kg=np.full(m, 75.0), bsa_m2=np.full(m, 1.9), nk0_per_ul=np.full(m, nk0),
             bright0_per_ul=np.full(m, min(br0, 0.5 * nk0)), params=z, parameters=ref,
-        )  # fmt: skip
+        )
         res = simulate(parse_spec(self.regimen), pop, parameters=ref)
         return np.column_stack([res.nk_peak_increase_pct, res.bright_peak_increase_pct,
-                                res.il2_peak_pm, res.il2_auc_first_24h_iu_h_per_ml])  # fmt: skip
+                                res.il2_peak_pm, res.il2_auc_first_24h_iu_h_per_ml])

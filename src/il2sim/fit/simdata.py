@@ -29,7 +29,7 @@ SEED_N_PER_LEVEL: tuple[int, ...] = (4, 4, 4, 9, 9, 9, 4)
 
 
 def truth_parameters(cv: Mapping[str, float], base: Parameters | None = None,
-                     values: Mapping[str, float] | None = None) -> Parameters:  # fmt: skip
+                     values: Mapping[str, float] | None = None) -> Parameters:
     """``base`` with only the parameters in ``cv`` varying (those CVs), typical values
     replaced by ``values``."""
     p = (base or load_parameters()).without_variability().with_bpv(**dict(cv))
@@ -37,7 +37,7 @@ def truth_parameters(cv: Mapping[str, float], base: Parameters | None = None,
 
 
 def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = SEED_N_PER_LEVEL,
-                     levels: Sequence[float] = SEED_LEVELS, n_days: int = 90) -> pd.DataFrame:  # fmt: skip
+                     levels: Sequence[float] = SEED_LEVELS, n_days: int = 90) -> pd.DataFrame:
     """One simulated dataset (reading-table format; see the module docstring)."""
     from il2sim.population import Population
     from il2sim.simulate import simulate
@@ -60,7 +60,7 @@ def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = 
     reg = daily_regimen(1.0, n_days)
     scale = np.repeat(dose[:, None], n_days, axis=1)
     res = simulate(reg, pop, parameters=truth, horizon_day=float(out_t.max() + 0.01),
-                   output_times_day=out_t, amount_scale=scale, dt_max_day=TRIAL_DT_MAX_DAY)  # fmt: skip
+                   output_times_day=out_t, amount_scale=scale, dt_max_day=TRIAL_DT_MAX_DAY)
     rng = np.random.default_rng(s_noise)
     iv = np.searchsorted(out_t, vis)
     ip = np.searchsorted(out_t, pc_t)
@@ -71,21 +71,21 @@ def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = 
     for i in range(n):
         cov = {"BSA": float(pop.bsa_m2[i]), "WT": float(pop.weight_kg[i]),
                "AGE": float(pop.age_yr[i]), "SEX": 1.0 if pop.sex[i] == "M" else 2.0,
-               "DOSE": float(dose[i])}  # fmt: skip
+               "DOSE": float(dose[i])}
         for d in range(n_days):
             rows.append({"ID": i + 1, "TIME": 24.0 * d, "EVID": 1,
                          "AMT": float(units.miu_to_iu(dose[i])) * cov["BSA"], "RATE": 0.0,
-                         "CMT": 1, "DVID": 0, "DV": np.nan, "CENS": 0, "LLOQ": np.nan, **cov})  # fmt: skip
+                         "CMT": 1, "DVID": 0, "DV": np.nan, "CENS": 0, "LLOQ": np.nan, **cov})
         for v, t in enumerate(vis):
             for dvid, val in ((2, nk[i, v]), (3, br[i, v])):
                 rows.append({"ID": i + 1, "TIME": 24.0 * t, "EVID": 0, "AMT": 0.0, "RATE": 0.0,
                              "CMT": 3, "DVID": dvid, "DV": float(val), "CENS": 0,
-                             "LLOQ": np.nan, **cov})  # fmt: skip
+                             "LLOQ": np.nan, **cov})
         for q, t in enumerate(pc_t):
             c = bool(blq[i, q])
             rows.append({"ID": i + 1, "TIME": 24.0 * t, "EVID": 0, "AMT": 0.0, "RATE": 0.0,
                          "CMT": 2, "DVID": 1, "DV": np.nan if c else float(il2[i, q]),
-                         "CENS": int(c), "LLOQ": IL2_LLOQ_PM, **cov})  # fmt: skip
+                         "CENS": int(c), "LLOQ": IL2_LLOQ_PM, **cov})
     df = pd.DataFrame(rows)
     df["ID"] = df["ID"].astype(str)
     df = df.sort_values(["ID", "TIME", "EVID"], kind="stable", key=None).reset_index(drop=True)

@@ -11,6 +11,8 @@ il2sim model (tests, the theophylline comparison with nlmixr2, the recovery benc
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import numpy.typing as npt
 
@@ -25,8 +27,8 @@ __all__ = ["LinearTurnover", "OneCompartmentOral"]
 class OneCompartmentOral:
     """One-compartment model with first-order absorption after one dose per subject."""
 
-    param_names: tuple[str, ...] = ("ka", "V", "CL")
-    units: dict[str, str] = {"ka": "1/h", "V": "l", "CL": "l/h"}
+    param_names: ClassVar[tuple[str, ...]] = ("ka", "V", "CL")
+    units: ClassVar[dict[str, str]] = {"ka": "1/h", "V": "l", "CL": "l/h"}
 
     def __init__(self, data: FitData, dose: npt.ArrayLike) -> None:
         self.time = np.nan_to_num(np.asarray(data.time, dtype=float))
@@ -52,8 +54,8 @@ class OneCompartmentOral:
 class LinearTurnover:
     """Linear turnover (zero-order production, first-order loss) from a baseline."""
 
-    param_names: tuple[str, ...] = ("r0", "kin", "kout")
-    units: dict[str, str] = {"r0": "unit", "kin": "unit/h", "kout": "1/h"}
+    param_names: ClassVar[tuple[str, ...]] = ("r0", "kin", "kout")
+    units: ClassVar[dict[str, str]] = {"r0": "unit", "kin": "unit/h", "kout": "1/h"}
 
     def __init__(self, data: FitData) -> None:
         self.time = np.nan_to_num(np.asarray(data.time, dtype=float))

@@ -60,8 +60,8 @@ class VpcResult:
         """JSON-ready summary plus the table's rows."""
         return {"n_sim": self.n_sim, "prediction_corrected": self.prediction_corrected,
                 "strata": self.strata_name, "coverage": self.coverage,
-                "n_bins": int(len(self.table)),
-                "table": self.table.replace({np.nan: None}).to_dict(orient="records")}  # fmt: skip
+                "n_bins": len(self.table),
+                "table": self.table.replace({np.nan: None}).to_dict(orient="records")}
 
 
 def _bins(times: FloatArray, max_bins: int) -> tuple[FloatArray, FloatArray]:
@@ -77,7 +77,7 @@ def _bins(times: FloatArray, max_bins: int) -> tuple[FloatArray, FloatArray]:
 
 def vpc(data: FitData, sims: FloatArray, sim_cens: npt.NDArray[np.bool_],
         strata: npt.ArrayLike | None = None, pred: FloatArray | None = None,
-        max_bins: int = 20, strata_name: str = "dose") -> VpcResult:  # fmt: skip
+        max_bins: int = 20, strata_name: str = "dose") -> VpcResult:
     """VPC table of ``data`` against ``sims`` (n_sim, N, J) (see the module docstring).
 
     ``strata`` (N,): a label per subject (default: one stratum); ``pred`` (N, J): population
@@ -112,7 +112,7 @@ def vpc(data: FitData, sims: FloatArray, sim_cens: npt.NDArray[np.bool_],
                 row: dict[str, Any] = {"type": tname, "unit": data.type_units[t],
                                        strata_name: s.item() if hasattr(s, "item") else s,
                                        "bin": b, "time": float(centre), "n_obs": int(o.size),
-                                       "n_blq": int((o <= _SENTINEL).sum()), "lloq": lloq}  # fmt: skip
+                                       "n_blq": int((o <= _SENTINEL).sum()), "lloq": lloq}
                 for q in PERCENTILES:
                     oq = float(np.percentile(o, q))
                     sq = np.percentile(sv, q, axis=1)
@@ -128,6 +128,6 @@ def vpc(data: FitData, sims: FloatArray, sim_cens: npt.NDArray[np.bool_],
                 fs = (sv <= _SENTINEL).mean(axis=1)
                 row["obs_frac_blq"] = fo
                 row["sim_frac_blq_lo"], row["sim_frac_blq_hi"] = (float(x) for x in
-                                                                   np.percentile(fs, [5.0, 95.0]))  # fmt: skip
+                                                                   np.percentile(fs, [5.0, 95.0]))
                 rows.append(row)
     return VpcResult(pd.DataFrame(rows), n_sim, pred is not None, strata_name)
