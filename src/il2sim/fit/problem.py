@@ -7,7 +7,7 @@ effects, vectorised over rows (subjects x chains or subjects x samples).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ class Problem:
     model: StructuralModel
     spec: FitSpec
     residual0: ResidualModel
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, data: FitData, model: StructuralModel, spec: FitSpec,
@@ -80,7 +81,7 @@ class Problem:
         if not present.all():
             raise DataError("an observation type has no observation", field="observations",
                             value=data.type_names[int(np.flatnonzero(~present)[0])])
-        return cls(data, model, spec, res)
+        return cls(data, model, spec, res, {})
 
     @property
     def n(self) -> int:
@@ -94,9 +95,15 @@ class Problem:
 
     def gather(self, subjects: IntArray) -> tuple[Any, ...]:
         """Data arrays for rows ``subjects``: dv, types, censored, lloq, mask."""
+        key = (id(subjects), subjects.shape)
+        hit = self._cache.get("gather")
+        if hit is not None and hit[0] == key and hit[1] is subjects:
+            return hit[2]
         d = self.data
-        return (d.dv[subjects], d.obs_type[subjects], d.censored[subjects], d.lloq[subjects],
-                d.mask[subjects])
+        out = (d.dv[subjects], d.obs_type[subjects], d.censored[subjects], d.lloq[subjects],
+               d.mask[subjects])
+        self._cache["gather"] = (key, subjects, out)
+        return out
 
     def predict(self, phi: FloatArray, subjects: IntArray) -> FloatArray:
         """Model predictions (R, J); non-finite predictions become a ModelError."""

@@ -61,6 +61,11 @@ class ResidualModel:
     ab: FloatArray
     floor: FloatArray
 
+    @property
+    def codes(self) -> npt.NDArray[np.int64]:
+        """Index of each type's kind in :data:`KINDS`."""
+        return np.array([KINDS.index(k) for k in self.kinds], dtype=np.int64)
+
     def with_ab(self, ab: FloatArray) -> ResidualModel:
         """The same kinds with other parameters."""
         return ResidualModel(self.kinds, np.asarray(ab, dtype=float), self.floor)
@@ -82,7 +87,7 @@ class ResidualModel:
         t = np.clip(types, 0, None)
         a = self.ab[t, 0]
         b = self.ab[t, 1]
-        code = np.array([KINDS.index(k) for k in self.kinds])[t]
+        code = self.codes[t]
         is_log = code == 3
         fa = np.abs(f)
         sd = np.where(
@@ -140,7 +145,7 @@ class ResidualModel:
         u = rng.random(y.shape) * np.clip(p, 1e-300, 1.0)
         z = m + sd * special.ndtri(np.clip(u, 1e-300, 1.0 - 1e-16))
         z = np.minimum(z, z_l)
-        draw = np.where(is_log, np.exp(z), z)
+        draw = np.where(is_log, np.exp(np.where(is_log, z, 0.0)), z)
         return np.where(censored, draw, y)
 
     def simulate(
@@ -149,7 +154,7 @@ class ResidualModel:
         """Observations drawn around predictions ``f`` (no censoring applied)."""
         m, sd, is_log = self._arrays(f, types)
         z = m + sd * rng.standard_normal(f.shape)
-        return np.asarray(np.where(is_log, np.exp(z), z), dtype=float)
+        return np.asarray(np.where(is_log, np.exp(np.where(is_log, z, 0.0)), z), dtype=float)
 
     # ------------------------------------------------------------------ M-step
     def sq_stat(self, y: FloatArray, f: FloatArray, types: npt.NDArray[np.int64],
