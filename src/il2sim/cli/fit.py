@@ -96,7 +96,7 @@ def fit_cmd(
                        n_is=_positive_int(is_samples, "is-samples", 2))
     job = prepare(data, params, omega, error, parameters)  # every check before any output
     if resume and not (out / "saem_state.npz").exists():
-        raise InputError("no saved state to resume from", field="resume", value=str(out / "saem_state.npz"))
+        raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
     try:
         with _bars(True) as bar:
             result = run(job, opts, post, out, resume, bar)
@@ -201,7 +201,7 @@ def params_cmd(
     from il2sim.model.parameters import load_parameters
 
     if parameters is not None and not Path(parameters).is_file():
-        raise InputError("no such file", field="parameters", value=parameters)
+        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
     tab = parameter_table(load_parameters(parameters) if parameters else load_parameters())
     if json_out:
         print_json(tab)

@@ -39,6 +39,17 @@ def _load_regimen(
     return next(iter(regs.values()))
 
 
+def _load_parameter_file(path: Path | None) -> Any:
+    """``--parameters FILE``: a parameter table (None: the packaged one)."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InputError(f"no such file: {str(path)!r}", field="parameters", value=str(path))
+    from il2sim.model.parameters import load_parameters
+
+    return load_parameters(path)
+
+
 def _print_table(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -121,6 +132,10 @@ def simulate_cmd(
         str, typer.Option("--amount-unit", help="Amount unit of --events.")
     ] = "IU",
     per_m2: Annotated[bool, typer.Option("--per-m2", help="--events AMT is per m2.")] = False,
+    parameters: Annotated[
+        Path | None,
+        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
+    ] = None,
 ) -> None:
     """Simulate serum IL-2, receptor occupancy and NK counts for a virtual population."""
     from il2sim.population import Population
@@ -135,6 +150,7 @@ def simulate_cmd(
     if solver not in SOLVERS:
         raise InputError(f"must be one of {', '.join(SOLVERS)}, got {solver!r}", field="solver")
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
+    param_set = _load_parameter_file(parameters)
     # --- streaming for large populations (issue 7, engineer F): above the threshold and
     # without --out, simulate in blocks with bounded memory (docs/scale.md); same summary keys.
     from il2sim.sweep.stream import (
@@ -151,6 +167,7 @@ def simulate_cmd(
             seed,
             horizon_day=horizon_days,
             solver=solver,
+            parameters=param_set,
             workers=streaming_workers(patients),
             progress=True,
             extra=toxicity_extra,
@@ -162,7 +179,7 @@ def simulate_cmd(
             _print_table(summary)
         return
     # --- end streaming
-    pop = Population.sample(patients, seed)
+    pop = Population.sample(patients, seed, parameters=param_set)
     res = _run_chunked(reg, pop, horizon_days, solver)
     summary = res.summary()
     summary["regimen"] = reg.spec if reg.spec is not None else str(events)

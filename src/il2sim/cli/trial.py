@@ -99,6 +99,10 @@ def trial_cmd(
     ] = False,
     xpt: Annotated[bool, typer.Option("--xpt", help="Also write SAS XPT v5 files.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    parameters: Annotated[
+        Path | None,
+        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
+    ] = None,
 ) -> None:
     """Run one in-silico trial (SDTM into --out) or --replicates R trials (summary)."""
     from il2sim.designs.registry import build_design
@@ -114,6 +118,9 @@ def trial_cmd(
     )
 
     levels = parse_float_list(doses, "--doses")
+    from il2sim.cli.simulate import _load_parameter_file
+
+    param_set = _load_parameter_file(parameters)
     is_ab = design.strip().lower().replace(" ", "") == "a+b"
     opts: dict[str, Any] = {
         "n_doses": len(levels),
@@ -133,7 +140,7 @@ def trial_cmd(
     if replicates == 0:
         trial = run_trial(
             des, levels, seed, schedule=sch, modification=mod, neutralising=neutralising,
-            max_patients=max_patients,
+            max_patients=max_patients, parameters=param_set,
         )  # fmt: skip
         target_dir = out if out is not None else Path("il2sim-trial")
         files = write_sdtm(build_sdtm(trial), target_dir, xpt=xpt)
@@ -149,7 +156,7 @@ def trial_cmd(
     with progress_bar(not json_out) as update:
         pools = build_pools(
             levels, pool_size, seed, schedule=sch, modification=mod, neutralising=neutralising,
-            progress=lambda j: update("simulating pools", j, len(levels)),
+            progress=lambda j: update("simulating pools", j, len(levels)), parameters=param_set,
         )  # fmt: skip
         reps = run_replicates(
             des, pools, replicates, seed, max_patients=max_patients,

@@ -53,7 +53,7 @@ class FitData:
     def __post_init__(self) -> None:
         n = len(self.subject_ids)
         if n == 0 or not self.mask.any():
-            raise DataError("no observations", field="observations", value=0)
+            raise DataError("no observations, got 0", field="observations", value=0)
         for name in ("time", "dv", "obs_type", "censored", "lloq", "mask"):
             if getattr(self, name).shape != self.mask.shape or self.mask.shape[0] != n:
                 raise DataError(f"shape {getattr(self, name).shape} != {self.mask.shape}", field=name)
@@ -159,7 +159,7 @@ def from_long(
     y = np.asarray(dv, dtype=float).ravel()
     m = subj.size
     if m == 0:
-        raise DataError("no observations", field="observations", value=0)
+        raise DataError("no observations, got 0", field="observations", value=0)
     ty = np.zeros(m, dtype=np.int64) if obs_type is None else np.asarray(obs_type).astype(np.int64)
     cens = np.zeros(m, dtype=bool) if censored is None else np.asarray(censored, dtype=bool)
     lq = np.full(m, np.nan) if lloq is None else np.asarray(lloq, dtype=float).ravel()

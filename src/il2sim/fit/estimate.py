@@ -87,7 +87,7 @@ def fit(
     state = None
     if resume:
         if ck_path is None or not ck_path.exists():
-            raise InputError("no checkpoint to resume from", field="resume",
+            raise InputError(f"no checkpoint to resume from: {str(ck_path)!r}", field="resume",
                              value=str(ck_path))
         state = load_state(ck_path, meta.as_dict())
 

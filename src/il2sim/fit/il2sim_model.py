@@ -82,7 +82,7 @@ class Il2simDesign:
         cov = {c: np.asarray(first[c], dtype=float) for c in ("BSA", "WT", "AGE", "SEX", "DOSE")}
         doses = df[df["EVID"] == 1]
         if doses.empty:
-            raise DataError("no dose records", field="AMT", value=0)
+            raise DataError("no dose records (EVID 1, AMT > 0), got 0", field="AMT", value=0)
         t_dose0 = np.full(n, np.inf)
         np.minimum.at(t_dose0, sid[df["EVID"].to_numpy() == 1], doses["TIME"].to_numpy(float))
         t_dose0 = np.where(np.isfinite(t_dose0), t_dose0, 0.0)

@@ -81,11 +81,11 @@ class FitSpec:
                                  field=f"initial {n}", value=v)
         for n in self.random:
             if n not in names:
-                raise InputError("random effect for a parameter that is not estimated",
+                raise InputError(f"random effect for {n!r}, which is not estimated",
                                  field="omega", value=n)
         for n, sd in self.omega_init.items():
             if n not in self.random:
-                raise InputError("omega given for a parameter without variability",
+                raise InputError(f"omega given for {n!r}, a parameter without variability",
                                  field="omega", value=n)
             if not (math.isfinite(sd) and sd > 0):
                 raise InputError(f"must be a positive SD, got {sd!r}", field=f"omega {n}", value=sd)
@@ -93,10 +93,10 @@ class FitSpec:
         for blk in self.blocks:
             for n in blk:
                 if n not in self.random:
-                    raise InputError("block entry without a random effect", field="omega block",
+                    raise InputError(f"block entry {n!r} has no random effect", field="omega block",
                                      value=n)
                 if n in seen:
-                    raise InputError("parameter in two blocks", field="omega block", value=n)
+                    raise InputError(f"{n!r} is in two blocks", field="omega block", value=n)
                 seen.add(n)
         object.__setattr__(self, "error", {k: check_kind(v) for k, v in self.error.items()})
 

@@ -63,7 +63,7 @@ class Problem:
             raise ModelError(f"spec parameters {spec.param_names} != model's {model.param_names}",
                              field="params")
         if data.n_observations == 0:
-            raise DataError("no observations", field="observations", value=0)
+            raise DataError("no observations, got 0", field="observations", value=0)
         if data.n_censored == data.n_observations:
             raise DataError(f"all {data.n_observations} observations are below the LLOQ",
                             field="observations", value="all BLQ")
@@ -71,7 +71,7 @@ class Problem:
         for t, name in enumerate(data.type_names):
             sel = data.type_mask(t)
             if sel.any() and not (sel & ~data.censored).any():
-                raise DataError(f"all {int(sel.sum())} observations of {name} are below the "
+                raise DataError(f"all {int(sel.sum())} observations of {name!r} are below the "
                                 "LLOQ", field="observations", value=name)
             if kinds[t] == "exp" and (sel & ~data.censored & ~(data.dv > 0)).any():
                 raise InputError(f"the exp error model needs positive {name} values",

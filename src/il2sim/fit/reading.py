@@ -86,11 +86,11 @@ def _from_csv(path: Path) -> pd.DataFrame:
     raw.columns = [str(c).strip().upper().lstrip("#") for c in raw.columns]
     for col in ("ID", "TIME", "DV", "AMT"):
         if col not in raw.columns:
-            raise DataError("missing column", field=col, value=path.name)
+            raise DataError(f"missing column {col} in {path.name}", field=col, value=path.name)
     if "EVID" not in raw.columns and "MDV" not in raw.columns:
-        raise DataError("missing column (EVID or MDV)", field="EVID", value=path.name)
+        raise DataError(f"missing column EVID or MDV in {path.name}", field="EVID", value=path.name)
     if len(raw) == 0:
-        raise DataError("no observations", field="observations", value=0)
+        raise DataError("no observations, got 0", field="observations", value=0)
     ids = raw["ID"].astype(str).str.strip()
     if (ids == "").any():
         raise DataError(f"missing value in data row {int(np.flatnonzero(ids == '')[0]) + 1}",
@@ -144,11 +144,11 @@ def read_dataset(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The fit input table (see the module docstring) from an SDTM folder or a NONMEM CSV."""
     p = Path(path)
     if not p.exists():
-        raise InputError("no such file or folder", field="data", value=str(p))
+        raise InputError(f"no such file or folder: {str(p)!r}", field="data", value=str(p))
     df = _from_sdtm(p) if p.is_dir() else _from_csv(p)
     obs = df["EVID"] == 0
     if not obs.any():
-        raise DataError("no observations", field="observations", value=0)
+        raise DataError("no observations (EVID 0 rows), got 0", field="observations", value=0)
     if (df.loc[obs, "CENS"] == 1).all():
         raise DataError(f"all {int(obs.sum())} observations are below the LLOQ",
                         field="observations", value="all BLQ")

@@ -36,17 +36,17 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
         raise InputError(f"must be sobol or morris, got {method!r}", field="method", value=method)
     parse_spec(regimen)  # bad regimen -> InputError before any work
     if parameters is not None and not Path(parameters).is_file():
-        raise InputError("no such file", field="parameters", value=parameters)
+        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
     base = load_parameters(parameters) if parameters else load_parameters()
     names = DEFAULT_SENSITIVITY_PARAMS if not params else tuple(
         t.strip() for t in params.split(",") if t.strip())
     bounds = []
     for nm in names:
         if nm not in base:
-            raise InputError("unknown parameter (see `il2sim params`)", field="params", value=nm)
+            raise InputError(f"unknown parameter {nm!r} (see `il2sim params`)", field="params", value=nm)
         v = base.value(nm)
         if v <= 0:
-            raise InputError("needs a positive value for a log-uniform interval", field="params",
+            raise InputError(f"{nm!r} needs a positive value for a log-uniform interval", field="params",
                              value=nm)
         hit = _CI.search(base.spec(nm).source)
         bounds.append((float(hit.group(1)), float(hit.group(2))) if hit else (v / factor, v * factor))

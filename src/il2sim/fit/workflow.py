@@ -42,9 +42,9 @@ def parse_params(text: str | None, base: Parameters) -> tuple[str, ...]:
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     for n in names:
         if n not in base:
-            raise InputError("unknown parameter (see `il2sim params`)", field="params", value=n)
+            raise InputError(f"unknown parameter {n!r} (see `il2sim params`)", field="params", value=n)
     if len(set(names)) != len(names):
-        raise InputError("a parameter is named twice", field="params", value=text)
+        raise InputError(f"a parameter is named twice in {text!r}", field="params", value=text)
     return names
 
 
@@ -61,7 +61,7 @@ def parse_omega(text: str | None, free: tuple[str, ...], base: Parameters
     for m in re.finditer(r"block\(([^)]*)\)", text):
         blk = tuple(t.strip() for t in m.group(1).split(",") if t.strip())
         if len(blk) < 2:
-            raise InputError("a block needs at least two parameters", field="omega", value=m.group(0))
+            raise InputError(f"a block needs at least two parameters, got {m.group(0)!r}", field="omega", value=m.group(0))
         blocks.append(blk)
         entries.extend(blk)
     rest = re.sub(r"block\([^)]*\)", "", rest)
@@ -79,13 +79,13 @@ def parse_omega(text: str | None, free: tuple[str, ...], base: Parameters
                 raise InputError(f"not a number: {val!r}", field=f"omega {name}", value=val) from None
     for n in entries:
         if n not in base:
-            raise InputError("unknown parameter", field="omega", value=n)
+            raise InputError(f"unknown parameter {n!r}", field="omega", value=n)
         if n not in free:
-            raise InputError("omega for a parameter that is not fitted (add it to --params)",
+            raise InputError(f"omega for {n!r}, which is not fitted (add it to --params)",
                              field="omega", value=n)
         if base.bpv_cv(n) <= 0:
-            raise InputError("omega for a parameter without between-patient variability in the "
-                             "parameter table (bpv_cv = 0)", field="omega", value=n)
+            raise InputError(f"omega for {n!r}, a parameter without between-patient variability in "
+                             "the parameter table (bpv_cv = 0)", field="omega", value=n)
     rnd = tuple(dict.fromkeys(entries))
     for n in rnd:
         sd0.setdefault(n, max(0.5, math.sqrt(math.log1p(base.bpv_cv(n) ** 2))))
@@ -207,13 +207,13 @@ def load_fitted(path: str, design: Il2simDesign) -> tuple[PopulationModel, list[
     p = Path(path)
     notes: list[str] = []
     if not p.exists():
-        raise InputError("no such file", field="parameters", value=str(p))
+        raise InputError(f"no such file: {str(p)!r}", field="parameters", value=str(p))
     meta: dict[str, Any] | None = None
     if p.suffix.lower() == ".json":
         try:
             meta = json.loads(p.read_text())["model"]
         except (ValueError, KeyError, OSError):
-            raise InputError("not an il2sim fit.json", field="parameters", value=str(p)) from None
+            raise InputError(f"not an il2sim fit.json: {str(p)!r}", field="parameters", value=str(p)) from None
         base = load_parameters(p.parent / meta.get("parameters_file", "parameters.toml")) \
             if (p.parent / meta.get("parameters_file", "parameters.toml")).exists() else load_parameters()
     else:
