@@ -112,6 +112,9 @@ def test_fit_json_contract_and_parameter_file(tiny_csv: Path, tmp_path: Path,
     code, sim, err = _run(["simulate", "--regimen", "1 MIU/m2 sc qd x3", "--patients", "5",
                            "--parameters", str(out / "parameters.toml"), "--json"], capsys)
     assert code == 0, err
+    code, sim0, _ = _run(["simulate", "--regimen", "1 MIU/m2 sc qd x3", "--patients", "5",
+                          "--json"], capsys)
+    assert json.loads(sim)["il2_peak_pm"] != json.loads(sim0)["il2_peak_pm"]
     code, vpc_out, err = _run(["vpc", str(tiny_csv), "--parameters", str(out / "fit.json"),
                                "--n-sim", "20", "--out", str(tmp_path / "vpc"), "--json"], capsys)
     assert code == 0, err
