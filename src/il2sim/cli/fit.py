@@ -27,7 +27,7 @@ from il2sim.cli._common import print_json
 from il2sim.errors import InputError
 
 _PHASES = {"saem": "SAEM iterations", "conditional": "conditional distributions + FIM",
-           "likelihood": "-2LL (importance sampling)"}
+           "modes": "conditional modes (EBEs)", "likelihood": "-2LL (importance sampling)"}
 
 
 @contextmanager

@@ -39,7 +39,7 @@ class PostOptions:
 
     n_conditional: int = 200
     n_is: int = 1000
-    map_iter: int = 200
+    map_iter: int = 50
 
     def __post_init__(self) -> None:
         for name in ("n_conditional", "n_is"):
@@ -100,7 +100,7 @@ def fit(
         save(st)
     cond = conditional_phase(problem, st, opts, post.n_conditional, opts.seed, progress)
     omega = final_omega(problem, st.omega)
-    mode = conditional_modes(problem, st.mu, omega, st.ab, cond.best, post.map_iter)
+    mode = conditional_modes(problem, st.mu, omega, st.ab, cond.best, post.map_iter, progress)
     ll, ll_se = importance_ll(problem, st.mu, omega, st.ab, cond, post.n_is, opts.seed,
                               progress=progress)
     return _assemble(problem, st, cond, omega, mode, ll, ll_se, opts, post, time.perf_counter() - t0)

@@ -79,8 +79,10 @@ def gof_figure(data: FitData, t: int, pred: FloatArray, ipred: FloatArray,
         a.set_xlabel(lab)
         a.set_ylabel("NPDE")
         a.set_title(f"{name}: NPDE vs {lab.split(' ')[0]}")
-        if lab == "PRED":
-            a.set_xscale("symlog", linthresh=max(float(np.nanmin(np.abs(pred[sel]) + 1e-9)), 1e-3))
+        if lab == "PRED" and (pred[sel] > 0).any():
+            a.set_xscale("log")
+            a.set_xlim(left=max(float(np.nanmin(np.where(pred[sel] > 0, pred[sel], np.inf))),
+                                1e-3) / 1.5)
     fig.tight_layout()
     return fig
 

@@ -95,7 +95,8 @@ def conditional_phase(problem: Problem, st: SaemState, options: SaemOptions, n_i
 
 
 def conditional_modes(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
-                      start: FloatArray, max_iter: int = 200) -> FloatArray:
+                      start: FloatArray, max_iter: int = 50,
+                      progress: Progress | None = None) -> FloatArray:
     """MAP estimates (N, K) of the individual parameters (see the module docstring)."""
     rm = problem.rmask
     n = start.shape[0]
@@ -128,8 +129,17 @@ def conditional_modes(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         return float(v0.sum()), grad.ravel()
 
     x0 = start[:, rm].ravel()
-    out = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
-                            options={"maxiter": max_iter, "gtol": 1e-6})
+    it = [0]
+
+    def step(_x: FloatArray) -> None:
+        it[0] += 1
+        if progress is not None:
+            progress("modes", it[0], max_iter, {})
+
+    out = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", callback=step,
+                            options={"maxiter": max_iter, "gtol": 1e-5})
+    if progress is not None:
+        progress("modes", max_iter, max_iter, {})
     x = out.x if np.isfinite(out.fun) and out.fun <= fun(x0)[0] else x0
     return full(x)
 
