@@ -134,19 +134,32 @@ class ResidualModel:
         censored: BoolArray,
         lloq: FloatArray,
         rng: np.random.Generator,
-    ) -> FloatArray:
-        """``y`` with censored entries drawn from the model truncated above the LLOQ."""
+    ) -> tuple[FloatArray, FloatArray]:
+        """Censored entries drawn from the model truncated above the LLOQ: (``y`` with the
+        draws, the draws' standard-normal errors ``e*``, 0 elsewhere).
+
+        The draw is made on the standard-normal scale, ``e* ~ N(0, 1)`` truncated at
+        ``(z_LLOQ - m) / sd`` with the model's own sd (not the numerical floor): where a
+        proportional model predicts 0 the bound is +inf and ``e*`` is an untruncated draw, so
+        such values carry no information on the residual parameter instead of inflating it."""
+        e = np.zeros(y.shape)
         if not censored.any():
-            return y
+            return y, e
         m, sd, is_log = self._arrays(f, types)
+        t = np.clip(types, 0, None)
+        code = self.codes[t]
+        a, b = self.ab[t, 0], self.ab[t, 1]
+        raw = np.where(code == 1, b * np.abs(f), np.where(code == 2, np.hypot(a, b * np.abs(f)), a))
         with np.errstate(divide="ignore", invalid="ignore"):
             z_l = np.where(is_log, np.log(np.where(lloq > 0, lloq, 1.0)), lloq)
-            p = special.ndtr((z_l - m) / sd)
+            bound = np.where(raw > 0, (z_l - m) / np.where(raw > 0, raw, 1.0), np.inf)
+        p = special.ndtr(bound)
         u = rng.random(y.shape) * np.clip(p, 1e-300, 1.0)
-        z = m + sd * special.ndtri(np.clip(u, 1e-300, 1.0 - 1e-16))
-        z = np.minimum(z, z_l)
+        e = np.where(censored, special.ndtri(np.clip(u, 1e-300, 1.0 - 1e-16)), 0.0)
+        e = np.where(censored, np.minimum(e, bound), 0.0)
+        z = m + raw * e
         draw = np.where(is_log, np.exp(np.where(is_log, z, 0.0)), z)
-        return np.where(censored, draw, y)
+        return np.where(censored, draw, y), e
 
     def simulate(
         self, f: FloatArray, types: npt.NDArray[np.int64], rng: np.random.Generator
@@ -158,22 +171,31 @@ class ResidualModel:
 
     # ------------------------------------------------------------------ M-step
     def sq_stat(self, y: FloatArray, f: FloatArray, types: npt.NDArray[np.int64],
-                mask: BoolArray) -> FloatArray:
+                mask: BoolArray, censored: BoolArray | None = None,
+                e_cens: FloatArray | None = None) -> FloatArray:
         """Per type: mean squared residual on the scale each closed-form update needs
-        (``(y-f)^2`` add, ``((y-f)/f)^2`` prop, ``(log y - log f)^2`` exp; NaN for combined)."""
+        (``(y-f)^2`` add, ``((y-f)/f)^2`` prop, ``(log y - log f)^2`` exp; NaN for combined).
+        Censored entries contribute ``(param * e*)^2`` from their imputed standard-normal
+        errors ``e_cens`` (see :meth:`impute_censored`)."""
         out = np.full(len(self.kinds), np.nan)
+        cens = np.zeros(mask.shape, dtype=bool) if censored is None else censored
         for t, kind in enumerate(self.kinds):
             sel = mask & (types == t)
             if kind == "combined" or not sel.any():
                 continue
-            yy, ff = y[sel], f[sel]
+            obs = sel & ~cens
+            yy, ff = y[obs], f[obs]
             if kind == "add":
                 r = yy - ff
             elif kind == "prop":
                 r = (yy - ff) / np.maximum(np.abs(ff), self.floor[t])
             else:
                 r = np.log(np.maximum(yy, _F_TINY)) - np.log(np.maximum(ff, _F_TINY))
-            out[t] = float(np.mean(r * r))
+            total = float(np.sum(r * r))
+            if e_cens is not None and (sel & cens).any():
+                par = self.ab[t, 1] if kind == "prop" else self.ab[t, 0]
+                total += float(np.sum((par * e_cens[sel & cens]) ** 2))
+            out[t] = total / int(sel.sum())
         return out
 
     def ab_from_stat(self, stat: FloatArray) -> FloatArray:

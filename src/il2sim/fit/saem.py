@@ -167,8 +167,8 @@ def _iteration(problem: Problem, options: SaemOptions, st: SaemState,
     s1_new = phi.sum(axis=0) / c
     s2_new = phi.T @ phi / c
     y, ty, cens, lq, mask = problem.gather(ch.subjects)
-    y_imp = res.impute_censored(np.nan_to_num(y), ch.f, ty, cens, lq, rng)
-    sres_new = res.sq_stat(y_imp, ch.f, ty, mask)
+    y_imp, e_cens = res.impute_censored(np.nan_to_num(y), ch.f, ty, cens, lq, rng)
+    sres_new = res.sq_stat(y_imp, ch.f, ty, mask, cens, e_cens)
     s1 = st.s1 + gamma * (s1_new - st.s1)
     s2 = st.s2 + gamma * (s2_new - st.s2)
     s_res = np.where(np.isfinite(sres_new), st.s_res + gamma * (np.nan_to_num(sres_new) - st.s_res),
