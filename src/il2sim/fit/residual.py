@@ -145,7 +145,7 @@ class ResidualModel:
         e = np.zeros(y.shape)
         if not censored.any():
             return y, e
-        m, sd, is_log = self._arrays(f, types)
+        m, _sd, is_log = self._arrays(f, types)
         t = np.clip(types, 0, None)
         code = self.codes[t]
         a, b = self.ab[t, 0], self.ab[t, 1]
