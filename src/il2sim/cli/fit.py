@@ -80,6 +80,7 @@ def fit_cmd(
     conditional: Annotated[int, typer.Option("--conditional", help="MCMC sweeps for EBEs and standard errors.")] = 150,
     parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table to start from (default: packaged).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
 ) -> None:
     """Fit the model to a trial's individual data by SAEM (Monolix/saemix-style)."""
     from il2sim.fit.estimate import PostOptions
@@ -91,7 +92,8 @@ def fit_cmd(
     except ValueError:
         raise InputError(f"expected K1,K2, got {iterations!r}", field="iterations", value=iterations) from None
     opts = SaemOptions(k1=_positive_int(k1, "iterations", 0), k2=_positive_int(k2, "iterations"),
-                       n_chains=_positive_int(chains, "chains"), seed=seed)
+                       n_chains=_positive_int(chains, "chains"), seed=seed,
+                       checkpoint_every_s=max(0.0, float(checkpoint_every)))
     post = PostOptions(n_conditional=_positive_int(conditional, "conditional", 2),
                        n_is=_positive_int(is_samples, "is-samples", 2))
     job = prepare(data, params, omega, error, parameters)  # every check before any output
