@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from il2sim.fit.estimate import PostOptions, fit
-from il2sim.fit.il2sim_model import DEFAULT_FREE, Il2simDesign, Il2simModel
+from il2sim.fit.il2sim_model import BASELINE_PARAMS, DEFAULT_FREE, Il2simDesign, Il2simModel
 from il2sim.fit.model import FitSpec
 from il2sim.fit.recovery import TOY_OMEGA, TOY_TRUTH, run_recovery, toy_oral_dataset
 from il2sim.fit.saem import SaemOptions
 from il2sim.fit.simdata import seed_trial_table, truth_parameters
+from il2sim.fit.workflow import baseline_distribution
 from il2sim.model.parameters import load_parameters
 
 BASE = load_parameters()
@@ -75,6 +76,9 @@ def identifiability() -> None:
              "signal_ke0_per_day"]
     design = Il2simDesign.from_table(seed_trial_table(truth_parameters({"f_sc": 0.3}), 1))
     m = Il2simModel(design, cands, BASE)
+    m = Il2simModel(Il2simDesign.from_table(seed_trial_table(truth_parameters({"f_sc": 0.3}), 1),
+                                            BASE, "observed"), cands, BASE)
+    design = m.design
     d = design.data
     n = d.n_subjects
     phi = np.tile(np.log(m.initial()), (n, 1))
@@ -101,8 +105,13 @@ def identifiability() -> None:
 
 
 def il2sim_recovery(n_rep: int, quick: bool, out: Path | None) -> None:
+    m0, c0 = baseline_distribution(BASE)
     omega = {k: math.sqrt(math.log1p(BASE.bpv_cv(k) ** 2)) for k in DEFAULT_FREE}
     truth = {k: BASE.value(k) for k in DEFAULT_FREE}
+    # baselines (estimated individually): the population's reference-range distribution
+    for j, k in enumerate(BASELINE_PARAMS):
+        truth[k] = math.exp(m0[j])
+        omega[k] = math.sqrt(c0[j, j])
     opts = SaemOptions(k1=100, k2=50) if quick else SaemOptions()
     post = PostOptions(n_conditional=40, n_is=100) if quick else PostOptions(n_conditional=150,
                                                                               n_is=500)
@@ -119,7 +128,7 @@ def il2sim_recovery(n_rep: int, quick: bool, out: Path | None) -> None:
             out.write_text(json.dumps(rows, indent=1))
 
     tab = run_recovery(_il2sim_make(DEFAULT_FREE), truth, omega, n_rep, opts, post,
-                       initial_factor=1.3, on_fit=on_fit)
+                       initial_factor=1.3, on_fit=on_fit, blocks=(BASELINE_PARAMS,))
     print(f"il2sim recovery: {tab.n_replicates} seed-design trials (43 patients), "
           f"{len(DEFAULT_FREE)} free parameters + variabilities")
     print("\n".join(tab.lines()))
@@ -129,7 +138,7 @@ def il2sim_recovery(n_rep: int, quick: bool, out: Path | None) -> None:
 
 def resume_check() -> None:
     data, model = _il2sim_make(DEFAULT_FREE)(0)
-    spec = FitSpec(DEFAULT_FREE, model.initial(), DEFAULT_FREE)
+    spec = FitSpec(model.param_names, model.initial(), model.param_names)
     opts = SaemOptions(k1=30, k2=10, checkpoint_every_s=0.0)
     post = PostOptions(n_conditional=5, n_is=10)
     ck = Path("/tmp/il2sim-bench-fit-state.npz")

@@ -20,6 +20,7 @@ from il2sim.fit.residual import ResidualModel
 from il2sim.fit.saem import SaemOptions
 from il2sim.fit.simdata import seed_trial_table, truth_parameters
 from il2sim.fit.vpc import vpc
+from il2sim.fit.workflow import baseline_distribution
 from il2sim.model.parameters import load_parameters
 from il2sim.population import Population
 
@@ -37,20 +38,22 @@ def test_phi_reaches_population_param(small_design: Il2simDesign) -> None:
     m = Il2simModel(small_design)
     n = small_design.data.n_subjects
     rng = np.random.default_rng(0)
-    phi = np.log(m.initial()) + 0.3 * rng.standard_normal((n, len(DEFAULT_FREE)))
+    phi = np.log(m.initial()) + 0.3 * rng.standard_normal((n, len(m.param_names)))
     pop = m.population(phi, np.arange(n))
     assert isinstance(pop, Population)
     for j, name in enumerate(DEFAULT_FREE):
         np.testing.assert_allclose(pop.param(name, m.ref), np.exp(phi[:, j]), rtol=1e-12)
-    # other parameters at their typical values
+    # other parameters at their typical values; baselines are the last two columns
     np.testing.assert_allclose(pop.param("vc_l_per_m2", m.ref), BASE.value("vc_l_per_m2"))
+    assert m.param_names[-2:] == ("nk0_per_ul", "bright0_per_ul")
+    np.testing.assert_allclose(pop.nk0_per_ul, np.exp(phi[:, -2]), rtol=1e-12)
 
 
 def test_predictions_invariant_to_row_order_and_batch(small_design: Il2simDesign) -> None:
     m = Il2simModel(small_design)
     n = small_design.data.n_subjects
     rng = np.random.default_rng(1)
-    phi = np.log(m.initial()) + 0.3 * rng.standard_normal((n, len(DEFAULT_FREE)))
+    phi = np.log(m.initial()) + 0.3 * rng.standard_normal((n, len(m.param_names)))
     subj = np.arange(n)
     full = m.predict(phi, subj)
     perm = rng.permutation(n)
@@ -110,8 +113,12 @@ def test_vpc_of_the_model_against_its_own_data() -> None:
     df = seed_trial_table(TRUTH, 11)
     design = Il2simDesign.from_table(df)
     m = Il2simModel(design, DEFAULT_FREE, TRUTH)
-    mu = np.log(m.initial())
-    omega = np.diag([math.log1p(TRUTH.bpv_cv(k) ** 2) for k in DEFAULT_FREE])
+    m0, c0 = baseline_distribution(TRUTH)  # the population's baselines (reference ranges)
+    k = len(DEFAULT_FREE)
+    mu = np.concatenate([np.log([TRUTH.value(n) for n in DEFAULT_FREE]), m0])
+    omega = np.zeros((k + 2, k + 2))
+    omega[:k, :k] = np.diag([math.log1p(TRUTH.bpv_cv(n) ** 2) for n in DEFAULT_FREE])
+    omega[k:, k:] = c0
     # the trial's measurement errors: IL-2 15% (log-normal), flow 12% + counting error
     res = ResidualModel(("exp", "exp", "exp"), np.array([[0.15, 0], [0.13, 0], [0.14, 0]]),
                         np.full(3, 1e-12))
@@ -135,7 +142,9 @@ def test_reduced_recovery_il2sim() -> None:
         df = seed_trial_table(truth, 100 + rep, n_per_level=(3,) * 7)
         design = Il2simDesign.from_table(df)
         m = Il2simModel(design, free, BASE)
-        spec = FitSpec(free, tuple(1.3 * v for v in m.initial()), free, {k: 0.5 for k in free})
+        names = m.param_names
+        spec = FitSpec(names, tuple(1.3 * v for v in m.initial()), names,
+                       {k: 0.5 for k in names}, blocks=(names[-2:],))
         r = fit(design.data, m, spec, SaemOptions(k1=80, k2=40, seed=rep),
                 PostOptions(n_conditional=20, n_is=30))
         for k in free:

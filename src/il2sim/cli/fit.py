@@ -80,6 +80,7 @@ def fit_cmd(
     conditional: Annotated[int, typer.Option("--conditional", help="MCMC sweeps for EBEs and standard errors.")] = 150,
     parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table to start from (default: packaged).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    baseline: Annotated[str, typer.Option("--baseline", help="Baseline NK counts: estimate (individual parameters) or observed (covariates).")] = "estimate",
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
 ) -> None:
     """Fit the model to a trial's individual data by SAEM (Monolix/saemix-style)."""
@@ -96,7 +97,7 @@ def fit_cmd(
                        checkpoint_every_s=max(0.0, float(checkpoint_every)))
     post = PostOptions(n_conditional=_positive_int(conditional, "conditional", 2),
                        n_is=_positive_int(is_samples, "is-samples", 2))
-    job = prepare(data, params, omega, error, parameters)  # every check before any output
+    job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
     if resume and not (out / "saem_state.npz").exists():
         raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
     try:

@@ -11,9 +11,12 @@ chains, or x importance samples) go to the batched solver in one call.
 Design: one regimen holding every distinct dose event of the dataset (time, route,
 duration), amounts 1 MIU flat, and a per-subject ``amount_scale`` (IU / 10^6; 0 where the
 subject had no dose), so subjects on different dose levels, with held or reduced doses, share
-one call.  Baseline NK and CD56bright counts are subject covariates: the mean of a subject's
-observations at or before the first dose (the B1 method of Dansirikul et al. 2008, J
-Pharmacokinet Pharmacodyn 35:269); those observations then leave the likelihood.
+one call.  Baseline NK and CD56bright counts are, by default, individual parameters with a
+log-normal distribution (``baseline="estimate"``, the "B3" method of Dansirikul et al. 2008,
+J Pharmacokinet Pharmacodyn 35:269); ``baseline="observed"`` uses the mean of a subject's
+observations at or before the first dose as a covariate ("B1") and drops them from the
+likelihood -- simpler, but their measurement error then biases the NK parameters (with B1 the
+SD of ``nk_loss_per_day`` came out 1.27 for a truth of 0.29 on a seed-design trial).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from il2sim import units
-from il2sim.errors import DataError, ModelError
+from il2sim.errors import DataError, InputError, ModelError
 from il2sim.fit.data import FitData, from_long
 from il2sim.fit.reading import DVID_NAMES
 from il2sim.model.parameters import Parameters, load_parameters
@@ -35,7 +38,7 @@ from il2sim.regimen.events import DoseEvent, Regimen, Route
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-__all__ = ["DEFAULT_FREE", "Il2simDesign", "Il2simModel"]
+__all__ = ["BASELINE_PARAMS", "DEFAULT_FREE", "Il2simDesign", "Il2simModel"]
 
 #: Default free parameters (typical value + between-patient variability): s.c.
 #: bioavailability (the IL-2 level), NK production Emax (size of the expansion), NK loss rate
@@ -49,6 +52,10 @@ DEFAULT_FREE: tuple[str, ...] = ("f_sc", "emax_production", "nk_loss_per_day",
 #: Reference CV given to fitted parameters so that z maps to phi (see the module docstring).
 _REF_CV = 1.0
 _OMEGA_REF = float(np.sqrt(np.log1p(_REF_CV**2)))
+#: Pseudo-parameters (cells/ul) for individually estimated baselines.
+BASELINE_PARAMS: tuple[str, ...] = ("nk0_per_ul", "bright0_per_ul")
+#: CD56bright baseline at most this fraction of total NK (keeps CD56dim positive).
+_MAX_BRIGHT = 0.9
 _TYPE_ATTR = {"il2": "il2_pm", "nk": "nk_per_ul", "bright": "bright_per_ul"}
 
 
@@ -69,10 +76,18 @@ class Il2simDesign:
     nk0_per_ul: FloatArray
     bright0_per_ul: FloatArray
     dose_level: FloatArray
+    baseline: str = "estimate"
 
     @classmethod
-    def from_table(cls, df: pd.DataFrame, parameters: Parameters | None = None) -> Il2simDesign:
-        """Build from the :func:`il2sim.fit.reading.read_dataset` table."""
+    def from_table(cls, df: pd.DataFrame, parameters: Parameters | None = None,
+                   baseline: str = "estimate") -> Il2simDesign:
+        """Build from the :func:`il2sim.fit.reading.read_dataset` table.  ``baseline``:
+        ``estimate`` keeps the baseline NK observations (the baselines are then individual
+        parameters, :data:`BASELINE_PARAMS`), ``observed`` uses them as covariates and drops
+        them from the likelihood."""
+        if baseline not in ("estimate", "observed"):
+            raise InputError(f"must be estimate or observed, got {baseline!r}", field="baseline",
+                             value=baseline)
         p = parameters or load_parameters()
         ids = list(dict.fromkeys(df["ID"].astype(str)))
         pos = {s: i for i, s in enumerate(ids)}
@@ -110,7 +125,7 @@ class Il2simDesign:
             scale[i, new_index[e]] += float(units.iu_to_miu(amt))
         obs = df[df["EVID"] == 0].copy()
         obs["_sid"] = sid[df["EVID"].to_numpy() == 0]
-        nk0, br0, obs = _baselines(obs, t_dose0, n, p)
+        nk0, br0, obs = _baselines(obs, t_dose0, n, p, drop=baseline == "observed")
         names = [DVID_NAMES[d][0] for d in sorted(DVID_NAMES)]
         present = [d for d in sorted(DVID_NAMES) if (obs["DVID"] == d).any()]
         type_of = {d: j for j, d in enumerate(present)}
@@ -134,11 +149,11 @@ class Il2simDesign:
         sex = np.where(cov["SEX"][o] == 2, "F", "M")
         return cls(data, Regimen(events), scale[o], out_t, idx.astype(np.int64), horizon,
                    cov["BSA"][o], cov["WT"][o], cov["AGE"][o], sex, nk0[o], br0[o],
-                   cov["DOSE"][o])
+                   cov["DOSE"][o], baseline)
 
 
-def _baselines(obs: pd.DataFrame, t_dose0: FloatArray, n: int,
-               p: Parameters) -> tuple[FloatArray, FloatArray, pd.DataFrame]:
+def _baselines(obs: pd.DataFrame, t_dose0: FloatArray, n: int, p: Parameters,
+               drop: bool = True) -> tuple[FloatArray, FloatArray, pd.DataFrame]:
     """Per-subject baseline NK and CD56bright (mean of observations at or before the first
     dose; else the reference-range geometric mean); drops the baseline observations."""
     gm_nk = float(np.sqrt(p.value("nk0_low_per_ul") * p.value("nk0_high_per_ul")))
@@ -146,20 +161,25 @@ def _baselines(obs: pd.DataFrame, t_dose0: FloatArray, n: int,
     nk0 = np.full(n, gm_nk)
     br0 = np.full(n, gm_br)
     pre = obs["TIME"].to_numpy(float) <= t_dose0[obs["_sid"].to_numpy()] + 1e-9
-    drop = np.zeros(len(obs), dtype=bool)
+    dropped = np.zeros(len(obs), dtype=bool)
     for dvid, arr in ((2, nk0), (3, br0)):
         sel = pre & (obs["DVID"].to_numpy() == dvid) & (obs["CENS"].to_numpy() == 0)
         if sel.any():
             means = obs[sel].groupby("_sid")["DV"].mean()
             arr[means.index.to_numpy(int)] = means.to_numpy(float)
-            drop |= sel
+            dropped |= sel
     br0 = np.minimum(br0, 0.5 * nk0)
-    return nk0, br0, obs.loc[~drop]
+    return nk0, br0, (obs.loc[~dropped] if drop else obs)
 
 
 class Il2simModel:
     """il2sim's ODE model, bound to a design, with ``free`` parameters (see the module
-    docstring).  ``dt_max_day``: step of the fast solver (default: the trial step)."""
+    docstring).  ``dt_max_day``: step of the fast solver (default: the trial step).  With a
+    design built with ``baseline="estimate"`` the individual baseline NK and CD56bright counts
+    are two more parameters (:data:`BASELINE_PARAMS`, appended to ``param_names``; typical
+    values start at the geometric mean of the observed baselines): the "B3" method of
+    Dansirikul et al. 2008, which avoids the bias that measurement error of a baseline
+    covariate causes."""
 
     def __init__(self, design: Il2simDesign, free: Sequence[str] = DEFAULT_FREE,
                  parameters: Parameters | None = None, dt_max_day: float | None = None) -> None:
@@ -170,7 +190,8 @@ class Il2simModel:
         if len(set(free)) != len(free):
             raise ModelError("a parameter is named twice", field="params", value=",".join(free))
         self.design = design
-        self._names = free
+        self._free = free
+        self._names = free + (BASELINE_PARAMS if design.baseline == "estimate" else ())
         self.base = base
         self.ref = base.without_variability().with_bpv(**{k: _REF_CV for k in free})
         self.log_typical = np.log([base.value(k) for k in free])
@@ -186,21 +207,31 @@ class Il2simModel:
         return self._names
 
     def initial(self) -> tuple[float, ...]:
-        """Typical values of the free parameters in the base table."""
-        return tuple(float(np.exp(v)) for v in self.log_typical)
+        """Typical values of the free parameters in the base table (and the geometric means
+        of the observed baselines)."""
+        out = [float(np.exp(v)) for v in self.log_typical]
+        if self.design.baseline == "estimate":
+            out += [float(np.exp(np.mean(np.log(self.design.nk0_per_ul)))),
+                    float(np.exp(np.mean(np.log(self.design.bright0_per_ul))))]
+        return tuple(out)
 
     def population(self, phi: FloatArray, subjects: IntArray) -> object:
         """The Population of rows ``subjects`` with individual parameters ``exp(phi)``."""
         from il2sim.population import Population
 
         d = self.design
-        z = (phi - self.log_typical) / _OMEGA_REF
+        kf = len(self._free)
+        z = (phi[:, :kf] - self.log_typical) / _OMEGA_REF
+        if d.baseline == "estimate":
+            nk0 = np.exp(phi[:, kf])
+            br0 = np.minimum(np.exp(phi[:, kf + 1]), _MAX_BRIGHT * nk0)
+        else:
+            nk0, br0 = d.nk0_per_ul[subjects], d.bright0_per_ul[subjects]
         return Population(
             age_yr=d.age_yr[subjects], sex=d.sex[subjects],
             height_cm=np.full(subjects.size, 170.0), weight_kg=d.weight_kg[subjects],
-            bsa_m2=d.bsa_m2[subjects], nk0_per_ul=d.nk0_per_ul[subjects],
-            bright0_per_ul=d.bright0_per_ul[subjects],
-            params={k: z[:, j] for j, k in enumerate(self._names)}, parameters=self.ref,
+            bsa_m2=d.bsa_m2[subjects], nk0_per_ul=nk0, bright0_per_ul=br0,
+            params={k: z[:, j] for j, k in enumerate(self._free)}, parameters=self.ref,
         )
 
     def simulate(self, phi: FloatArray, subjects: IntArray) -> object:

@@ -88,6 +88,7 @@ def run_recovery(make: Callable[[int], tuple[FitData, StructuralModel]],
                  n_rep: int, options: SaemOptions, post: PostOptions,
                  initial_factor: float = 1.3, error: str = "prop",
                  reps: Sequence[int] | None = None,
+                 blocks: tuple[tuple[str, ...], ...] = (),
                  on_fit: Callable[[int, FitResult], None] | None = None) -> RecoveryTable:
     """Fit ``n_rep`` datasets ``make(rep)`` (initial values ``truth * initial_factor``) and
     tabulate the recovery (relative errors of typical values and SDs, CI coverage)."""
@@ -100,7 +101,7 @@ def run_recovery(make: Callable[[int], tuple[FitData, StructuralModel]],
     for rep in (reps if reps is not None else range(n_rep)):
         data, model = make(rep)
         spec = FitSpec(names, tuple(truth[n] * initial_factor for n in names), tuple(omega),
-                       {n: 0.5 for n in omega}, error={"*": error})
+                       {n: 0.5 for n in omega}, blocks, error={"*": error})
         res = fit(data, model, spec, SaemOptions(**{**options.__dict__, "seed": options.seed + rep}),
                   post)
         secs.append(res.elapsed_s)

@@ -13,13 +13,11 @@ __all__ = ["run_vpc"]
 def run_vpc(data_path: str, parameters: str, n_sim: int, pc: bool, max_bins: int, seed: int,
             out: Path | None) -> tuple[VpcResult, list[Path], list[str]]:
     """VPC result, written files (vpc.csv, one PNG per observation type) and notes."""
-    from il2sim.fit.il2sim_model import Il2simDesign
     from il2sim.fit.predictive import simulate_replicates
     from il2sim.fit.reading import read_dataset
     from il2sim.fit.workflow import load_fitted
 
-    design = Il2simDesign.from_table(read_dataset(data_path))
-    pm, notes = load_fitted(parameters, design)
+    pm, design, notes = load_fitted(parameters, read_dataset(data_path))
     data = design.data
     sims, cens = simulate_replicates(pm, data, n_sim, seed)
     pred = pm.pred(data) if pc else None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from il2sim.errors import InputError
 from il2sim.fit.estimate import PostOptions, fit
@@ -48,13 +49,17 @@ def parse_params(text: str | None, base: Parameters) -> tuple[str, ...]:
     return names
 
 
-def parse_omega(text: str | None, free: tuple[str, ...], base: Parameters
+def parse_omega(text: str | None, free: tuple[str, ...], base: Parameters,
+                baselines: tuple[str, ...] = ()
                 ) -> tuple[tuple[str, ...], dict[str, float], tuple[tuple[str, ...], ...]]:
-    """(random names, starting SDs, blocks) from the ``--omega`` text."""
+    """(random names, starting SDs, blocks) from the ``--omega`` text; estimated baselines
+    (``baselines``) always vary, in one correlated block."""
+    extra_blocks = (baselines,) if len(baselines) > 1 else ()
+    extra_sd = {n: 0.5 for n in baselines}
     if text is None or not text.strip():
         rnd = tuple(n for n in free if base.bpv_cv(n) > 0)
         start = {n: max(0.5, math.sqrt(math.log1p(base.bpv_cv(n) ** 2))) for n in rnd}
-        return rnd, start, ()
+        return rnd + baselines, start | extra_sd, extra_blocks
     blocks: list[tuple[str, ...]] = []
     entries: list[str] = []
     rest = text
@@ -89,7 +94,7 @@ def parse_omega(text: str | None, free: tuple[str, ...], base: Parameters
     rnd = tuple(dict.fromkeys(entries))
     for n in rnd:
         sd0.setdefault(n, max(0.5, math.sqrt(math.log1p(base.bpv_cv(n) ** 2))))
-    return rnd, sd0, tuple(blocks)
+    return rnd + baselines, sd0 | extra_sd, tuple(blocks) + extra_blocks
 
 
 def parse_error(text: str | None) -> dict[str, str]:
@@ -117,20 +122,26 @@ class FitJob:
 
 
 def prepare(data_path: str, params: str | None = None, omega: str | None = None,
-            error: str | None = None, parameters_file: str | None = None) -> FitJob:
+            error: str | None = None, parameters_file: str | None = None,
+            baseline: str = "estimate") -> FitJob:
     """Read and check everything a fit needs (raises before any output is written)."""
+    from il2sim.fit.il2sim_model import BASELINE_PARAMS
     from il2sim.fit.problem import Problem
     from il2sim.fit.reading import read_dataset
 
+    if baseline not in ("estimate", "observed"):
+        raise InputError(f"must be estimate or observed, got {baseline!r}", field="baseline",
+                         value=baseline)
     base = load_parameters(parameters_file) if parameters_file else load_parameters()
     free = parse_params(params, base)
-    rnd, sd0, blocks = parse_omega(omega, free, base)
     err = parse_error(error)
     df = read_dataset(data_path)
-    design = Il2simDesign.from_table(df, base)
+    design = Il2simDesign.from_table(df, base, baseline)
     model = Il2simModel(design, free, base)
-    spec = FitSpec(free, model.initial(), rnd, sd0, blocks, err,
-                   {n: base.spec(n).unit for n in free})
+    bl = tuple(n for n in model.param_names if n in BASELINE_PARAMS)
+    rnd, sd0, blocks = parse_omega(omega, free, base, bl)
+    units = {n: base.spec(n).unit for n in free} | {n: "cells/ul" for n in bl}
+    spec = FitSpec(model.param_names, model.initial(), rnd, sd0, blocks, err, units)
     Problem.build(design.data, model, spec)  # data/spec checks (all BLQ, error kinds...)
     return FitJob(str(data_path), design, model, spec, base)
 
@@ -200,10 +211,29 @@ def write_outputs(result: FitResult, job: FitJob, out_dir: Path, n_sim: int = 20
     return paths
 
 
-def load_fitted(path: str, design: Il2simDesign) -> tuple[PopulationModel, list[str]]:
-    """A population model from a fit's ``fit.json`` or ``parameters.toml`` (residual errors
-    then from the ``fit.json`` beside it, else the trial's assay errors: IL-2 proportional
-    15%, cell counts proportional 12%) bound to ``design``; plus notes."""
+def baseline_distribution(base: Parameters) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(log medians, covariance) of the baseline NK and CD56bright counts of the parameter
+    table's population (reference ranges as 2.5-97.5th percentiles, log correlation)."""
+    z = 1.959963984540054
+    mus, sds = [], []
+    for lo, hi in (("nk0_low_per_ul", "nk0_high_per_ul"),
+                   ("bright0_low_per_ul", "bright0_high_per_ul")):
+        a, b = math.log(base.value(lo)), math.log(base.value(hi))
+        mus.append(0.5 * (a + b))
+        sds.append((b - a) / (2 * z))
+    rho = base.value("nk_bright_log_corr")
+    cov = np.array([[sds[0] ** 2, rho * sds[0] * sds[1]], [rho * sds[0] * sds[1], sds[1] ** 2]])
+    return np.array(mus), cov
+
+
+def load_fitted(path: str, table: Any) -> tuple[PopulationModel, Il2simDesign, list[str]]:
+    """A population model from a fit's ``fit.json`` or ``parameters.toml`` bound to the
+    design of ``table`` (a :func:`read_dataset` table), the design and notes.  Residual
+    errors come from ``fit.json`` (beside the TOML file), else the trial's assay errors
+    (IL-2 proportional 15%, cell counts 12%); baselines from the fit, else from the table's
+    population (reference ranges)."""
+    from il2sim.fit.il2sim_model import BASELINE_PARAMS
+
     p = Path(path)
     notes: list[str] = []
     if not p.exists():
@@ -213,9 +243,10 @@ def load_fitted(path: str, design: Il2simDesign) -> tuple[PopulationModel, list[
         try:
             meta = json.loads(p.read_text())["model"]
         except (ValueError, KeyError, OSError):
-            raise InputError(f"not an il2sim fit.json: {str(p)!r}", field="parameters", value=str(p)) from None
-        base = load_parameters(p.parent / meta.get("parameters_file", "parameters.toml")) \
-            if (p.parent / meta.get("parameters_file", "parameters.toml")).exists() else load_parameters()
+            raise InputError(f"not an il2sim fit.json: {str(p)!r}", field="parameters",
+                             value=str(p)) from None
+        toml = p.parent / meta.get("parameters_file", "parameters.toml")
+        base = load_parameters(toml) if toml.exists() else load_parameters()
     else:
         base = load_parameters(p)
         side = p.parent / "fit.json"
@@ -225,28 +256,35 @@ def load_fitted(path: str, design: Il2simDesign) -> tuple[PopulationModel, list[
             except ValueError:
                 meta = None
     if meta is not None:
-        free = tuple(meta["free"])
+        names = tuple(meta["free"])
         mu = np.asarray(meta["mu"], dtype=float)
         omega = np.asarray(meta["omega_matrix"], dtype=float)
         res_of = meta["residual"]
+        baseline = "estimate" if any(n in BASELINE_PARAMS for n in names) else "observed"
     else:
-        free = tuple(n for n in base.names if base.bpv_cv(n) > 0 and n in set(DEFAULT_FREE) |
-                     {"ka_per_day", "vc_l_per_m2", "cl_renal_ml_per_min", "receptor_pool_scale"})
-        if not free:
-            free = DEFAULT_FREE
-        mu = np.log([base.value(n) for n in free])
-        omega = np.diag([math.log1p(base.bpv_cv(n) ** 2) for n in free])
+        names = tuple(n for n in base.names if base.bpv_cv(n) > 0 and n in set(DEFAULT_FREE) |
+                      {"ka_per_day", "vc_l_per_m2", "cl_renal_ml_per_min", "receptor_pool_scale"})
+        names = names or DEFAULT_FREE
+        m0, c0 = baseline_distribution(base)
+        k = len(names)
+        mu = np.concatenate([np.log([base.value(n) for n in names]), m0])
+        omega = np.zeros((k + 2, k + 2))
+        omega[:k, :k] = np.diag([math.log1p(base.bpv_cv(n) ** 2) for n in names])
+        omega[k:, k:] = c0
+        names = names + BASELINE_PARAMS
         res_of = {}
+        baseline = "estimate"
         notes.append("no fit.json: residual errors are the trial's assay errors (IL-2 prop 15%, "
-                     "counts prop 12%)")
+                     "counts prop 12%); baselines from the table's reference ranges")
+    design = Il2simDesign.from_table(table, base, baseline)
+    free = tuple(n for n in names if n not in BASELINE_PARAMS)
     types = design.data.type_names
     kinds, ab = [], []
     for t in types:
         r = res_of.get(t, {"kind": "prop", "a": 0.0, "b": 0.15 if t == "il2" else 0.12})
         kinds.append(r["kind"] if r["kind"] in KINDS else "prop")
         ab.append((float(r["a"]), float(r["b"])))
-    model = Il2simModel(design, free, base.with_params(**{n: math.exp(m) for n, m in
-                                                           zip(free, mu, strict=True)}))
-    model.log_typical = np.asarray(mu, dtype=float)
+    typical = {n: math.exp(v) for n, v in zip(names, mu, strict=True) if n in free}
+    model = Il2simModel(design, free, base.with_params(**typical))
     res = ResidualModel(tuple(kinds), np.asarray(ab), np.full(len(types), 1e-12))
-    return PopulationModel(model, mu, omega, res), notes
+    return PopulationModel(model, mu, omega, res), design, notes
