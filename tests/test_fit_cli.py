@@ -96,7 +96,8 @@ def test_fit_json_contract_and_parameter_file(tiny_csv: Path, tmp_path: Path,
     assert d["method"] == "SAEM" and d["n_subjects"] == 3
     for p in d["parameters"].values():
         assert {"estimate", "se", "ci95", "initial"} <= set(p) and len(p["ci95"]) == 2
-    assert set(d["omega"]) == {"f_sc", "emax_production"}
+    assert set(d["omega"]) == {"f_sc", "emax_production", "nk0_per_ul", "bright0_per_ul"}
+    assert "nk0_per_ul,bright0_per_ul" in d["correlations"]
     assert all({"sd", "se"} <= set(v) for v in d["omega"].values())
     assert set(d["residual"]) == {"il2", "nk", "bright"}
     for name in ("fit.json", "parameters.toml", "individual.csv", "predictions.csv", "report.html"):

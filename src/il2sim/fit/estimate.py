@@ -117,6 +117,9 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
     lay = cond.layout
     notes: list[str] = list(data.notes)
     info = cond.info
+    bad = ~np.isfinite(info).all(axis=1)
+    info = np.where(np.isfinite(info), info, 0.0)
+    info[bad, bad] = np.where(info[bad, bad] > 0, info[bad, bad], 1e-300)
     try:
         np.linalg.cholesky(info)
         cov_ok = True
@@ -141,8 +144,9 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         for k, n in enumerate(spec.param_names) if problem.rmask[k]
     }
     corr = {
-        nm[5:].replace("_", ",", 1): {"estimate": float(cond.theta[p]), "se": float(se[p])}
-        for p, nm in enumerate(lay.names) if lay.kinds[p] == "corr"
+        f"{spec.param_names[lay.index[p][0]]},{spec.param_names[lay.index[p][1]]}":
+            {"estimate": float(cond.theta[p]), "se": float(se[p])}
+        for p in range(lay.d) if lay.kinds[p] == "corr"
     }
     res = problem.residual0.with_ab(st.ab)
     resid: dict[str, dict[str, object]] = {}

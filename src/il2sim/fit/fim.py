@@ -116,8 +116,12 @@ class ThetaLayout:
         return mu, corr * np.outer(sd, sd), ab
 
 
-def _steps(theta: FloatArray) -> FloatArray:
-    return 1e-3 * np.maximum(np.abs(theta), 0.05)
+def _steps(theta: FloatArray, kinds: tuple[str, ...] = ()) -> FloatArray:
+    h = 1e-3 * np.maximum(np.abs(theta), 0.05)
+    for p, kind in enumerate(kinds):
+        if kind == "corr":  # stay inside (-1, 1)
+            h[p] = max(min(h[p], 0.5 * (1.0 - abs(theta[p]))), 1e-9)
+    return h
 
 
 class Louis:
@@ -129,7 +133,7 @@ class Louis:
         self.lay = layout
         self.theta = theta_hat
         self.ab0 = ab0
-        self.h = _steps(theta_hat)
+        self.h = _steps(theta_hat, layout.kinds)
         kinds = np.array(layout.kinds)
         k_of = [ix[0] for ix in layout.index]
         nr_mu = np.array([kd == "mu" and not problem.rmask[k_of[p]] for p, kd in enumerate(kinds)])
