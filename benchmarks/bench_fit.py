@@ -104,23 +104,55 @@ def identifiability() -> None:
         print(f"  {','.join(s)}: max |corr| {np.max(np.abs(corr - np.eye(len(s)))):.3f}")
 
 
-def il2sim_recovery(n_rep: int, quick: bool, out: Path | None) -> None:
+def _table_from_rows(rows: list[dict], truth: dict[str, float],  # type: ignore[type-arg]
+                     omega: dict[str, float]) -> None:
+    """Print the recovery table from per-replicate rows (several processes' files)."""
+    print(f"il2sim recovery from {len(rows)} replicate fits")
+    print(f"{'parameter':24s} {'truth':>10s} {'mean est':>10s} {'rel err %':>9s} {'95% CI cov %':>12s}")
+    for k, t in truth.items():
+        est = np.array([r[k] for r in rows])
+        cov = np.mean([r[f"lo_{k}"] <= t <= r[f"hi_{k}"] for r in rows])
+        print(f"{k:24s} {t:10.4g} {est.mean():10.4g} {100 * (est.mean() / t - 1):9.1f} "
+              f"{100 * cov:12.0f}")
+    for k, t in omega.items():
+        sd = np.array([r[f"sd_{k}"] for r in rows])
+        cov = np.mean([abs(r[f"sd_{k}"] - t) <= 1.96 * r[f"sdse_{k}"] for r in rows])
+        print(f"{'omega ' + k:24s} {t:10.4g} {sd.mean():10.4g} {100 * (sd.mean() / t - 1):9.1f} "
+              f"{100 * cov:12.0f}")
+    secs = np.array([r["seconds"] for r in rows])
+    cpu = np.array([r.get("cpu_seconds", np.nan) for r in rows])
+    print(f"fit wall time: mean {secs.mean():.0f} s, max {secs.max():.0f} s; process CPU time "
+          f"mean {np.nanmean(cpu):.0f} s (goal <= 300 s wall on 2 cores; machine shared)")
+
+
+def _truth() -> tuple[dict[str, float], dict[str, float]]:
     m0, c0 = baseline_distribution(BASE)
     omega = {k: math.sqrt(math.log1p(BASE.bpv_cv(k) ** 2)) for k in DEFAULT_FREE}
     truth = {k: BASE.value(k) for k in DEFAULT_FREE}
-    # baselines (estimated individually): the population's reference-range distribution
     for j, k in enumerate(BASELINE_PARAMS):
         truth[k] = math.exp(m0[j])
         omega[k] = math.sqrt(c0[j, j])
+    return truth, omega
+
+
+def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
+                    reps: list[int] | None = None) -> None:
+    truth, omega = _truth()  # baselines: the population's reference-range distribution
     opts = SaemOptions(k1=100, k2=50) if quick else SaemOptions()
     post = PostOptions(n_conditional=40, n_is=100) if quick else PostOptions(n_conditional=150,
                                                                               n_is=500)
     rows: list[dict[str, object]] = []
+    cpu0 = [time.process_time()]
 
     def on_fit(rep: int, res) -> None:  # type: ignore[no-untyped-def]
-        row = {"rep": rep, "seconds": res.elapsed_s,
-               **{k: res.parameters[k].estimate for k in DEFAULT_FREE},
-               **{f"sd_{k}": res.omega[k]["sd"] for k in DEFAULT_FREE}}
+        cpu = time.process_time() - cpu0[0]
+        cpu0[0] = time.process_time()
+        row = {"rep": rep, "seconds": res.elapsed_s, "cpu_seconds": cpu,
+               **{k: res.parameters[k].estimate for k in truth},
+               **{f"lo_{k}": res.parameters[k].ci95[0] for k in truth},
+               **{f"hi_{k}": res.parameters[k].ci95[1] for k in truth},
+               **{f"sd_{k}": res.omega[k]["sd"] for k in omega},
+               **{f"sdse_{k}": res.omega[k]["se"] for k in omega}}
         rows.append(row)
         print(f"  replicate {rep}: {res.elapsed_s:.0f} s " + " ".join(
             f"{k}={res.parameters[k].estimate:.4g}" for k in DEFAULT_FREE), flush=True)
@@ -128,7 +160,7 @@ def il2sim_recovery(n_rep: int, quick: bool, out: Path | None) -> None:
             out.write_text(json.dumps(rows, indent=1))
 
     tab = run_recovery(_il2sim_make(DEFAULT_FREE), truth, omega, n_rep, opts, post,
-                       initial_factor=1.3, on_fit=on_fit, blocks=(BASELINE_PARAMS,))
+                       initial_factor=1.3, on_fit=on_fit, blocks=(BASELINE_PARAMS,), reps=reps)
     print(f"il2sim recovery: {tab.n_replicates} seed-design trials (43 patients), "
           f"{len(DEFAULT_FREE)} free parameters + variabilities")
     print("\n".join(tab.lines()))
@@ -166,7 +198,18 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--identifiability", action="store_true")
     ap.add_argument("--rows", type=Path, default=None, help="write per-replicate rows (JSON)")
+    ap.add_argument("--reps", type=str, default=None, help="replicate numbers, e.g. 0,2,4")
+    ap.add_argument("--il2sim-only", action="store_true", help="skip the toy/batching parts")
+    ap.add_argument("--aggregate", type=Path, nargs="*", help="print the table of rows files")
     a = ap.parse_args()
+    if a.aggregate:
+        rows = [r for f in a.aggregate for r in json.loads(f.read_text())]
+        _table_from_rows(rows, *_truth())
+        return 0
+    reps = [int(x) for x in a.reps.split(",")] if a.reps else None
+    if a.il2sim_only:
+        il2sim_recovery(a.replicates, a.quick, a.rows, reps)
+        return 0
     if a.quick:
         a.replicates, a.toy_replicates = min(a.replicates, 2), min(a.toy_replicates, 4)
     if a.identifiability:
@@ -178,7 +221,7 @@ def main() -> int:
     print(f"toy recovery: {tab.n_replicates} oral studies ({time.perf_counter() - t0:.0f} s)")
     print("\n".join(tab.lines()))
     resume_check()
-    il2sim_recovery(a.replicates, a.quick, a.rows)
+    il2sim_recovery(a.replicates, a.quick, a.rows, reps)
     return 0
 
 
