@@ -105,28 +105,33 @@ def vpc_figure(res: VpcResult, type_name: str, log_y: bool = True) -> Figure:
     """VPC panels (one per stratum) of one observation type."""
     plt = _plt()
     tab = res.table[res.table["type"] == type_name]
-    strata = list(dict.fromkeys(tab[res.strata_name].tolist()))
-    ncol = min(4, max(1, len(strata)))
-    nrow = int(np.ceil(len(strata) / ncol))
+    keys = list(dict.fromkeys(zip(tab[res.strata_name].tolist(), tab["tad"].tolist(),
+                                  strict=True)))
+    ncol = min(4, max(1, len(keys)))
+    nrow = int(np.ceil(len(keys) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.0 * nrow), squeeze=False)
-    for a, s in zip(axes.ravel(), strata, strict=False):
-        d = tab[tab[res.strata_name] == s].sort_values("time")
+    for a, (s, tad) in zip(axes.ravel(), keys, strict=False):
+        d = tab[(tab[res.strata_name] == s) & (tab["tad"] == tad)].sort_values("time")
         x = d["time"].to_numpy(float)
+        x = x / 24.0 if x.max() > 100 else x  # hours -> days for long studies
+        lq = d["lloq"].to_numpy(float)
+        floor = float(np.nanmin(lq)) if np.isfinite(lq).any() else np.nan
         for q, color in ((5, "C0"), (50, "C3"), (95, "C0")):
             lo = d[f"sim_p{q}_lo"].to_numpy(float)
             hi = d[f"sim_p{q}_hi"].to_numpy(float)
-            a.fill_between(x, np.nan_to_num(lo, nan=np.nanmin(np.r_[hi, 1e-9])), hi,
+            base = floor if np.isfinite(floor) else np.nanmin(np.r_[lo, hi, 1e300])
+            a.fill_between(x, np.nan_to_num(lo, nan=base), np.nan_to_num(hi, nan=base),
                            color=color, alpha=0.2, lw=0)
-            a.plot(x, d[f"obs_p{q}"].to_numpy(float), color=color, lw=1.2,
+            a.plot(x, d[f"obs_p{q}"].to_numpy(float), color=color, lw=1.2, marker=".",
                    ls="-" if q == 50 else "--")
-        lq = d["lloq"].to_numpy(float)
-        if np.isfinite(lq).any():
-            a.axhline(float(np.nanmin(lq)), color="grey", lw=0.8, ls=":")
+        if np.isfinite(floor):
+            a.axhline(floor, color="grey", lw=0.8, ls=":")
         if log_y:
             a.set_yscale("log")
-        a.set_title(f"{type_name}, {res.strata_name} {s}", fontsize=9)
-        a.set_xlabel("time")
-    for a in axes.ravel()[len(strata):]:
+        when = f", {tad:g} h after dose" if tad else ""
+        a.set_title(f"{type_name}, {res.strata_name} {s}{when}", fontsize=8)
+        a.set_xlabel("time (days)" if d["time"].max() > 100 else "time")
+    for a in axes.ravel()[len(keys):]:
         a.axis("off")
     fig.suptitle(("pc" if res.prediction_corrected else "") + f"VPC {type_name}: observed 5/50/95th "
                  "percentiles (lines) and simulated 90% intervals (bands)", fontsize=10)

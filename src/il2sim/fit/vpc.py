@@ -77,24 +77,28 @@ def _bins(times: FloatArray, max_bins: int) -> tuple[FloatArray, FloatArray]:
 
 def vpc(data: FitData, sims: FloatArray, sim_cens: npt.NDArray[np.bool_],
         strata: npt.ArrayLike | None = None, pred: FloatArray | None = None,
-        max_bins: int = 20, strata_name: str = "dose") -> VpcResult:
+        max_bins: int = 20, strata_name: str = "dose", period: float | None = 24.0) -> VpcResult:
     """VPC table of ``data`` against ``sims`` (n_sim, N, J) (see the module docstring).
 
     ``strata`` (N,): a label per subject (default: one stratum); ``pred`` (N, J): population
-    predictions for the prediction correction (None: plain VPC)."""
+    predictions for the prediction correction (None: plain VPC); ``period``: dosing interval
+    in the data's time unit -- observations are also stratified by their time within it
+    (``tad`` column: pre-dose and 4-h samples are separate series), None to switch off."""
     n_sim = sims.shape[0]
     lab = np.zeros(data.n_subjects) if strata is None else np.asarray(strata)
     rows: list[dict[str, Any]] = []
     obs_v = np.where(data.censored, _SENTINEL, data.dv)
     sim_v = np.where(sim_cens, _SENTINEL, sims)
+    tad = (np.round(np.mod(np.nan_to_num(data.time), period), 6) if period
+           else np.zeros(data.mask.shape))
     for t, tname in enumerate(data.type_names):
         tm = data.type_mask(t)
         times = data.time[tm]
-        bidx_flat, centres = _bins(times, max_bins)
+        bidx_flat, centres = _bins(times, max_bins * max(1, np.unique(tad[tm]).size))
         bidx = np.full(data.mask.shape, -1.0)
         bidx[tm] = bidx_flat
-        for s in np.unique(lab):
-            sm = tm & (lab == s)[:, None]
+        for s, a in ((s, a) for s in np.unique(lab) for a in np.unique(tad[tm])):
+            sm = tm & (lab == s)[:, None] & (tad == a)
             for b, centre in enumerate(centres):
                 sel = sm & (bidx == b)
                 if not sel.any():
@@ -111,7 +115,8 @@ def vpc(data: FitData, sims: FloatArray, sim_cens: npt.NDArray[np.bool_],
                 lloq = float(np.nanmin(lq)) if np.isfinite(lq).any() else np.nan
                 row: dict[str, Any] = {"type": tname, "unit": data.type_units[t],
                                        strata_name: s.item() if hasattr(s, "item") else s,
-                                       "bin": b, "time": float(centre), "n_obs": int(o.size),
+                                       "tad": float(a), "bin": b, "time": float(centre),
+                                       "n_obs": int(o.size),
                                        "n_blq": int((o <= _SENTINEL).sum()), "lloq": lloq}
                 for q in PERCENTILES:
                     oq = float(np.percentile(o, q))
