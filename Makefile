@@ -6,7 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.il2sim-installed
 
-.PHONY: run test install lint typecheck pytest bench clean
+.PHONY: run test install lint typecheck pytest bench clean services
+
+# Services the serve tests need (issue 15): a private PostgreSQL server on loopback and Debian's
+# Chromium.  Installed with apt-get when missing and we are root (CI); otherwise those tests
+# skip with a printed reason (they must run in CI: the tests fail there if a service is absent).
+PG_PORT ?= 55432
+PG_DIR ?= /tmp/il2sim-pgtest-$(PG_PORT)
+IL2SIM_TEST_PG ?= postgresql://postgres@127.0.0.1:$(PG_PORT)/postgres
+export IL2SIM_TEST_PG
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +27,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/il2sim reproduce
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) lint typecheck services pytest
+
+services:
+	@bash tests/serve/services.sh "$(PG_PORT)" "$(PG_DIR)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

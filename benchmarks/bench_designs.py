@@ -2,9 +2,16 @@
 
 Goals (issue 4, on 2 cores): CRM (5 doses, N = 30, cohorts of 3) <= 0.5 s; BOIN (10 cohorts of
 3) <= 0.1 s.  R's dfcrm ``crmsim`` and BOIN ``get.oc`` take about 87 s and 8 s on this machine
-class (issue 4).  The named baseline is il2sim's own generic pure-Python loop
-(``simulate_trials(..., use_fast=False)``: ``design.fit(outcomes).decision()`` after each
-cohort), timed on a few hundred trials and scaled to 10,000.
+class (issue 4).  Every run goes through the one controller (``simulate_trials``); the named
+baseline is its generic ``fit()`` loop (``use_kernel=False``: ``design.fit(outcomes).decision()``
+after each cohort), timed on a few hundred trials and scaled to 10,000.  ``2 workers`` runs the
+kernel chunks on two threads (same numbers).
+
+The last line times the interval kernels' MTD selection two ways on the same 10,000 final
+states: in numba (``select_mtd_nb``, with its hand-written PAVA) and through scipy
+(``select_mtd``, ``scipy.optimize.isotonic_regression``), one call per trial -- the reason the
+PAVA inside the kernels stays hand-written (scipy cannot be called from numba, and a Python
+call per trial costs more than the whole simulation).
 
 Run: ``.venv/bin/python benchmarks/bench_designs.py [--trials 10000] [--baseline-trials 300]``.
 """
@@ -15,7 +22,8 @@ import argparse
 import time
 from collections.abc import Callable
 
-from il2sim.designs import Design, build_design, simulate_trials
+from il2sim.designs import BernoulliSource, Caps, Design, TrialController, build_design
+from il2sim.designs import simulate_trials as simulate
 
 TRUTH = (0.05, 0.15, 0.30, 0.45, 0.60)  # BOIN help example (dose-finding.md)
 SKELETON = (0.05, 0.12, 0.25, 0.40, 0.55)
@@ -47,26 +55,67 @@ def _time(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
+def _selection(n: int) -> tuple[float, float]:
+    """Seconds for the MTD selection of ``n`` BOIN trials: the kernels' numba twin vs the same
+    selection through ``scipy.optimize.isotonic_regression``, one call per trial."""
+    import numpy as np
+    from scipy.optimize import isotonic_regression
+
+    from il2sim.designs._fast import eliminated_from_nb, select_mtd_nb
+
+    des = build_design("boin", n_doses=5, target=0.3, cohort_size=3)
+    tab = TrialController(des, BernoulliSource(TRUTH), Caps(10)).run(n, 1).trials
+    _, elim, safe1 = des.tables(30)  # type: ignore[attr-defined]
+    npd = np.ascontiguousarray(tab.n_per_dose)
+    ypd = np.ascontiguousarray(tab.dlt_per_dose)
+    select_mtd_nb(npd[0], ypd[0], 0.3, elim, safe1)
+
+    def numba_all() -> None:
+        for t in range(n):
+            select_mtd_nb(npd[t], ypd[t], 0.3, elim, safe1)
+
+    def scipy_all() -> None:
+        for t in range(n):
+            first = eliminated_from_nb(npd[t], ypd[t], elim, safe1)
+            adm = np.flatnonzero(npd[t, :first] > 0)
+            if first == 0 or adm.size == 0:
+                continue
+            a = ypd[t, adm] + 0.05
+            b = npd[t, adm] - ypd[t, adm] + 0.05
+            s = npd[t, adm] + 0.1
+            iso = isotonic_regression(a / s, weights=s * s * (s + 1.0) / (a * b)).x
+            int(np.argmin(np.abs(iso + np.arange(1, adm.size + 1) * 1e-10 - 0.3)))
+
+    return _time(numba_all), _time(scipy_all)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Print one line per design: fast seconds, scaled baseline seconds, ratio, goal."""
+    """Print one line per design: kernel seconds (1 and 2 workers), scaled baseline, ratio."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=10_000)
     ap.add_argument("--baseline-trials", type=int, default=300)
     args = ap.parse_args(argv)
     n, nb = args.trials, args.baseline_trials
-    print(f"{'design':<28}{'fast s':>10}{'baseline s':>12}{'ratio':>9}  goal")
+    print(f"{'design':<26}{'kernel s':>10}{'2 workers':>11}{'baseline s':>12}{'ratio':>8}  goal")
     for name, (factory, kw, goal, share) in CASES.items():
         des = factory()
         nbi = max(int(nb * share), 5)
-        simulate_trials(des, TRUTH, 50, seed=0, **kw)  # compile / load numba caches
-        fast = _time(lambda d=des, k=kw: simulate_trials(d, TRUTH, n, seed=1, **k))
+        simulate(des, TRUTH, 50, seed=0, **kw)  # compile / load numba caches
+        fast = _time(lambda d=des, k=kw: simulate(d, TRUTH, n, seed=1, **k))
+        two = _time(lambda d=des, k=kw: simulate(d, TRUTH, n, seed=1, workers=2, **k))
         base = _time(
-            lambda d=des, k=kw, m=nbi: simulate_trials(d, TRUTH, m, seed=1, use_fast=False, **k)
+            lambda d=des, k=kw, m=nbi: simulate(d, TRUTH, m, seed=1, use_kernel=False, **k)
         ) * (n / nbi)
         verdict = "-" if goal is None else f"<= {goal} s: {'met' if fast <= goal else 'NOT met'}"
-        print(f"{name:<28}{fast:>10.3f}{base:>12.2f}{base / fast:>9.0f}x  {verdict}")
+        print(f"{name:<26}{fast:>10.3f}{two:>11.3f}{base:>12.2f}{base / fast:>7.0f}x  {verdict}")
     print(
-        f"({n} trials; baseline = generic fit() loop on {nb} trials (CRM {max(nb // 10, 5)}), scaled)"
+        f"({n} trials; baseline = generic fit() loop on {nb} trials (CRM {max(nb // 10, 5)}), "
+        "scaled)"
+    )
+    t_nb, t_sp = _selection(n)
+    print(
+        f"MTD selection of {n} BOIN trials: numba {t_nb:.3f} s, scipy isotonic_regression "
+        f"{t_sp:.2f} s ({t_sp / max(t_nb, 1e-9):.0f}x)"
     )
 
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from il2sim.analysis.load import (
-    _parse_numeric,
+from il2sim.analysis.load import load_sdtm
+from il2sim.cdisc.read import parse_float
+from il2sim.cdisc.unit_text import (
     conc_unit_factor_to_pm,
     count_unit_factor_to_cells_per_ul,
     dose_unit_factor_to_miu_per_m2,
-    load_sdtm,
 )
 from il2sim.errors import DataError
 
@@ -44,7 +44,7 @@ def test_missing_required_domain(folder: Path) -> None:
 def test_missing_optional_domain_is_a_note(folder: Path) -> None:
     (folder / "is.csv").unlink()
     data = load_sdtm(folder)
-    assert data.is_ is None
+    assert data.adis is None
     assert any(n.startswith("IS absent") for n in data.notes)
 
 
@@ -115,7 +115,7 @@ def test_missing_nk_test_code(folder: Path) -> None:
 def test_file_names_are_case_insensitive(folder: Path) -> None:
     (folder / "dm.csv").rename(folder / "DM.CSV")
     (folder / "cp.csv").rename(folder / "Cp.csv")
-    assert len(load_sdtm(folder).dm) == 6
+    assert len(load_sdtm(folder).adsl) == 6
 
 
 def test_not_a_folder(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_unit_factors() -> None:
 def test_numeric_parser_returns_floats_or_one_data_error(values: list[object]) -> None:
     df = pd.DataFrame({"X": pd.Series(values, dtype=object)})
     try:
-        out = _parse_numeric(df, "T", "X", allow_missing=True)
+        out = parse_float(df, "T", "X", allow_missing=True)
     except DataError as exc:
         assert str(exc).startswith("T: row ")
         assert "column X" in str(exc)

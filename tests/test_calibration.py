@@ -8,6 +8,7 @@ dependent; peak NK at weeks 6-8 sustained through week 12; peak serum IL-2 < 10 
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import subprocess
 import sys
@@ -81,3 +82,28 @@ def test_cli_calibrate_rejects_bad_input() -> None:
     )
     assert r.returncode == 2
     assert "patients" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_calibrate_is_a_package_with_both_fits_side_by_side(
+    stored: cal.CalibrationResult,
+) -> None:
+    """``il2sim.calibrate.calibrate`` is still the function; the toxicity fit sits beside the
+    model fit; the stored toxicity table was calibrated against the stored model table."""
+    from il2sim.calibrate import model_fit, toxicity_fit
+
+    assert callable(cal.calibrate) and cal.calibrate is model_fit.calibrate
+    assert cal.calibrate_and_write is toxicity_fit.calibrate_and_write
+    assert stored.toxicity_current is True
+    assert stored.to_dict()["toxicity_current"] is True
+
+
+def test_cli_calibrate_check_json() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "il2sim.cli.main", "calibrate", "--check", "--json",
+         "--patients", "3"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["patients_per_level"] == 3 and len(out["levels"]) == 7
+    assert out["toxicity_current"] is True and out["toxicity"] is None

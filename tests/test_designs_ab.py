@@ -13,8 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from il2sim.designs import ABDesign, Outcomes, exact_oc, four_plus_five, three_plus_three
-from il2sim.designs.ab import simulate_oc
+from il2sim.designs import (
+    ABDesign,
+    Outcomes,
+    exact_oc,
+    four_plus_five,
+    simulate_trials,
+    three_plus_three,
+)
 from il2sim.errors import DesignError
 
 # dose-finding.md, 3+3 table: truth; variant A (none, dose 1..5); E[N] A; variant B.
@@ -183,7 +189,7 @@ def test_simulated_agrees_with_exact(design) -> None:
     """Simulated selection and E[N] within 3 MC standard errors of the exact values."""
     truth = (0.10, 0.15, 0.25, 0.40, 0.55)
     ex = exact_oc(design, truth, target=0.3)
-    sim = simulate_oc(design, truth, 40_000, seed=7, target=0.3)
+    sim = simulate_trials(design, truth, 40_000, seed=7, target=0.3)
     n = sim.n_trials
     for e_pct, s_pct in zip(
         (ex.none_selected_pct, *ex.selection_pct),
@@ -193,20 +199,20 @@ def test_simulated_agrees_with_exact(design) -> None:
         p = e_pct / 100
         se = 100 * np.sqrt(p * (1 - p) / n)
         assert abs(s_pct - e_pct) <= 3 * se + 1e-9
-    assert abs(sim.mean_patients - ex.mean_patients) <= 3 * sim.extras["mean_patients_se"]
+    assert abs(sim.mean_patients - ex.mean_patients) <= 3 * sim.mean_patients_se
 
 
 def test_simulate_seeded_and_capped() -> None:
     des = four_plus_five(7)
     truth = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
-    a = simulate_oc(des, truth, 500, seed=3)
-    b = simulate_oc(des, truth, 500, seed=3)
+    a = simulate_trials(des, truth, 500, seed=3)
+    b = simulate_trials(des, truth, 500, seed=3)
     assert (a.selection_pct, a.patients_per_dose, a.dlts_per_dose) == (
         b.selection_pct,
         b.patients_per_dose,
         b.dlts_per_dose,
     )
-    capped = simulate_oc(des, truth, 500, seed=3, max_patients=10)
+    capped = simulate_trials(des, truth, 500, seed=3, max_patients=10)
     assert capped.mean_patients <= 10
     assert capped.stopped_early_pct < 100
 

@@ -13,9 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from design_helpers import kernel_trials, replay
+from il2sim.designs import Caps, simulate_trials
 from il2sim.designs._isotonic import beta_sf, pava
 from il2sim.designs.base import Outcomes
-from il2sim.designs.boin import BOIN, boundaries, lambdas, select_mtd, simulate_oc, simulate_raw
+from il2sim.designs.boin import BOIN, boundaries, lambdas, select_mtd
 from il2sim.errors import DesignError
 
 # dose-finding.md, "BOIN ... target 0.3", n treated 1..30
@@ -149,12 +151,13 @@ def test_help_example_selection_within_3_mc_se() -> None:
     ref_npd = np.array([4.6, 17.7, 27.8, 8.8, 1.1])
     n_ref, n_sim = 1000, 10_000
     design = BOIN(0.3, 5, cohort_size=3)
-    oc = simulate_oc(design, truth, n_sim, seed=2024, max_cohorts=20)
+    oc = simulate_trials(design, truth, n_sim, seed=2024, max_cohorts=20)
     sel = np.array(oc.selection_pct) / 100
     se = np.sqrt(ref_sel * (1 - ref_sel) / n_ref + sel * (1 - sel) / n_sim)
     assert np.all(np.abs(sel - ref_sel) <= 3 * se + 1e-12), (sel, ref_sel)
     # patients per dose: SD from our own trials, the same combined-MC-error rule
-    _, npd, ypd, _, _, _ = simulate_raw(design, truth, n_sim, seed=2024, max_cohorts=20)
+    tab = kernel_trials(design, truth, n_sim, seed=2024, max_cohorts=20)
+    npd, ypd = tab.n_per_dose, tab.dlt_per_dose
     sd = npd.std(axis=0)
     se_n = sd * math.sqrt(1 / n_ref + 1 / n_sim)
     assert np.all(np.abs(npd.mean(axis=0) - ref_npd) <= 3 * se_n + 0.05)
@@ -168,19 +171,7 @@ def test_help_example_selection_within_3_mc_se() -> None:
 
 
 def _replay(design: BOIN, truth: list[float], n_trials: int, seed: int, n_coh: int) -> None:
-    sel, _, _, code, rdose, rtox = simulate_raw(design, truth, n_trials, seed, max_cohorts=n_coh)
-    cs = design.cohort_size
-    for t in range(n_trials):
-        out = Outcomes()
-        doses = [int(d) for d in rdose[t] if d >= 0]
-        for c, d in enumerate(doses):
-            out = out.add_cohort(d + 1, [1] * int(rtox[t, c]) + [0] * (cs - int(rtox[t, c])))
-            dec = design.fit(out).decision()
-            if c + 1 < len(doses):
-                assert not dec.stop
-                assert dec.next_dose == doses[c + 1] + 1
-        assert dec.stop == (code[t] != 0)
-        assert dec.mtd == (None if sel[t] < 0 else sel[t] + 1)
+    replay(design, kernel_trials(design, truth, n_trials, seed, max_cohorts=n_coh), Caps(n_coh))
 
 
 def test_simulation_replays_through_fit() -> None:
@@ -191,8 +182,8 @@ def test_simulation_replays_through_fit() -> None:
 
 def test_simulation_is_seeded() -> None:
     d = BOIN(0.3, 5)
-    a = simulate_oc(d, [0.1, 0.2, 0.3, 0.4, 0.5], 500, seed=3, max_cohorts=10)
-    b = simulate_oc(d, [0.1, 0.2, 0.3, 0.4, 0.5], 500, seed=3, max_cohorts=10)
+    a = simulate_trials(d, [0.1, 0.2, 0.3, 0.4, 0.5], 500, seed=3, max_cohorts=10)
+    b = simulate_trials(d, [0.1, 0.2, 0.3, 0.4, 0.5], 500, seed=3, max_cohorts=10)
     assert a == b
 
 
@@ -249,9 +240,9 @@ def test_bad_options_raise_design_error(kwargs: dict[str, float], field: str) ->
 def test_bad_simulation_inputs() -> None:
     d = BOIN(0.3, 3)
     with pytest.raises(DesignError, match="truth"):
-        simulate_oc(d, [0.1, 0.2], 10, 1, max_cohorts=3)
+        simulate_trials(d, [0.1, 0.2], 10, 1, max_cohorts=3)
     with pytest.raises(DesignError, match="max_cohorts"):
-        simulate_oc(d, [0.1, 0.2, 0.3], 10, 1)
+        simulate_trials(d, [0.1, 0.2, 0.3], 10, 1)
     with pytest.raises(DesignError, match="out of range"):
         d.fit(Outcomes.parse("4NNN"))
 

@@ -73,7 +73,7 @@ def test_simulate_three_plus_three_and_a_plus_b(capsys: pytest.CaptureFixture[st
         ],
         capsys,
     )  # fmt: skip
-    assert CONTRACT_KEYS <= set(d) and d["completed_trials"] == 100
+    assert CONTRACT_KEYS <= set(d) and d["n_trials"] == 100
 
 
 def test_exact_three_plus_three_b(capsys: pytest.CaptureFixture[str]) -> None:
@@ -185,3 +185,39 @@ def test_skeleton_not_increasing_exit_2(capsys: pytest.CaptureFixture[str]) -> N
         capsys,
     )
     assert code == 2 and err.startswith("il2sim: error: skeleton:")
+
+
+def test_one_vocabulary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-O/--option is a design option, -o/--out an output path, --trials the number of
+    simulated trials (design simulate, trial, reproduce)."""
+    base = ["design", "simulate", "--design", "boin", "--target", "0.3", "--truth", TRUTH,
+            "--cohorts", "3", "--trials", "20"]  # fmt: skip
+    assert _json([*base, "-O", "phi1=0.15"], capsys) == _json(
+        [*base, "--option", "phi1=0.15"], capsys
+    )
+    code, _, err = _run([*base, "-o", "phi1=0.15"], capsys)
+    assert code == 2 and "-o" in err
+    from typer.main import get_command
+
+    from il2sim.cli.main import app
+
+    cmd = get_command(app)
+    for path in (["trial"], ["reproduce"]):
+        sub = cmd.commands[path[0]]  # type: ignore[attr-defined]
+        names = {n for p in sub.params for n in p.opts}
+        assert {"--out", "-o", "--trials"} <= names and "--replicates" not in names
+
+
+def test_boundaries_of_every_interval_design(capsys: pytest.CaptureFixture[str]) -> None:
+    """BOIN's table as the BOIN package prints it; mTPI-2, i3+3 and Keyboard from their decision
+    tables (target 0.3: mTPI-2 and Keyboard give BOIN's escalation row up to n = 12)."""
+    boin = _json(["design", "boundaries", "--design", "boin", "--cohorts", "4"], capsys)
+    for name in ("mtpi2", "keyboard"):
+        d = _json(["design", "boundaries", "--design", name, "--cohorts", "4"], capsys)
+        assert d["n"] == boin["n"] == list(range(1, 13))
+        assert d["escalate"] == boin["escalate"]
+        assert d["eliminate"] == boin["eliminate"]
+    i3 = _json(["design", "boundaries", "--design", "i3+3", "--cohorts", "1"], capsys)
+    assert i3["escalate"] == [0, 0, 0] and i3["eliminate"] == [None, None, 3]
+    d = _json(["design", "boundaries", "-O", "phi1=0.2", "-O", "elimination_cutoff=0.9"], capsys)
+    assert d["phi1"] == 0.2 and d["cutoff_eli"] == 0.9

@@ -14,9 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from il2sim.designs._fast import crm_estimate_nb
+from design_helpers import kernel_trials, replay
+from il2sim.designs import Caps, simulate_trials
+from il2sim.designs._crm_kernel import grid_tables
+from il2sim.designs._fast_crm import crm_estimate_nb
 from il2sim.designs.base import Outcomes
-from il2sim.designs.crm import CRM, _grid_tables, getprior, simulate_oc, simulate_raw
+from il2sim.designs.crm import CRM, getprior
 from il2sim.errors import DesignError
 
 SKEL = (0.05, 0.10, 0.20, 0.35, 0.50, 0.70)
@@ -57,7 +60,7 @@ def _quad_mean(d: CRM, n: np.ndarray, y: np.ndarray) -> float:
 
 
 def _kernel_mean(d: CRM, n: np.ndarray, y: np.ndarray, flat: bool = False) -> float:
-    g = _grid_tables(d)
+    g = grid_tables(d)
     return float(
         crm_estimate_nb(
             n, y, g.grid, g.lp, g.lq, g.logprior_flat if flat else g.logprior,
@@ -120,18 +123,7 @@ def test_estimates_increase_with_dose(n: list[int], frac: list[float]) -> None:
 
 
 def _replay(d: CRM, truth: list[float], n_trials: int, seed: int, n_coh: int) -> None:
-    sel, _, _, rdose, rtox, _ = simulate_raw(d, truth, n_trials, seed, max_cohorts=n_coh)
-    cs = d.cohort_size
-    for t in range(n_trials):
-        out = Outcomes()
-        assert d.fit(out).decision().next_dose == rdose[t, 0] + 1
-        for c in range(n_coh):
-            k = int(rtox[t, c])
-            out = out.add_cohort(int(rdose[t, c]) + 1, [1] * k + [0] * (cs - k))
-            dec = d.fit(out).decision()
-            if c + 1 < n_coh:
-                assert dec.next_dose == rdose[t, c + 1] + 1, (t, c, out.to_string())
-        assert dec.mtd == sel[t] + 1
+    replay(d, kernel_trials(d, truth, n_trials, seed, max_cohorts=n_coh), Caps(n_coh))
 
 
 def test_simulation_replays_through_fit_empiric() -> None:
@@ -158,7 +150,7 @@ def test_one_cohort_selection_is_binomial() -> None:
     for k in range(4):
         exact[rec[k] - 1] += stats.binom.pmf(k, 3, p1)
     n = 20_000
-    oc = simulate_oc(d, [p1, 0.3, 0.4, 0.5, 0.6], n, seed=5, max_cohorts=1)
+    oc = simulate_trials(d, [p1, 0.3, 0.4, 0.5, 0.6], n, seed=5, max_cohorts=1)
     sel = np.array(oc.selection_pct) / 100
     assert np.all(np.abs(sel - exact) <= 3 * np.sqrt(exact * (1 - exact) / n) + 1e-12)
     assert oc.mean_patients == 3.0
@@ -166,7 +158,7 @@ def test_one_cohort_selection_is_binomial() -> None:
 
 def test_simulation_dfcrm_style_summary() -> None:
     d = CRM((0.05, 0.12, 0.25, 0.40, 0.55), 0.25)
-    oc = simulate_oc(d, [0.05, 0.15, 0.25, 0.4, 0.55], 2000, seed=1, max_patients=30)
+    oc = simulate_trials(d, [0.05, 0.15, 0.25, 0.4, 0.55], 2000, seed=1, max_patients=30)
     assert oc.mean_patients == 30.0
     assert math.isclose(sum(oc.selection_pct) + oc.none_selected_pct, 100.0)
     assert oc.stopped_early_pct == 0.0
@@ -204,4 +196,4 @@ def test_bad_getprior_and_mle_inputs() -> None:
     with pytest.raises(DesignError, match="mle"):
         d.fit(Outcomes.parse("1NNN")).decision()
     with pytest.raises(DesignError, match="two_stage"):
-        simulate_oc(d, [0.1] * 6, 10, 1, max_patients=9)
+        simulate_trials(d, [0.1] * 6, 10, 1, max_patients=9)

@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from il2sim.designs._interval import simulate_oc, simulate_raw
+from design_helpers import kernel_trials, replay
+from il2sim.designs import Caps, simulate_trials
 from il2sim.designs.base import Outcomes
 from il2sim.designs.i3plus3 import I3Plus3
 from il2sim.designs.keyboard import Keyboard
@@ -90,39 +91,28 @@ def test_i3plus3_rule_by_hand() -> None:
 def test_replay_simulated_trials_through_fit(cls: DesignCls) -> None:
     d = cls(0.3, 4, cohort_size=3)
     truth = [0.1, 0.25, 0.45, 0.6]
-    sel, _, _, code, rdose, rtox = simulate_raw(d, truth, 30, 21, max_cohorts=10)
-    for t in range(30):
-        out = Outcomes()
-        doses = [int(v) for v in rdose[t] if v >= 0]
-        for c, dose in enumerate(doses):
-            k = int(rtox[t, c])
-            out = out.add_cohort(dose + 1, [1] * k + [0] * (3 - k))
-            dec = d.fit(out).decision()
-            if c + 1 < len(doses):
-                assert dec.next_dose == doses[c + 1] + 1
-        assert dec.stop == (code[t] != 0)
-        assert dec.mtd == (None if sel[t] < 0 else sel[t] + 1)
+    replay(d, kernel_trials(d, truth, 30, 21, max_cohorts=10), Caps(10))
 
 
 @pytest.mark.parametrize("cls", DESIGNS)
 def test_simulation_sanity(cls: DesignCls) -> None:
     d = cls(0.3, 5)
-    oc = simulate_oc(d, [0.05, 0.15, 0.3, 0.45, 0.6], 4000, seed=4, max_cohorts=10)
+    oc = simulate_trials(d, [0.05, 0.15, 0.3, 0.45, 0.6], 4000, seed=4, max_cohorts=10)
     assert abs(sum(oc.selection_pct) + oc.none_selected_pct - 100) < 1e-9
     assert int(np.argmax(oc.selection_pct)) == 2
     assert oc.mean_patients <= 30
     # a very toxic dose 1 stops most trials with no MTD
-    bad = simulate_oc(d, [0.8, 0.85, 0.9, 0.95, 0.99], 2000, seed=4, max_cohorts=10)
+    bad = simulate_trials(d, [0.8, 0.85, 0.9, 0.95, 0.99], 2000, seed=4, max_cohorts=10)
     assert bad.none_selected_pct > 90
-    assert abs(bad.stopped_early_pct - bad.extras["stopped_for_toxicity_pct"]) < 1e-12
+    assert abs(bad.stopped_early_pct - bad.stopped_for_toxicity_pct) < 1e-12
 
 
 def test_first_cohort_exact_probabilities() -> None:
     # one cohort of 3 at dose 1: next dose 2 iff 0 DLT (all three designs at target 0.3)
     for cls in DESIGNS:
         d = cls(0.3, 3)
-        _, _, _, _, rdose, _ = simulate_raw(d, [0.2, 0.3, 0.4], 20_000, 3, max_cohorts=2)
-        p = np.mean(rdose[:, 1] == 1)
+        tab = kernel_trials(d, [0.2, 0.3, 0.4], 20_000, 3, max_cohorts=2)
+        p = np.mean(tab.cohort_dose[:, 1] == 2)
         exact = 0.8**3
         assert abs(p - exact) <= 3 * np.sqrt(exact * (1 - exact) / 20_000)
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from il2sim.designs import (
+    BernoulliSource,
     Outcomes,
+    TrialController,
     dose_paths,
     exact_oc,
     simulate_trial,
@@ -14,7 +16,6 @@ from il2sim.designs import (
     stop_at_n,
     three_plus_three,
 )
-from il2sim.designs.simulate import fast_simulator
 from il2sim.errors import DesignError
 
 TRUTH = (0.10, 0.15, 0.25, 0.40, 0.55)  # dose-finding.md 3+3 table, row 3
@@ -33,24 +34,26 @@ def _within_3se(sim, ex) -> None:  # type: ignore[no-untyped-def]
 
 def test_generic_loop_agrees_with_exact() -> None:
     des = three_plus_three(5, expand_lower=True)
-    sim = simulate_trials(des, TRUTH, 3000, seed=11, use_fast=False, target=0.3)
+    sim = simulate_trials(des, TRUTH, 3000, seed=11, use_kernel=False, target=0.3)
     ex = exact_oc(des, TRUTH, target=0.3)
     _within_3se(sim, ex)
-    assert abs(sim.mean_patients - ex.mean_patients) <= 3 * sim.extras["mean_patients_se"]
+    assert abs(sim.mean_patients - ex.mean_patients) <= 3 * sim.mean_patients_se
     # per-dose patients agree too (3 SE of each mean)
-    se = np.array(sim.extras["patients_per_dose_se"])
+    se = np.array(sim.patients_per_dose_se)
     assert np.all(np.abs(np.array(sim.patients_per_dose) - ex.patients_per_dose) <= 3 * se + 1e-9)
     assert sim.overdosed_pct == pytest.approx(ex.overdosed_pct, abs=3.0)
 
 
 def test_dispatch_to_fast_only_without_rules() -> None:
     des = three_plus_three(5)
-    assert fast_simulator(des) is not None
-    assert fast_simulator(stop_at_n(des, 30)) is None
+    src = BernoulliSource(TRUTH)
+    assert TrialController(des, src).kernel() is not None
+    assert TrialController(stop_at_n(des, 30), src).kernel() is None
+    assert TrialController(des, src, use_kernel=False).kernel() is None
     fast = simulate_trials(des, TRUTH, 2000, seed=1)
-    assert fast.extras.get("completed_trials") is None  # numba path
     slow = simulate_trials(stop_at_n(des, 1000), TRUTH, 300, seed=1)
-    assert slow.extras["completed_trials"] == 300
+    assert (fast.n_trials, slow.n_trials) == (2000, 300)
+    assert set(fast.to_dict()) == set(slow.to_dict())  # one schema whatever the path
 
 
 def test_seeded_and_reproducible() -> None:
@@ -91,13 +94,14 @@ def test_arrival_function_gives_duration() -> None:
         return np.full(n, 7.0)
 
     sim = simulate_trials(des, [0.0] * 5, 10, seed=1, arrival=every_week)
-    assert sim.extras["mean_duration_day"] == pytest.approx(15 * 7.0)
+    assert sim.mean_duration_days == pytest.approx(15 * 7.0)
 
 
 def test_single_trial_object() -> None:
-    res = simulate_trial(three_plus_three(3), np.array([0.0, 0.0, 1.0]), np.random.default_rng(1))
+    res = simulate_trial(three_plus_three(3), np.array([0.0, 0.0, 1.0]), 1)
     assert res.outcomes.to_string() == "1NNN 2NNN 3TTT"
-    assert res.mtd == 2 and res.stopped_by_design and res.n_cohorts == 3
+    assert res.selected == 2 and not res.capped and len(res.cohorts) == 3
+    assert [c.decision.next_dose for c in res.cohorts] == [2, 3, None]
 
 
 def test_simulate_rejects_bad_input() -> None:

@@ -167,9 +167,9 @@ def test_sdtm_errors(tmp_path: Path) -> None:
 def test_real_trial_folder(tmp_path: Path) -> None:
     """A folder written by il2sim's trial module exports consistently: one dose record per
     dosed study day in EX, one observation per PC/CP record."""
+    from il2sim.cdisc import build_sdtm, write_sdtm
     from il2sim.designs.registry import build_design
     from il2sim.trial.run import run_trial
-    from il2sim.trial.sdtm import build_sdtm, write_sdtm
 
     trial = run_trial(build_design("3+3", n_doses=2), [0.4, 1.25], seed=3, max_patients=3)
     domains = build_sdtm(trial)
@@ -190,7 +190,7 @@ def test_cli_export_nonmem(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         app,
         ["export", "nonmem", "--regimen", "1 MIU/m2 sc qd x2", "--patients", "2",
-         "--horizon", "3", "--every", "12", "--out", str(out), "--json"],
+         "--horizon-days", "3", "--every", "12", "--out", str(out), "--json"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)

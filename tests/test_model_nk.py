@@ -7,8 +7,8 @@ import pytest
 
 from il2sim import units
 from il2sim.model import nk
+from il2sim.model.il2nk import IL2NK
 from il2sim.model.parameters import load_parameters
-from il2sim.model.system import T_I0, T_KD_HIGH, T_KD_INT, T_KMAT, build_theta
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen, Route
 from il2sim.simulate import simulate
@@ -29,8 +29,12 @@ def test_constant_infusion_reaches_the_closed_form_steady_state() -> None:
     pop = Population.sample(2, 4, p)
     days = 400.0
     reg = Regimen((DoseEvent(0.0, 0.3 * days, route=Route.IV_INFUSION, duration_day=days),))
-    res = simulate(reg, pop, parameters=p, horizon_day=days, dt_max_day=1.0 / 16)
-    th = build_theta(pop, p)
+    res = simulate(reg, pop, parameters=p, horizon_day=days, solver="adaptive")
+    th = IL2NK.build_theta(pop, p)
+    T_I0, T_KD_HIGH, T_KD_INT, T_KMAT = (
+        IL2NK.constant_index(n)
+        for n in ("i0_per_ul_per_day", "kd_high_iu_per_ml", "kd_int_iu_per_ml", "kmat_per_day")
+    )
     for i in range(pop.n):
         c = units.pm_to_iu_per_ml(res.il2_pm[i, -2])
         occ_h = c / (th[i, T_KD_HIGH] + c)

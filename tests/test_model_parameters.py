@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from il2sim.errors import ModelError
 from il2sim.model.parameters import DEFAULT_TABLE, load_parameters, read_table, write_values
@@ -74,3 +76,90 @@ def test_write_values_keeps_other_fields(tmp_path: Path) -> None:
             assert after[name] == before[name]
     with pytest.raises(ModelError):
         write_values({"nope": 1.0}, path)
+
+
+def _changed_lines(before: str, after: str) -> list[tuple[str, str]]:
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    assert len(a) == len(b)  # no line added, removed or moved
+    return [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+
+
+@pytest.mark.parametrize("table", ["model", "toxicity"])
+def test_write_back_changes_only_the_calibrated_value_lines(tmp_path: Path, table: str) -> None:
+    """The one write-back (tomlkit) of both tables: only the ``value`` line of each updated
+    calibrated row changes; comments, blank lines, order and every other byte are kept."""
+    from il2sim.toxicity import TOXICITY_TABLE, load_toxicity_parameters, write_toxicity_values
+
+    src = DEFAULT_TABLE if table == "model" else TOXICITY_TABLE
+    path = tmp_path / src.name
+    shutil.copy(src, path)
+    before = path.read_text()
+    load = load_parameters if table == "model" else load_toxicity_parameters
+    names = load(path).calibrated_names()
+    assert len(names) >= 4
+    updates = {n: load(path).value(n) * 1.5 + 0.125 for n in names}
+    if table == "model":
+        write_values(updates, path)
+    else:
+        write_toxicity_values(updates, path)
+    after = path.read_text()
+    changed = _changed_lines(before, after)
+    assert len(changed) == len(updates)
+    for old, new in changed:
+        assert old.startswith("value = ") and new.startswith("value = ")
+    assert [ln for ln in after.splitlines() if ln.startswith("#")] == [
+        ln for ln in before.splitlines() if ln.startswith("#")
+    ]
+    p = load(path)
+    for n, v in updates.items():
+        assert p.value(n) == v
+
+
+def test_write_back_refuses_uncalibrated_rows_and_bad_values_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "parameters.toml"
+    shutil.copy(DEFAULT_TABLE, path)
+    before = path.read_bytes()
+    for updates, match in (
+        ({"kd_high_pm": 30.0}, "not 'calibrated'"),  # Nagler 1990: a sourced value
+        ({"emax_production": float("nan")}, "finite"),
+        ({"emax_production": 1.0, "nope": 2.0}, "nope"),
+    ):
+        with pytest.raises(ModelError, match=match):
+            write_values(updates, path)
+        assert path.read_bytes() == before  # no partial write
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left
+    write_values({"kd_high_pm": 30.0}, path, calibrated_only=False)
+    assert read_table(path)["kd_high_pm"].value == 30.0
+
+
+def test_write_back_keeps_a_trailing_comment(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '# head\n\n[a]\nvalue = 1.5   # fitted 2026\nunit = "1"\nsource = "calibrated"\n'
+    )
+    write_values({"a": 2.0}, path)
+    assert path.read_text() == (
+        '# head\n\n[a]\nvalue = 2.0   # fitted 2026\nunit = "1"\nsource = "calibrated"\n'
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(v=st.floats(allow_nan=False, allow_infinity=False, width=64))
+def test_written_values_round_trip_exactly(v: float) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.toml"
+        path.write_text('[a]\nvalue = 1.0\nunit = "1"\nsource = "calibrated"\n')
+        write_values({"a": v}, path)
+        assert read_table(path)["a"].value == v
+
+
+def test_one_table_per_file() -> None:
+    """The model table holds the model's rows only; the toxicity table is its own file."""
+    from il2sim.toxicity import load_toxicity_parameters
+
+    model, tox = load_parameters(), load_toxicity_parameters()
+    assert "tox_ec50_pm" in tox and "tox_ec50_pm" not in model
+    assert not set(model.names) & set(tox.names)
+    assert type(model) is type(tox)

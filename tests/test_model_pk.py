@@ -11,6 +11,7 @@ from il2sim.model.parameters import load_parameters
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen, Route
 from il2sim.simulate import simulate
+from il2sim.simulate.options import ADAPTIVE, FAST, SolverOptions
 
 
 def _linear_one_compartment():  # type: ignore[no-untyped-def]
@@ -34,17 +35,24 @@ def test_two_compartment_half_lives_reproduce_konrad() -> None:
     assert b == pytest.approx(85.0, rel=2e-3)
 
 
-@pytest.mark.parametrize(("dt_max_day", "rtol"), [(None, 2e-5), (1.0 / 256, 1e-7)])
+@pytest.mark.parametrize(
+    ("solver", "rtol"),
+    [
+        (FAST, 2e-5),
+        (FAST.with_(grid_dt_day=1.0 / 256), 1e-7),
+        (ADAPTIVE, 2e-5),
+        (ADAPTIVE.with_(rtol=1e-9), 1e-7),
+    ],
+    ids=["fixed-default", "fixed-fine", "adaptive-default", "adaptive-tight"],
+)
 def test_fast_solver_matches_closed_form_for_reduced_linear_case(
-    dt_max_day: float | None, rtol: float
+    solver: SolverOptions, rtol: float
 ) -> None:
     p = _linear_one_compartment()
     pop = Population.sample(3, 5, p)
     reg = Regimen((DoseEvent(0.0, 1.0),))
     t = np.linspace(0.0, 2.0, 97)
-    res = simulate(
-        reg, pop, parameters=p, horizon_day=2.0, output_times_day=t, dt_max_day=dt_max_day
-    )
+    res = simulate(reg, pop, parameters=p, horizon_day=2.0, output_times_day=t, solver=solver)
     for i in range(pop.n):
         vc = p.value("vc_l_per_m2") * pop.bsa_m2[i] * 1000.0
         k = units.per_minute_to_per_day(p.value("cl_renal_ml_per_min")) / vc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -86,3 +88,61 @@ def test_any_size_and_seed_gives_valid_patients(n: int, seed: int) -> None:
 def test_bad_size_is_an_input_error(n: object) -> None:
     with pytest.raises(InputError, match="patients"):
         Population.sample(n, 1)  # type: ignore[arg-type]
+
+
+def test_random_effects_are_the_model_table_rows_in_table_order() -> None:
+    """One draw per row of model/parameters.toml, in its order; no toxicity row."""
+    from il2sim.toxicity import load_toxicity_parameters
+
+    p = load_parameters()
+    pop = Population.sample(7, 5)
+    assert list(pop.params) == list(p.names)
+    assert not set(pop.params) & set(load_toxicity_parameters().names)
+    # the order is the documented one: after the covariates, row j is the j-th block of n
+    rng = np.random.default_rng(5)
+    rng.random(7)  # sex
+    rng.normal(0.0, 1.0, 7)  # age
+    for _ in range(4):  # height, weight, log NK, log CD56bright
+        rng.standard_normal(7)
+    for name in p.names:
+        np.testing.assert_array_equal(pop.params[name], rng.standard_normal(7), err_msg=name)
+
+
+def test_a_new_toxicity_row_changes_no_virtual_patient(tmp_path: Path) -> None:
+    """Adding a row (with variability) to the toxicity table, even first in the file, changes
+    no model-side value of any patient, and no toxicity outcome either (the toxicity effects
+    are keyed by AE type, not by table row)."""
+    from il2sim.regimen import parse_spec
+    from il2sim.simulate import simulate
+    from il2sim.toxicity import (
+        TOXICITY_TABLE,
+        load_toxicity_parameters,
+        realise_toxicity,
+        run_simulation,
+    )
+
+    path = tmp_path / "toxicity.toml"
+    path.write_text(
+        '[new_row]\nvalue = 2.5\nunit = "1"\nbpv_cv = 0.6\nsource = "assumption: test"\n\n'
+        + TOXICITY_TABLE.read_text()
+    )
+    old, new = load_toxicity_parameters(), load_toxicity_parameters(path)
+    assert new.names[0] == "new_row" and set(new.names) - set(old.names) == {"new_row"}
+    reg = parse_spec("1.25 MIU/m2 sc qd x21")
+    a = run_simulation(reg, 30, 2, tox=old, keep_result=True)
+    b = run_simulation(reg, 30, 2, tox=new, keep_result=True)
+    assert a.population is not None and b.population is not None
+    for field in ("age_yr", "height_cm", "weight_kg", "bsa_m2", "nk0_per_ul", "bright0_per_ul"):
+        np.testing.assert_array_equal(getattr(a.population, field), getattr(b.population, field))
+    assert list(a.population.params) == list(b.population.params)
+    for name in a.population.params:
+        np.testing.assert_array_equal(a.population.params[name], b.population.params[name])
+    assert a.result is not None and b.result is not None
+    for field in ("il2_pm", "nk_per_ul", "bright_per_ul", "il2_daily_max_pm"):
+        np.testing.assert_array_equal(getattr(a.result, field), getattr(b.result, field))
+    assert a.summary == b.summary
+    pop = Population.sample(10, 4)
+    res = simulate(reg, pop)
+    ta, tb = (realise_toxicity(res, reg, pop, t, seed=1) for t in (old, new))
+    np.testing.assert_array_equal(ta.grades, tb.grades)
+    np.testing.assert_array_equal(ta.dlt_probability, tb.dlt_probability)

@@ -166,9 +166,11 @@ def test_case_and_space_tolerance() -> None:
     assert parse_spec("15 MIU/m2 sc qd x3 @ day 42").start_day == 42.0
 
 
-def test_regimen_from_spec_and_to_spec() -> None:
-    reg = Regimen.from_spec(PULSE)
-    assert reg.to_spec() == format_spec(reg)
+def test_format_spec_of_a_parsed_regimen_is_stable() -> None:
+    # Regimen.from_spec/to_spec were removed: the parser imports the value type, so a method
+    # on the value type importing the parser made an import circle (tests/test_import_layers.py)
+    reg = parse_spec(PULSE)
+    assert format_spec(parse_spec(format_spec(reg))) == format_spec(reg)
 
 
 @pytest.mark.parametrize(

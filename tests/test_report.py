@@ -123,9 +123,9 @@ def test_armcd_levels_are_the_designs_numbers(tmp_path: Path) -> None:
 
 def test_end_to_end_with_the_trial_simulator(tmp_path: Path) -> None:
     # il2sim.trial writes the SDTM folder; analysis and report read it back.
+    from il2sim.cdisc import build_sdtm, write_sdtm
     from il2sim.designs.registry import build_design
     from il2sim.trial.run import run_trial
-    from il2sim.trial.sdtm import build_sdtm, write_sdtm
 
     doses = [0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 1.75]
     trial = run_trial(build_design("4+5", n_doses=7), doses, seed=1)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from golden_helpers import REPLICATE_RENAMES, TRIAL_RENAMES, _compare, _same
 from il2sim.cli.main import app
 from il2sim.reproduce import SEED_DOSES_MIU_PER_M2, jt_pvalue
 
@@ -20,7 +21,7 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("rep")
     res = runner.invoke(
         app,
-        ["reproduce", "--out", str(out), "--replicates", "40", "--pool-size", "40",
+        ["reproduce", "--out", str(out), "--trials", "40", "--pool-size", "40",
          "--seed", "2", "--json", "--no-report"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -48,8 +49,12 @@ def test_reproduce_json_contract(reproduced: tuple[dict, Path]) -> None:
 
 def test_reproduce_writes_files(reproduced: tuple[dict, Path]) -> None:
     _, out = reproduced
-    for name in ("dm", "ex", "ae", "cp", "pc", "is", "suppdm", "decisions"):
-        assert (out / f"{name}.csv").is_file() and (out / f"{name}.parquet").is_file()
+    for name in ("dm", "ex", "ae", "suppae", "cp", "pc", "is", "suppdm", "decision", "ts", "ta",
+                 "te", "tv"):  # fmt: skip
+        assert (out / "sdtm" / f"{name}.csv").is_file() and (out / "sdtm" / f"{name}.json").is_file()
+    for name in ("adsl", "adae", "adex", "adcp", "adpc", "adis"):
+        assert (out / "adam" / f"{name}.parquet").is_file()
+    assert (out / "sdtm" / "define.xml").is_file() and (out / "adam" / "define.xml").is_file()
     table = json.loads((out / "reproduce.json").read_text())
     assert len(table["results"]) >= 10
     assert (out / "reproduce.csv").is_file() and (out / "replicates.json").is_file()
@@ -63,14 +68,15 @@ def test_trial_cli_single_and_replicates(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert d["n_patients"] == sum(d["patients_per_level"]) and (tmp_path / "dm.csv").is_file()
+    assert d["n_patients"] == sum(d["patients_per_dose"])
+    assert (tmp_path / "sdtm" / "dm.csv").is_file() and (tmp_path / "adam" / "adsl.csv").is_file()
     res = runner.invoke(
         app,
-        ["trial", "--design", "3+3", "--replicates", "20", "--pool-size", "20", "--json"],
+        ["trial", "--design", "3+3", "--trials", "20", "--pool-size", "20", "--json"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
-    assert d["n_replicates"] == 20 and "mtd_selected_pct" in d
+    assert d["n_trials"] == 20 and len(d["selection_pct"]) == 7
 
 
 def test_trial_cli_user_errors() -> None:
@@ -103,6 +109,41 @@ def test_full_reproduce_selects_125_most_often() -> None:
     assert res.n_replicates == 1000
     row = next(r for r in res.results if r.name.startswith("MTD"))
     assert row.agree
+    from il2sim._json import to_jsonable
+
+    _matches_golden(json.loads(json.dumps(to_jsonable(res.to_dict()))))
+
+
+#: Fixed in issue 12: the representative trial's Jonckheere-Terpstra P values are now those of
+#: ``il2sim analyze`` on its written SDTM (exact null distribution, as the analysis uses for
+#: N <= 200 without ties); v0.1's reproduce recomputed them with the normal approximation.
+FIXED_REPRESENTATIVE_P = {
+    "representative trial P 0.00356": "representative trial P 0.00333",  # NK (CD3-CD56+)
+    "representative trial P 0.00222": "representative trial P 0.002",  # CD56bright
+}
+
+
+def _matches_golden(d: dict) -> None:
+    """The 14 rows, rules and agreement results of tests/golden/v1/reproduce/reproduce.json
+    (``reproduce --replicates 1000 --seed 1``), with the fixed values mapped explicitly."""
+    gold = json.loads(
+        (Path(__file__).parent / "golden/v1/reproduce/reproduce.json").read_text()
+    )
+    assert len(d["results"]) == len(gold["results"]) == 14
+    for new, old in zip(d["results"], gold["results"], strict=True):
+        model = old["model"]
+        for before, after in FIXED_REPRESENTATIVE_P.items():
+            model = model.replace(before, after)
+        assert new == old | {"model": model}, old["name"]
+    for key in ("mtd_selected_pct", "none_selected_pct", "n_agree", "n_results", "seed",
+                "n_replicates"):  # fmt: skip
+        assert d[key] == gold[key], key
+    _compare(d["representative_trial"], gold["representative_trial"], TRIAL_RENAMES)
+    # the replicate summary is now the one OC schema (issue 12): v0.1's keys mapped
+    old_reps = dict(gold["replicates"])
+    sel = old_reps.pop("mtd_selected_pct")
+    _same(d["replicates"]["selection_pct"], list(sel.values()), "mtd_selected_pct")
+    _compare(d["replicates"], old_reps, REPLICATE_RENAMES)
 
 
 def _jt_normal(gs: list[Any]) -> float:

@@ -193,7 +193,7 @@ def test_design_sweep_matches_exact_operating_characteristics(tmp_path: Path) ->
         se = 100 * np.sqrt(p * (1 - p) / 12000)
         assert abs(pt["metrics"][f"selection_pct_{lvl}"] - p_exact) <= 4 * se + 1e-9
     # SE of the mean patient count over 12 000 trials, estimated by an independent run
-    se_n = simulate_trials(four_plus_five(7), TRUTH7, 12000, 99).extras["mean_patients_se"]
+    se_n = simulate_trials(four_plus_five(7), TRUTH7, 12000, 99).mean_patients_se
     assert abs(pt["metrics"]["mean_patients"] - ex.mean_patients) <= 4 * se_n
     # n-weighted mean of equal chunks is their plain mean
     rows = [r for r in Store(tmp_path / "s").read_chunks()]

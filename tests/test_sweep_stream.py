@@ -14,13 +14,9 @@ from il2sim.model.parameters import Parameters, load_parameters
 from il2sim.population import Population
 from il2sim.regimen import parse_spec
 from il2sim.simulate import simulate
+from il2sim.simulate.histogram import HIST_BIN_WIDTH, AsinhHistogram
+from il2sim.simulate.stream import BLOCK_PATIENTS, simulate_streaming
 from il2sim.sweep.runners import run_chunk
-from il2sim.sweep.stream import (
-    BLOCK_PATIENTS,
-    HIST_BIN_WIDTH,
-    AsinhHistogram,
-    simulate_streaming,
-)
 
 SPEC = "1.25 MIU/m2 sc qd x14"  # the seed regimen's first two weeks (Meropol 1996)
 N = 2500  # 2 full blocks + a partial one
@@ -135,7 +131,7 @@ def test_cli_simulate_streams_above_the_threshold() -> None:
     from typer.testing import CliRunner
 
     from il2sim.cli.main import app
-    from il2sim.sweep.stream import STREAMING_THRESHOLD_PATIENTS
+    from il2sim.simulate.stream import STREAMING_THRESHOLD_PATIENTS
 
     n = STREAMING_THRESHOLD_PATIENTS + 1
     r = CliRunner().invoke(
@@ -153,10 +149,11 @@ def test_cli_simulate_streams_above_the_threshold() -> None:
 def test_worker_processes_give_the_same_summary(params: Parameters) -> None:
     """Two worker processes, batch of one block: identical to one process (sums merged in
     block order), including the ``extra`` (toxicity) means."""
-    from il2sim.sweep.stream import toxicity_extra
+    from il2sim.toxicity import ToxicityExtra, load_toxicity_parameters
 
     spec = "1 MIU/m2 sc qd x3"
-    kw = {"horizon_day": 4.0, "extra": toxicity_extra, "parameters": params}
+    extra = ToxicityExtra(load_toxicity_parameters())
+    kw = {"horizon_day": 4.0, "extra": extra, "parameters": params}
     one = simulate_streaming(spec, 2100, seed=8, batch_size=3000, **kw)
     two = simulate_streaming(spec, 2100, seed=8, batch_size=1000, workers=2, **kw)
     assert _strip(one) == _strip(two)

@@ -7,17 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from il2sim.cdisc import DOMAINS, build_sdtm, write_sdtm
 from il2sim.designs.registry import build_design
 from il2sim.errors import DesignError, InputError
 from il2sim.trial import (
-    DOMAINS,
     DoseModification,
     Schedule,
     build_pools,
-    build_sdtm,
     run_replicates,
     run_trial,
-    write_sdtm,
 )
 from il2sim.trial.noise import IL2_LLOQ_PM, add_flow_noise, add_il2_noise
 
@@ -27,11 +25,12 @@ REQUIRED = {
     "DM": ("STUDYID", "DOMAIN", "USUBJID", "SUBJID", "AGE", "AGEU", "SEX", "ARMCD", "ARM"),
     "SUPPDM": ("USUBJID", "RDOMAIN", "QNAM", "QVAL"),
     "EX": ("USUBJID", "EXTRT", "EXDOSE", "EXDOSU", "EXROUTE", "EXSTDY", "EXENDY", "EXADJ"),
-    "AE": ("USUBJID", "AETERM", "AEDECOD", "AETOXGR", "AESTDY", "AEENDY", "AESER", "AEREL", "AEDLT"),
+    "AE": ("USUBJID", "AETERM", "AEDECOD", "AETOXGR", "AESTDY", "AEENDY", "AESER", "AEREL"),
+    "SUPPAE": ("USUBJID", "RDOMAIN", "IDVAR", "IDVARVAL", "QNAM", "QVAL"),
     "CP": ("USUBJID", "CPTESTCD", "CPTEST", "CPORRES", "CPSTRESN", "CPSTRESU", "CPDY", "VISIT", "VISITNUM"),
-    "PC": ("USUBJID", "PCTESTCD", "PCSTRESN", "PCSTRESU", "PCDY", "PCTPT", "PCLLOQ", "PCBLQFL"),
+    "PC": ("USUBJID", "PCTESTCD", "PCSTRESN", "PCSTRESC", "PCSTRESU", "PCDY", "PCTPT", "PCLLOQ"),
     "IS": ("USUBJID", "ISTESTCD", "ISSTRESC", "ISDY"),
-    "DECISIONS": ("COHORT", "LEVEL", "DOSE_MIU_PER_M2", "N", "DLT", "DECISION", "NEXT_LEVEL"),
+    "DECISION": ("COHORT", "LEVEL", "DOSE", "NSUBJ", "NDLT", "DECISION", "NXTLEVEL"),
 }  # fmt: skip
 
 
@@ -67,11 +66,11 @@ def test_one_dm_row_per_subject_and_consistent_ids(trial, domains) -> None:
     assert len(bsa) == len(dm) and (bsa["QVAL"].astype(float) > 1.0).all()
     assert set(dm["SEX"]) <= {"M", "F"} and (dm["AGE"] >= 18).all()
     # ARMCD is the dose level, in DM and the decision log alike
-    dec = domains["DECISIONS"]
-    assert dec["N"].sum() == len(dm)
-    assert dec["DLT"].sum() == trial.n_dlt
+    dec = domains["DECISION"]
+    assert dec["NSUBJ"].sum() == len(dm)
+    assert dec["NDLT"].sum() == trial.n_dlt
     n_per_level = dm["ARMCD"].str.slice(1).astype(int).value_counts()
-    for lv, n in dec.groupby("LEVEL")["N"].sum().items():
+    for lv, n in dec.groupby("LEVEL")["NSUBJ"].sum().items():
         assert n_per_level[lv] == n
 
 
@@ -94,7 +93,7 @@ def test_ex_rows_match_the_regimen(trial, domains) -> None:
 
 
 def test_dose_modification_after_dlt(trial, domains) -> None:
-    ae = domains["AE"]
+    ae = _with_dlt(domains)
     ex = domains["EX"]
     dlt_subjects = set(ae.loc[ae["AEDLT"] == "Y", "USUBJID"])
     assert len(dlt_subjects) == trial.n_dlt
@@ -107,10 +106,21 @@ def test_dose_modification_after_dlt(trial, domains) -> None:
         assert int(hold["EXSTDY"].iloc[0]) <= trial.schedule.dlt_window_day + 1
 
 
+def _with_dlt(domains):
+    """AE with the SUPPAE DLT flag (QNAM AEDLT, keyed by AESEQ) merged back in."""
+    s = domains["SUPPAE"]
+    s = s[s["QNAM"] == "AEDLT"]
+    keys = zip(s["USUBJID"], s["IDVARVAL"].astype(int), strict=True)
+    flag = dict(zip(keys, s["QVAL"], strict=True))
+    ae = domains["AE"].copy()
+    ae["AEDLT"] = [flag[(u, int(q))] for u, q in zip(ae["USUBJID"], ae["AESEQ"], strict=True)]
+    return ae
+
+
 def test_ae_grades_and_days(domains) -> None:
-    ae = domains["AE"]
+    ae = _with_dlt(domains)
     assert len(ae) > 0
-    assert ae["AETOXGR"].between(1, 5).all()
+    assert ae["AETOXGR"].astype(int).between(1, 5).all()
     assert (ae["AESTDY"] <= ae["AEENDY"]).all() and ae["AESTDY"].between(1, 90).all()
     assert set(ae["AEDLT"]) <= {"Y", "N"}
 
@@ -123,12 +133,12 @@ def test_cp_pc_is_values(trial, domains) -> None:
     assert sorted(set(cp["CPDY"])) == [1, 8, 15, 22, 29, 43, 57, 71, 85]
     assert (cp.groupby("USUBJID").size() == 18).all()
     pc = domains["PC"]
-    blq = pc["PCBLQFL"] == "Y"
+    blq = pc["PCSTRESC"].str.startswith("<")
     assert pc.loc[blq, "PCSTRESN"].isna().all()
     assert (pc.loc[~blq, "PCSTRESN"] >= IL2_LLOQ_PM).all()
     # before the first dose there is no IL-2 (all baseline pre-dose samples BLQ)
     pre0 = pc[(pc["PCDY"] == 1) & (pc["PCTPT"] == "PRE-DOSE")]
-    assert (pre0["PCBLQFL"] == "Y").all()
+    assert pre0["PCSTRESC"].str.startswith("<").all()
     assert set(domains["IS"]["ISSTRESC"]) <= {"POSITIVE", "NEGATIVE"}
 
 
@@ -137,12 +147,14 @@ def test_same_seed_identical_files(design, tmp_path: Path) -> None:
     b = run_trial(design, DOSES, seed=5)
     fa = write_sdtm(build_sdtm(a), tmp_path / "a")
     fb = write_sdtm(build_sdtm(b), tmp_path / "b")
-    assert [p.name for p in fa] == [p.name for p in fb] and len(fa) == 2 * len(DOMAINS)
+    # CSV, Parquet and Dataset-JSON per dataset, and define.xml
+    assert [p.name for p in fa] == [p.name for p in fb] and len(fa) == 3 * len(DOMAINS) + 1
     for pa, pb in zip(fa, fb, strict=True):
-        assert pa.read_bytes() == pb.read_bytes(), pa.name
+        if pa.suffix in (".csv", ".parquet"):  # Dataset-JSON and define.xml carry a timestamp
+            assert pa.read_bytes() == pb.read_bytes(), pa.name
     c = run_trial(design, DOSES, seed=6)
     assert build_sdtm(c)["CP"]["CPSTRESN"].tolist() != build_sdtm(a)["CP"]["CPSTRESN"].tolist()
-    assert not list((tmp_path / "a").glob(".sdtm-*"))  # temp folder removed
+    assert not list(tmp_path.glob(".*il2sim-tmp*"))  # staging folders removed
 
 
 def test_sdtm_readable_by_analysis_loader(trial, tmp_path: Path) -> None:
@@ -150,7 +162,7 @@ def test_sdtm_readable_by_analysis_loader(trial, tmp_path: Path) -> None:
 
     write_sdtm(build_sdtm(trial), tmp_path)
     data = load_sdtm(tmp_path)
-    assert len(data.dm) == trial.n_patients
+    assert len(data.adsl) == trial.n_patients
     assert data.dose_levels_miu_per_m2 and set(data.dose_levels_miu_per_m2) <= set(DOSES)
 
 
@@ -158,7 +170,7 @@ def test_xpt_written(trial, tmp_path: Path) -> None:
     import pyreadstat
 
     files = write_sdtm({"DM": build_sdtm(trial)["DM"]}, tmp_path, xpt=True)
-    assert {p.suffix for p in files} == {".csv", ".parquet", ".xpt"}
+    assert {p.suffix for p in files} == {".csv", ".parquet", ".json", ".xpt", ".xml"}
     df, _ = pyreadstat.read_xport(str(tmp_path / "dm.xpt"))
     assert len(df) == trial.n_patients and "USUBJID" in df.columns
 
@@ -204,7 +216,7 @@ def test_replicates_pool_resampling(design) -> None:
     pct = r1.mtd_selected_pct()
     assert sum(pct.values()) + r1.none_selected_pct == pytest.approx(100.0)
     d = r1.to_dict(pools)
-    assert len(d["nk_peak_increase_pct_per_level"]) == 7
+    assert len(d["nk_peak_increase_pct_per_dose"]) == 7
 
 
 def test_other_design_runs() -> None:
@@ -218,13 +230,13 @@ def test_trial_solver_step_is_accurate() -> None:
     < 1% against the simulator's default step (seed regimen, 1.75 MIU/m2, 20 patients)."""
     from il2sim.population import Population
     from il2sim.simulate import simulate
-    from il2sim.trial.cohort import TRIAL_DT_MAX_DAY, daily_regimen
+    from il2sim.trial.cohort import daily_regimen
 
     pop = Population.sample(20, 8)
     reg = daily_regimen(1.75, 90)
     t = np.array([0.0, 28.0, 56.0, 84.0])
     fine = simulate(reg, pop, horizon_day=90.0, output_times_day=t)
-    coarse = simulate(reg, pop, horizon_day=90.0, output_times_day=t, dt_max_day=TRIAL_DT_MAX_DAY)
+    coarse = simulate(reg, pop, horizon_day=90.0, output_times_day=t, solver="trial")
     assert np.allclose(coarse.il2_daily_max_pm, fine.il2_daily_max_pm, rtol=2e-3)
     assert np.allclose(coarse.nk_per_ul, fine.nk_per_ul, rtol=1e-2)
     assert np.allclose(coarse.bright_per_ul, fine.bright_per_ul, rtol=1e-2)
@@ -235,7 +247,7 @@ def test_neutralising_antibodies_lower_exposure() -> None:
     falls; non-neutralising (default) antibodies leave it unchanged."""
     from dataclasses import replace
 
-    from il2sim.model.toxicity import load_toxicity_parameters
+    from il2sim.toxicity import load_toxicity_parameters
     from il2sim.trial.cohort import sample_cohort_inputs, simulate_cohort
 
     tox = load_toxicity_parameters()

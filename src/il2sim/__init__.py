@@ -2,8 +2,9 @@
 
 The public API is re-exported here; the layers, each a sub-package, depend only on the ones
 before them: ``units`` -> ``regimen`` -> ``model`` -> ``population`` -> ``simulate`` ->
-``designs`` (no model dependency) -> ``trial`` -> ``analysis`` -> ``report`` -> ``cli``;
-``sweep`` and ``io`` sit beside ``trial``/``analysis``.
+``toxicity`` -> ``designs`` (no model dependency) -> ``trial`` -> ``cdisc`` -> ``analysis`` ->
+``report`` -> ``cli``; ``calibrate``, ``fit``, ``sweep`` and ``io`` beside them.  The order is
+checked by ``tests/test_import_layers.py``, which holds the table of layers.
 
 The three main operations live in modules of the same name and are called through them
 (a package attribute cannot be both a function and a sub-package):
@@ -25,6 +26,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from il2sim import units
+from il2sim._version import __version__
 from il2sim.errors import DataError, DesignError, Il2simError, InputError, ModelError
 from il2sim.regimen import (
     DoseEvent,
@@ -40,18 +42,21 @@ from il2sim.regimen import (
     write_nonmem_csv,
 )
 
-__version__ = "0.1.0"
-
 #: public name -> module it lives in (imported on first attribute access)
 _LAZY: dict[str, str] = {
     # model
     "Parameters": "il2sim.model.parameters",
     "load_parameters": "il2sim.model.parameters",
-    "ToxicityParameters": "il2sim.model.toxicity",
-    "DLTDefinition": "il2sim.model.toxicity",
-    "load_toxicity_parameters": "il2sim.model.toxicity",
-    "dlt_probability": "il2sim.model.toxicity",
-    "toxicity_summary": "il2sim.model.toxicity",
+    # toxicity
+    "ToxicityParameters": "il2sim.toxicity",
+    "DLTDefinition": "il2sim.toxicity",
+    "load_toxicity_parameters": "il2sim.toxicity",
+    "dlt_probability": "il2sim.toxicity",
+    "toxicity_summary": "il2sim.toxicity",
+    "realise_toxicity": "il2sim.toxicity",
+    "PatientToxicity": "il2sim.toxicity",
+    "run_simulation": "il2sim.toxicity",
+    "summarise": "il2sim.toxicity",
     # population, solver, calibration
     "Population": "il2sim.population",
     "SimulationResult": "il2sim.simulate",
@@ -74,6 +79,12 @@ _LAZY: dict[str, str] = {
     "stop_when_too_toxic": "il2sim.designs",
     "dont_skip_doses": "il2sim.designs",
     "demand_n_at_dose": "il2sim.designs",
+    "next_decision": "il2sim.designs",
+    "TrialController": "il2sim.designs",
+    "Caps": "il2sim.designs",
+    "Accrual": "il2sim.designs",
+    "BernoulliSource": "il2sim.designs",
+    "PoolSource": "il2sim.designs",
     "CRM": "il2sim.designs.crm",
     "getprior": "il2sim.designs.crm",
     "BOIN": "il2sim.designs.boin",
@@ -86,9 +97,14 @@ _LAZY: dict[str, str] = {
     "Schedule": "il2sim.trial",
     "run_trial": "il2sim.trial",
     "run_replicates": "il2sim.trial",
-    "build_sdtm": "il2sim.trial",
-    "write_sdtm": "il2sim.trial",
+    "run_trials": "il2sim.trial",
+    "ModelCohortSource": "il2sim.trial",
     "ReproduceResult": "il2sim.reproduce",
+    # CDISC datasets
+    "build_sdtm": "il2sim.cdisc",
+    "build_adam": "il2sim.cdisc",
+    "write_sdtm": "il2sim.cdisc",
+    "write_trial": "il2sim.cdisc",
     # analysis and report
     "analyze": "il2sim.analysis",
     "AnalysisResult": "il2sim.analysis",
@@ -103,7 +119,7 @@ _LAZY: dict[str, str] = {
     "Grid": "il2sim.sweep",
     "load_grid": "il2sim.sweep",
     "Store": "il2sim.sweep",
-    "simulate_streaming": "il2sim.sweep.stream",
+    "simulate_streaming": "il2sim.simulate.stream",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
@@ -116,19 +132,26 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         spearman,
     )
     from il2sim.calibrate import CalibrationResult
+    from il2sim.cdisc import build_adam, build_sdtm, write_sdtm, write_trial
     from il2sim.designs import (
         DESIGN_NAMES,
         ABDesign,
+        Accrual,
+        BernoulliSource,
+        Caps,
         Decision,
         Design,
         OperatingCharacteristics,
         Outcomes,
+        PoolSource,
+        TrialController,
         build_design,
         demand_n_at_dose,
         dont_skip_doses,
         dose_paths,
         exact_oc,
         four_plus_five,
+        next_decision,
         simulate_trials,
         stop_at_n,
         stop_when_n_at_dose,
@@ -142,26 +165,30 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from il2sim.designs.keyboard import Keyboard
     from il2sim.designs.mtpi2 import MTPI2
     from il2sim.model.parameters import Parameters, load_parameters
-    from il2sim.model.toxicity import (
-        DLTDefinition,
-        ToxicityParameters,
-        dlt_probability,
-        load_toxicity_parameters,
-        toxicity_summary,
-    )
     from il2sim.population import Population
     from il2sim.report import render_html, write_report
     from il2sim.reproduce import ReproduceResult
     from il2sim.simulate import SimulationResult
+    from il2sim.simulate.stream import simulate_streaming
     from il2sim.sweep import Grid, Store, load_grid, run_sweep
-    from il2sim.sweep.stream import simulate_streaming
+    from il2sim.toxicity import (
+        DLTDefinition,
+        PatientToxicity,
+        ToxicityParameters,
+        dlt_probability,
+        load_toxicity_parameters,
+        realise_toxicity,
+        run_simulation,
+        summarise,
+        toxicity_summary,
+    )
     from il2sim.trial import (
+        ModelCohortSource,
         Schedule,
         Trial,
-        build_sdtm,
         run_replicates,
         run_trial,
-        write_sdtm,
+        run_trials,
     )
 
 
@@ -185,8 +212,11 @@ __all__ = [
     "DESIGN_NAMES",
     "MTPI2",
     "ABDesign",
+    "Accrual",
     "AnalysisResult",
+    "BernoulliSource",
     "CalibrationResult",
+    "Caps",
     "DLTDefinition",
     "DataError",
     "Decision",
@@ -198,10 +228,13 @@ __all__ = [
     "Il2simError",
     "InputError",
     "Keyboard",
+    "ModelCohortSource",
     "ModelError",
     "OperatingCharacteristics",
     "Outcomes",
     "Parameters",
+    "PatientToxicity",
+    "PoolSource",
     "Population",
     "Regimen",
     "ReproduceResult",
@@ -211,8 +244,10 @@ __all__ = [
     "Store",
     "ToxicityParameters",
     "Trial",
+    "TrialController",
     "__version__",
     "analyze",
+    "build_adam",
     "build_design",
     "build_sdtm",
     "daily_regimen",
@@ -230,14 +265,18 @@ __all__ = [
     "load_sdtm",
     "load_toxicity_parameters",
     "log_dose_fit",
+    "next_decision",
     "parse_spec",
     "pulses",
     "read_nonmem_csv",
+    "realise_toxicity",
     "regimens_from_table",
     "render_html",
     "run_replicates",
+    "run_simulation",
     "run_sweep",
     "run_trial",
+    "run_trials",
     "select_mtd",
     "simulate_streaming",
     "simulate_trials",
@@ -245,6 +284,7 @@ __all__ = [
     "stop_at_n",
     "stop_when_n_at_dose",
     "stop_when_too_toxic",
+    "summarise",
     "three_plus_three",
     "to_nonmem_table",
     "toxicity_summary",
@@ -252,4 +292,5 @@ __all__ = [
     "write_nonmem_csv",
     "write_report",
     "write_sdtm",
+    "write_trial",
 ]

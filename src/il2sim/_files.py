@@ -136,3 +136,83 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(target, suffix=target.suffix) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return target
+
+
+_STAGE_TAG = ".il2sim-tmp-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_stages(target: Path) -> None:
+    """Remove staging folders of ``target`` left by killed runs (their process is gone)."""
+    import shutil
+
+    if not target.parent.is_dir():
+        return
+    prefix = f".{target.name}{_STAGE_TAG}"
+    for p in target.parent.iterdir():
+        if not p.name.startswith(prefix):
+            continue
+        try:
+            pid = int(p.name[len(prefix) :].split("-", 1)[0])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+@contextmanager
+def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``path``; on success move its entries into place.
+
+    A new target folder is renamed into place in one step.  Into an existing folder each
+    staged entry (file or sub-folder) replaces the entry of the same name whole (a file by
+    ``os.replace``; a folder by renaming the old one aside first), other entries are kept.
+    On an exception the staging folder is removed and ``path`` is untouched; staging folders
+    of killed runs (``.<name>.il2sim-tmp-<pid>-*``) are removed on the next run.
+    """
+    import shutil
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_stages(target)
+    stage = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-", dir=target.parent)
+    )
+    try:
+        yield stage
+        dir_mode = 0o777 & ~_umask()
+        for p in stage.rglob("*"):
+            p.chmod(dir_mode if p.is_dir() else _default_mode())
+        if not target.exists():
+            stage.chmod(dir_mode)
+            os.rename(stage, target)
+            return
+        if not target.is_dir():
+            raise NotADirectoryError(f"{target} exists and is not a folder")
+        trash = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-old-", dir=target.parent)
+        )
+        for entry in sorted(stage.iterdir()):
+            dst = target / entry.name
+            if entry.is_dir() and dst.exists():
+                os.rename(dst, trash / entry.name)
+            os.replace(entry, dst)
+        shutil.rmtree(trash, ignore_errors=True)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

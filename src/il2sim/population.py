@@ -13,10 +13,19 @@ with its source there.
   the clinical reference ranges (91-593 and 2-16 cells/ul), log-correlation
   ``nk_bright_log_corr``; CD56bright is capped at half the total.
 * individual parameters: ``typical * exp(omega * z)``, ``omega**2 = log(1 + cv**2)`` (median =
-  typical value).  The population stores the standard-normal draws ``z`` (one per patient and
-  table entry, drawn in table order), not the values, so the same patients can be simulated
-  with another parameter set (calibration, sensitivity analyses): :meth:`Population.param`
-  combines ``z`` with the typical value and CV of the parameter set it is given.
+  typical value).  The population stores the standard-normal draws ``z``, not the values, so
+  the same patients can be simulated with another parameter set (calibration, sensitivity
+  analyses): :meth:`Population.param` combines ``z`` with the typical value and CV of the
+  parameter set it is given.
+
+**Order of the random effects** (fixed, so a seed gives the same patients): after the
+covariates above, one ``n``-vector of standard normals per row of the *model* table
+(``model/parameters.toml``, or the table given), in the table's row order, whether or not the
+row has variability (so switching a CV on later does not move other draws).  Nothing else is
+drawn: the toxicity layer's random effects come from their own stream and their own table
+(:func:`il2sim.toxicity.sample_tox_effects`), so a change to the toxicity table changes no
+model-side value of any virtual patient.  Add new model rows at the end of the table: a row
+inserted above existing ones shifts the draws of every row after it.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +41,9 @@ import numpy.typing as npt
 from il2sim import units
 from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 #: z-value of the 97.5th percentile of the standard normal.
@@ -134,7 +146,7 @@ class Population:
         nk0 = np.exp(mu_n + sd_n * z1)
         bright0 = np.minimum(np.exp(mu_b + sd_b * z2), _MAX_BRIGHT_FRACTION * nk0)
         indiv: dict[str, FloatArray] = {}
-        for name in p.names:
+        for name in p.names:  # table order: see "Order of the random effects" above
             indiv[name] = rng.standard_normal(n)
         return cls(
             age_yr=age,
@@ -177,7 +189,7 @@ class Population:
             raise InputError("concat needs at least one population", field="pops")
         names = sorted(set().union(*(set(p.params) for p in pops)))
 
-        def cat(attr: str) -> Any:
+        def cat(attr: str) -> npt.NDArray[Any]:
             return np.concatenate([getattr(p, attr) for p in pops])
 
         return Population(
@@ -195,7 +207,7 @@ class Population:
             seed=None,
         )
 
-    def to_frame(self) -> object:
+    def to_frame(self) -> pd.DataFrame:
         """Covariates and individual parameters as a pandas DataFrame (one row per patient)."""
         import pandas as pd
 

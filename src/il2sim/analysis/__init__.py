@@ -1,6 +1,7 @@
 """Trial analysis: the same on a simulated trial (``il2sim trial``) and on a real one.
 
-``analyze(path)`` loads an SDTM folder (:mod:`.load`), computes per-subject endpoints
+``analyze(path)`` loads an SDTM or ADaM folder (:mod:`.load`: SDTM is turned into ADaM by
+:mod:`il2sim.cdisc`, so both give the same endpoints), computes per-subject endpoints
 (:mod:`.endpoints`), dose-response statistics (:mod:`.stats`) and safety tables
 (:mod:`.safety`), and returns one frozen :class:`AnalysisResult`.
 
@@ -23,7 +24,7 @@ from il2sim.analysis.endpoints import (
     subject_endpoints,
     worst_grade_by_term,
 )
-from il2sim.analysis.load import NK_TEST_CODES, SdtmData, load_sdtm
+from il2sim.analysis.load import SdtmData, TrialData, load_sdtm, load_trial
 from il2sim.analysis.safety import (
     ae_incidence,
     antibody_incidence,
@@ -50,9 +51,11 @@ __all__ = [
     "LogDoseFit",
     "SdtmData",
     "SpearmanResult",
+    "TrialData",
     "analyze",
     "jonckheere_terpstra",
     "load_sdtm",
+    "load_trial",
     "log_dose_fit",
     "spearman",
     "summarize_by_level",
@@ -116,6 +119,7 @@ class AnalysisResult:
     antibodies: pd.DataFrame | None
     replicates: dict[str, Any] | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    standard: str = "SDTM"
 
     def response(self, test: str) -> DoseResponse | None:
         """The :class:`DoseResponse` of ``test`` (``NKCELLS`` or ``NKBRIGHT``), if analysed."""
@@ -144,6 +148,7 @@ class AnalysisResult:
         """Plain-data form for ``--json`` (NaN becomes ``None``)."""
         return {
             "path": self.path,
+            "standard": self.standard,
             "n_subjects": self.n_subjects,
             "dose_levels_miu_per_m2": list(self.dose_levels_miu_per_m2),
             "mtd": dict(self.mtd),
@@ -194,28 +199,28 @@ def _dose_of_level(subjects: pd.DataFrame) -> dict[int, float]:
 
 
 def analyze(path: str | Path, test_codes: Mapping[str, str] | None = None) -> AnalysisResult:
-    """Analyse the SDTM folder ``path`` (see :func:`il2sim.analysis.load.load_sdtm`).
+    """Analyse the SDTM or ADaM folder ``path`` (see :func:`il2sim.analysis.load.load_trial`).
 
     ``test_codes`` maps ``NKCELLS``/``NKBRIGHT`` to the study's CP test codes.
     """
-    data = load_sdtm(path, test_codes)
+    data = load_trial(path, test_codes)
     return analyze_data(data)
 
 
-def analyze_data(data: SdtmData) -> AnalysisResult:
-    """Analyse an already loaded :class:`SdtmData`."""
+def analyze_data(data: TrialData) -> AnalysisResult:
+    """Analyse an already loaded :class:`TrialData`."""
     notes = list(data.notes)
     subjects = subject_endpoints(data)
     visits = pd.concat(
-        [nk_visits(data, t).assign(test=t) for t in NK_TEST_CODES], ignore_index=True
+        [nk_visits(data, t).assign(test=t) for t in data.cell_tests], ignore_index=True
     )
     responses = []
-    for test in NK_TEST_CODES:
+    for test in data.cell_tests:
         if subjects[f"{test}_peak_pct_increase"].notna().any():
             dr = _dose_response(subjects, test)
             responses.append(dr)
             notes.extend(dr.notes)
-        elif (data.cp["test"] == test).any():
+        elif (data.adcp["PARAMCD"] == test).any():
             notes.append(f"{test}: no subject has both a baseline and a later value")
     n_no_base = int(subjects["NKCELLS_baseline_cells_per_ul"].isna().sum())
     if n_no_base:
@@ -235,4 +240,5 @@ def analyze_data(data: SdtmData) -> AnalysisResult:
         antibodies=antibody_incidence(data),
         replicates=data.replicates,
         notes=tuple(notes),
+        standard=data.standard,
     )

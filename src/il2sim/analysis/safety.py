@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 
 from il2sim.analysis.endpoints import subject_dlt, worst_grade_by_term
-from il2sim.analysis.load import SdtmData
+from il2sim.analysis.load import TrialData
 
 GRADES: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
-def treated_per_level(data: SdtmData) -> pd.DataFrame:
+def treated_per_level(data: TrialData) -> pd.DataFrame:
     """level, dose_miu_per_m2, n_treated."""
-    dm = data.dm[data.dm["level"].notna()]
-    g = dm.groupby("level")["dose_miu_per_m2"].agg(["first", "size"]).reset_index()
+    dm = data.treated.assign(level=lambda d: d["TRT01PN"].astype(int))
+    g = dm.groupby("level")["DOSE01P"].agg(["first", "size"]).reset_index()
     return pd.DataFrame(
         {
             "level": g["level"].astype(int),
@@ -33,7 +33,7 @@ def treated_per_level(data: SdtmData) -> pd.DataFrame:
     )
 
 
-def ae_incidence(data: SdtmData) -> pd.DataFrame | None:
+def ae_incidence(data: TrialData) -> pd.DataFrame | None:
     """Subjects per level x term by worst grade (columns grade_1..grade_5, any_grade, n_treated)."""
     w = worst_grade_by_term(data)
     if w is None:
@@ -53,17 +53,20 @@ def ae_incidence(data: SdtmData) -> pd.DataFrame | None:
     return counts[cols].sort_values(["level", "term"]).reset_index(drop=True)
 
 
-def dlt_by_level(data: SdtmData) -> pd.DataFrame:
-    """level, dose, n_treated, n_dlt (NaN when the data carry no DLT flag), dlt_rate."""
+def dlt_by_level(data: TrialData) -> pd.DataFrame:
+    """level, dose, n_treated, n_dlt (NaN when the data carry no DLT flag), dlt_rate (of the
+    treated), n_dlt_evaluable (ADSL DLTEVLFL = Y)."""
     treated = treated_per_level(data)
     dlt = subject_dlt(data)
-    dm = data.dm[data.dm["level"].notna()].copy()
+    dm = data.treated.assign(level=lambda d: d["TRT01PN"].astype(int))
     dm["dlt"] = dm["USUBJID"].map(dlt).astype(float)
     if dm["dlt"].isna().all():
         treated["n_dlt"] = math.nan
     else:
         treated["n_dlt"] = treated["level"].map(dm.groupby("level")["dlt"].sum()).astype(float)
     treated["dlt_rate"] = treated["n_dlt"] / treated["n_treated"]
+    evl = (dm["DLTEVLFL"].astype(str) == "Y").groupby(dm["level"]).sum()
+    treated["n_dlt_evaluable"] = treated["level"].map(evl).fillna(0).astype(int)
     return treated
 
 
@@ -107,18 +110,19 @@ def mtd_from_decisions(
     return {"level": hit[0] if hit else None, "dose_miu_per_m2": v, "source": source}
 
 
-def antibody_incidence(data: SdtmData) -> pd.DataFrame | None:
+def antibody_incidence(data: TrialData) -> pd.DataFrame | None:
     """Per test code, level and overall (level 0): subjects tested, positive at any time.
 
     Columns: test, level, dose_miu_per_m2, n_treated, n_tested, n_positive, proportion.
     Without ISTESTCD all rows form one test ``ANY``; the primary test (``IL2AB`` when present)
     comes first.
     """
-    if data.is_ is None:
+    if data.adis is None:
         return None
-    is_ = data.is_.copy()
-    is_["test"] = is_["ISTESTCD"].astype(str).str.upper() if "ISTESTCD" in is_.columns else "ANY"
-    lv = data.dm.set_index("USUBJID")
+    is_ = data.adis.copy()
+    is_["test"] = is_["PARAMCD"].astype(str).str.upper()
+    is_["positive"] = is_["AVALC"].astype(str) == "POSITIVE"
+    lv = data.treated.set_index("USUBJID").rename(columns={"TRT01PN": "level"})
     treated = treated_per_level(data)
     tests = sorted(is_["test"].unique(), key=lambda t: (t != "IL2AB", t))
     frames = []

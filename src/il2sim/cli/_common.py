@@ -1,16 +1,26 @@
-"""Helpers shared by the CLI modules: JSON printing, atomic file writes, float lists."""
+"""Helpers shared by the CLI modules: JSON printing, atomic file writes, float lists, progress
+bars (the library reports progress through callbacks; only the CLI draws bars)."""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from il2sim._files import atomic_path, write_atomic
 from il2sim._json import to_jsonable
 from il2sim.errors import InputError
 
-__all__ = ["atomic_path", "parse_float_list", "print_json", "to_jsonable", "write_atomic"]
+__all__ = [
+    "atomic_path",
+    "parse_float_list",
+    "print_json",
+    "progress_bar",
+    "to_jsonable",
+    "write_atomic",
+]
 
 
 def print_json(obj: Any) -> None:
@@ -33,3 +43,30 @@ def parse_float_list(text: str, field: str) -> list[float]:
             raise InputError(f"not a finite number: {part!r}", field=field, value=part)
         out.append(x)
     return out
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``rich`` progress bar on stderr; yields ``update(task, done, total)`` (one bar per
+    task name).  Disabled (e.g. with ``--json``), ``update`` does nothing."""
+    if not enabled:
+        yield lambda task, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    tasks: dict[str, Any] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as prog:
+
+        def update(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = prog.add_task(task, total=total)
+            prog.update(tasks[task], completed=done)
+
+        yield update

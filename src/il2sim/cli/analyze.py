@@ -11,10 +11,16 @@ from typing import Annotated
 
 import typer
 
-from il2sim.cli._common import atomic_path, print_json, to_jsonable
+from il2sim.cli._common import print_json, to_jsonable
 from il2sim.errors import InputError
 
-DirArg = Annotated[Path, typer.Argument(help="Folder of SDTM tables (dm, ex, cp; ae, pc, is).")]
+DirArg = Annotated[
+    Path,
+    typer.Argument(
+        help="SDTM folder (dm, ex, cp; ae, pc, is), ADaM folder (adsl, adcp; adpc, adae, adis) "
+        "or a trial's output folder holding sdtm/ and adam/."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Write the result tables as CSV (and JSON) here.")
@@ -57,12 +63,13 @@ def analyze_cmd(
     from il2sim.analysis import analyze
 
     result = analyze(directory, parse_test_codes(test_codes))
-    if out is not None:
-        for name, table in result.tables().items():
-            with atomic_path(out / f"{name}.csv", suffix=".csv") as tmp:
-                table.to_csv(tmp, index=False)
-        with atomic_path(out / "analysis.json", suffix=".json") as tmp:
-            tmp.write_text(json.dumps(to_jsonable(result), indent=2))
+    if out is not None:  # staged beside --out and moved into place when every table is written
+        from il2sim._files import staged_folder
+
+        with staged_folder(out) as stage:
+            for name, table in result.tables().items():
+                table.to_csv(stage / f"{name}.csv", index=False)
+            (stage / "analysis.json").write_text(json.dumps(to_jsonable(result), indent=2))
     if json_out:
         print_json(result)
         return

@@ -1,10 +1,14 @@
-"""``il2sim calibrate``: fit the ``calibrated`` model parameters to the seed's targets.
+"""``il2sim calibrate``: fit the ``calibrated`` parameters to the seed's targets.
 
 Examples::
 
-    il2sim calibrate                      # fit, print target | model | met?, do not write
-    il2sim calibrate --write              # ... and store the fitted values in parameters.toml
+    il2sim calibrate                      # fit the model, print target | model | met?
+    il2sim calibrate --write              # ... store the fitted values in parameters.toml and
+                                          # refit and store toxicity/toxicity.toml against them
     il2sim calibrate --check --json       # no fit: check the stored values against the targets
+
+The fits are :mod:`il2sim.calibrate` (model and toxicity side by side); this module parses
+options and prints.
 """
 
 from __future__ import annotations
@@ -62,6 +66,13 @@ def _print(result: object) -> None:
     console.print(tt)
     if result.written_to:
         console.print(f"fitted values written to {result.written_to}")
+    if result.toxicity is not None:
+        console.print("toxicity table refitted to the new model and written (toxicity.toml)")
+    if result.toxicity_current is False:
+        console.print(
+            "the toxicity table was calibrated against other model values: "
+            "run `il2sim calibrate --write` to refit it"
+        )
 
 
 def calibrate_cmd(
@@ -73,7 +84,11 @@ def calibrate_cmd(
         int, typer.Option("--max-evaluations", help="Limit on model evaluations of the fit.")
     ] = 200,
     write: Annotated[
-        bool, typer.Option("--write", help="Write the fitted values into parameters.toml.")
+        bool,
+        typer.Option(
+            "--write",
+            help="Write the fitted values into parameters.toml, then refit toxicity.toml.",
+        ),
     ] = False,
     check: Annotated[
         bool, typer.Option("--check", help="No fit: check the stored values against targets.")

@@ -5,7 +5,7 @@ Examples::
     il2sim export sbml --regimen "1.25 MIU/m2 sc qd x90" --out model.xml
     il2sim export sbml --regimen "1.25 MIU/m2 sc qd x90" --patient 3 --seed 7 --out p3.xml
     il2sim export nonmem --regimen "1.25 MIU/m2 sc qd x90" --patients 20 --out sim.csv
-    il2sim export nonmem --sdtm trial_out/ --out trial.csv
+    il2sim export nonmem --sdtm trial_out/ --out trial.csv      # trial_out/sdtm/ is read
 """
 
 from __future__ import annotations
@@ -54,7 +54,11 @@ def nonmem_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV dataset to write.")],
     sdtm: Annotated[
         Path | None,
-        typer.Option(help="SDTM folder written by `il2sim trial` (instead of a simulation)."),
+        typer.Option(
+            help="SDTM folder (or the folder `il2sim trial --out` wrote, read from its sdtm/), "
+            "instead of a simulation; file and variable names in any case, bad values rejected "
+            "with row and column."
+        ),
     ] = None,
     regimen: Annotated[
         str | None, typer.Option(help="Regimen text to simulate (instead of --sdtm).")
@@ -62,7 +66,7 @@ def nonmem_cmd(
     patients: Annotated[int, typer.Option(help="Virtual patients to simulate.")] = 10,
     seed: Annotated[int, typer.Option(help="Population seed.")] = 0,
     horizon: Annotated[
-        float | None, typer.Option("--horizon", help="Simulation horizon, days.")
+        float | None, typer.Option("--horizon-days", help="Simulation horizon, days.")
     ] = None,
     every: Annotated[
         float, typer.Option(help="Observation spacing of the simulation, hours.")

@@ -37,6 +37,10 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+#: The web application's commands (serve, users, audit); the module imports typer only.
+SERVE_COMMANDS = "il2sim.serve.commands"
+
+
 def _register_all() -> None:
     for name in COMMAND_MODULES:
         try:
@@ -46,6 +50,7 @@ def _register_all() -> None:
                 continue  # command group not built yet
             raise
         module.register(app)
+    importlib.import_module(SERVE_COMMANDS).register(app)
 
 
 @app.callback()

@@ -10,16 +10,18 @@ from typing import Annotated
 
 import typer
 
-from il2sim.cli._common import print_json
+from il2sim.cli._common import print_json, progress_bar
 
 
 def reproduce_cmd(
     out: Annotated[
         Path,
-        typer.Option("--out", help="Folder for the representative trial's SDTM and the tables."),
+        typer.Option(
+            "--out", "-o", help="Folder for the representative trial's datasets and the tables."
+        ),
     ] = Path("il2sim-reproduce"),
-    replicates: Annotated[
-        int, typer.Option("--replicates", help="Replicate trials (>= 1).")
+    trials: Annotated[
+        int, typer.Option("--trials", help="Replicate trials from the pools (>= 1).")
     ] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 1,
     pool_size: Annotated[
@@ -34,15 +36,14 @@ def reproduce_cmd(
 ) -> None:
     """Run the seed trial (4+5, seven levels) in silico: one representative trial plus
     replicates, and compare each reported result with the model's."""
-    from il2sim.cli.trial import progress_bar
     from il2sim.errors import InputError
     from il2sim.reproduce import reproduce
 
-    if replicates < 1:
-        raise InputError(f"must be >= 1, got {replicates}", field="--replicates")
+    if trials < 1:
+        raise InputError(f"must be >= 1, got {trials}", field="trials", value=trials)
     with progress_bar(not json_out) as update:
         res = reproduce(
-            out_dir=out, n_replicates=replicates, seed=seed, pool_size=pool_size, xpt=xpt,
+            out_dir=out, n_replicates=trials, seed=seed, pool_size=pool_size, xpt=xpt,
             progress=update,
         )  # fmt: skip
     report_note = None
@@ -79,7 +80,9 @@ def reproduce_cmd(
     for col in ("result", "reported", "model", "agree", "rule"):
         tab.add_column(col, overflow="fold")
     for r in res.results:
-        tab.add_row(r.name, r.reported, r.model, "agree" if r.agree else "[bold red]DISAGREE[/]", r.rule)
+        tab.add_row(
+            r.name, r.reported, r.model, "agree" if r.agree else "[bold red]DISAGREE[/]", r.rule
+        )
     # a log file or pipe has no width: use a wide one so the table stays readable there
     con = Console() if sys.stdout.isatty() else Console(width=160)
     con.print(tab)

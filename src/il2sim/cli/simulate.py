@@ -5,23 +5,30 @@ Examples::
     il2sim simulate --regimen "1.25 MIU/m2 sc qd x90" --patients 200 --seed 1 --json
     il2sim simulate --regimen "1 MIU/m2 iv bolus" --patients 200 --seed 1 --horizon-days 1 --json
     il2sim simulate --events doses.csv --patients 50 --seed 3 --out courses.parquet
+
+The command parses options and prints: the simulation, its chunking or streaming (above
+20 000 patients without ``--out``) and the summary are :func:`il2sim.toxicity.run_simulation`.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from il2sim.cli._common import print_json, write_atomic
 from il2sim.errors import InputError
+from il2sim.regimen.events import Regimen
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def _load_regimen(
     spec: str | None, events: Path | None, time_unit: str, amount_unit: str, per_m2: bool
-) -> Any:
+) -> Regimen:
     if (spec is None) == (events is None):
         raise InputError("give exactly one of --regimen or --events", field="regimen")
     if spec is not None:
@@ -73,40 +80,37 @@ def _print_table(summary: dict[str, Any]) -> None:
         f"population-mean NK reaches 95% of its max on day {summary['nk_mean_t95_day']:.1f}; "
         f"at the horizon it is {summary['nk_mean_end_over_max']:.2f} of the max"
     )
+    console.print(
+        f"DLT probability (study days 1-28) {summary['dlt_probability']:.3f}; anti-IL-2 "
+        f"antibody incidence over the treated period {summary['ada_incidence']:.3f}"
+    )
 
 
-#: Patients per chunk (progress-bar granularity) for each solver.
-_CHUNK = {"fast": 2000, "reference": 1}
-
-
-def _run_chunked(reg: Any, pop: Any, horizon_days: float | None, solver: str) -> Any:
-    """Simulate in chunks of patients with a progress bar on stderr; Ctrl-C keeps the chunks
-    already finished (and says so) unless none has finished."""
-    import sys
-
+def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
+    """A rich progress bar on stderr and the ``progress(done, total)`` callback that drives it."""
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    from il2sim.simulate import simulate
-    from il2sim.simulate.result import concat_results
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
 
-    size = _CHUNK[solver]
-    if pop.n <= size and solver == "fast":
-        return simulate(reg, pop, horizon_day=horizon_days, solver=solver)
-    done = []
-    try:
-        with Progress(console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(f"simulating ({solver})", total=pop.n)
-            for start in range(0, pop.n, size):
-                idx = list(range(start, min(start + size, pop.n)))
-                done.append(simulate(reg, pop.subset(idx), horizon_day=horizon_days, solver=solver))
-                bar.advance(task, len(idx))
-    except KeyboardInterrupt:
-        if not done:
-            raise
-        n_done = sum(r.n_patients for r in done)
-        print(f"il2sim: interrupted; summarising the {n_done} finished patients", file=sys.stderr)
-    return concat_results(done)
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, progress
 
 
 def simulate_cmd(
@@ -122,7 +126,13 @@ def simulate_cmd(
         float | None,
         typer.Option("--horizon-days", help="Horizon, days (default: regimen end + 1 interval)."),
     ] = None,
-    solver: Annotated[str, typer.Option("--solver", help="fast or reference.")] = "fast",
+    solver: Annotated[
+        str,
+        typer.Option(
+            "--solver",
+            help="Solver preset (il2sim.simulate.options): fast, adaptive, trial or reference.",
+        ),
+    ] = "fast",
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write per-patient time courses (Parquet).")
@@ -137,60 +147,36 @@ def simulate_cmd(
         typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
     ] = None,
 ) -> None:
-    """Simulate serum IL-2, receptor occupancy and NK counts for a virtual population."""
-    from il2sim.population import Population
-    from il2sim.simulate import SOLVERS
+    """Simulate serum IL-2, receptor occupancy, NK counts, adverse events, DLTs and antibodies
+    for a virtual population (the summary of il2sim.toxicity.summarise)."""
+    import sys
 
-    if patients <= 0:
-        raise InputError(f"must be a positive integer, got {patients}", field="patients")
-    if horizon_days is not None and not (math.isfinite(horizon_days) and horizon_days > 0):
-        raise InputError(
-            f"must be a positive number of days, got {horizon_days}", field="horizon-days"
-        )
-    if solver not in SOLVERS:
-        raise InputError(f"must be one of {', '.join(SOLVERS)}, got {solver!r}", field="solver")
+    from il2sim.toxicity import run_simulation
+
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
     param_set = _load_parameter_file(parameters)
-    # --- streaming for large populations (issue 7, engineer F): above the threshold and
-    # without --out, simulate in blocks with bounded memory (docs/scale.md); same summary keys.
-    from il2sim.sweep.stream import (
-        STREAMING_THRESHOLD_PATIENTS,
-        simulate_streaming,
-        streaming_workers,
-        toxicity_extra,
-    )
-
-    if patients > STREAMING_THRESHOLD_PATIENTS and out is None:
-        summary = simulate_streaming(
+    label = reg.spec if reg.spec is not None else str(events)
+    bar, progress = _progress_bar(f"simulating ({solver})")
+    with bar:
+        run = run_simulation(
             reg,
             patients,
             seed,
             horizon_day=horizon_days,
             solver=solver,
             parameters=param_set,
-            workers=streaming_workers(patients),
-            progress=True,
-            extra=toxicity_extra,
+            keep_result=out is not None,
+            progress=progress,
+            label=label,
         )
-        summary["regimen"] = reg.spec if reg.spec is not None else str(events)
-        if json_out:
-            print_json(summary)
-        else:
-            _print_table(summary)
-        return
-    # --- end streaming
-    pop = Population.sample(patients, seed, parameters=param_set)
-    res = _run_chunked(reg, pop, horizon_days, solver)
-    summary = res.summary()
-    summary["regimen"] = reg.spec if reg.spec is not None else str(events)
-    # --- toxicity summary (issue 5, engineer D): dlt_probability (population mean) and
-    # ada_incidence, from il2sim.model.toxicity / immunogenicity.
-    from il2sim.model.toxicity import toxicity_summary
-
-    summary.update(toxicity_summary(res, reg, pop, seed=seed))
-    # --- end toxicity summary
-    if out is not None:
-        frame = res.to_long_frame()
+    summary = run.summary
+    if summary.get("interrupted"):
+        print(
+            f"il2sim: interrupted; summarising the {summary['patients']} finished patients",
+            file=sys.stderr,
+        )
+    if out is not None and run.result is not None:
+        frame = run.result.to_long_frame()
         write_atomic(out, lambda tmp: frame.to_parquet(tmp, index=False))
         summary["out"] = str(out)
     if json_out:

@@ -5,8 +5,8 @@ current dose, escalate (+1), stay (0) or de-escalate (-1); plus the elimination 
 all four (Liu & Yuan 2015; Guo et al. 2017; Liu et al. 2020; Yan et al. 2017): once n >= 3,
 a dose with Pr(p > target | y, n) > ``elimination_cutoff`` under a Beta(1, 1) prior is
 eliminated together with every higher dose, and the trial stops with no MTD if dose 1 is.
-Conduct (``fit``) and simulation (``simulate_oc``) follow the BOIN package's ``get.oc`` control
-flow: after each cohort, stop if ``n_earlystop`` patients are at the current dose; apply
+Conduct (``fit``) and simulation (the compiled :class:`IntervalKernel`, run by the controller)
+follow the BOIN package's ``get.oc`` control flow: after each cohort, stop if ``n_earlystop`` patients are at the current dose; apply
 elimination; then move by the table, never into an eliminated dose, never below 1 or above
 ``n_doses``.  The MTD is selected as the BOIN package's ``select.mtd`` (see ``_isotonic``).
 """
@@ -15,39 +15,21 @@ from __future__ import annotations
 
 import functools
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._fast import (
-    STOP_CAP,
-    STOP_N,
-    STOP_TOXICITY,
-    eliminated_from_nb,
-    select_mtd_nb,
-    simulate_interval_nb,
-)
+from il2sim.designs._fast import eliminated_from_nb, select_mtd_nb, simulate_interval_nb
 from il2sim.designs._isotonic import elimination_min_dlt, select_mtd
-from il2sim.designs.base import (
-    Decision,
-    Design,
-    Fit,
-    OperatingCharacteristics,
-    Outcomes,
-    check_target,
-    check_truth,
-    run_chunked,
-)
+from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
+from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 from il2sim.errors import DesignError
 
 ESCALATE = 1
 STAY = 0
 DEESCALATE = -1
-
-_CHUNK_TRIALS = 50_000
 
 
 def check_int(name: str, value: int, lo: int, hi: int | None = None) -> int:
@@ -129,6 +111,15 @@ class IntervalDesign(Design):
         """Fit to outcomes so far (see the module docstring for the rule order)."""
         self.check_outcomes(outcomes)
         return IntervalFit(self, outcomes)
+
+    @property
+    def requires_sample_size(self) -> bool:
+        """True: as the BOIN package's ``get.oc``, a simulation needs a number of cohorts."""
+        return True
+
+    def kernel(self) -> IntervalKernel:
+        """The compiled simulator (BOIN ``get.oc`` control flow, see the module docstring)."""
+        return IntervalKernel(self)
 
     def boundaries(self, n_max: int) -> dict[str, Any]:
         """Per n = 1..n_max: largest DLT count to escalate, smallest to de-escalate/eliminate.
@@ -225,146 +216,32 @@ class IntervalFit(Fit):
         return out
 
 
-def resolve_cohorts(cohort_size: int, max_patients: int | None, max_cohorts: int | None) -> int:
-    """Number of cohorts to simulate from ``max_cohorts`` and/or ``max_patients``."""
-    if max_patients is None and max_cohorts is None:
-        raise DesignError("give max_cohorts or max_patients for a simulation", field="max_cohorts")
-    caps: list[int] = []
-    if max_cohorts is not None:
-        caps.append(check_int("max_cohorts", max_cohorts, 1))
-    if max_patients is not None:
-        mp = check_int("max_patients", max_patients, cohort_size)
-        caps.append(mp // cohort_size)
-    return min(caps)
+@dataclass(frozen=True)
+class IntervalKernel(Kernel):
+    """Compiled trials of an interval design (``_fast.simulate_interval_nb``)."""
 
+    design: IntervalDesign
 
-def check_truth_for(
-    truth: Sequence[float] | npt.NDArray[np.float64], n_doses: int
-) -> npt.NDArray[np.float64]:
-    """Validate a true toxicity curve with one value per dose."""
-    p = check_truth(truth)
-    if p.size != n_doses:
-        raise DesignError(
-            f"needs one probability per dose ({n_doses}), got {p.size}", field="truth"
-        )
-    return p
+    def patient_slots(self, caps: Caps) -> int:
+        """At most ``max_cohorts`` full cohorts, and at most ``max_patients``."""
+        return min(caps.cohorts * self.design.cohort_size, caps.patients)
 
+    def cohort_slots(self, caps: Caps) -> int:
+        """Full cohorts and one cut to fit ``max_patients``."""
+        return -(-self.patient_slots(caps) // self.design.cohort_size)
 
-def build_oc(
-    name: str,
-    truth: npt.NDArray[np.float64],
-    target: float,
-    sel: npt.NDArray[np.int64],
-    npd: npt.NDArray[np.int64],
-    ypd: npt.NDArray[np.int64],
-    code: npt.NDArray[np.int64],
-    seed: int | None,
-    extras: dict[str, Any],
-) -> OperatingCharacteristics:
-    """Summarise simulated trials into :class:`OperatingCharacteristics`.
-
-    ``overdosed_pct`` = 100 * (patients at doses with truth > target) / (all patients), pooled
-    over trials; ``stopped_early_pct`` = % of trials the design stopped before the cap.
-    """
-    n_trials = int(sel.size)
-    k = truth.size
-    counts = np.bincount(sel[sel >= 0], minlength=k)[:k]
-    sel_pct = 100.0 * counts / n_trials
-    none_pct = 100.0 * float(np.mean(sel < 0))
-    ppd = npd.mean(axis=0)
-    dpd = ypd.mean(axis=0)
-    total = float(npd.sum())
-    over = truth > target
-    overdosed = 100.0 * float(npd[:, over].sum()) / total if total > 0 else 0.0
-    p = sel_pct / 100.0
-    ex = {
-        "selection_pct_se": [float(v) for v in 100.0 * np.sqrt(p * (1 - p) / n_trials)],
-        "stopped_for_toxicity_pct": 100.0 * float(np.mean(code == STOP_TOXICITY)),
-        "stopped_at_n_earlystop_pct": 100.0 * float(np.mean(code == STOP_N)),
-    }
-    ex.update(extras)
-    return OperatingCharacteristics(
-        design=name,
-        truth=tuple(float(v) for v in truth),
-        selection_pct=tuple(float(v) for v in sel_pct),
-        none_selected_pct=none_pct,
-        patients_per_dose=tuple(float(v) for v in ppd),
-        dlts_per_dose=tuple(float(v) for v in dpd),
-        mean_patients=float(npd.sum(axis=1).mean()),
-        mean_dlts=float(ypd.sum(axis=1).mean()),
-        stopped_early_pct=100.0 * float(np.mean(code != STOP_CAP)),
-        overdosed_pct=overdosed,
-        method="simulation",
-        n_trials=n_trials,
-        seed=seed,
-        target=float(target),
-        extras=ex,
-    )
-
-
-def simulate_raw(
-    design: IntervalDesign,
-    truth: Sequence[float] | npt.NDArray[np.float64],
-    n_trials: int,
-    seed: int | np.random.SeedSequence | None,
-    max_patients: int | None = None,
-    max_cohorts: int | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[npt.NDArray[np.int64], ...]:
-    """Raw simulated trials: (selected index, n per dose, DLTs per dose, stop code,
-    dose index per cohort (-1 = none), DLTs per cohort), 0-based indices.
-
-    ``progress`` (optional) is called with the number of trials finished after each chunk.
-    """
-    p = check_truth_for(truth, design.n_doses)
-    n_trials = check_int("n_trials", n_trials, 1)
-    cs = design.cohort_size
-    n_coh = resolve_cohorts(cs, max_patients, max_cohorts)
-    table, elim, safe1 = design.tables(n_coh * cs)
-    def kernel(u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], ...]:
-        return simulate_interval_nb(
-            p,
-            u,
-            table,
-            elim,
-            safe1,
-            design.start_dose - 1,
-            cs,
-            n_coh,
-            design.n_earlystop,
-            design.target,
-        )
-
-    return run_chunked(n_trials, _CHUNK_TRIALS, seed, n_coh * cs, kernel, progress)
-
-
-def simulate_oc(
-    design: IntervalDesign,
-    truth: Sequence[float] | npt.NDArray[np.float64],
-    n_trials: int,
-    seed: int | None,
-    max_patients: int | None = None,
-    max_cohorts: int | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> OperatingCharacteristics:
-    """Operating characteristics of an interval design by simulation (numba, seeded).
-
-    Trials run ``max_cohorts`` cohorts (or ``max_patients // cohort_size``) unless the design
-    stops; per-trial semantics are identical to :meth:`IntervalDesign.fit`.
-    """
-    p = check_truth_for(truth, design.n_doses)
-    sel, npd, ypd, code, _, _ = simulate_raw(
-        design, p, n_trials, seed, max_patients, max_cohorts, progress
-    )
-    n_coh = resolve_cohorts(design.cohort_size, max_patients, max_cohorts)
-    return build_oc(
-        design.name,
-        p,
-        design.target,
-        sel,
-        npd,
-        ypd,
-        code,
-        seed,
-        {"n_cohorts": n_coh, "cohort_size": design.cohort_size},
-    )
+    def run(
+        self,
+        truth: npt.NDArray[np.float64],
+        u: npt.NDArray[np.float64],
+        caps: Caps,
+        out: SimulatedTrials,
+    ) -> None:
+        """Simulate ``u.shape[0]`` trials into ``out``."""
+        des = self.design
+        table, elim, safe1 = des.tables(self.patient_slots(caps))
+        simulate_interval_nb(
+            truth, u, table, elim, safe1, des.start_dose - 1, des.cohort_size, caps.cohorts,
+            caps.patients, des.n_earlystop, des.target, out.selected, out.n_per_dose,
+            out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size, out.cohort_dlt,
+        )  # fmt: skip

@@ -5,6 +5,11 @@ Yuan 2015, JRSS-C 64:507), which the mTPI-2, i3+3 and Keyboard reference impleme
 share: among treated, non-eliminated doses, estimate each rate as (y + 0.05)/(n + 0.1), smooth
 by pool-adjacent-violators with weights the inverse Beta(y + 0.05, n - y + 0.05) variance, add
 1e-10 x (rank) to break ties and take the dose closest to the target.
+
+Pool-adjacent violators come from ``scipy.optimize.isotonic_regression`` and Beta tails from
+``scipy.stats.beta.sf``.  The compiled kernels and ``fit()`` use the numba twin
+``_fast.select_mtd_nb`` (scipy cannot be called inside numba); the tests check that both give
+the same MTD on random histories.
 """
 
 from __future__ import annotations
@@ -14,9 +19,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import betainc
-
-from il2sim.designs._fast import pava_nb, select_mtd_nb
+from scipy.optimize import isotonic_regression
+from scipy.stats import beta as beta_dist
 
 # Pseudo-count of select.mtd (BOIN package source, hard-coded 0.05).
 SEL_OFFSET = 0.05
@@ -25,15 +29,15 @@ SEL_OFFSET = 0.05
 def pava(x: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> npt.NDArray[np.float64]:
     """Weighted isotonic (non-decreasing) least-squares fit of ``x`` (pool-adjacent-violators)."""
     xa = np.asarray(x, dtype=float).ravel()
-    w = np.ones_like(xa) if weights is None else np.asarray(weights, dtype=float).ravel()
     if xa.size == 0:
         return xa.copy()
-    return np.asarray(pava_nb(xa, w), dtype=float)
+    w = None if weights is None else np.asarray(weights, dtype=float).ravel()
+    return np.asarray(isotonic_regression(xa, weights=w).x, dtype=float)
 
 
 def beta_sf(x: float, a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Pr(p > x) for p ~ Beta(a, b) (R's ``1 - pbeta(x, a, b)``)."""
-    return np.asarray(1.0 - betainc(np.asarray(a, float), np.asarray(b, float), x), dtype=float)
+    return np.asarray(beta_dist.sf(x, np.asarray(a, float), np.asarray(b, float)), dtype=float)
 
 
 def elimination_min_dlt(
@@ -102,7 +106,6 @@ def select_mtd(
         if extrasafe
         else np.full(n_max + 1, n_max + 1, dtype=np.int64)
     )
-    idx = int(select_mtd_nb(na, ya, float(target), elim, safe1))
     k = na.size
     first_elim = k
     for i in range(k):
@@ -114,6 +117,7 @@ def select_mtd(
     treated = na > 0
     est: list[float | None] = [None] * k
     pod: list[float | None] = [None] * k
+    mtd: int | None = None
     if treated.any():
         a = ya[treated] + SEL_OFFSET
         b = na[treated] - ya[treated] + SEL_OFFSET
@@ -123,8 +127,19 @@ def select_mtd(
         for j, ii in enumerate(np.nonzero(treated)[0].tolist()):
             est[ii] = float(ph[j])
             pod[ii] = float(po[j])
+        adm = np.nonzero(treated & (np.arange(k) < first_elim))[0]
+        if first_elim > 0 and adm.size:
+            # select.mtd: isotonic estimates among admissible doses only, + 1e-10 x rank
+            aa, bb, ss = (
+                ya[adm] + SEL_OFFSET,
+                na[adm] - ya[adm] + SEL_OFFSET,
+                na[adm] + 2 * SEL_OFFSET,
+            )
+            iso = pava(aa / ss, 1.0 / (aa * bb / (ss**2 * (ss + 1.0))))
+            iso = iso + np.arange(1, adm.size + 1) * 1e-10
+            mtd = int(adm[int(np.argmin(np.abs(iso - target)))]) + 1
     return MTDSelection(
-        mtd=None if idx < 0 else idx + 1,
+        mtd=mtd,
         target=float(target),
         estimate=tuple(est),
         pr_overdose=tuple(pod),

@@ -18,7 +18,7 @@ reproduces the exact 3+3 tables in the reference numbers (dose-finding.md).
 
 The decision depends only on the patients and DLTs per dose, so exact operating
 characteristics come from enumerating count states with binomial cohort probabilities
-(:func:`exact_oc`); no simulation is needed.
+(:func:`exact_oc`); no simulation is needed.  The compiled simulator is in ``ab_kernel``.
 
 Seed-design assumption (Meropol et al. 1996: "cohorts of 4 to 9", 4+5): ``A=4, B=5, c=0, d=1,
 e=1`` -- escalate after 0/4, expand after 1/4, stop after >= 2/4; after 9 escalate if <= 1/9.
@@ -29,32 +29,23 @@ rule of thumb: at most one DLT in the expanded cohort).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numba
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import binom
 
-from il2sim.designs.base import (
-    Decision,
-    Design,
-    Fit,
-    OperatingCharacteristics,
-    Outcomes,
-    check_target,
-    check_truth,
-    run_chunked,
-)
+from il2sim.designs._ab_rules import decide, scan
+from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target, check_truth
+from il2sim.designs.oc import OperatingCharacteristics
+from il2sim.designs.rules import Rule
 from il2sim.errors import DesignError
 
-__all__ = ["ABDesign", "ABFit", "exact_oc", "four_plus_five", "simulate_oc", "three_plus_three"]
+if TYPE_CHECKING:
+    from il2sim.designs.ab_kernel import ABKernel
 
-# Status codes of one dose, from its patients n and DLTs y.
-_UNTESTED, _NEED_MORE, _PASS, _TOXIC = 0, 1, 2, 3
+__all__ = ["ABDesign", "ABFit", "decide", "exact_oc", "four_plus_five", "three_plus_three"]
 
-#: Trials per chunk in :func:`simulate_oc` (uniforms for one chunk are held in memory).
-_CHUNK_TRIALS = 100_000
 
 
 @dataclass(frozen=True)
@@ -128,70 +119,11 @@ class ABDesign(Design):
         self.check_outcomes(outcomes)
         return ABFit(self, outcomes)
 
+    def kernel(self) -> ABKernel:
+        """The compiled simulator (same decisions as :meth:`fit`)."""
+        from il2sim.designs.ab_kernel import ABKernel
 
-@numba.njit(cache=True)
-def _status(n: int, y: int, a: int, b: int, c: int, d: int, e: int) -> int:  # pragma: no cover
-    """Status of one dose with n patients and y DLTs (also decides early when certain)."""
-    if n == 0:
-        return _UNTESTED
-    if n <= a:
-        if y > d:
-            return _TOXIC  # more than d of A is certain once y > d
-        if n < a:
-            return _NEED_MORE
-        if y <= c:
-            return _PASS
-        return _NEED_MORE  # c < x <= d: expand
-    if y > e:
-        return _TOXIC
-    if n < a + b:
-        return _NEED_MORE
-    return _PASS
-
-
-@numba.njit(cache=True)
-def _decide(n: Any, y: Any, p: Any) -> tuple[int, int, int, int]:  # pragma: no cover
-    """Decision on per-dose counts: (next_dose, cohort_size, mtd, reason); doses 1-based.
-
-    ``next_dose == 0`` means stop; ``mtd == 0`` means no dose selected.  Reason codes:
-    0 treat/escalate, 1 expand, 2 passed top dose, 3 first toxic dose (variant A),
-    4 MTD has A+B (variant B), 5 no dose acceptable, 6 de-escalate and expand.
-    """
-    a, b, c, d, e, expand, start = p[0], p[1], p[2], p[3], p[4], p[5], p[6]
-    nd = n.shape[0]
-    k = 0  # lowest too-toxic dose (1-based), 0 if none
-    for j in range(nd):
-        if _status(n[j], y[j], a, b, c, d, e) == _TOXIC:
-            k = j + 1
-            break
-    if k == 0:
-        j = start
-        while True:
-            s = _status(n[j - 1], y[j - 1], a, b, c, d, e)
-            if s == _PASS:
-                if j == nd:
-                    return 0, 0, nd, 2
-                j += 1
-                continue
-            if s == _UNTESTED:
-                return j, a, 0, 0
-            # need more
-            if n[j - 1] < a:
-                return j, a - n[j - 1], 0, 0
-            return j, a + b - n[j - 1], 0, 1
-    if expand == 0 or b == 0:
-        m = k - 1
-        if m >= 1 and n[m - 1] == 0:
-            m = 0
-        return 0, 0, m, 3 if m > 0 else 5
-    j = k - 1
-    if j < 1:
-        return 0, 0, 0, 5
-    if n[j - 1] >= a + b:
-        return 0, 0, j, 4
-    if n[j - 1] < a:
-        return j, a - n[j - 1], 0, 6
-    return j, a + b - n[j - 1], 0, 6
+        return ABKernel(self)
 
 
 _REASONS = (
@@ -218,32 +150,16 @@ class ABFit(Fit):
         assert isinstance(des, ABDesign)
         n = self.outcomes.n_per_dose(des.n_doses)
         y = self.outcomes.dlt_per_dose(des.n_doses)
-        nxt, size, mtd, code = _decide(n, y, des.params)
-        toxic = next(
-            (
-                j + 1
-                for j in range(des.n_doses)
-                if _status(n[j], y[j], des.a, des.b, des.c, des.d, des.e) == _TOXIC
-            ),
-            None,
+        p = des.params
+        nxt, size, mtd, code = decide(n, y, p)
+        toxic, passed = scan(n, y, p)
+        reason = _REASONS[code].format(
+            dose=nxt, size=size, toxic=toxic or None, mtd=mtd, ab=des.a + des.b
         )
-        reason = _REASONS[code].format(dose=nxt, size=size, toxic=toxic, mtd=mtd, ab=des.a + des.b)
         if nxt == 0:
             return Decision(None, True, reason, mtd=mtd or None, cohort_size=None)
         # While continuing, the MTD "if stopped now" is the highest passed dose below any toxic one.
-        return Decision(int(nxt), False, reason, mtd=self._current_mtd(n, y), cohort_size=size)
-
-    def _current_mtd(self, n: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> int | None:
-        des = self.design
-        assert isinstance(des, ABDesign)
-        best: int | None = None
-        for j in range(des.n_doses):
-            s = _status(int(n[j]), int(y[j]), des.a, des.b, des.c, des.d, des.e)
-            if s == _TOXIC:
-                break
-            if s == _PASS:
-                best = j + 1
-        return best
+        return Decision(int(nxt), False, reason, mtd=int(passed) or None, cohort_size=size)
 
 
 def three_plus_three(n_doses: int, expand_lower: bool = False, **kw: Any) -> ABDesign:
@@ -259,21 +175,24 @@ def four_plus_five(n_doses: int, expand_lower: bool = False, **kw: Any) -> ABDes
     return ABDesign(n_doses=n_doses, a=4, b=5, c=0, d=1, e=1, expand_lower=expand_lower, **kw)
 
 
-def _overdose_mask(truth: npt.NDArray[np.float64], target: float | None) -> npt.NDArray[np.bool_]:
-    if target is None:
-        return np.zeros(truth.size, dtype=bool)
-    return truth > target
+def exact_oc(design: Design, truth: Any, target: float | None = None) -> OperatingCharacteristics:
+    """Exact operating characteristics of an A+B design by enumeration of count states.
 
-
-def exact_oc(design: ABDesign, truth: Any, target: float | None = None) -> OperatingCharacteristics:
-    """Exact operating characteristics by enumeration of count states.
-
-    Each state is (patients, DLTs) per dose with its probability; a cohort of size m at dose j
-    moves it by Binomial(m, truth[j]) DLTs.  Returns selection % (MTD declared at each dose and
-    "none" = below dose 1), expected patients and DLTs per dose, E[N] in ``mean_patients``.
-    ``overdosed_pct`` = 100 * E[patients at doses with truth > target] / E[N] (NaN without a
-    target).  ``stopped_early_pct`` is 100: an A+B design always stops by its own rule (no cap).
+    Returns selection % (MTD declared at each dose and "none" = below dose 1), expected
+    patients and DLTs per dose, E[N] in ``mean_patients``.  ``overdosed_pct`` = 100 *
+    E[patients at doses with truth > target] / E[N] (None without a target).
+    ``stopped_early_pct`` is 100 and ``stopped_for_toxicity_pct`` equals
+    ``none_selected_pct``: an A+B design always stops by its own rule (no cap).  Other designs
+    (or an A+B design wrapped in rules) raise :class:`DesignError`.
     """
+    if isinstance(design, Rule) or not isinstance(design, ABDesign):
+        raise DesignError(
+            "exact operating characteristics need an A+B design (3+3, 3+3a, 3+3b, 4+5, a+b) "
+            "without rules, "
+            f"got {design.name!r}; use 'il2sim design simulate'",
+            field="design",
+            value=design.name,
+        )
     p_true = check_truth(truth)
     if p_true.size != design.n_doses:
         raise DesignError(
@@ -296,7 +215,7 @@ def exact_oc(design: ABDesign, truth: Any, target: float | None = None) -> Opera
             n_states += 1
             n = np.array(ns, dtype=np.int64)
             y = np.array(ys, dtype=np.int64)
-            dose, size, mtd, _ = _decide(n, y, params)
+            dose, size, mtd, _ = decide(n, y, params)
             if dose == 0:
                 sel[mtd] += pr
                 en += pr * n
@@ -317,163 +236,40 @@ def exact_oc(design: ABDesign, truth: Any, target: float | None = None) -> Opera
                 nxt_frontier[st] = nxt_frontier.get(st, 0.0) + pr * float(pmf[x])
         frontier = nxt_frontier
     mean_n = float(en.sum())
-    over = _overdose_mask(p_true, tgt)
-    overdosed = 100.0 * float(en[over].sum()) / mean_n if tgt is not None else float("nan")
+    overdosed = None
+    if tgt is not None:
+        overdosed = 100.0 * float(en[p_true > tgt].sum()) / mean_n
     return OperatingCharacteristics(
         design=design.name,
-        truth=tuple(float(v) for v in p_true),
-        selection_pct=tuple(float(100 * v) for v in sel[1:]),
-        none_selected_pct=float(100 * sel[0]),
-        patients_per_dose=tuple(float(v) for v in en),
-        dlts_per_dose=tuple(float(v) for v in ey),
-        mean_patients=mean_n,
-        mean_dlts=float(ey.sum()),
-        stopped_early_pct=100.0,
-        overdosed_pct=overdosed,
         method="exact",
+        truth=tuple(float(v) for v in p_true),
         target=tgt,
-        extras={"n_states": n_states, "total_probability": float(sel.sum())},
-    )
-
-
-@numba.njit(cache=True)
-def _sim_kernel(
-    truth: Any, params: Any, u: Any, max_cohorts: int, max_patients: int
-) -> tuple[Any, Any, Any, Any]:  # pragma: no cover
-    """Per-trial A+B loop; u[t, k] are uniforms for the k-th patient of trial t."""
-    n_trials, max_pts = u.shape
-    nd = truth.shape[0]
-    npd = np.zeros((n_trials, nd), dtype=np.int64)
-    ypd = np.zeros((n_trials, nd), dtype=np.int64)
-    mtd = np.zeros(n_trials, dtype=np.int64)
-    capped = np.zeros(n_trials, dtype=np.bool_)
-    for t in range(n_trials):
-        n = npd[t]
-        y = ypd[t]
-        k = 0
-        cohorts = 0
-        while True:
-            dose, size, m, _ = _decide(n, y, params)
-            if dose == 0:
-                mtd[t] = m
-                break
-            if cohorts >= max_cohorts or k >= max_patients or k >= max_pts:
-                capped[t] = True
-                best = 0
-                for j in range(nd):
-                    s = _status(n[j], y[j], params[0], params[1], params[2], params[3], params[4])
-                    if s == _TOXIC:
-                        break
-                    if s == _PASS:
-                        best = j + 1
-                mtd[t] = best
-                break
-            size = min(size, max_patients - k, max_pts - k)
-            for _i in range(size):
-                n[dose - 1] += 1
-                if u[t, k] < truth[dose - 1]:
-                    y[dose - 1] += 1
-                k += 1
-            cohorts += 1
-    return npd, ypd, mtd, capped
-
-
-def simulate_oc(
-    design: ABDesign,
-    truth: Any,
-    n_trials: int,
-    seed: int,
-    max_patients: int | None = None,
-    max_cohorts: int | None = None,
-    target: float | None = None,
-) -> OperatingCharacteristics:
-    """Simulated operating characteristics (numba), same conventions as :func:`exact_oc`.
-
-    Monte Carlo standard errors are in ``extras`` (``*_se``).  ``stopped_early_pct`` is the %
-    of trials the design stopped before reaching ``max_patients``/``max_cohorts``.
-    """
-    p_true = check_truth(truth)
-    if p_true.size != design.n_doses:
-        raise DesignError(
-            f"has {p_true.size} doses but the design has {design.n_doses}", field="truth"
-        )
-    if n_trials < 1:
-        raise DesignError(f"must be >= 1, got {n_trials}", field="n_trials")
-    tgt = target if target is not None else design.target
-    max_pts = design.n_doses * (design.a + design.b) + design.a + design.b
-    if max_patients is not None:
-        max_pts = min(max_pts, int(max_patients))
-    cap_cohorts = int(max_cohorts) if max_cohorts is not None else 1 << 30
-    cap_patients = int(max_patients) if max_patients is not None else 1 << 30
-
-    def kernel(u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], ...]:
-        return tuple(_sim_kernel(p_true, design.params, u, cap_cohorts, cap_patients))
-
-    npd, ypd, mtd, capped = run_chunked(int(n_trials), _CHUNK_TRIALS, seed, max_pts, kernel)
-    return summarise(design.name, p_true, npd, ypd, mtd, ~capped, tgt, "simulation", n_trials, seed)
-
-
-def summarise(
-    name: str,
-    truth: npt.NDArray[np.float64],
-    n_per_dose: npt.NDArray[np.int64],
-    dlt_per_dose: npt.NDArray[np.int64],
-    mtd: npt.NDArray[np.int64],
-    stopped: npt.NDArray[np.bool_],
-    target: float | None,
-    method: str,
-    n_trials: int,
-    seed: int | None,
-    extras: dict[str, Any] | None = None,
-) -> OperatingCharacteristics:
-    """Operating characteristics from per-trial arrays (mtd 0 = none), with MC standard errors.
-
-    ``overdosed_pct`` = 100 * (patients at doses with truth > target) / (all patients), pooled
-    over trials (NaN without a target).
-    """
-    nt = mtd.shape[0]
-    nd = truth.size
-    sel = np.bincount(mtd, minlength=nd + 1)[: nd + 1] / max(nt, 1)
-    tot = n_per_dose.sum(axis=1)
-    dl = dlt_per_dose.sum(axis=1)
-    if target is not None:
-        over = n_per_dose[:, truth > target].sum(axis=1)
-        overdosed = 100.0 * float(over.sum()) / max(float(tot.sum()), 1.0)
-    else:
-        overdosed = float("nan")
-    stop = np.asarray(stopped, dtype=float)
-
-    def se_prop(p: npt.NDArray[np.float64] | float) -> Any:
-        return 100.0 * np.sqrt(np.asarray(p) * (1 - np.asarray(p)) / max(nt, 1))
-
-    def se_mean(x: npt.NDArray[np.int64]) -> Any:
-        return x.std(axis=0, ddof=1) / np.sqrt(nt) if nt > 1 else np.full(x.shape[1:], np.nan)
-
-    ex: dict[str, Any] = {
-        "selection_pct_se": [float(v) for v in se_prop(sel[1:])],
-        "none_selected_pct_se": float(se_prop(sel[0])),
-        "patients_per_dose_se": [float(v) for v in se_mean(n_per_dose)],
-        "dlts_per_dose_se": [float(v) for v in se_mean(dlt_per_dose)],
-        "mean_patients_se": float(se_mean(tot)),
-        "mean_dlts_se": float(se_mean(dl)),
-        "stopped_early_pct_se": float(se_prop(stop.mean())) if nt else float("nan"),
-    }
-    if extras:
-        ex.update(extras)
-    return OperatingCharacteristics(
-        design=name,
-        truth=tuple(float(v) for v in truth),
+        cohort_size=design.cohort_size,
+        max_cohorts=None,
+        max_patients=None,
+        n_trials=None,
+        n_trials_requested=None,
+        interrupted=False,
+        seed=None,
         selection_pct=tuple(float(100 * v) for v in sel[1:]),
+        selection_pct_se=None,
         none_selected_pct=float(100 * sel[0]),
-        patients_per_dose=tuple(float(v) for v in n_per_dose.mean(axis=0)),
-        dlts_per_dose=tuple(float(v) for v in dlt_per_dose.mean(axis=0)),
-        mean_patients=float(tot.mean()),
-        mean_dlts=float(dl.mean()),
-        stopped_early_pct=float(100 * stop.mean()),
+        none_selected_pct_se=None,
+        patients_per_dose=tuple(float(v) for v in en),
+        patients_per_dose_se=None,
+        dlts_per_dose=tuple(float(v) for v in ey),
+        dlts_per_dose_se=None,
+        mean_patients=mean_n,
+        mean_patients_se=None,
+        mean_dlts=float(ey.sum()),
+        mean_dlts_se=None,
+        stopped_early_pct=100.0,
+        stopped_early_pct_se=None,
+        stopped_for_toxicity_pct=float(100 * sel[0]),
+        stopped_for_toxicity_pct_se=None,
         overdosed_pct=overdosed,
-        method=method,
-        n_trials=int(n_trials),
-        seed=seed,
-        target=target,
-        extras=ex,
+        overdosed_pct_se=None,
+        mean_duration_days=None,
+        mean_duration_days_se=None,
+        details={"n_states": n_states, "total_probability": float(sel.sum())},
     )

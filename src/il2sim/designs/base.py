@@ -3,164 +3,27 @@
 Follows R ``escalation`` (brockk/escalation ``R/interface.R``): a :class:`Design` is immutable
 configuration (a *factory*); ``design.fit(outcomes)`` returns a :class:`Fit` (a *selector*)
 that recommends the next dose, says whether to continue, and selects the MTD.  Rules
-(``rules.py``) wrap a parent design and override one decision.
+(``rules.py``) wrap a parent design and override one decision.  A design may offer a compiled
+simulator through :meth:`Design.kernel` (as escalation's ``simulation_function()`` generic);
+the controller (``controller.py``) runs every trial loop.
 
 Dose levels are numbered from 1 everywhere a user sees them.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from il2sim.designs.outcomes import Decision, Outcomes
 from il2sim.errors import DesignError
 
-_COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
-
-
-@dataclass(frozen=True)
-class Outcomes:
-    """Patient-level outcomes so far: dose level (1-based), DLT (0/1) and cohort (1-based)."""
-
-    dose: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    dlt: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    cohort: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-    def __post_init__(self) -> None:
-        d = np.asarray(self.dose, dtype=np.int64).ravel()
-        y = np.asarray(self.dlt, dtype=np.int64).ravel()
-        c = np.asarray(self.cohort, dtype=np.int64).ravel()
-        if c.size == 0 and d.size:
-            c = np.arange(1, d.size + 1, dtype=np.int64)
-        if not (d.size == y.size == c.size):
-            raise DesignError(
-                f"dose, dlt and cohort must have equal lengths, got {d.size}, {y.size}, {c.size}",
-                field="outcomes",
-            )
-        if d.size and d.min() < 1:
-            raise DesignError(f"dose levels are numbered from 1, got {int(d.min())}", field="dose")
-        if y.size and not np.isin(y, (0, 1)).all():
-            raise DesignError(f"DLT must be 0 or 1, got {y[~np.isin(y, (0, 1))][0]}", field="dlt")
-        object.__setattr__(self, "dose", d)
-        object.__setattr__(self, "dlt", y)
-        object.__setattr__(self, "cohort", c)
-
-    @classmethod
-    def parse(cls, text: str, n_doses: int | None = None) -> Outcomes:
-        """Parse an ``escalation`` outcome string such as ``"1NNN 2NTN"``.
-
-        Each whitespace-separated token is a cohort: the dose level (from 1) followed by one
-        letter per patient, ``N`` (no DLT) or ``T`` (DLT).  An empty string is no outcomes.
-        """
-        if not isinstance(text, str):
-            raise DesignError(f"must be a string, got {text!r}", field="outcomes")
-        doses: list[int] = []
-        dlts: list[int] = []
-        cohorts: list[int] = []
-        for k, token in enumerate(text.split(), start=1):
-            m = _COHORT_RE.match(token)
-            if m is None:
-                raise DesignError(
-                    f"malformed cohort {token!r} in {text!r} (expected a dose level then N/T "
-                    "per patient, e.g. '2NTN')",
-                    field="outcomes",
-                    value=token,
-                )
-            level = int(m.group(1))
-            if level < 1 or (n_doses is not None and level > n_doses):
-                hi = f"1..{n_doses}" if n_doses is not None else ">= 1"
-                raise DesignError(
-                    f"dose level {level} in cohort {token!r} is out of range ({hi})",
-                    field="outcomes",
-                    value=token,
-                )
-            for ch in m.group(2).upper():
-                doses.append(level)
-                dlts.append(1 if ch == "T" else 0)
-                cohorts.append(k)
-        return cls(
-            np.array(doses, dtype=np.int64),
-            np.array(dlts, dtype=np.int64),
-            np.array(cohorts, dtype=np.int64),
-        )
-
-    def to_string(self) -> str:
-        """Inverse of :meth:`parse`."""
-        parts: list[str] = []
-        for k in np.unique(self.cohort):
-            sel = self.cohort == k
-            parts.append(
-                f"{int(self.dose[sel][0])}" + "".join("T" if t else "N" for t in self.dlt[sel])
-            )
-        return " ".join(parts)
-
-    @property
-    def n_patients(self) -> int:
-        """Number of patients with outcomes."""
-        return int(self.dose.size)
-
-    @property
-    def n_cohorts(self) -> int:
-        """Number of cohorts with outcomes."""
-        return int(np.unique(self.cohort).size)
-
-    def n_per_dose(self, n_doses: int) -> npt.NDArray[np.int64]:
-        """Patients treated at each dose level 1..n_doses (array index 0 = level 1)."""
-        return np.bincount(self.dose - 1, minlength=n_doses)[:n_doses].astype(np.int64)
-
-    def dlt_per_dose(self, n_doses: int) -> npt.NDArray[np.int64]:
-        """DLTs at each dose level 1..n_doses (array index 0 = level 1)."""
-        return np.bincount(self.dose - 1, weights=self.dlt, minlength=n_doses)[:n_doses].astype(
-            np.int64
-        )
-
-    @property
-    def last_dose(self) -> int | None:
-        """Dose level of the most recent cohort, or None before any outcome."""
-        return int(self.dose[-1]) if self.dose.size else None
-
-    def add_cohort(self, dose: int, dlts: Sequence[int] | npt.NDArray[np.int64]) -> Outcomes:
-        """A new :class:`Outcomes` with one more cohort at ``dose``."""
-        y = np.asarray(dlts, dtype=np.int64)
-        k = (int(self.cohort.max()) if self.cohort.size else 0) + 1
-        return Outcomes(
-            np.concatenate([self.dose, np.full(y.size, dose, dtype=np.int64)]),
-            np.concatenate([self.dlt, y]),
-            np.concatenate([self.cohort, np.full(y.size, k, dtype=np.int64)]),
-        )
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A design's decision after the data so far.
-
-    ``next_dose`` is the level (from 1) for the next cohort, or None when the trial stops;
-    ``mtd`` is the level selected if the trial stopped now (None = no dose is acceptable);
-    ``cohort_size`` the number of patients for the next cohort (A+B designs vary it).
-    """
-
-    next_dose: int | None
-    stop: bool
-    reason: str
-    mtd: int | None = None
-    cohort_size: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "next_dose": self.next_dose,
-            "stop": self.stop,
-            "reason": self.reason,
-            "mtd": self.mtd,
-            "cohort_size": self.cohort_size,
-        }
-
+if TYPE_CHECKING:
+    from il2sim.designs.kernels import Kernel
 
 class Fit(ABC):
     """A design fitted to outcomes (``escalation``'s *selector*)."""
@@ -211,6 +74,17 @@ class Design(ABC):
     def fit(self, outcomes: Outcomes) -> Fit:
         """Fit to outcomes so far."""
 
+    @property
+    def requires_sample_size(self) -> bool:
+        """True when the design never (or hardly ever) stops on its own, so a simulation needs
+        ``max_cohorts`` or ``max_patients`` (CRM, interval designs; not A+B designs)."""
+        return False
+
+    def kernel(self) -> Kernel | None:
+        """The design's compiled simulator (:class:`~il2sim.designs.kernels.Kernel`), or None
+        to be simulated by the controller's generic ``fit()`` loop."""
+        return None
+
     def check_outcomes(self, outcomes: Outcomes) -> None:
         """Raise :class:`DesignError` if a dose level is above ``n_doses``."""
         if outcomes.dose.size and outcomes.dose.max() > self.n_doses:
@@ -240,87 +114,3 @@ def check_target(target: float) -> float:
     if not (0.0 < t < 1.0):
         raise DesignError(f"must be in (0, 1), got {target!r}", field="target", value=target)
     return t
-
-
-@dataclass(frozen=True)
-class OperatingCharacteristics:
-    """Operating characteristics of a design under a true toxicity curve.
-
-    Percentages are 0..100; per-dose lists are indexed by dose level 1..n (list index 0 = level 1).
-    ``method`` is ``"simulation"`` (with ``n_trials``, ``seed``) or ``"exact"``.
-    """
-
-    design: str
-    truth: tuple[float, ...]
-    selection_pct: tuple[float, ...]
-    none_selected_pct: float
-    patients_per_dose: tuple[float, ...]
-    dlts_per_dose: tuple[float, ...]
-    mean_patients: float
-    mean_dlts: float
-    stopped_early_pct: float
-    overdosed_pct: float
-    method: str
-    n_trials: int | None = None
-    seed: int | None = None
-    target: float | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the CLI contract keys)."""
-        out: dict[str, Any] = {
-            "design": self.design,
-            "method": self.method,
-            "truth": list(self.truth),
-            "target": self.target,
-            "selection_pct": list(self.selection_pct),
-            "none_selected_pct": self.none_selected_pct,
-            "patients_per_dose": list(self.patients_per_dose),
-            "dlts_per_dose": list(self.dlts_per_dose),
-            "mean_patients": self.mean_patients,
-            "mean_dlts": self.mean_dlts,
-            "stopped_early_pct": self.stopped_early_pct,
-            "overdosed_pct": self.overdosed_pct,
-            "n_trials": self.n_trials,
-            "seed": self.seed,
-        }
-        out.update(self.extras)
-        return out
-
-
-def uniforms(
-    seed: int | np.random.SeedSequence | None, n_trials: int, n_patients: int
-) -> Callable[[int], npt.NDArray[np.float64]]:
-    """A function returning the next ``m`` trials' uniforms from one seeded generator."""
-    rng = np.random.default_rng(seed)
-
-    def draw(m: int) -> npt.NDArray[np.float64]:
-        return rng.random((m, n_patients))
-
-    return draw
-
-
-def run_chunked(
-    n_trials: int,
-    chunk_trials: int,
-    seed: int | np.random.SeedSequence | None,
-    n_patients: int,
-    kernel: Callable[[npt.NDArray[np.float64]], tuple[npt.NDArray[Any], ...]],
-    progress: Callable[[int], None] | None = None,
-) -> tuple[npt.NDArray[Any], ...]:
-    """Run ``kernel(uniforms)`` on chunks of at most ``chunk_trials`` trials (bounded memory
-    for the (trials, patients) uniforms, all drawn in order from one generator seeded by
-    ``seed``, so the result does not depend on the chunk size) and concatenate its outputs.
-
-    ``progress`` (optional) is called with the number of trials finished after each chunk.
-    """
-    draw = uniforms(seed, n_trials, n_patients)
-    parts: list[tuple[npt.NDArray[Any], ...]] = []
-    done = 0
-    while done < n_trials:
-        m = min(chunk_trials, n_trials - done)
-        parts.append(kernel(draw(m)))
-        done += m
-        if progress is not None:
-            progress(done)
-    return tuple(np.concatenate([pt[i] for pt in parts]) for i in range(len(parts[0])))

@@ -14,35 +14,19 @@ package's ``get.oc``/``select.mtd`` (see ``_interval`` and ``_isotonic``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._interval import (
-    DEESCALATE,
-    ESCALATE,
-    IntervalDesign,
-    check_int,
-    check_prob,
-    simulate_oc,
-    simulate_raw,
-)
+from il2sim.designs._interval import DEESCALATE, ESCALATE, IntervalDesign, check_int, check_prob
 from il2sim.designs._isotonic import MTDSelection, elimination_min_dlt, select_mtd
 from il2sim.designs.base import check_target
 from il2sim.errors import DesignError
 
-__all__ = [
-    "BOIN",
-    "BoinBoundaries",
-    "MTDSelection",
-    "boundaries",
-    "lambdas",
-    "select_mtd",
-    "simulate_oc",
-    "simulate_raw",
-]
+__all__ = ["BOIN", "BoinBoundaries", "MTDSelection", "boundaries", "lambdas", "select_mtd"]
 
 
 def _phis(target: float, phi1: float | None, phi2: float | None) -> tuple[float, float]:
@@ -111,26 +95,42 @@ class BoinBoundaries:
         ``every_n=False`` shows only n at multiples of the cohort size (``boundary_tab``).
         """
         idx = [i for i, n in enumerate(self.n) if every_n or n % self.cohort_size == 0]
-
-        def row(label: str, vals: list[Any]) -> str:
-            cells = "".join(f"{'NA' if v is None else v:>4}" for v in vals)
-            return f"{label:<32}{cells}"
-
         lines = [
             f"Escalate dose if the observed DLT rate at the current dose <= {self.lambda_e:.4f}",
             f"Deescalate dose if the observed DLT rate at the current dose >= {self.lambda_d:.4f}",
             f"Eliminate dose if Pr(toxicity > {self.target:g} | data) > {self.cutoff_eli:g} "
             "(once 3 or more patients are treated)",
             "",
-            row("Number of patients treated", [self.n[i] for i in idx]),
-            row("Escalate if # of DLT <=", [self.escalate[i] for i in idx]),
-            row("Deescalate if # of DLT >=", [self.deescalate[i] for i in idx]),
-            row("Eliminate if # of DLT >=", [self.eliminate[i] for i in idx]),
+            *boundary_rows(
+                [self.n[i] for i in idx],
+                [self.escalate[i] for i in idx],
+                [self.deescalate[i] for i in idx],
+                [self.eliminate[i] for i in idx],
+            ),
         ]
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+def boundary_rows(
+    n: Sequence[int],
+    escalate: Sequence[int | None],
+    deescalate: Sequence[int | None],
+    eliminate: Sequence[int | None],
+) -> list[str]:
+    """The four rows of a decision table as the BOIN package prints them (``NA`` = none)."""
+
+    def row(label: str, vals: Sequence[int | None]) -> str:
+        return f"{label:<32}" + "".join(f"{'NA' if v is None else v:>4}" for v in vals)
+
+    return [
+        row("Number of patients treated", n),
+        row("Escalate if # of DLT <=", escalate),
+        row("Deescalate if # of DLT >=", deescalate),
+        row("Eliminate if # of DLT >=", eliminate),
+    ]
 
 
 def boundaries(

@@ -20,97 +20,27 @@ unrestricted recommendation.  The CRM itself never stops early; add rules (``rul
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import integrate, optimize, special, stats
+from scipy import optimize, stats
 
-from il2sim.designs._fast import crm_loglik_nb, crm_recommend_nb, simulate_crm_nb
-from il2sim.designs._interval import (
-    build_oc,
-    check_int,
-    check_prob,
-    check_truth_for,
-    resolve_cohorts,
-    run_chunked,
-)
-from il2sim.designs.base import (
-    Decision,
-    Design,
-    Fit,
-    OperatingCharacteristics,
-    Outcomes,
-    check_target,
-)
+from il2sim.designs._crm_kernel import FLAT_PRIOR_SD, CRMKernel
+from il2sim.designs._crm_quad import BOUND as _BOUND
+from il2sim.designs._crm_quad import integral
+from il2sim.designs._fast_crm import crm_loglik_nb, crm_recommend_nb
+from il2sim.designs._interval import check_int, check_prob
+from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
+from il2sim.designs.crm_prior import check_model, getprior
 from il2sim.errors import DesignError
 
-__all__ = ["CRM", "CRMEstimate", "CRMFit", "getprior", "simulate_oc", "simulate_raw"]
+__all__ = ["CRM", "CRMEstimate", "CRMFit", "getprior"]
 
 #: dfcrm's default prior variance of beta (``scale = sqrt(1.34)``).
 DEFAULT_PRIOR_VAR = 1.34
-#: dfcrm's near-flat prior sd used while every patient had a DLT (two-stage) or for MLE fallback.
-FLAT_PRIOR_SD = 500.0
-_BOUND = 10.0  # dfcrm integrates the numerator over [-10, 10]
-_MODELS = ("empiric", "logistic")
 _METHODS = ("bayes", "mle")
-_CHUNK_TRIALS = 20_000
-
-
-def getprior(
-    halfwidth: float,
-    target: float,
-    nu: int,
-    nlevel: int,
-    model: str = "empiric",
-    intercept: float = 3.0,
-) -> tuple[float, ...]:
-    """Skeleton by the method of Lee & Cheung 2009 (Clin Trials 6:227), as dfcrm ``getprior``.
-
-    ``nu`` (from 1) is the prior MTD level; adjacent doses' indifference intervals
-    target -/+ ``halfwidth`` meet, so that p_{k-1}(b_k) = target - halfwidth and
-    p_k(b_k) = target + halfwidth at the switching values b_k.
-    """
-    t = check_target(target)
-    hw = float(halfwidth)
-    if not (0.0 < hw < min(t, 1.0 - t)):
-        raise DesignError(
-            f"must be in (0, min(target, 1 - target)), got {halfwidth!r}",
-            field="halfwidth",
-            value=halfwidth,
-        )
-    k = check_int("nlevel", nlevel, 1)
-    nu_ = check_int("nu", nu, 1, k) - 1
-    _check_model(model)
-    a0 = float(intercept)
-    x = np.full(k, np.nan)
-    if model == "empiric":
-        x[nu_] = t
-        for i in range(nu_, 0, -1):
-            b = math.log(math.log(t + hw) / math.log(x[i]))
-            x[i - 1] = math.exp(math.log(t - hw) / math.exp(b))
-        for i in range(nu_, k - 1):
-            b = math.log(math.log(t - hw) / math.log(x[i]))
-            x[i + 1] = math.exp(math.log(t + hw) / math.exp(b))
-        return tuple(float(v) for v in x)
-    lo = math.log((t - hw) / (1 - t + hw)) - a0
-    hi = math.log((t + hw) / (1 - t - hw)) - a0
-    x[nu_] = math.log(t / (1 - t)) - a0
-    for i in range(nu_, 0, -1):
-        b = math.log(hi / x[i])
-        x[i - 1] = lo / math.exp(b)
-    for i in range(nu_, k - 1):
-        b = math.log(lo / x[i])
-        x[i + 1] = hi / math.exp(b)
-    return tuple(float(v) for v in 1.0 / (1.0 + np.exp(-a0 - x)))
-
-
-def _check_model(model: str) -> None:
-    if model not in _MODELS:
-        raise DesignError(f"must be one of {_MODELS}, got {model!r}", field="model", value=model)
 
 
 @dataclass(frozen=True)
@@ -185,7 +115,7 @@ class CRM(Design):
         object.__setattr__(self, "skeleton", tuple(float(v) for v in s))
         object.__setattr__(self, "n_doses", int(s.size))
         object.__setattr__(self, "target", check_target(self.target))
-        _check_model(self.model)
+        check_model(self.model)
         if self.method not in _METHODS:
             raise DesignError(
                 f"must be one of {_METHODS}, got {self.method!r}", field="method", value=self.method
@@ -279,6 +209,13 @@ class CRM(Design):
         ya = np.asarray(y, dtype=np.int64)
         meth = self.method if method is None else method
         s = math.sqrt(self.prior_var) if sd is None else float(sd)
+        x = np.ascontiguousarray(self.x, dtype=float)
+        logistic = self.model == "logistic"
+        a0 = self.intercept
+
+        def quad(sd_: float, power: int, lo: float, hi: float, at: float) -> float:
+            return integral(x, logistic, a0, na, ya, sd_, power, lo, hi, at)
+
         if meth == "mle":
             if ya.sum() == 0 or ya.sum() == na.sum():
                 raise DesignError(
@@ -287,8 +224,6 @@ class CRM(Design):
                     field="method",
                     value="mle",
                 )
-            x = np.ascontiguousarray(self.x, dtype=float)
-            logistic = self.model == "logistic"
             res = optimize.minimize_scalar(
                 lambda b: -crm_loglik_nb(b, na, ya, x, logistic, self.intercept),
                 bounds=(-_BOUND, _BOUND),
@@ -299,18 +234,18 @@ class CRM(Design):
             var = math.nan
             if var_est:
                 # dfcrm: e2 over [-100, 100] / normaliser over [-10, 10], scale 500
-                e2 = _integral(self, na, ya, FLAT_PRIOR_SD, 2, -100.0, 100.0, est) / _integral(
-                    self, na, ya, FLAT_PRIOR_SD, 0, -_BOUND, _BOUND, est
+                e2 = quad(FLAT_PRIOR_SD, 2, -100.0, 100.0, est) / quad(
+                    FLAT_PRIOR_SD, 0, -_BOUND, _BOUND, est
                 )
                 var = e2 - est**2
         else:
             grid = np.linspace(-_BOUND, _BOUND, 2001)
             mode = float(grid[np.argmax(self.loglik(grid, na, ya) - grid**2 / (2 * s * s))])
-            den = _integral(self, na, ya, s, 0, -np.inf, np.inf, mode)
-            est = _integral(self, na, ya, s, 1, -_BOUND, _BOUND, mode) / den
+            den = quad(s, 0, -np.inf, np.inf, mode)
+            est = quad(s, 1, -_BOUND, _BOUND, mode) / den
             var = math.nan
             if var_est:
-                e2 = _integral(self, na, ya, s, 2, -_BOUND, _BOUND, mode) / den
+                e2 = quad(s, 2, -_BOUND, _BOUND, mode) / den
                 var = e2 - est**2
         crit = float(stats.norm.ppf(0.5 + self.conf_level / 2))
         sd_b = math.sqrt(max(var, 0.0)) if var_est else math.nan
@@ -336,49 +271,20 @@ class CRM(Design):
         self.check_outcomes(outcomes)
         return CRMFit(self, outcomes)
 
+    @property
+    def requires_sample_size(self) -> bool:
+        """True: the CRM never stops on its own (dfcrm ``crmsim`` takes N)."""
+        return True
 
-def _integral(
-    design: CRM,
-    n: npt.NDArray[np.int64],
-    y: npt.NDArray[np.int64],
-    sd: float,
-    power: int,
-    lo: float,
-    hi: float,
-    mode: float,
-) -> float:
-    """∫ b^power L(b) exp(-b^2 / (2 sd^2)) db over [lo, hi] (dfcrm's unnormalised prior).
-
-    Scaled by exp(-c) with c the log integrand at ``mode``, which cancels in every ratio used.
-    """
-    x = np.ascontiguousarray(design.x, dtype=float)
-    logistic = design.model == "logistic"
-    a0 = design.intercept
-    c = crm_loglik_nb(mode, n, y, x, logistic, a0) - mode**2 / (2 * sd * sd)
-
-    def f(b: float) -> float:
-        v = crm_loglik_nb(b, n, y, x, logistic, a0) - b * b / (2 * sd * sd) - c
-        return b**power * math.exp(v) if math.isfinite(v) else 0.0
-
-    parts: list[tuple[float, float]] = []
-    inner_lo, inner_hi = max(lo, -_BOUND), min(hi, _BOUND)
-    if lo < inner_lo:
-        parts.append((lo, inner_lo))
-    parts.append((inner_lo, inner_hi))
-    if hi > inner_hi:
-        parts.append((inner_hi, hi))
-    total = 0.0
-    with warnings.catch_warnings():
-        # quad's round-off notice at 1e-11 relative accuracy is harmless here
-        warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        for a, b in parts:
-            if np.isfinite(a) and np.isfinite(b):
-                pts = [mode] if a < mode < b else None
-                val = integrate.quad(f, a, b, points=pts, epsabs=0.0, epsrel=1e-11, limit=200)[0]
-            else:
-                val = integrate.quad(f, a, b, epsabs=0.0, epsrel=1e-11, limit=200)[0]
-            total += val
-    return total
+    def kernel(self) -> CRMKernel:
+        """The compiled simulator (dfcrm ``crmsim``); the MLE needs a two-stage design."""
+        if self.method == "mle" and self.two_stage is None:
+            raise DesignError(
+                "simulating the MLE CRM needs an initial design (two_stage), as dfcrm",
+                field="method",
+                value="mle",
+            )
+        return CRMKernel(self)
 
 
 @dataclass(frozen=True)
@@ -464,158 +370,3 @@ class CRMFit(Fit):
         est = self.final_estimate()
         out.update(est.to_dict())
         return out
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """Precomputed tables of the simulation kernel (see ``_fast.crm_estimate_nb``)."""
-
-    grid: npt.NDArray[np.float64]
-    lp: npt.NDArray[np.float64]
-    lq: npt.NDArray[np.float64]
-    logprior: npt.NDArray[np.float64]
-    tails: npt.NDArray[np.float64]
-    logprior_flat: npt.NDArray[np.float64]
-    tails_flat: npt.NDArray[np.float64]
-    lp_inf: npt.NDArray[np.float64]
-    lq_inf: npt.NDArray[np.float64]
-
-
-def _grid_tables(design: CRM) -> _Grid:
-    """Grid over [-10, 10], log p / log(1-p) per grid point and dose, log priors, tails."""
-    m = round(2 * _BOUND / design.grid_step)
-    grid = np.linspace(-_BOUND, _BOUND, m + 1)
-    eb = np.exp(grid)[:, None]
-    x = design.x[None, :]
-    if design.model == "empiric":
-        lp = eb * np.log(x)
-        lq = np.log(-np.expm1(lp))
-        lp_inf = np.zeros(design.n_doses)  # p -> 1 as beta -> -inf
-        lq_inf = np.full(design.n_doses, -np.inf)
-    else:
-        eta = design.intercept + eb * x
-        lp = -np.logaddexp(0.0, -eta)
-        lq = -np.logaddexp(0.0, eta)
-        lp_inf = np.full(design.n_doses, -np.logaddexp(0.0, -design.intercept))
-        lq_inf = np.full(design.n_doses, -np.logaddexp(0.0, design.intercept))
-
-    def prior(sd: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        # prior mass beyond 10 and the integral of exp(b + 10) x prior below -10, for the
-        # unnormalised prior exp(-b^2 / (2 sd^2)) (dfcrm's)
-        tail = sd * math.sqrt(math.pi / 2) * float(special.erfc(_BOUND / (sd * math.sqrt(2))))
-        z = (_BOUND + sd * sd) / sd
-        edge = (
-            sd
-            * math.sqrt(2 * math.pi)
-            * 0.5
-            * float(special.erfcx(z / math.sqrt(2)))
-            * math.exp(-(_BOUND**2) / (2 * sd * sd))
-        )
-        return -(grid**2) / (2 * sd * sd), np.array([tail, edge])
-
-    lpr, tails = prior(math.sqrt(design.prior_var))
-    lflat, tails_flat = prior(FLAT_PRIOR_SD)
-    return _Grid(
-        grid,
-        np.ascontiguousarray(lp),
-        np.ascontiguousarray(lq),
-        lpr,
-        tails,
-        lflat,
-        tails_flat,
-        lp_inf,
-        lq_inf,
-    )
-
-
-def simulate_raw(
-    design: CRM,
-    truth: Sequence[float] | npt.NDArray[np.float64],
-    n_trials: int,
-    seed: int | np.random.SeedSequence | None,
-    max_patients: int | None = None,
-    max_cohorts: int | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[npt.NDArray[Any], ...]:
-    """Raw simulated CRM trials: (selected index, n per dose, DLTs per dose, dose index per
-    cohort, DLTs per cohort, final beta), 0-based indices.
-    """
-    p = check_truth_for(truth, design.n_doses)
-    n_trials = check_int("n_trials", n_trials, 1)
-    if design.method == "mle" and design.two_stage is None:
-        raise DesignError(
-            "simulating the MLE CRM needs an initial design (two_stage), as dfcrm",
-            field="method",
-            value="mle",
-        )
-    cs = design.cohort_size
-    n_coh = resolve_cohorts(cs, max_patients, max_cohorts)
-    g = _grid_tables(design)
-    stage1 = np.asarray(
-        [d - 1 for d in design.two_stage] if design.two_stage is not None else [], dtype=np.int64
-    )
-    def kernel(u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], ...]:
-        return simulate_crm_nb(
-            p,
-            u,
-            np.ascontiguousarray(design.x, dtype=float),
-            design.model == "logistic",
-            design.intercept,
-            design.target,
-            g.grid,
-            g.lp,
-            g.lq,
-            g.logprior,
-            g.tails,
-            g.logprior_flat,
-            g.tails_flat,
-            g.lp_inf,
-            g.lq_inf,
-            design.method == "mle",
-            design.no_skip_escalation,
-            design.no_escalation_after_dlt,
-            stage1,
-            design.start_dose - 1,
-            cs,
-            n_coh,
-        )
-
-    return run_chunked(n_trials, _CHUNK_TRIALS, seed, n_coh * cs, kernel, progress)
-
-
-def simulate_oc(
-    design: CRM,
-    truth: Sequence[float] | npt.NDArray[np.float64],
-    n_trials: int,
-    seed: int | None,
-    max_patients: int | None = None,
-    max_cohorts: int | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> OperatingCharacteristics:
-    """Operating characteristics of a CRM by simulation, as dfcrm ``crmsim`` (numba, seeded).
-
-    Runs ``max_cohorts`` cohorts (or ``max_patients // cohort_size``); the posterior mean is a
-    trapezoid rule on a ``grid_step`` grid over [-10, 10] (agrees with ``quad`` to ~1e-8 for
-    posterior sd >= 0.1).
-    """
-    p = check_truth_for(truth, design.n_doses)
-    sel, npd, ypd, _, _, final = simulate_raw(
-        design, p, n_trials, seed, max_patients, max_cohorts, progress
-    )
-    n_coh = resolve_cohorts(design.cohort_size, max_patients, max_cohorts)
-    code = np.zeros(sel.size, dtype=np.int64)
-    return build_oc(
-        design.name,
-        p,
-        design.target,
-        sel,
-        npd,
-        ypd,
-        code,
-        seed,
-        {
-            "n_cohorts": n_coh,
-            "cohort_size": design.cohort_size,
-            "mean_final_beta": float(np.mean(final)),
-        },
-    )

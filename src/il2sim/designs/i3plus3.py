@@ -14,16 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._interval import (
-    DEESCALATE,
-    ESCALATE,
-    STAY,
-    simulate_oc,
-    simulate_raw,
-)
+from il2sim.designs._interval import DEESCALATE, ESCALATE, STAY
 from il2sim.designs.mtpi2 import EquivalenceIntervalDesign, with_elimination
 
-__all__ = ["I3Plus3", "simulate_oc", "simulate_raw"]
+__all__ = ["I3Plus3"]
 
 _TOL = 1e-12  # so that y/n exactly on an EI edge counts as inside
 

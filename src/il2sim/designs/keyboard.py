@@ -16,10 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._interval import simulate_oc, simulate_raw
 from il2sim.designs.mtpi2 import EquivalenceIntervalDesign, strongest_table, with_elimination
 
-__all__ = ["Keyboard", "simulate_oc", "simulate_raw"]
+__all__ = ["Keyboard"]
 
 
 @dataclass(frozen=True)

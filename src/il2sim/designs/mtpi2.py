@@ -20,18 +20,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betainc
 
-from il2sim.designs._interval import (
-    DEESCALATE,
-    ESCALATE,
-    STAY,
-    IntervalDesign,
-    simulate_oc,
-    simulate_raw,
-)
+from il2sim.designs._interval import DEESCALATE, ESCALATE, STAY, IntervalDesign
 from il2sim.designs._isotonic import elimination_min_dlt
 from il2sim.errors import DesignError
 
-__all__ = ["MTPI2", "interval_edges", "simulate_oc", "simulate_raw"]
+__all__ = ["MTPI2", "interval_edges"]
 
 
 def check_epsilons(target: float, eps1: float, eps2: float) -> tuple[float, float]:

@@ -15,6 +15,7 @@ Rule options wrap the base design, innermost first (outermost decides last, see
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 from typing import Any
@@ -28,17 +29,17 @@ from il2sim.designs.rules import (
     stop_when_n_at_dose,
     stop_when_too_toxic,
 )
-from il2sim.errors import DesignError
+from il2sim.errors import DesignError, Il2simError
 
 __all__ = ["DESIGN_NAMES", "RULE_OPTIONS", "build_design", "design_class", "wrap_rules"]
 
-#: Lazily imported modules and the class names they are expected to define.
-_LAZY: dict[str, tuple[str, tuple[str, ...]]] = {
-    "crm": ("il2sim.designs.crm", ("CRM", "CRMDesign", "Crm")),
-    "boin": ("il2sim.designs.boin", ("BOIN", "BOINDesign", "Boin")),
-    "mtpi2": ("il2sim.designs.mtpi2", ("MTPI2", "MTPI2Design", "Mtpi2")),
-    "i3+3": ("il2sim.designs.i3plus3", ("I3Plus3", "I3plus3", "I3P3", "I3Plus3Design")),
-    "keyboard": ("il2sim.designs.keyboard", ("Keyboard", "KeyboardDesign")),
+#: Lazily imported modules and the design class each defines.
+_LAZY: dict[str, tuple[str, str]] = {
+    "crm": ("il2sim.designs.crm", "CRM"),
+    "boin": ("il2sim.designs.boin", "BOIN"),
+    "mtpi2": ("il2sim.designs.mtpi2", "MTPI2"),
+    "i3+3": ("il2sim.designs.i3plus3", "I3Plus3"),
+    "keyboard": ("il2sim.designs.keyboard", "Keyboard"),
 }
 
 _AB: dict[str, dict[str, Any]] = {
@@ -83,28 +84,9 @@ def design_class(name: str) -> type[Design]:
             field="design",
             value=name,
         )
-    modname, candidates = _LAZY[key]
-    try:
-        mod = importlib.import_module(modname)
-    except ModuleNotFoundError as exc:
-        if exc.name == modname:
-            raise DesignError(f"design {name!r} is not available yet", field="design") from None
-        raise
-    for cname in candidates:
-        cls = getattr(mod, cname, None)
-        if isinstance(cls, type) and issubclass(cls, Design):
-            return cls
-    found = [
-        c
-        for c in vars(mod).values()
-        if isinstance(c, type)
-        and issubclass(c, Design)
-        and c.__module__ == modname
-        and not inspect.isabstract(c)
-    ]
-    if len(found) == 1:
-        return found[0]
-    raise DesignError(f"cannot find the design class in {modname}", field="design")
+    modname, cname = _LAZY[key]
+    cls: type[Design] = getattr(importlib.import_module(modname), cname)
+    return cls
 
 
 def build_design(name: str, **options: Any) -> Design:
@@ -139,14 +121,32 @@ def build_design(name: str, **options: Any) -> Design:
             )
     try:
         design: Design = cls(**kwargs)
-    except TypeError as exc:
-        raise DesignError(f"bad options for {key!r}: {exc}", field="design") from None
+    except Il2simError:
+        raise
+    except (TypeError, ValueError) as exc:  # e.g. float("abc") inside a constructor
+        field = _culprit(cls, kwargs)
+        raise DesignError(
+            f"bad value {kwargs.get(field)!r} for design {key!r} ({exc})",
+            field=field,
+            value=kwargs.get(field),
+        ) from None
     n = opts.get("n_doses")
     if n is not None and design.n_doses != int(n):
         raise DesignError(
             f"design has {design.n_doses} doses but {n} were given", field="n_doses", value=n
         )
     return wrap_rules(design, **rules)
+
+
+def _culprit(cls: type[Design], kwargs: dict[str, Any]) -> str:
+    """The option most likely at fault: a text value for a field that is not text."""
+    types: dict[str, str] = {}
+    if dataclasses.is_dataclass(cls):
+        types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+    for k, v in kwargs.items():
+        if isinstance(v, str) and "str" not in types.get(k, ""):
+            return k
+    return "design"
 
 
 def wrap_rules(

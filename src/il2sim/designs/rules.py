@@ -62,6 +62,11 @@ class Rule(Design):
         return getattr(self.parent, "target", None)
 
     @property
+    def requires_sample_size(self) -> bool:
+        """As the parent (a rule that stops the trial by itself overrides this)."""
+        return self.parent.requires_sample_size
+
+    @property
     def base(self) -> Design:
         """The innermost (non-rule) design."""
         d: Design = self
@@ -128,6 +133,11 @@ class StopAtN(Rule):
     @property
     def rule_name(self) -> str:
         return f"stop_at_n[{self.n}]"
+
+    @property
+    def requires_sample_size(self) -> bool:
+        """False: this rule is the sample size."""
+        return False
 
     def adjust(self, decision: Decision, outcomes: Outcomes, parent_fit: Fit) -> Decision:
         if decision.stop or outcomes.n_patients < self.n:

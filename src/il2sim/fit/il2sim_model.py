@@ -34,6 +34,7 @@ from il2sim.fit.data import FitData, from_long
 from il2sim.fit.reading import DVID_NAMES
 from il2sim.model.parameters import Parameters, load_parameters
 from il2sim.regimen.events import DoseEvent, Regimen, Route
+from il2sim.simulate.options import SolverOptions, resolve
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -174,7 +175,9 @@ def _baselines(obs: pd.DataFrame, t_dose0: FloatArray, n: int, p: Parameters,
 
 class Il2simModel:
     """il2sim's ODE model, bound to a design, with ``free`` parameters (see the module
-    docstring).  ``dt_max_day``: step of the fast solver (default: the trial step).  With a
+    docstring).  ``solver``: a :mod:`il2sim.simulate.options` preset name or
+    :class:`~il2sim.simulate.SolverOptions` (default ``"trial"``: the fixed grid at 1/32 day
+    that ``il2sim trial`` simulates with).  With a
     design built with ``baseline="estimate"`` the individual baseline NK and CD56bright counts
     are two more parameters (:data:`BASELINE_PARAMS`, appended to ``param_names``; typical
     values start at the geometric mean of the observed baselines): the "B3" method of
@@ -182,7 +185,8 @@ class Il2simModel:
     covariate causes."""
 
     def __init__(self, design: Il2simDesign, free: Sequence[str] = DEFAULT_FREE,
-                 parameters: Parameters | None = None, dt_max_day: float | None = None) -> None:
+                 parameters: Parameters | None = None,
+                 solver: str | SolverOptions = "trial") -> None:
         base = parameters or load_parameters()
         free = tuple(free)
         for name in free:
@@ -195,11 +199,7 @@ class Il2simModel:
         self.base = base
         self.ref = base.without_variability().with_bpv(**{k: _REF_CV for k in free})
         self.log_typical = np.log([base.value(k) for k in free])
-        if dt_max_day is None:
-            from il2sim.trial.cohort import TRIAL_DT_MAX_DAY
-
-            dt_max_day = TRIAL_DT_MAX_DAY
-        self.dt = float(dt_max_day)
+        self.solver_name, self.solver = resolve(solver)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -241,7 +241,7 @@ class Il2simModel:
         d = self.design
         return simulate(d.regimen, self.population(phi, subjects), parameters=self.ref,  # type: ignore[arg-type]
                         horizon_day=d.horizon_day, output_times_day=d.out_t_day,
-                        amount_scale=d.amount_scale[subjects], dt_max_day=self.dt)
+                        amount_scale=d.amount_scale[subjects], solver=self.solver)
 
     def predict(self, phi: FloatArray, subjects: IntArray) -> FloatArray:
         """Predictions (R, J) at each row's subject's observations."""

@@ -41,7 +41,8 @@ def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = 
     """One simulated dataset (reading-table format; see the module docstring)."""
     from il2sim.population import Population
     from il2sim.simulate import simulate
-    from il2sim.trial.cohort import TRIAL_DT_MAX_DAY, daily_regimen
+    from il2sim.toxicity.exposure import EXPOSURE_SOLVER
+    from il2sim.trial.cohort import daily_regimen
     from il2sim.trial.noise import IL2_LLOQ_PM, add_flow_noise, add_il2_noise
     from il2sim.trial.schedule import Schedule
 
@@ -60,7 +61,7 @@ def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = 
     reg = daily_regimen(1.0, n_days)
     scale = np.repeat(dose[:, None], n_days, axis=1)
     res = simulate(reg, pop, parameters=truth, horizon_day=float(out_t.max() + 0.01),
-                   output_times_day=out_t, amount_scale=scale, dt_max_day=TRIAL_DT_MAX_DAY)
+                   output_times_day=out_t, amount_scale=scale, solver=EXPOSURE_SOLVER)
     rng = np.random.default_rng(s_noise)
     iv = np.searchsorted(out_t, vis)
     ip = np.searchsorted(out_t, pc_t)

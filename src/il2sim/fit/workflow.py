@@ -153,7 +153,7 @@ def run(job: FitJob, options: SaemOptions, post: PostOptions, out_dir: Path | No
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     return fit(job.design.data, job.model, job.spec, options, post, progress=progress,
-               checkpoint=ck, resume=resume, model_id=repr((job.model.param_names, job.model.dt)))
+               checkpoint=ck, resume=resume, model_id=repr((job.model.param_names, job.model.solver)))
 
 
 def fitted_model_dict(result: FitResult, job: FitJob) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def fitted_model_dict(result: FitResult, job: FitJob) -> dict[str, Any]:
             "residual": {t: {"kind": k, "a": float(result.ab[i, 0]), "b": float(result.ab[i, 1])}
                          for i, (t, k) in enumerate(zip(job.design.data.type_names,
                                                         result.residual_kinds, strict=True))},
-            "parameters_file": "parameters.toml", "dt_max_day": job.model.dt}
+            "parameters_file": "parameters.toml", "solver": job.model.solver_name}
 
 
 def write_outputs(result: FitResult, job: FitJob, out_dir: Path, n_sim: int = 200,

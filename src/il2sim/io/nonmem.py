@@ -193,19 +193,13 @@ def nonmem_from_simulation(
     return _finish(pd.concat(frames, ignore_index=True))
 
 
-def _read_domain(folder: Path, name: str, required: bool = True) -> pd.DataFrame | None:
-    for ext in ("parquet", "csv"):
-        p = folder / f"{name}.{ext}"
-        if p.is_file():
-            try:
-                return pd.read_parquet(p) if ext == "parquet" else pd.read_csv(p)
-            except Exception as exc:
-                raise DataError(f"cannot read {p.name}: {exc}", field=name.upper()) from None
-    if required:
-        raise DataError(
-            f"missing domain {name}.parquet/.csv in {str(folder)!r}", field=name.upper()
-        )
-    return None
+def _sdtm_folder(root: Path) -> Path:
+    from il2sim.cdisc.read import find_file
+
+    for cand in (root, root / "sdtm"):
+        if cand.is_dir() and find_file(cand, "dm") is not None:
+            return cand
+    raise DataError(f"no SDTM datasets (dm.*) in {str(root)!r} or its sdtm/ folder", field="sdtm")
 
 
 def _need(df: pd.DataFrame, cols: Sequence[str], domain: str) -> None:
@@ -214,12 +208,19 @@ def _need(df: pd.DataFrame, cols: Sequence[str], domain: str) -> None:
         raise DataError(f"missing column {missing[0]}", field=domain, value=missing[0])
 
 
-def _num(values: Any, field: str, required: bool = False) -> npt.NDArray[np.float64]:
-    """Numeric column (non-numbers -> NaN; with ``required`` a NaN is a DataError)."""
-    arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    if required and np.isnan(arr).any():
-        raise DataError("missing or non-numeric value", field=field)
-    return arr
+def _num(df: pd.DataFrame, col: str, domain: str, required: bool = False) -> npt.NDArray[np.float64]:
+    """Numeric column through the one reader's parser: a value that is not a number is
+    rejected with its row and column; with ``required`` a missing value is too."""
+    from il2sim.cdisc.read import parse_float
+
+    return parse_float(df.reset_index(drop=True), domain, col, allow_missing=not required)
+
+
+def _hours(pc: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """PCELTM as hours: an ISO 8601 duration (``PT4H``) or a number of hours (required)."""
+    from il2sim.cdisc.read import parse_hours
+
+    return parse_hours(pc.reset_index(drop=True), "PC", "PCELTM", allow_missing=False)
 
 
 def _id(id_of: dict[str, int], subject: str, domain: str) -> int:
@@ -230,67 +231,69 @@ def _id(id_of: dict[str, int], subject: str, domain: str) -> int:
 
 def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
     """Dataset of an SDTM trial folder (DM, SUPPDM, EX, PC and optionally CP, as written by
-    ``il2sim trial``).
+    ``il2sim trial``; the folder itself or its ``sdtm/`` sub-folder).
 
-    Doses: one record per study day of each EX period with EXDOSE > 0 (MIU/m2, multiplied by
-    the subject's BSA; daily, at the start of the study day, s.c. -> depot).  Study day ``d``
-    is ``TIME = 24 (d - 1)`` hours.  PC: ``TIME = 24 (PCDY - 1) + PCELTM``; below-LLOQ
-    samples have MDV 1 and BLQ 1.  CP: ``NKCELLS`` (DVID 2) and ``NKBRIGHT`` (DVID 3).
+    Read by the one reader (:func:`il2sim.cdisc.read.read_package`): file and variable names
+    in any case, every value parsed to its type, a bad value rejected with its dataset, row
+    and column (never turned into a missing value).  Doses: one record per study day of each
+    EX period with EXDOSE > 0 (MIU/m2, multiplied by the subject's BSA; daily, at the start of
+    the study day, s.c. -> depot).  Study day ``d`` is ``TIME = 24 (d - 1)`` hours.
+    PC: ``TIME = 24 (PCDY - 1) + PCELTM`` (ISO 8601 duration, or hours); below-LLOQ samples
+    (PCSTRESC ``<LLOQ``, or a PCBLQFL = Y column) have MDV 1 and BLQ 1.  CP: ``NKCELLS``
+    (DVID 2) and ``NKBRIGHT`` (DVID 3).
     """
+    from il2sim.cdisc.read import read_package
+    from il2sim.cdisc.sdtm_spec import SDTM
+
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"no such folder: {str(root)!r}", field="sdtm", value=str(root))
-    dm = _read_domain(root, "dm")
-    supp = _read_domain(root, "suppdm")
-    ex = _read_domain(root, "ex")
-    pc = _read_domain(root, "pc", required=False)
-    cp = _read_domain(root, "cp", required=False)
-    assert dm is not None and supp is not None and ex is not None
+    pkg = read_package(_sdtm_folder(root), SDTM, names=("DM", "SUPPDM", "EX", "PC", "CP"))
+    for name in ("DM", "SUPPDM", "EX"):
+        if name not in pkg.tables:
+            raise DataError(f"missing domain {name.lower()} in {str(pkg.path)!r}", field=name)
+    dm, supp, ex = pkg.tables["DM"], pkg.tables["SUPPDM"], pkg.tables["EX"]
+    pc, cp = pkg.tables.get("PC"), pkg.tables.get("CP")
     _need(dm, ("USUBJID", "AGE", "SEX"), "DM")
     _need(supp, ("USUBJID", "QNAM", "QVAL"), "SUPPDM")
     _need(ex, ("USUBJID", "EXDOSE", "EXDOSU", "EXSTDY", "EXENDY"), "EX")
     subjects = list(dict.fromkeys(dm["USUBJID"].astype(str)))
     id_of = {s: i + 1 for i, s in enumerate(subjects)}
-    wide = supp.assign(QVAL=pd.to_numeric(supp["QVAL"], errors="coerce")).pivot_table(
-        index="USUBJID", columns="QNAM", values="QVAL", aggfunc="first"
-    )
+    supp = supp.assign(QVAL=_num(supp, "QVAL", "SUPPDM"), USUBJID=supp["USUBJID"].astype(str))
+    wide = supp.pivot_table(index="USUBJID", columns="QNAM", values="QVAL", aggfunc="first")
     for q in ("BSA", "WEIGHT"):
         if q not in wide.columns:
             raise DataError(f"missing QNAM {q}", field="SUPPDM", value=q)
-    dm1 = dm.drop_duplicates("USUBJID").set_index("USUBJID")
-    dm1.index = dm1.index.astype(str)
-    wide.index = wide.index.astype(str)
+    dm1 = dm.drop_duplicates("USUBJID").set_index(dm.drop_duplicates("USUBJID")["USUBJID"].astype(str))
+    wide = wide.reindex(subjects)
     cov = pd.DataFrame(
         {
             "USUBJID": subjects,
             "ID": [id_of[s] for s in subjects],
-            "BSA": _num(wide.loc[subjects, "BSA"], "SUPPDM BSA"),
-            "WT": _num(wide.loc[subjects, "WEIGHT"], "SUPPDM WEIGHT"),
-            "AGE": _num(dm1.loc[subjects, "AGE"], "AGE"),
+            "BSA": wide["BSA"].to_numpy(dtype=float),
+            "WT": wide["WEIGHT"].to_numpy(dtype=float),
+            "AGE": dm1.loc[subjects, "AGE"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
             "SEX": _sex_code(dm1.loc[subjects, "SEX"].tolist()),
         }
     )
     bad_unit = ex.loc[~ex["EXDOSU"].astype(str).str.upper().isin(["MIU/M2"]), "EXDOSU"]
     if len(bad_unit):
         raise DataError(f"expected MIU/m2, got {bad_unit.iloc[0]!r}", field="EXDOSU")
+    ex = ex.assign(
+        USUBJID=ex["USUBJID"].astype(str),
+        EXDOSE=_num(ex, "EXDOSE", "EX", required=True),
+        EXSTDY=_num(ex, "EXSTDY", "EX", required=True),
+        EXENDY=_num(ex, "EXENDY", "EX", required=True),
+    )
+    for s in ex["USUBJID"]:
+        _id(id_of, s, "EX")
     # nominal dose level: the subject's first (unreduced) EX dose
     first_dose = ex.sort_values(["USUBJID", "EXSTDY"]).groupby("USUBJID")["EXDOSE"].first()
-    first_dose.index = first_dose.index.astype(str)
-    cov["DOSE"] = _num(first_dose.reindex(subjects), "EXDOSE")
+    cov["DOSE"] = first_dose.reindex(subjects).to_numpy(dtype=float)
     bsa_of = dict(zip(subjects, cov["BSA"].tolist(), strict=True))
     rows: list[dict[str, Any]] = []
-    ex_subj = ex["USUBJID"].astype(str).tolist()
-    for s in ex_subj:
-        if s not in id_of:
-            raise DataError(f"subject {s} not in DM", field="EX", value=s)
-    for s, dose, d0, d1 in zip(
-        ex_subj,
-        _num(ex["EXDOSE"], "EXDOSE").tolist(),
-        _num(ex["EXSTDY"], "EXSTDY", required=True).tolist(),
-        _num(ex["EXENDY"], "EXENDY", required=True).tolist(),
-        strict=True,
-    ):
-        if not np.isfinite(dose) or dose <= 0:
+    for s, dose, d0, d1 in zip(ex["USUBJID"], ex["EXDOSE"], ex["EXSTDY"], ex["EXENDY"], strict=True):
+        if dose <= 0:
             continue
         amt_iu = float(units.miu_to_iu(dose)) * bsa_of[s]
         for day in range(int(d0), int(d1) + 1):
@@ -300,19 +303,17 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
             )  # fmt: skip
     if pc is not None and len(pc):
         _need(pc, ("USUBJID", "PCSTRESN", "PCDY", "PCELTM"), "PC")
-        blq = (
-            pc["PCBLQFL"].astype(str).str.upper().eq("Y").tolist()
-            if "PCBLQFL" in pc.columns
-            else [False] * len(pc)
-        )
+        pc = pc.reset_index(drop=True)
+        if "PCBLQFL" in pc.columns:
+            blq = pc["PCBLQFL"].astype(str).str.upper().eq("Y").to_numpy()
+        elif "PCSTRESC" in pc.columns:
+            blq = pc["PCSTRESC"].astype(str).str.startswith("<").to_numpy()
+        else:
+            blq = np.zeros(len(pc), dtype=bool)
         for s, val, day, eltm, is_blq in zip(
-            pc["USUBJID"].astype(str).tolist(),
-            _num(pc["PCSTRESN"], "PCSTRESN").tolist(),
-            _num(pc["PCDY"], "PCDY", required=True).tolist(),
-            _num(pc["PCELTM"], "PCELTM", required=True).tolist(),
-            blq,
-            strict=True,
-        ):
+            pc["USUBJID"].astype(str), _num(pc, "PCSTRESN", "PC"), _num(pc, "PCDY", "PC", True),
+            _hours(pc), blq, strict=True,
+        ):  # fmt: skip
             missing = bool(is_blq) or not np.isfinite(val)
             rows.append(
                 {"ID": _id(id_of, s, "PC"), "TIME": 24.0 * (day - 1) + eltm, "AMT": 0.0,
@@ -323,12 +324,9 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
         _need(cp, ("USUBJID", "CPTESTCD", "CPSTRESN", "CPDY"), "CP")
         codes = {"NKCELLS": DVID["nk"][0], "NKBRIGHT": DVID["bright"][0]}
         for s, code, val, day in zip(
-            cp["USUBJID"].astype(str).tolist(),
-            cp["CPTESTCD"].astype(str).str.upper().tolist(),
-            _num(cp["CPSTRESN"], "CPSTRESN").tolist(),
-            _num(cp["CPDY"], "CPDY", required=True).tolist(),
-            strict=True,
-        ):
+            cp["USUBJID"].astype(str), cp["CPTESTCD"].astype(str).str.upper(),
+            _num(cp, "CPSTRESN", "CP"), _num(cp, "CPDY", "CP", True), strict=True,
+        ):  # fmt: skip
             if code not in codes:
                 continue
             missing = not np.isfinite(val)

@@ -1,12 +1,17 @@
-"""SBML Level 3 export of the IL-2 PK/receptor/NK model for one patient, doses as events.
+"""SBML Level 3 export of a declared model (default the IL-2 PK/receptor/NK model) for one
+patient, doses as events.
 
-The equations mirror :func:`il2sim.model.system.rhs` term by term (the same state layout
-``S_*`` and individual constants ``T_*``); ``tests/test_io_sbml.py`` checks that the SBML's
-rates of change, evaluated by libroadrunner, equal ``rhs`` at random states, and that a
-libroadrunner simulation of the exported file matches il2sim's own solver.
+Everything comes from the declaration (:mod:`il2sim.model.declaration`,
+:mod:`il2sim.model.il2nk`): the individual constants become constant parameters, the derived
+quantities assignment rules, the rates of change rate rules (formulas printed from the same
+sympy expressions the solvers are generated from, :mod:`il2sim.model.symbolic`), the dose
+targets events.  ``tests/test_io_sbml.py`` checks that libroadrunner's rates of change of the
+file equal the reference right-hand side at random states, and that libroadrunner simulations
+agree with the reference solver.
 
 Every state is an SBML ``parameter`` governed by a rate rule (no compartments: amounts are IU,
-counts cells/ul, as in the solver).  Dosing follows il2sim's solver:
+counts cells/ul, as in the solver).  Dosing follows the declaration's dose targets, e.g. for
+the IL-2 model:
 
 * s.c./i.m.: ``F * amount`` into ``depot1_iu`` and ``(1 - F) * amount`` into ``not_abs_iu``;
 * i.v. bolus: ``amount`` into ``central_iu``;
@@ -26,11 +31,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from il2sim import units
 from il2sim.errors import InputError, ModelError
-from il2sim.model import nk
-from il2sim.model import system as sy
-from il2sim.regimen.events import Regimen, Route
+from il2sim.model.declaration import Model
+from il2sim.model.il2nk import IL2NK
+from il2sim.regimen.events import Regimen
 
 __all__ = [
     "STATE_IDS",
@@ -40,59 +44,11 @@ __all__ = [
     "export_sbml",
 ]
 
-#: SBML ids of the states, in ``il2sim.model.system`` order (index ``S_*``).
-STATE_IDS: tuple[str, ...] = (
-    "depot1_iu",
-    "depot2_iu",
-    "central_iu",
-    "periph_iu",
-    "elim_renal_iu",
-    "elim_rec_iu",
-    "not_abs_iu",
-    "auc_iu_d_per_ml",
-    "signal",
-    *(f"prog{j + 1}_per_ul" for j in range(nk.N_TRANSIT)),
-    "bright_per_ul",
-    "dim_per_ul",
-)
+#: SBML ids of the IL-2 model's states, in state-vector order.
+STATE_IDS: tuple[str, ...] = IL2NK.state_names
 
-#: SBML ids and unit ids of the individual constants, in ``theta`` order (index ``T_*``).
-THETA_IDS: tuple[tuple[str, str], ...] = (
-    ("ka_per_day", "per_day"),
-    ("f_sc", "dimensionless"),
-    ("f_im", "dimensionless"),
-    ("vc_ml", "ml"),
-    ("k10_per_day", "per_day"),
-    ("k12_per_day", "per_day"),
-    ("k21_per_day", "per_day"),
-    ("kint_per_day", "per_day"),
-    ("rh_bright_iu_per_cell_ul", "iu_ul_per_cell"),
-    ("rh_fixed_iu", "iu"),
-    ("ri_bright_iu_per_cell_ul", "iu_ul_per_cell"),
-    ("ri_dim_iu_per_cell_ul", "iu_ul_per_cell"),
-    ("kd_high_iu_per_ml", "iu_per_ml"),
-    ("kd_int_iu_per_ml", "iu_per_ml"),
-    ("ke0_per_day", "per_day"),
-    ("ktr_per_day", "per_day"),
-    ("i0_per_ul_per_day", "cells_per_ul_per_day"),
-    ("kmat_per_day", "per_day"),
-    ("kdb_per_day", "per_day"),
-    ("kdd_per_day", "per_day"),
-    ("emax_production", "dimensionless"),
-    ("hill_production", "dimensionless"),
-    ("homeostasis_gamma", "dimensionless"),
-    ("n0_per_ul", "cells_per_ul"),
-    ("emax_survival", "dimensionless"),
-)
-
-#: Unit of each state (SBML unit ids).
-_STATE_UNITS: dict[str, str] = {
-    "auc_iu_d_per_ml": "iu_day_per_ml",
-    "signal": "dimensionless",
-    "bright_per_ul": "cells_per_ul",
-    "dim_per_ul": "cells_per_ul",
-    **{f"prog{j + 1}_per_ul": "cells_per_ul" for j in range(nk.N_TRANSIT)},
-}
+#: SBML ids and unit ids of the IL-2 model's individual constants, in ``theta`` order.
+THETA_IDS: tuple[tuple[str, str], ...] = tuple((c.name, c.sbml_unit) for c in IL2NK.constants)
 
 #: Unit definitions: id -> list of (kind, exponent, scale, multiplier).
 _UNITS: dict[str, list[tuple[str, float, int, float]]] = {
@@ -115,59 +71,48 @@ _UNITS: dict[str, list[tuple[str, float, int, float]]] = {
 }
 
 
-def _pos(x: str) -> str:
-    """``max(x, 0)`` as an SBML piecewise (the solver clamps these states at 0)."""
-    return f"piecewise({x}, {x} > 0, 0)"
+def _printer() -> Any:
+    """sympy printer for SBML L3 infix formulas (``^``, ``piecewise`` for ``pos``)."""
+    from sympy.printing.str import StrPrinter
+
+    class _Sbml(StrPrinter):
+        def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+            b, e = expr.base, expr.exp
+            if e == -1:
+                return f"1 / ({self._print(b)})"
+            return f"({self._print(b)})^({self._print(e)})"
+
+        def _print_pos(self, expr: Any) -> str:
+            x = self._print(expr.args[0])
+            return f"piecewise({x}, {x} > 0, 0)"
+
+        def _print_Float(self, expr: Any) -> str:
+            return repr(float(expr))
+
+        def _print_Rational(self, expr: Any) -> str:
+            return f"({expr.p} / {expr.q})"
+
+        def _print_Min(self, expr: Any) -> str:
+            return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+        def _print_Max(self, expr: Any) -> str:
+            return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+        def _print_exp(self, expr: Any) -> str:
+            return f"exp({self._print(expr.args[0])})"
+
+    return _Sbml()
 
 
-def _equations() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """(assignment rules id -> (formula, unit), rate rules state id -> formula), mirroring
-    :func:`il2sim.model.system.rhs` line by line."""
-    n = nk.N_TRANSIT
-    assign: dict[str, tuple[str, str]] = {
-        "ac_iu": (_pos("central_iu"), "iu"),
-        "conc_iu_per_ml": ("ac_iu / vc_ml", "iu_per_ml"),
-        "occ_high": ("conc_iu_per_ml / (kd_high_iu_per_ml + conc_iu_per_ml)", "dimensionless"),
-        "occ_int": ("conc_iu_per_ml / (kd_int_iu_per_ml + conc_iu_per_ml)", "dimensionless"),
-        "bright_pos": (_pos("bright_per_ul"), "cells_per_ul"),
-        "dim_pos": (_pos("dim_per_ul"), "cells_per_ul"),
-        "rh_iu": ("rh_bright_iu_per_cell_ul * bright_pos + rh_fixed_iu", "iu"),
-        "ri_iu": ("ri_bright_iu_per_cell_ul * bright_pos + ri_dim_iu_per_cell_ul * dim_pos", "iu"),
-        "sink_iu_per_day": ("kint_per_day * (rh_iu * occ_high + ri_iu * occ_int)", "iu_per_day"),
-        "renal_iu_per_day": ("k10_per_day * ac_iu", "iu_per_day"),
-        "absorb_iu_per_day": ("ka_per_day * depot2_iu", "iu_per_day"),
-        "signal_pos": (_pos("signal"), "dimensionless"),
-        "effect": (
-            "piecewise(emax_production * signal_pos^hill_production, signal_pos > 0, 0)",
-            "dimensionless",
-        ),
-        "nk_total_per_ul": ("bright_pos + dim_pos", "cells_per_ul"),
-        "homeo": ("(nk_total_per_ul / n0_per_ul)^homeostasis_gamma", "dimensionless"),
-        "conc_pm": ("conc_iu_per_ml * pm_per_iu_per_ml", "pm"),
-    }
-    rate: dict[str, str] = {
-        "depot1_iu": "-ka_per_day * depot1_iu",
-        "depot2_iu": "ka_per_day * depot1_iu - absorb_iu_per_day",
-        "central_iu": (
-            "absorb_iu_per_day + infusion_rate_iu_per_day + k21_per_day * periph_iu"
-            " - k12_per_day * ac_iu - renal_iu_per_day - sink_iu_per_day"
-        ),
-        "periph_iu": "k12_per_day * ac_iu - k21_per_day * periph_iu",
-        "elim_renal_iu": "renal_iu_per_day",
-        "elim_rec_iu": "sink_iu_per_day",
-        "not_abs_iu": "0",
-        "auc_iu_d_per_ml": "conc_iu_per_ml",
-        "signal": "ke0_per_day * (occ_high - signal_pos)",
-        "prog1_per_ul": "i0_per_ul_per_day * (1 + effect) - ktr_per_day * prog1_per_ul",
-    }
-    for j in range(1, n):
-        rate[f"prog{j + 1}_per_ul"] = f"ktr_per_day * (prog{j}_per_ul - prog{j + 1}_per_ul)"
-    rate["bright_per_ul"] = (
-        f"ktr_per_day * prog{n}_per_ul - (kmat_per_day + kdb_per_day) * bright_pos"
-    )
-    rate["dim_per_ul"] = (
-        "kmat_per_day * bright_pos - kdd_per_day * homeo * dim_pos / (1 + emax_survival * occ_int)"
-    )
+def _equations(model: Model) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """(assignment rules id -> (formula, unit), rate rules state id -> formula) of ``model``."""
+    from il2sim.model.symbolic import symbolic
+
+    sym = symbolic(model)
+    pr = _printer()
+    units_of = {d.name: d.sbml_unit for d in model.derived}
+    assign = {n: (pr.doprint(e), units_of[n]) for n, e in sym.derived.items()}
+    rate = {s.name: pr.doprint(r) for s, r in zip(model.states, sym.rates_raw, strict=True)}
     return assign, rate
 
 
@@ -180,6 +125,8 @@ class SbmlExport:
     theta: tuple[float, ...]
     y0: tuple[float, ...]
     regimen_spec: str | None
+    constant_ids: tuple[str, ...] = tuple(c for c, _ in THETA_IDS)
+    state_ids: tuple[str, ...] = STATE_IDS
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (without the SBML text)."""
@@ -187,8 +134,8 @@ class SbmlExport:
             "format": "SBML L3V2",
             "n_states": len(self.y0),
             "n_dose_events": self.n_events,
-            "parameters": dict(zip((t for t, _ in THETA_IDS), self.theta, strict=True)),
-            "initial_state": dict(zip(STATE_IDS, self.y0, strict=True)),
+            "parameters": dict(zip(self.constant_ids, self.theta, strict=True)),
+            "initial_state": dict(zip(self.state_ids, self.y0, strict=True)),
             "regimen": self.regimen_spec,
         }
 
@@ -217,39 +164,42 @@ def build_sbml(
     y0: Sequence[float] | npt.NDArray[np.float64],
     bsa_m2: float,
     *,
-    model_id: str = "il2sim_il2_nk",
-    pm_per_iu_per_ml: float | None = None,
+    model: Model = IL2NK,
+    model_id: str | None = None,
 ) -> SbmlExport:
-    """SBML text for one patient (``theta`` (N_THETA,), ``y0`` (N_STATES,), ``bsa_m2``).
-
-    ``pm_per_iu_per_ml`` (default: the seed convention, :mod:`il2sim.units`) defines the
-    ``conc_pm`` output.
-    """
+    """SBML text of ``model`` for one patient (``theta`` (n_constants,), ``y0`` (n_states,),
+    ``bsa_m2`` for per-m2 doses)."""
     import libsbml
 
     th = np.asarray(theta, dtype=float).ravel()
     y = np.asarray(y0, dtype=float).ravel()
-    if th.size != sy.N_THETA or len(THETA_IDS) != sy.N_THETA:
-        raise ModelError(f"needs {sy.N_THETA} values, got {th.size}", field="theta")
-    if y.size != sy.N_STATES or len(STATE_IDS) != sy.N_STATES:
-        raise ModelError(f"needs {sy.N_STATES} values, got {y.size}", field="y0")
+    if th.size != len(model.constants):
+        raise ModelError(f"needs {len(model.constants)} values, got {th.size}", field="theta")
+    if y.size != model.n_states:
+        raise ModelError(f"needs {model.n_states} values, got {y.size}", field="y0")
     if not (np.isfinite(th).all() and np.isfinite(y).all()):
         raise ModelError("non-finite value in the patient's parameters", field="theta")
-    conv = units.pm_per_iu_per_ml() if pm_per_iu_per_ml is None else float(pm_per_iu_per_ml)
+    for e in regimen.events:
+        if model.dose_target(e.route) is None:
+            raise InputError(f"the model {model.name!r} has no dose target", field=e.route.value)
+    from il2sim.model.symbolic import symbolic
+
+    sym = symbolic(model)
+    pr = _printer()
 
     doc = libsbml.SBMLDocument(3, 2)
-    model = doc.createModel()
-    _check(model.setId(model_id), "model id")
-    model.setName("il2sim: low-dose IL-2 PK, receptor occupancy and NK-cell expansion")
+    sm = doc.createModel()
+    _check(sm.setId(model_id or f"il2sim_{model.name}"), "model id")
+    sm.setName(model.title)
     for attr, uid in (
         ("setTimeUnits", "day"),
         ("setSubstanceUnits", "iu"),
         ("setExtentUnits", "iu"),
         ("setVolumeUnits", "ml"),
     ):
-        _check(getattr(model, attr)(uid), attr)
-    for uid, parts in _UNITS.items():
-        ud = model.createUnitDefinition()
+        _check(getattr(sm, attr)(uid), attr)
+    for uid, parts in {**_UNITS, **{k: list(v) for k, v in model.sbml_units.items()}}.items():
+        ud = sm.createUnitDefinition()
         _check(ud.setId(uid), f"unit {uid}")
         for kind, exp, scale, mult in parts:
             u = ud.createUnit()
@@ -259,34 +209,33 @@ def build_sbml(
             u.setMultiplier(float(mult))
 
     def add_param(pid: str, value: float, unit: str, constant: bool) -> None:
-        p = model.createParameter()
+        p = sm.createParameter()
         _check(p.setId(pid), pid)
         _check(p.setValue(float(value)), pid)
         _check(p.setUnits(unit), pid)
         _check(p.setConstant(constant), pid)
 
-    for (pid, unit), value in zip(THETA_IDS, th, strict=True):
-        add_param(pid, value, unit, True)
-    add_param("pm_per_iu_per_ml", conv, "dimensionless", True)
+    for c, value in zip(model.constants, th, strict=True):
+        add_param(c.name, value, c.sbml_unit, True)
     add_param("bsa_m2", bsa_m2, "m2", True)
-    add_param("infusion_rate_iu_per_day", 0.0, "iu_per_day", False)
-    for sid, value in zip(STATE_IDS, y, strict=True):
+    add_param(model.infusion_input, 0.0, "iu_per_day", False)
+    for st, value in zip(model.states, y, strict=True):
         # the initial value is a constant ``<state>_0`` (an initial assignment), so a tool can
         # set a patient's baseline by changing constants only (see the roadrunner benchmark)
-        add_param(f"{sid}_0", value, _STATE_UNITS.get(sid, "iu"), True)
-        add_param(sid, value, _STATE_UNITS.get(sid, "iu"), False)
-        ia = model.createInitialAssignment()
-        _check(ia.setSymbol(sid), sid)
-        _check(ia.setMath(_math(f"{sid}_0")), sid)
+        add_param(f"{st.name}_0", value, st.sbml_unit, True)
+        add_param(st.name, value, st.sbml_unit, False)
+        ia = sm.createInitialAssignment()
+        _check(ia.setSymbol(st.name), st.name)
+        _check(ia.setMath(_math(f"{st.name}_0")), st.name)
 
-    assign, rate = _equations()
+    assign, rate = _equations(model)
     for pid, (formula, unit) in assign.items():
         add_param(pid, 0.0, unit, False)
-        r = model.createAssignmentRule()
+        r = sm.createAssignmentRule()
         _check(r.setVariable(pid), pid)
         _check(r.setMath(_math(formula)), pid)
-    for sid in STATE_IDS:
-        r = model.createRateRule()
+    for sid in model.state_names:
+        r = sm.createRateRule()
         _check(r.setVariable(sid), sid)
         _check(r.setMath(_math(rate[sid])), sid)
 
@@ -297,7 +246,7 @@ def build_sbml(
 
     def add_event(t_day: float, assignments: list[tuple[str, str]], tag: str) -> None:
         nonlocal n_events
-        ev = model.createEvent()
+        ev = sm.createEvent()
         _check(ev.setId(f"dose_{n_events + 1}_{tag}"), "event")
         _check(ev.setUseValuesFromTriggerTime(True), "event")
         trig = ev.createTrigger()
@@ -310,34 +259,31 @@ def build_sbml(
             _check(ea.setMath(_math(formula)), var)
         n_events += 1
 
+    # events at the same time are merged into one (SBML evaluates simultaneous events from the
+    # values at the trigger time, so two separate "x = x + dose" events would keep only one)
+    rin = model.infusion_input
+    at: dict[float, dict[str, list[str]]] = {}
+    tags: dict[float, list[str]] = {}
     for e, amt in zip(regimen.events, amounts_base, strict=True):
         a = f"({float(amt)!r} * bsa_m2)" if e.per_m2 else f"{float(amt)!r}"
-        if e.route is Route.SC or e.route is Route.IM:
-            f = "f_sc" if e.route is Route.SC else "f_im"
-            add_event(
-                e.time_day,
-                [
-                    ("depot1_iu", f"depot1_iu + {f} * {a}"),
-                    ("not_abs_iu", f"not_abs_iu + (1 - {f}) * {a}"),
-                ],
-                e.route.value,
-            )
-        elif e.route is Route.IV_BOLUS:
-            add_event(e.time_day, [("central_iu", f"central_iu + {a}")], "iv_bolus")
-        elif e.route is Route.IV_INFUSION:
+        target = model.dose_target(e.route)
+        assert target is not None
+        if target.infusion:
             r_iu = f"{a} / {float(e.duration_day)!r}"
-            add_event(
-                e.time_day,
-                [("infusion_rate_iu_per_day", f"infusion_rate_iu_per_day + {r_iu}")],
-                "infusion_start",
-            )
-            add_event(
-                e.end_day,
-                [("infusion_rate_iu_per_day", f"infusion_rate_iu_per_day - {r_iu}")],
-                "infusion_end",
-            )
-        else:  # pragma: no cover - Route is closed
-            raise InputError(f"unsupported route {e.route!r}", field="route")
+            at.setdefault(float(e.time_day), {}).setdefault(rin, []).append(f"+ {r_iu}")
+            at.setdefault(float(e.end_day), {}).setdefault(rin, []).append(f"- {r_iu}")
+            tags.setdefault(float(e.time_day), []).append("infusion_start")
+            tags.setdefault(float(e.end_day), []).append("infusion_end")
+        else:
+            for dep in target.deposits:
+                frac = pr.doprint(sym.parse(dep.fraction, f"dose {e.route.value}"))
+                at.setdefault(float(e.time_day), {}).setdefault(dep.state, []).append(
+                    f"+ ({frac}) * {a}"
+                )
+            tags.setdefault(float(e.time_day), []).append(e.route.value)
+    for t_day in sorted(at):
+        assignments = [(var, f"{var} {' '.join(terms)}") for var, terms in at[t_day].items()]
+        add_event(t_day, assignments, "_".join(dict.fromkeys(tags[t_day])))
 
     text = libsbml.writeSBMLToString(doc)
     return SbmlExport(
@@ -346,6 +292,8 @@ def build_sbml(
         theta=tuple(float(v) for v in th),
         y0=tuple(float(v) for v in y),
         regimen_spec=regimen.spec,
+        constant_ids=model.constant_names,
+        state_ids=model.state_names,
     )
 
 
@@ -355,8 +303,9 @@ def export_sbml(
     patient: int | None = None,
     seed: int = 0,
     parameters: Any = None,
+    model: Model = IL2NK,
 ) -> SbmlExport:
-    """SBML of the model for one patient on ``regimen``.
+    """SBML of ``model`` for one patient on ``regimen``.
 
     ``patient=None``: the typical patient (every parameter at its typical value, population
     covariates of patient 0 of ``seed``); ``patient=i``: patient ``i`` (0-based) of
@@ -371,6 +320,6 @@ def export_sbml(
     idx = 0 if patient is None else int(patient)
     pop = Population.sample(idx + 1, seed, p).subset([idx])
     use = p.without_variability() if patient is None else p
-    theta = sy.build_theta(pop, use)
-    y0 = sy.initial_state(pop, theta)
-    return build_sbml(regimen, theta[0], y0[0], float(pop.bsa_m2[0]))
+    theta = model.build_theta(pop, use)
+    y0 = model.initial_state(pop, theta, use)
+    return build_sbml(regimen, theta[0], y0[0], float(pop.bsa_m2[0]), model=model)

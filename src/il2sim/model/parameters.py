@@ -1,10 +1,16 @@
-"""The model's parameter table: load, validate, query and update it.
+"""Parameter tables: load, validate, query and update them (one type, one table per file).
 
-The table lives in ``model/parameters.toml`` (one TOML table per parameter: ``value``, ``unit``,
-``bpv_cv`` = log-normal between-patient coefficient of variation, ``source`` = a citation, an
-explicit ``assumption: ...`` or ``calibrated``).  If ``model/toxicity.toml`` exists (same schema)
-it is merged in.  :class:`Parameters` is immutable: :meth:`Parameters.with_params` returns a new
-set and rejects unknown names (as mrgsolve's ``param(mod, CL = 2)``).
+A table is a TOML file with one TOML table per parameter: ``value``, ``unit``, ``bpv_cv`` =
+log-normal between-patient coefficient of variation (0 = none), ``source`` = a citation, an
+explicit ``assumption: ...`` or ``calibrated``, and an optional ``description``.  The model's
+table is ``model/parameters.toml`` (:func:`load_parameters`); the toxicity layer's is
+``toxicity/toxicity.toml`` (:func:`il2sim.toxicity.load_toxicity_parameters`).  Both load into
+the same immutable :class:`Parameters` type and are never merged: the model's virtual patients
+(:class:`il2sim.population.Population`) draw their random effects from the model table only.
+
+:meth:`Parameters.with_params` returns a new set and rejects unknown names (as mrgsolve's
+``param(mod, CL = 2)``).  :func:`write_values` is the one write-back of calibrated values for
+every table (``il2sim calibrate --write``): a comment-preserving edit with ``tomlkit``.
 """
 
 from __future__ import annotations
@@ -19,39 +25,65 @@ from types import MappingProxyType
 from il2sim._files import write_text_atomic
 from il2sim.errors import ModelError
 
-#: Directory holding the packaged parameter tables.
+__all__ = [
+    "CALIBRATED",
+    "DEFAULT_TABLE",
+    "MODEL_DIR",
+    "ParameterSpec",
+    "Parameters",
+    "load_parameters",
+    "read_table",
+    "write_values",
+]
+
+#: Directory holding the packaged model table.
 MODEL_DIR = Path(__file__).resolve().parent
-#: The main table.
+#: The model's table.
 DEFAULT_TABLE = MODEL_DIR / "parameters.toml"
-#: Optional extra tables merged in when present (the toxicity model's, same schema).
-EXTRA_TABLES: tuple[str, ...] = ("toxicity.toml",)
 CALIBRATED = "calibrated"
 
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One parameter: value in ``unit``, between-patient CV (log-normal), source text."""
+    """One parameter: value in ``unit``, between-patient CV (log-normal), source text and an
+    optional one-line description."""
 
     name: str
     value: float
     unit: str
     bpv_cv: float
     source: str
+    description: str = ""
 
     @property
     def calibrated(self) -> bool:
         """True if the value comes from :mod:`il2sim.calibrate` rather than a source."""
         return self.source.strip().lower() == CALIBRATED
 
+    @property
+    def omega(self) -> float:
+        """SD of the log of the log-normal random effect with CV ``bpv_cv``:
+        ``sqrt(log(1 + cv^2))`` (0 = no variability)."""
+        return math.sqrt(math.log1p(self.bpv_cv * self.bpv_cv))
+
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form."""
-        return {
+        """JSON-ready form (``description`` only when given)."""
+        out: dict[str, object] = {
             "name": self.name,
             "value": self.value,
             "unit": self.unit,
             "bpv_cv": self.bpv_cv,
             "source": self.source,
         }
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+def _check_value(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ModelError(f"value must be a finite number, got {value!r}", field=name, value=value)
+    return float(value)
 
 
 def _spec_from_table(name: str, entry: object, origin: str) -> ParameterSpec:
@@ -60,33 +92,34 @@ def _spec_from_table(name: str, entry: object, origin: str) -> ParameterSpec:
     missing = [k for k in ("value", "unit", "source") if k not in entry]
     if missing:
         raise ModelError(f"missing key(s) {missing} ({origin})", field=name)
-    value = entry["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ModelError(f"value must be a finite number, got {value!r}", field=name, value=value)
+    value = _check_value(name, entry["value"])
     cv = entry.get("bpv_cv", 0.0)
     if isinstance(cv, bool) or not isinstance(cv, int | float) or not (0.0 <= cv < 10.0):
         raise ModelError(f"bpv_cv must be a number in [0, 10), got {cv!r}", field=name, value=cv)
     source = str(entry["source"]).strip()
     if not source:
         raise ModelError("source must not be empty", field=name)
-    return ParameterSpec(name, float(value), str(entry["unit"]), float(cv), source)
+    desc = str(entry.get("description", "")).strip()
+    return ParameterSpec(name, value, str(entry["unit"]), float(cv), source, desc)
 
 
-def read_table(path: Path) -> dict[str, ParameterSpec]:
-    """Read one TOML parameter table into specs (raises :class:`ModelError` if malformed)."""
+def read_table(path: str | Path) -> dict[str, ParameterSpec]:
+    """Read one TOML parameter table into specs, in table order (raises :class:`ModelError`
+    naming the file and entry if it is unreadable or malformed)."""
+    p = Path(path)
     try:
-        with path.open("rb") as fh:
+        with p.open("rb") as fh:
             data = tomllib.load(fh)
     except OSError as exc:
         raise ModelError(f"cannot read parameter table: {exc}", field="parameters") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"{path.name}: {exc}", field="parameters") from None
-    return {name: _spec_from_table(name, entry, path.name) for name, entry in data.items()}
+        raise ModelError(f"{p.name}: {exc}", field="parameters") from None
+    return {name: _spec_from_table(name, entry, p.name) for name, entry in data.items()}
 
 
 @dataclass(frozen=True)
 class Parameters:
-    """An immutable, validated parameter set (name -> :class:`ParameterSpec`)."""
+    """An immutable, validated parameter set (name -> :class:`ParameterSpec`, table order)."""
 
     specs: Mapping[str, ParameterSpec]
 
@@ -95,6 +128,10 @@ class Parameters:
 
     def __contains__(self, name: object) -> bool:
         return name in self.specs
+
+    def __reduce__(self) -> tuple[type[Parameters], tuple[dict[str, ParameterSpec]]]:
+        # a mappingproxy does not pickle: ship the plain dict (worker processes)
+        return (Parameters, (dict(self.specs),))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -116,6 +153,10 @@ class Parameters:
         """Between-patient log-normal CV of ``name`` (0 if none)."""
         return self.spec(name).bpv_cv
 
+    def omega(self, name: str) -> float:
+        """SD of the log of ``name``'s log-normal random effect (:attr:`ParameterSpec.omega`)."""
+        return self.spec(name).omega
+
     def calibrated_names(self) -> tuple[str, ...]:
         """Names whose source is ``calibrated``."""
         return tuple(n for n, s in self.specs.items() if s.calibrated)
@@ -124,10 +165,7 @@ class Parameters:
         """A new set with the given typical values replaced (unknown name -> ModelError)."""
         new = dict(self.specs)
         for name, v in values.items():
-            old = self.spec(name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ModelError(f"value must be a finite number, got {v!r}", field=name, value=v)
-            new[name] = replace(old, value=float(v))
+            new[name] = replace(self.spec(name), value=_check_value(name, v))
         return Parameters(new)
 
     def with_bpv(self, **cvs: float) -> Parameters:
@@ -144,56 +182,59 @@ class Parameters:
         """The same typical values with every between-patient CV set to 0."""
         return Parameters({n: replace(s, bpv_cv=0.0) for n, s in self.specs.items()})
 
+    def to_values(self) -> dict[str, float]:
+        """``name -> value`` in table order."""
+        return {n: s.value for n, s in self.specs.items()}
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form: name -> entry."""
         return {n: s.to_dict() for n, s in self.specs.items()}
 
 
 def load_parameters(path: str | Path | None = None) -> Parameters:
-    """Load the parameter table (default: the packaged ``parameters.toml``).
+    """Load the model's parameter table (default: the packaged ``model/parameters.toml``), and
+    nothing else: every table is its own file (the toxicity table is
+    :func:`il2sim.toxicity.load_toxicity_parameters`)."""
+    return Parameters(read_table(Path(path) if path is not None else DEFAULT_TABLE))
 
-    Extra tables in :data:`EXTRA_TABLES` found beside the main table are merged in; a name
-    defined twice raises :class:`ModelError`.
+
+def write_values(
+    updates: Mapping[str, float], path: str | Path | None = None, *, calibrated_only: bool = True
+) -> Path:
+    """Write new ``value`` fields for ``updates`` into the TOML table at ``path`` (default:
+    the model's table), atomically (temp file, then rename), and return the path.
+
+    The file is edited with ``tomlkit``: only the ``value`` of each named entry changes
+    (written as Python's shortest round-trip repr); comments, order, spacing and every other
+    field are kept byte for byte.  With ``calibrated_only`` (the default) an entry whose
+    ``source`` is not ``calibrated`` is refused: write-back is for fitted values.  The edited
+    text is re-read and validated before the rename, so a failure leaves the file untouched.
     """
-    main = Path(path) if path is not None else DEFAULT_TABLE
-    specs = read_table(main)
-    for extra in EXTRA_TABLES:
-        extra_path = main.parent / extra
-        if extra_path.exists():
-            for name, spec in read_table(extra_path).items():
-                if name in specs:
-                    raise ModelError(f"defined in both {main.name} and {extra}", field=name)
-                specs[name] = spec
-    return Parameters(specs)
-
-
-def write_values(updates: Mapping[str, float], path: str | Path | None = None) -> None:
-    """Write new ``value`` fields for ``updates`` into the TOML table at ``path``, atomically.
-
-    Only the ``value = ...`` line of each named table is replaced (text edit), so every other
-    field, entry and comment is kept byte for byte; the result is re-parsed before the rename.
-    """
-    import re
+    import tomlkit
+    import tomlkit.exceptions
 
     target = Path(path) if path is not None else DEFAULT_TABLE
-    text = target.read_text(encoding="utf-8")
+    try:
+        doc = tomlkit.parse(target.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelError(f"cannot read parameter table: {exc}", field="parameters") from None
+    except tomlkit.exceptions.ParseError as exc:
+        raise ModelError(f"{target.name}: {exc}", field="parameters") from None
     for name, v in updates.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            raise ModelError(f"value must be a finite number, got {v!r}", field=name, value=v)
-        pattern = re.compile(
-            r"(^\[" + re.escape(name) + r"\][ \t]*\n(?:(?!\[)[^\n]*\n)*?)value[ \t]*=[^\n]*",
-            re.MULTILINE,
-        )
-        new_line = f"value = {float(v)!r}"
-
-        def _sub(m: re.Match[str], line: str = new_line) -> str:
-            return m.group(1) + line
-
-        text, n = pattern.subn(_sub, text, count=1)
-        if n != 1:
+        value = _check_value(name, v)
+        entry = doc.get(name)
+        if not isinstance(entry, Mapping) or "value" not in entry:
             raise ModelError(f"not in {target.name}", field=name, value=name)
+        if calibrated_only and str(entry.get("source", "")).strip().lower() != CALIBRATED:
+            raise ModelError(
+                f"source is {entry.get('source')!r}, not 'calibrated': not written back",
+                field=name,
+            )
+        entry["value"] = value  # type: ignore[index]
+    text = tomlkit.dumps(doc)
     check = tomllib.loads(text)
     for name, v in updates.items():
+        _spec_from_table(name, check[name], target.name)
         if check[name]["value"] != float(v):  # pragma: no cover - defensive
             raise ModelError(f"write-back failed for {name}", field=name)
-    write_text_atomic(target, text)
+    return write_text_atomic(target, text)

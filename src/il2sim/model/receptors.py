@@ -17,24 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from il2sim import units
 
+#: The occupancy macro of the model declaration (:mod:`il2sim.model.il2nk`):
+#: ``occupancy(conc, kd) = conc / (kd + conc)`` (conc >= 0, same unit as kd).
+OCCUPANCY: tuple[tuple[str, ...], str] = (("conc", "kd"), "conc / (kd + conc)")
 
-@njit(cache=True, inline="always", error_model="numpy")
+
 def occupancy(conc: float, kd: float) -> float:
     """Quasi-steady-state fraction of receptors occupied at free concentration ``conc``
-    (same unit as ``kd``): ``conc / (kd + conc)``."""
+    (same unit as ``kd``): ``conc / (kd + conc)`` (:data:`OCCUPANCY`), conc clipped at 0."""
     c = conc if conc > 0.0 else 0.0
     return c / (kd + c)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def d_occupancy_dconc(conc: float, kd: float) -> float:
-    """Derivative of :func:`occupancy` with respect to ``conc``: ``kd / (kd + conc)**2``."""
-    c = conc if conc > 0.0 else 0.0
-    return kd / ((kd + c) * (kd + c))
 
 
 def occupancy_np(conc: npt.ArrayLike, kd: float) -> npt.NDArray[np.float64]:

@@ -218,19 +218,6 @@ class Regimen:
     def __len__(self) -> int:
         return len(self.events)
 
-    @classmethod
-    def from_spec(cls, text: str) -> Regimen:
-        """Parse a text spec such as ``1.25 MIU/m2 sc qd x90`` (see :mod:`il2sim.regimen.spec`)."""
-        from il2sim.regimen.spec import parse_spec
-
-        return parse_spec(text)
-
-    def to_spec(self) -> str:
-        """Canonical text spec of this regimen (parses back to the same events)."""
-        from il2sim.regimen.spec import format_spec
-
-        return format_spec(self)
-
     @property
     def start_day(self) -> float:
         """Start of the first administration, days."""

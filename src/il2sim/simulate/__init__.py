@@ -1,9 +1,12 @@
 """Simulate a regimen in a virtual population: ``simulate(regimen, pop) -> SimulationResult``.
 
-Two solvers integrate the same model (:mod:`il2sim.model.system`): ``fast`` (numba, batched,
-exponential RK4 on a grid aligned to doses; :mod:`il2sim.simulate.fast`) and ``reference``
-(scipy ``solve_ivp`` Radau with tight tolerances, one patient at a time, segment by segment;
-:mod:`il2sim.simulate.reference`).
+Two solvers integrate the same declared model (:mod:`il2sim.model.il2nk`, machinery in
+:mod:`il2sim.model.declaration`): the fast numba kernel generated from the declaration
+(exponential RK4, adaptive or fixed steps; :mod:`il2sim.simulate.fast`) and the reference
+(scipy ``solve_ivp`` Radau with tight tolerances and the analytic Jacobian, one patient at a
+time; :mod:`il2sim.simulate.reference`).  How to integrate is one
+:class:`~il2sim.simulate.options.SolverOptions` value (presets ``"fast"``, ``"fixed"``,
+``"trial"``, ``"reference"``).
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ import numpy.typing as npt
 
 from il2sim import units
 from il2sim.errors import InputError
+from il2sim.model.declaration import Model
+from il2sim.model.il2nk import IL2NK
 from il2sim.model.parameters import Parameters, load_parameters
-from il2sim.model.system import MASS_STATES, T_KD_HIGH, T_KD_INT, build_theta, initial_state
 from il2sim.population import Population
-from il2sim.regimen.events import Regimen
+from il2sim.regimen.events import ROUTE_CODES, Regimen
 from il2sim.simulate.grid import build_grid, default_output_times
+from il2sim.simulate.options import PRESETS, SolverOptions, resolve
 from il2sim.simulate.result import SimulationResult
 
-SOLVERS: tuple[str, ...] = ("fast", "reference")
+#: Names of the solver presets.
+SOLVERS: tuple[str, ...] = tuple(PRESETS)
 
-__all__ = ["SOLVERS", "SimulationResult", "simulate"]
+__all__ = ["SOLVERS", "SimulationResult", "SolverOptions", "simulate"]
 
 
 def simulate(
@@ -30,35 +36,38 @@ def simulate(
     pop: Population,
     parameters: Parameters | None = None,
     horizon_day: float | None = None,
-    solver: str = "fast",
+    solver: str | SolverOptions = "fast",
     output_times_day: npt.ArrayLike | None = None,
     amount_scale: npt.ArrayLike | None = None,
-    dt_max_day: float | None = None,
+    model: Model = IL2NK,
 ) -> SimulationResult:
     """Simulate ``regimen`` for every patient of ``pop``.
 
     parameters: typical values (default: the population's own set, else the packaged table);
         the population's random effects are applied to them.
     horizon_day: end of the simulation, days (default ``regimen.default_horizon_day``).
-    solver: ``"fast"`` or ``"reference"``.
+    solver: a preset name (``"fast"``, ``"fixed"``, ``"trial"``, ``"reference"``) or a
+        :class:`SolverOptions` value.
     output_times_day: times (days, increasing, within [0, horizon]) of the time courses
-        (default every 0.25 day).  Peaks do not depend on it (tracked inside the solver).
+        (default every ``options.output_step_day``).  Peaks do not depend on it (tracked
+        inside the solver).
     amount_scale: (P, E) multiplier of each patient's event amounts (0 = dose held).
-    dt_max_day: step of the fast solver after s.c./i.m. doses (default 1/96 day; twice that
-        elsewhere, see :mod:`il2sim.simulate.grid`).
+    model: the declared model (default the IL-2 -> NK model).
     """
     if not isinstance(regimen, Regimen):
         raise InputError(f"must be a Regimen, got {type(regimen).__name__}", field="regimen")
     if not isinstance(pop, Population):
         raise InputError(f"must be a Population, got {type(pop).__name__}", field="population")
-    if solver not in SOLVERS:
-        raise InputError(f"must be one of {', '.join(SOLVERS)}, got {solver!r}", field="solver")
+    name, options = resolve(solver)
     p = parameters if parameters is not None else (pop.parameters or load_parameters())
     horizon = float(regimen.default_horizon_day if horizon_day is None else horizon_day)
     if not (np.isfinite(horizon) and horizon > 0):
         raise InputError(f"must be a positive number of days, got {horizon_day!r}", field="horizon")
+    for e in regimen.events:
+        if model.dose_target(e.route) is None:
+            raise InputError(f"the model {model.name!r} has no dose target", field=e.route.value)
     out_t = (
-        default_output_times(horizon)
+        default_output_times(horizon, options.output_step_day)
         if output_times_day is None
         else np.asarray(output_times_day, dtype=float)
     )
@@ -73,68 +82,71 @@ def simulate(
         if not np.all(np.isfinite(scale)) or np.any(scale < 0):
             raise InputError("must be finite and non-negative", field="amount_scale")
         amounts = amounts * scale
-    from il2sim.simulate.fast import DEFAULT_DT_MAX_DAY
+    grid = build_grid(regimen, arrays, amounts, horizon, out_t, options)
+    theta = model.build_theta(pop, p)
+    y0 = model.initial_state(pop, theta, p)
+    if options.kernel:
+        from il2sim.simulate.fast import solve_fast
 
-    dt = DEFAULT_DT_MAX_DAY if dt_max_day is None else float(dt_max_day)
-    if not (dt > 0 and np.isfinite(dt)):
-        raise InputError(
-            f"must be a positive number of days, got {dt_max_day!r}", field="dt_max_day"
-        )
-    grid = build_grid(regimen, arrays, amounts, horizon, out_t, dt)
-    theta = build_theta(pop, p)
-    y0 = initial_state(pop, theta)
-    if solver == "fast":
-        from il2sim.simulate.fast import solve_batch
+        raw = solve_fast(model, theta, y0, grid, arrays.route, amounts, options)
+    elif options.method == "lsoda":
+        from il2sim.simulate.reference import solve_lsoda
 
-        raw = solve_batch(
-            theta,
-            y0,
-            grid.node_t,
-            grid.seg_nsub,
-            grid.seg_day,
-            grid.seg_first,
-            grid.inf_rate,
-            grid.ev_node,
-            arrays.route,
-            amounts,
-            grid.out_node_idx,
-            int(grid.out_t.size),
-            int(grid.n_days),
-        )
+        raw = solve_lsoda(model, theta, y0, grid, arrays.route, amounts, options)
     else:
         from il2sim.simulate.reference import solve_reference
 
-        raw = solve_reference(theta, y0, grid, arrays.route, amounts)
-    conc, bright, dim, dmax, node_auc, fcmax, ftmax, y_end = raw
+        raw = solve_reference(model, theta, y0, grid, arrays.route, amounts, options)
+    assert len(ROUTE_CODES) == 4
+    return _result(model, raw, grid, theta, amounts, horizon, name, regimen, pop)
+
+
+def _result(
+    model: Model,
+    raw: object,
+    grid: object,
+    theta: npt.NDArray[np.float64],
+    amounts: npt.NDArray[np.float64],
+    horizon: float,
+    name: str,
+    regimen: Regimen,
+    pop: Population,
+) -> SimulationResult:
+    from il2sim.simulate.fast import RawSolution
+    from il2sim.simulate.grid import Grid
+
+    assert isinstance(raw, RawSolution) and isinstance(grid, Grid)
+    fcmax = raw.first_cmax
     # no first-dose window inside the horizon: Cmax 0 at the first dose time
-    ftmax = np.where(fcmax > 0.0, ftmax, grid.first_dose_day)
+    ftmax = np.where(fcmax > 0.0, raw.first_tmax_day, grid.first_dose_day)
     fcmax = np.maximum(fcmax, 0.0)
-    pm = units.pm_per_iu_per_ml()
-    kdh = theta[:, T_KD_HIGH][:, None]
-    kdi = theta[:, T_KD_INT][:, None]
-    cpos = np.maximum(conc, 0.0)
-    day_auc = np.diff(node_auc[:, grid.day_nodes], axis=1)
+    unit = model.extremum.unit_constant
+    pm = theta[:, model.constant_index(unit)] if unit else np.ones(theta.shape[0])
+    day_auc = np.diff(raw.node_auc[:, grid.day_nodes], axis=1)
     day_len = np.diff(grid.node_t[grid.day_nodes])
     f0, f1 = grid.first_nodes
     dosed = (amounts * grid.ev_keep[None, :]).sum(axis=1)
+    dmax = raw.daily_max * pm[:, None]
     return SimulationResult(
         t_day=grid.out_t,
-        il2_pm=conc * pm,
-        nk_per_ul=bright + dim,
-        bright_per_ul=bright,
-        dim_per_ul=dim,
-        occ_high=cpos / (kdh + cpos),
-        occ_int=cpos / (kdi + cpos),
-        il2_daily_max_pm=dmax * pm,
-        il2_daily_mean_pm=day_auc / day_len[None, :] * pm,
-        il2_peak_pm=dmax.max(axis=1) * pm,
+        outputs={o.name: raw.outputs[:, :, k] for k, o in enumerate(model.outputs)},
+        output_units={o.name: o.unit for o in model.outputs},
+        il2_daily_max_pm=dmax,
+        il2_daily_mean_pm=day_auc / day_len[None, :] * pm[:, None],
+        il2_peak_pm=dmax.max(axis=1),
         il2_cmax_first_dose_pm=fcmax * pm,
         il2_tmax_first_dose_h=units.days_to_hours(ftmax - grid.first_dose_day),
-        il2_auc_first_24h_iu_h_per_ml=units.days_to_hours(node_auc[:, f1] - node_auc[:, f0]),
+        il2_auc_first_24h_iu_h_per_ml=units.days_to_hours(
+            raw.node_auc[:, f1] - raw.node_auc[:, f0]
+        ),
         dosed_iu=dosed,
-        pk_amounts_end_iu=y_end[:, list(MASS_STATES)],
+        state_end=raw.y_end,
+        state_names=model.state_names,
+        mass_states=model.mass_states,
         horizon_day=horizon,
-        solver=solver,
+        solver=name,
+        steps=raw.steps,
+        rejected=raw.rejected,
         regimen=regimen.spec,
         seed=pop.seed,
     )

@@ -10,25 +10,12 @@ import numpy.typing as npt
 
 from il2sim.errors import InputError
 from il2sim.regimen.events import ROUTE_CODES, Regimen, RegimenArrays, Route
+from il2sim.simulate.options import SolverOptions
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 #: Two grid times closer than this (days) are merged.
 _MERGE_TOL_DAY = 1e-9
-#: After an i.v. bolus and at infusion starts/ends the central concentration changes on the
-#: scale of minutes (distribution half-life 12.9 min, Konrad 1990): extra nodes at
-#: ``t + dt_max * 2**k`` for these k give geometrically growing steps there.
-_REFINE_POWERS = tuple(range(-8, 3))
-#: ... and steps ``dt_max / _IV_FINE_FACTOR`` for ``_IV_FINE_WINDOW_DAY`` after them.
-_IV_FINE_FACTOR = 4.0
-_IV_FINE_WINDOW_DAY = 1.0
-#: After an s.c./i.m. dose the absorption input (ka ~ 6/day) and the receptor-limited central
-#: concentration change fastest: steps ``dt_max`` for ``DEPOT_FINE_WINDOW_DAY`` after it, then
-#: ``dt_max * COARSE_FACTOR`` (the rest of the day is slow; NK dynamics take days).
-DEPOT_FINE_WINDOW_DAY = 0.5
-COARSE_FACTOR = 2.0
-#: Default spacing of the output grid, days.
-DEFAULT_OUTPUT_STEP_DAY = 0.25
 _INF_CODE = ROUTE_CODES.index(Route.IV_INFUSION)
 _DEPOT_CODES = np.array([ROUTE_CODES.index(Route.SC), ROUTE_CODES.index(Route.IM)])
 
@@ -66,10 +53,10 @@ def _snap(values: FloatArray, nodes: FloatArray) -> IntArray:
     return idx.astype(np.int64)
 
 
-def default_output_times(horizon_day: float) -> FloatArray:
-    """Every 0.25 day from 0 to the horizon (inclusive)."""
-    n = math.floor(horizon_day / DEFAULT_OUTPUT_STEP_DAY + 1e-9)
-    t: FloatArray = np.arange(n + 1, dtype=float) * DEFAULT_OUTPUT_STEP_DAY
+def default_output_times(horizon_day: float, step_day: float) -> FloatArray:
+    """Every ``step_day`` from 0 to the horizon (inclusive; the horizon is always a time)."""
+    n = math.floor(horizon_day / step_day + 1e-9)
+    t: FloatArray = np.arange(n + 1, dtype=float) * step_day
     if horizon_day - t[-1] > _MERGE_TOL_DAY:
         t = np.append(t, horizon_day)
     return t
@@ -81,9 +68,20 @@ def build_grid(
     amounts_iu: FloatArray,
     horizon_day: float,
     output_times_day: FloatArray,
-    dt_max_day: float,
+    options: SolverOptions,
 ) -> Grid:
-    """Build the grid for ``regimen`` resolved to ``arrays`` with per-patient ``amounts_iu``."""
+    """Build the grid for ``regimen`` resolved to ``arrays`` with per-patient ``amounts_iu``.
+
+    Fixed grid (``options.method == "etd4-fixed"``; every shape setting is in
+    :class:`~il2sim.simulate.options.SolverOptions`): ``grid_dt_day`` steps for
+    ``grid_depot_window_day`` after an s.c./i.m. dose (absorption input and receptor-limited
+    central concentration change fastest there), ``grid_coarse_factor`` times that elsewhere,
+    ``grid_dt_day / grid_iv_factor`` for ``grid_iv_window_day`` after an i.v. bolus or an
+    infusion switch (distribution half-life 12.9 min, Konrad 1990; receptors de-saturate within
+    hours) with extra nodes at ``t + grid_dt_day * 2**k`` (``grid_refine_powers``).  Adaptive
+    steps use only the nodes every method needs (doses, infusion ends, days, outputs)."""
+    refine = options.method == "etd4-fixed"
+    dt_max_day = options.grid_dt_day
     if not (horizon_day > 0 and math.isfinite(horizon_day)):
         raise InputError(f"must be a positive number of days, got {horizon_day!r}", field="horizon")
     out_t = np.asarray(output_times_day, dtype=float)
@@ -107,30 +105,32 @@ def build_grid(
         np.array([first + 1.0]),
     ]
     depot = ev_t[ev_keep & np.isin(arrays.route, _DEPOT_CODES)]
-    cand.append(depot + DEPOT_FINE_WINDOW_DAY)
+    if refine:
+        cand.append(depot + options.grid_depot_window_day)
     fast_route = (arrays.route == ROUTE_CODES.index(Route.IV_BOLUS)) | (arrays.route == _INF_CODE)
     switch = np.concatenate(
         [ev_t[ev_keep & fast_route], ends[ev_keep & (arrays.route == _INF_CODE)]]
     )
-    if switch.size:
-        offsets = dt_max_day * np.power(2.0, _REFINE_POWERS)
+    if switch.size and refine:
+        offsets = dt_max_day * np.power(2.0, np.array(options.grid_refine_powers))
         cand.append((switch[:, None] + offsets[None, :]).ravel())
     allt = np.concatenate(cand)
     allt = allt[(allt >= 0) & (allt <= horizon_day + _MERGE_TOL_DAY)]
     nodes = _merge(np.minimum(allt, horizon_day))
     nodes[-1] = horizon_day
     seg_len = np.diff(nodes)
-    seg_dt = np.full(seg_len.size, dt_max_day * COARSE_FACTOR)
+    seg_dt = np.full(seg_len.size, dt_max_day * options.grid_coarse_factor)
     if depot.size:
         since = nodes[:-1, None] - depot[None, :]
-        fine = (since >= -_MERGE_TOL_DAY) & (since < DEPOT_FINE_WINDOW_DAY - _MERGE_TOL_DAY)
+        window = options.grid_depot_window_day
+        fine = (since >= -_MERGE_TOL_DAY) & (since < window - _MERGE_TOL_DAY)
         seg_dt[np.any(fine, axis=1)] = dt_max_day
     if switch.size:
         # within a day after an i.v. bolus or an infusion switch the receptors de-saturate
         # (the stiff rate changes several-fold within hours): finer steps there
         since = nodes[:-1, None] - switch[None, :]
-        near = np.any((since >= -_MERGE_TOL_DAY) & (since < _IV_FINE_WINDOW_DAY), axis=1)
-        seg_dt[near] = dt_max_day / _IV_FINE_FACTOR
+        near = np.any((since >= -_MERGE_TOL_DAY) & (since < options.grid_iv_window_day), axis=1)
+        seg_dt[near] = dt_max_day / options.grid_iv_factor
     seg_nsub = np.maximum(1, np.ceil(seg_len / seg_dt - 1e-9)).astype(np.int64)
     seg_day = np.minimum(np.floor(nodes[:-1] + _MERGE_TOL_DAY), n_days - 1).astype(np.int64)
     first_end = min(first + 1.0, horizon_day)

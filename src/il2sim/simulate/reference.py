@@ -1,10 +1,13 @@
 """Reference solver: scipy ``solve_ivp`` (Radau, rtol 1e-10), one patient at a time.
 
-Each segment between grid nodes (doses, infusion switches, day boundaries, output times) is
+The right-hand side and its analytic Jacobian are generated from the model declaration and
+compiled (:mod:`il2sim.simulate.codegen`; exact powers, no series), the integrator is scipy's:
+an independent check of the fast kernel's scheme, step control and power series.  Each
+segment between grid nodes (doses, infusion switches, day boundaries, output times) is
 integrated separately from the state left by the previous one plus the doses given at its
-start, with dense output.  Serum IL-2 maxima are located on the dense output: sampled on each
-segment, then refined with a bounded scalar optimiser around the best sample.  Slow by design;
-it checks the fast solver (:mod:`il2sim.simulate.fast`).
+start, with dense output (each segment starts with the last step size of the previous one).
+Serum concentration maxima are located on the dense output: sampled on each segment, then
+refined with a bounded scalar optimiser around the best sample.  Slow by design.
 """
 
 from __future__ import annotations
@@ -14,36 +17,20 @@ import numpy.typing as npt
 from scipy.integrate import solve_ivp
 from scipy.optimize import minimize_scalar
 
-from il2sim.model.system import (
-    MASS_STATES,
-    N_STATES,
-    S_AUC,
-    S_BRIGHT,
-    S_CENTRAL,
-    S_DEPOT1,
-    S_DIM,
-    S_NOT_ABS,
-    T_F_IM,
-    T_F_SC,
-    T_VC_ML,
-    rhs,
-)
-from il2sim.regimen.events import ROUTE_CODES, Route
+from il2sim.model.declaration import Model
+from il2sim.simulate.codegen import load_kernel
+from il2sim.simulate.fast import RawSolution
 from il2sim.simulate.grid import Grid
+from il2sim.simulate.options import SolverOptions
 
 FloatArray = npt.NDArray[np.float64]
-RTOL = 1e-10
-#: Absolute tolerance per state: amounts (IU) 1e-6, the rest 1e-12 of their unit.
-_ATOL = np.full(N_STATES, 1e-12)
-_ATOL[list(MASS_STATES)] = 1e-6
 _SAMPLES_PER_SEGMENT = 24
-_SC, _IM, _BOLUS = (ROUTE_CODES.index(r) for r in (Route.SC, Route.IM, Route.IV_BOLUS))
 
 
-def _segment_max(sol: object, t0: float, t1: float, vc: float) -> tuple[float, float]:
+def _segment_max(sol: object, t0: float, t1: float, ext: int, xs: float) -> tuple[float, float]:
     """(time, value) of the maximum concentration on [t0, t1] from the dense output."""
     ts = np.linspace(t0, t1, _SAMPLES_PER_SEGMENT + 1)
-    c = sol(ts)[S_CENTRAL] / vc  # type: ignore[operator]
+    c = sol(ts)[ext] * xs  # type: ignore[operator]
     i = int(np.argmax(c))
     best_t, best_c = float(ts[i]), float(c[i])
     # refine around the best sample, also when it is a segment end: the maximum can lie
@@ -51,7 +38,7 @@ def _segment_max(sol: object, t0: float, t1: float, vc: float) -> tuple[float, f
     lo, hi = float(ts[max(i - 1, 0)]), float(ts[min(i + 1, ts.size - 1)])
     if hi > lo:
         res = minimize_scalar(
-            lambda t: -float(sol(t)[S_CENTRAL]) / vc,  # type: ignore[operator]
+            lambda t: -float(sol(t)[ext]) * xs,  # type: ignore[operator]
             bounds=(lo, hi),
             method="bounded",
             options={"xatol": 1e-12 * max(1.0, t1)},
@@ -62,79 +49,155 @@ def _segment_max(sol: object, t0: float, t1: float, vc: float) -> tuple[float, f
 
 
 def solve_reference(
+    model: Model,
     theta: FloatArray,
     y0: FloatArray,
     grid: Grid,
     route: npt.NDArray[np.int64],
     amounts: FloatArray,
-) -> tuple[
-    FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray
-]:
-    """Same outputs as :func:`il2sim.simulate.fast.solve_batch`, computed with scipy."""
+    options: SolverOptions,
+) -> RawSolution:
+    """Same outputs as :func:`il2sim.simulate.fast.solve_fast`, computed with scipy."""
+    k = load_kernel(model)
     n_pat = theta.shape[0]
+    n = model.n_states
     nodes = grid.node_t
     n_seg = nodes.size - 1
-    n_out = grid.out_t.size
-    out_c = np.zeros((n_pat, n_out))
-    out_b = np.zeros((n_pat, n_out))
-    out_d = np.zeros((n_pat, n_out))
+    ext = model.state_index(model.extremum.state)
+    auc = model.state_index(model.extremum.auc_state)
+    atol = np.full(n, options.ref_atol)
+    atol[[model.state_index(s) for s in model.mass_states]] = options.ref_atol_amount
+    rec = np.zeros((n_pat, grid.out_t.size, len(model.outputs)))
     dmax = np.zeros((n_pat, grid.n_days))
     node_auc = np.zeros((n_pat, n_seg + 1))
     fcmax = np.full(n_pat, -1.0)
     ftmax = np.zeros(n_pat)
-    y_end = np.zeros((n_pat, N_STATES))
+    y_end = np.zeros((n_pat, n))
     for p in range(n_pat):
-        th = np.ascontiguousarray(theta[p])
-        vc = th[T_VC_ML]
+        th = np.ascontiguousarray(theta[p], dtype=float)
+        xs = float(k.model_ext_scale(th))
         y = y0[p].astype(float).copy()
-        buf = np.empty(N_STATES)
+        h_last: float | None = None
         for g in range(n_seg + 1):
-            node_auc[p, g] = y[S_AUC]
-            k = grid.out_node_idx[g]
-            if k >= 0:
-                out_c[p, k] = y[S_CENTRAL] / vc
-                out_b[p, k] = y[S_BRIGHT]
-                out_d[p, k] = y[S_DIM]
+            node_auc[p, g] = y[auc]
+            j = grid.out_node_idx[g]
+            if j >= 0:
+                k.record(y, th, rec[p, j])
             if g == n_seg:
                 break
             for e in np.flatnonzero(grid.ev_node == g):
-                amt = amounts[p, e]
-                if route[e] in (_SC, _IM):
-                    f = th[T_F_SC] if route[e] == _SC else th[T_F_IM]
-                    y[S_DEPOT1] += f * amt
-                    y[S_NOT_ABS] += (1.0 - f) * amt
-                elif route[e] == _BOLUS:
-                    y[S_CENTRAL] += amt
+                k.apply_dose(y, th, int(route[e]), float(amounts[p, e]))
             t0, t1 = float(nodes[g]), float(nodes[g + 1])
-            day = grid.seg_day[g]
             rate = float(grid.inf_rate[p, g])
-
-            def f_rhs(
-                t: float, yy: FloatArray, rate: float = rate, th: FloatArray = th
-            ) -> FloatArray:
-                out = np.empty(N_STATES)
-                rhs(yy, th, rate, out)
-                return out
-
             sol = solve_ivp(
-                f_rhs,
+                lambda t, yy, rate=rate, th=th: k.ref_rhs(yy, th, rate),
                 (t0, t1),
                 y,
                 method="Radau",
-                rtol=RTOL,
-                atol=_ATOL,
+                rtol=options.rtol,
+                atol=atol,
+                jac=lambda t, yy, rate=rate, th=th: k.ref_jac(yy, th, rate),
                 dense_output=True,
+                first_step=None if h_last is None else min(h_last, t1 - t0),
             )
             if not sol.success:  # pragma: no cover - scipy failure
                 raise RuntimeError(f"reference solver failed at day {t0:g}: {sol.message}")
-            c0 = y[S_CENTRAL] / vc
-            tm, cm = _segment_max(sol.sol, t0, t1, vc)
+            if sol.t.size > 1:
+                # the last step was cut to hit t1: take the larger of the last two
+                h_last = float(np.max(np.diff(sol.t[-3:])))
+            c0 = y[ext] * xs
+            tm, cm = _segment_max(sol.sol, t0, t1, ext, xs)
             if c0 >= cm:
                 tm, cm = t0, c0
+            day = grid.seg_day[g]
             dmax[p, day] = max(dmax[p, day], cm)
             if grid.seg_first[g] and cm > fcmax[p]:
                 fcmax[p], ftmax[p] = cm, tm
             y = sol.y[:, -1].copy()
-        del buf
         y_end[p] = y
-    return out_c, out_b, out_d, dmax, node_auc, fcmax, ftmax, y_end
+    zeros = np.zeros(n_pat, dtype=np.int64)
+    return RawSolution(
+        rec, dmax, node_auc, fcmax, ftmax, y_end, zeros, zeros.copy(), np.zeros((n_pat, n), dtype=np.int64)
+    )
+
+
+#: Output samples per day of the LSODA reference (maxima: samples + a parabola through the
+#: three samples around the largest).
+_LSODA_SAMPLES_PER_DAY = 1440
+
+
+def solve_lsoda(
+    model: Model,
+    theta: FloatArray,
+    y0: FloatArray,
+    grid: Grid,
+    route: npt.NDArray[np.int64],
+    amounts: FloatArray,
+    options: SolverOptions,
+) -> RawSolution:
+    """Second reference: scipy ``odeint`` (LSODA, Adams/BDF with the analytic Jacobian), same
+    tolerances and outputs as :func:`solve_reference`; its step loop runs in Fortran, so it
+    is ~50x faster than Radau (used to record the stored reference metrics of the tests; the
+    two references agree to ~1e-9, tests/test_simulate_agreement.py)."""
+    from scipy.integrate import odeint
+
+    k = load_kernel(model)
+    n_pat = theta.shape[0]
+    n = model.n_states
+    nodes = grid.node_t
+    n_seg = nodes.size - 1
+    ext = model.state_index(model.extremum.state)
+    auc = model.state_index(model.extremum.auc_state)
+    atol = np.full(n, options.ref_atol)
+    atol[[model.state_index(s) for s in model.mass_states]] = options.ref_atol_amount
+    rec = np.zeros((n_pat, grid.out_t.size, len(model.outputs)))
+    dmax = np.zeros((n_pat, grid.n_days))
+    node_auc = np.zeros((n_pat, n_seg + 1))
+    fcmax = np.full(n_pat, -1.0)
+    ftmax = np.zeros(n_pat)
+    y_end = np.zeros((n_pat, n))
+    for p in range(n_pat):
+        th = np.ascontiguousarray(theta[p], dtype=float)
+        xs = float(k.model_ext_scale(th))
+        y = y0[p].astype(float).copy()
+        for g in range(n_seg + 1):
+            node_auc[p, g] = y[auc]
+            j = grid.out_node_idx[g]
+            if j >= 0:
+                k.record(y, th, rec[p, j])
+            if g == n_seg:
+                break
+            for e in np.flatnonzero(grid.ev_node == g):
+                k.apply_dose(y, th, int(route[e]), float(amounts[p, e]))
+            t0, t1 = float(nodes[g]), float(nodes[g + 1])
+            rate = float(grid.inf_rate[p, g])
+            m = max(3, int(np.ceil((t1 - t0) * _LSODA_SAMPLES_PER_DAY)) + 1)
+            ts = np.linspace(t0, t1, m)
+            sol = odeint(
+                lambda yy, t, rate=rate, th=th: k.ref_rhs(yy, th, rate),
+                y,
+                ts,
+                Dfun=lambda yy, t, rate=rate, th=th: k.ref_jac(yy, th, rate),
+                rtol=options.rtol,
+                atol=atol,
+                mxstep=10**7,
+            )
+            c = sol[:, ext] * xs
+            i = int(np.argmax(c))
+            tm, cm = float(ts[i]), float(c[i])
+            if 0 < i < m - 1 and c[i - 1] < cm and c[i + 1] < cm:
+                # vertex of the parabola through the three samples
+                a, b = c[i - 1] - 2 * cm + c[i + 1], c[i + 1] - c[i - 1]
+                off = -0.5 * b / a
+                tm = float(ts[i] + off * (ts[1] - ts[0]))
+                cm = float(cm - 0.125 * b * b / a)
+            day = grid.seg_day[g]
+            dmax[p, day] = max(dmax[p, day], cm)
+            if grid.seg_first[g] and cm > fcmax[p]:
+                fcmax[p], ftmax[p] = cm, tm
+            y = sol[-1].copy()
+        y_end[p] = y
+    zeros = np.zeros(n_pat, dtype=np.int64)
+    return RawSolution(
+        rec, dmax, node_auc, fcmax, ftmax, y_end, zeros, zeros.copy(), np.zeros((n_pat, n), dtype=np.int64)
+    )

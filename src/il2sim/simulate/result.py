@@ -2,51 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from il2sim import units
+from il2sim.errors import InputError
 from il2sim.simulate import summary as _s
 
 FloatArray = npt.NDArray[np.float64]
-
-#: (attribute, unit) of the per-patient time courses written by :meth:`to_long_frame`.
-TIME_COURSES: tuple[tuple[str, str], ...] = (
-    ("il2_pm", "pM"),
-    ("nk_per_ul", "cells/ul"),
-    ("bright_per_ul", "cells/ul"),
-    ("dim_per_ul", "cells/ul"),
-    ("occ_high", "fraction"),
-    ("occ_int", "fraction"),
-)
-
+IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
     """Output of :func:`il2sim.simulate.simulate`.
 
-    Time courses (P, T) on ``t_day`` (T,), recorded before any dose given at that time (so a
-    value on a dosing day is the trough): ``il2_pm`` serum IL-2 (pM), ``nk_per_ul`` total
-    CD3-CD56+ NK, ``bright_per_ul`` CD56bright, ``dim_per_ul`` CD56dim (cells/ul),
-    ``occ_high``/``occ_int`` receptor occupancy (fraction).
+    ``outputs``: the model's named outputs (P, T) on ``t_day`` (T,), in declaration order
+    (:attr:`il2sim.model.declaration.Model.outputs`; units in ``output_units``), recorded
+    before any dose given at that time (so a value on a dosing day is the trough).  For the
+    IL-2 model: ``il2_pm`` serum IL-2 (pM), ``nk_per_ul`` total CD3-CD56+ NK,
+    ``bright_per_ul`` CD56bright, ``dim_per_ul`` CD56dim (cells/ul), ``occ_high``/``occ_int``
+    receptor occupancy (fraction), also as attributes.
     Daily (P, D), day d = [d, d+1): ``il2_daily_max_pm`` (exact maxima tracked on the solver's
     steps), ``il2_daily_mean_pm`` (AUC over the day / its length).
     Per patient (P,): ``il2_peak_pm`` (max over the horizon), first-dose Cmax (pM), Tmax
     (hours after the first dose) and AUC over the 24 h after it (IU*h/ml); ``dosed_iu`` total
-    amount given and ``pk_amounts_end_iu`` (P, 7): depot1, depot2, central, peripheral, renal
-    elimination, receptor elimination, not absorbed at the horizon (they sum to ``dosed_iu``).
+    amount given; ``state_end`` (P, N) the states at the horizon (``state_names``);
+    ``pk_amounts_end_iu`` the drug-mass states among them (they sum to ``dosed_iu``).
+    ``steps``/``rejected`` (P,): accepted and rejected steps of the fast solver (0 for the
+    reference).
     """
 
     t_day: FloatArray
-    il2_pm: FloatArray
-    nk_per_ul: FloatArray
-    bright_per_ul: FloatArray
-    dim_per_ul: FloatArray
-    occ_high: FloatArray
-    occ_int: FloatArray
+    outputs: Mapping[str, FloatArray]
+    output_units: Mapping[str, str]
     il2_daily_max_pm: FloatArray
     il2_daily_mean_pm: FloatArray
     il2_peak_pm: FloatArray
@@ -54,17 +47,70 @@ class SimulationResult:
     il2_tmax_first_dose_h: FloatArray
     il2_auc_first_24h_iu_h_per_ml: FloatArray
     dosed_iu: FloatArray
-    pk_amounts_end_iu: FloatArray
+    state_end: FloatArray
+    state_names: tuple[str, ...]
+    mass_states: tuple[str, ...]
     horizon_day: float
     solver: str
+    steps: IntArray
+    rejected: IntArray
     regimen: str | None = None
     seed: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outputs", MappingProxyType(dict(self.outputs)))
+        object.__setattr__(self, "output_units", MappingProxyType(dict(self.output_units)))
+
+    def output(self, name: str) -> FloatArray:
+        """Named output (P, T) (unknown name -> :class:`il2sim.errors.InputError`)."""
+        try:
+            return self.outputs[name]
+        except KeyError:
+            raise InputError(
+                f"unknown output; the model has {', '.join(self.outputs)}", field=name
+            ) from None
+
+    @property
+    def il2_pm(self) -> FloatArray:
+        """Serum IL-2, pM (P, T)."""
+        return self.output("il2_pm")
+
+    @property
+    def nk_per_ul(self) -> FloatArray:
+        """Total NK, cells/ul (P, T)."""
+        return self.output("nk_per_ul")
+
+    @property
+    def bright_per_ul(self) -> FloatArray:
+        """CD56bright NK, cells/ul (P, T)."""
+        return self.output("bright_per_ul")
+
+    @property
+    def dim_per_ul(self) -> FloatArray:
+        """CD56dim NK, cells/ul (P, T)."""
+        return self.output("dim_per_ul")
+
+    @property
+    def occ_high(self) -> FloatArray:
+        """High-affinity receptor occupancy, fraction (P, T)."""
+        return self.output("occ_high")
+
+    @property
+    def occ_int(self) -> FloatArray:
+        """Intermediate receptor occupancy, fraction (P, T)."""
+        return self.output("occ_int")
+
+    @property
+    def pk_amounts_end_iu(self) -> FloatArray:
+        """Drug-mass states at the horizon (P, M), IU, in state order (sum = ``dosed_iu``)."""
+        idx = [self.state_names.index(n) for n in self.mass_states]
+        return self.state_end[:, idx]
+
     @property
     def n_patients(self) -> int:
         """Number of patients P."""
-        return int(self.il2_pm.shape[0])
+        return int(self.dosed_iu.shape[0])
 
     @property
     def nk_peak_increase_pct(self) -> FloatArray:
@@ -110,7 +156,7 @@ class SimulationResult:
         """Per-patient time courses, long format: patient, time_day, variable, value, unit."""
         import pandas as pd
 
-        p, t = self.il2_pm.shape
+        p, t = self.n_patients, self.t_day.size
         patient = np.repeat(np.arange(p), t)
         time = np.tile(self.t_day, p)
         frames = [
@@ -119,11 +165,11 @@ class SimulationResult:
                     "patient": patient,
                     "time_day": time,
                     "variable": name,
-                    "value": getattr(self, name).ravel(),
-                    "unit": unit,
+                    "value": values.ravel(),
+                    "unit": self.output_units[name],
                 }
             )
-            for name, unit in TIME_COURSES
+            for name, values in self.outputs.items()
         ]
         out = pd.concat(frames, ignore_index=True)
         out["variable"] = out["variable"].astype("category")
@@ -138,12 +184,6 @@ def concat_results(results: list[SimulationResult]) -> SimulationResult:
     first = results[0]
     stacked: dict[str, Any] = {}
     for name in (
-        "il2_pm",
-        "nk_per_ul",
-        "bright_per_ul",
-        "dim_per_ul",
-        "occ_high",
-        "occ_int",
         "il2_daily_max_pm",
         "il2_daily_mean_pm",
         "il2_peak_pm",
@@ -151,11 +191,18 @@ def concat_results(results: list[SimulationResult]) -> SimulationResult:
         "il2_tmax_first_dose_h",
         "il2_auc_first_24h_iu_h_per_ml",
         "dosed_iu",
-        "pk_amounts_end_iu",
+        "state_end",
+        "steps",
+        "rejected",
     ):
         stacked[name] = np.concatenate([getattr(r, name) for r in results], axis=0)
+    outputs = {k: np.concatenate([r.outputs[k] for r in results], axis=0) for k in first.outputs}
     return SimulationResult(
         t_day=first.t_day,
+        outputs=outputs,
+        output_units=first.output_units,
+        state_names=first.state_names,
+        mass_states=first.mass_states,
         horizon_day=first.horizon_day,
         solver=first.solver,
         regimen=first.regimen,

@@ -26,8 +26,11 @@ def stats(x: npt.ArrayLike) -> dict[str, float]:
 
 
 def peak_increase_pct(counts: FloatArray) -> FloatArray:
-    """Per patient ``100 * (max_t count(t) / count(0) - 1)`` for counts (P, T)."""
-    return np.asarray(100.0 * (counts.max(axis=1) / counts[:, 0] - 1.0), dtype=float)
+    """Per patient ``100 * (max_t count(t) / count(0) - 1)`` for counts (P, T): the one
+    definition of :func:`il2sim.baseline.peak_increase_pct`, over every output time."""
+    from il2sim.baseline import peak_increase_pct as _peak
+
+    return _peak(counts, counts[:, 0])
 
 
 def mean_t95_day(t_day: FloatArray, counts: FloatArray, fraction: float = T95_FRACTION) -> float:

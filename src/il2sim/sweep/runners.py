@@ -136,7 +136,7 @@ def run_trial(params: Mapping[str, Any], n: int, seed: np.random.SeedSequence) -
     that selected one; NaN if none did).
     """
     from il2sim.designs.registry import build_design
-    from il2sim.trial.run import run_trial as _run_trial
+    from il2sim.trial.run import run_trials
 
     opts = dict(params)
     doses = opts.pop("doses", None)
@@ -157,17 +157,19 @@ def run_trial(params: Mapping[str, Any], n: int, seed: np.random.SeedSequence) -
     n_dlt = 0.0
     mtd_doses: list[float] = []
     children = seed.spawn(int(n))
-    for child in children:
-        tr = _run_trial(design, [float(d) for d in doses], seed_int(child), **trial_kw)
+    trials = run_trials(
+        design, [float(d) for d in doses], [seed_int(c) for c in children], **trial_kw
+    )
+    for tr in trials:
         d = tr.to_dict()
         sel[int(tr.mtd_level or 0)] += 1
-        npl += np.asarray(d["patients_per_level"], dtype=float)
-        dpl += np.asarray(d["dlts_per_level"], dtype=float)
+        npl += np.asarray(d["patients_per_dose"], dtype=float)
+        dpl += np.asarray(d["dlts_per_dose"], dtype=float)
         n_pat += tr.n_patients
         n_dlt += tr.n_dlt
         if tr.mtd_miu_per_m2 is not None:
             mtd_doses.append(float(tr.mtd_miu_per_m2))
-    k = float(len(children))
+    k = float(len(trials))
     out: dict[str, float] = {f"mtd_selected_pct_{i}": 100.0 * sel[i] / k for i in range(nd + 1)}
     out.update({f"patients_per_level_{i + 1}": npl[i] / k for i in range(nd)})
     out.update({f"dlts_per_level_{i + 1}": dpl[i] / k for i in range(nd)})

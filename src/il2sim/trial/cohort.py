@@ -10,43 +10,41 @@ virtual patients that replicate trials draw from (:mod:`il2sim.trial.replicates`
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.model.immunogenicity import ada_onset_day, neutralising_scale
-from il2sim.model.toxicity import (
+from il2sim.model.parameters import Parameters
+from il2sim.population import Population
+from il2sim.regimen import DoseEvent, Regimen, Route
+from il2sim.simulate import simulate
+from il2sim.simulate.result import SimulationResult
+from il2sim.toxicity import (
     DLTDefinition,
     DLTRealisation,
     ToxEffects,
     ToxicityParameters,
+    ada_onset_day,
     daily_dose_miu,
     daily_grades,
     dlt_probability,
+    neutralising_scale,
     realise_dlt,
     sample_tox_effects,
     score_base,
     score_thresholds,
 )
-from il2sim.regimen import DoseEvent, Regimen, Route
+from il2sim.toxicity.exposure import EXPOSURE_SOLVER
 from il2sim.trial.schedule import DoseModification, Schedule
 
 __all__ = [
-    "TRIAL_DT_MAX_DAY",
     "CohortResult",
     "daily_regimen",
+    "sample_cohort_inputs",
     "simulate_cohort",
-    "simulate_exposure",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-
-#: Maximum step of the fast solver in trials, pools and the toxicity calibration, days.
-#: Coarser than the simulator's default (1/96) for speed; on the seed
-#: regimen it changes daily peak IL-2 by < 0.2% and NK counts by < 1% (tests/test_trial.py).
-TRIAL_DT_MAX_DAY = 1.0 / 32.0
-
 
 def daily_regimen(dose_miu_per_m2: float, n_days: int = 90) -> Regimen:
     """``dose_miu_per_m2`` MIU/m2 s.c. once a day on days 0..n_days-1."""
@@ -61,15 +59,13 @@ def daily_regimen(dose_miu_per_m2: float, n_days: int = 90) -> Regimen:
 
 def _run_model(
     regimen: Regimen,
-    pop: Any,
-    parameters: Any,
+    pop: Population,
+    parameters: Parameters | None,
     n_days: int,
     output_times_day: FloatArray,
     amount_scale: FloatArray | None,
-) -> Any:
+) -> SimulationResult:
     """The model (:func:`il2sim.simulate.simulate`) over ``n_days``."""
-    from il2sim.simulate import simulate
-
     return simulate(
         regimen,
         pop,
@@ -77,12 +73,8 @@ def _run_model(
         horizon_day=float(n_days),
         output_times_day=output_times_day,
         amount_scale=amount_scale,
-        dt_max_day=TRIAL_DT_MAX_DAY,
+        solver=EXPOSURE_SOLVER,  # il2sim.simulate.options.TRIAL: the fixed grid at 1/32 day
     )
-
-
-def _pop_subset(pop: Any, idx: npt.NDArray[np.int64]) -> Any:
-    return pop.subset(idx)
 
 
 @dataclass(frozen=True)
@@ -98,7 +90,7 @@ class CohortResult:
     """
 
     dose_miu_per_m2: float
-    pop: Any
+    pop: Population
     effects: ToxEffects
     visit_days: npt.NDArray[np.int64]
     nk_visit_per_ul: FloatArray
@@ -123,8 +115,10 @@ class CohortResult:
 
     def peak_increase_pct(self, subset: str = "nk") -> FloatArray:
         """Peak post-baseline count as % increase over baseline (visit 1), (P,)."""
+        from il2sim.baseline import peak_increase_pct
+
         x = self.nk_visit_per_ul if subset == "nk" else self.bright_visit_per_ul
-        return np.asarray(100.0 * (x[:, 1:].max(axis=1) / x[:, 0] - 1.0), dtype=float)
+        return peak_increase_pct(x[:, 1:], x[:, 0])
 
     def ada_positive(self, by_day: float) -> npt.NDArray[np.bool_]:
         """Antibody positive by model day ``by_day``."""
@@ -135,14 +129,14 @@ class CohortResult:
         i = np.asarray(idx, dtype=np.int64)
         return replace(
             self,
-            pop=_pop_subset(self.pop, i),
+            pop=self.pop.subset(i),
             effects=self.effects.subset(i),
             nk_visit_per_ul=self.nk_visit_per_ul[i],
             bright_visit_per_ul=self.bright_visit_per_ul[i],
             il2_pc_pm=self.il2_pc_pm[i],
             il2_daily_max_pm=self.il2_daily_max_pm[i],
             grades=self.grades[i],
-            dlt=DLTRealisation(self.dlt.dlt[i], self.dlt.day[i], self.dlt.ae_index[i]),
+            dlt=self.dlt.subset(i),
             dlt_prob=self.dlt_prob[i],
             dose_scale=self.dose_scale[i],
             ada_onset_day=self.ada_onset_day[i],
@@ -159,10 +153,10 @@ def _output_times(schedule: Schedule) -> tuple[FloatArray, int]:
 
 def simulate_cohort(
     dose_miu_per_m2: float,
-    pop: Any,
+    pop: Population,
     effects: ToxEffects,
     tox: ToxicityParameters,
-    parameters: Any = None,
+    parameters: Parameters | None = None,
     schedule: Schedule | None = None,
     dlt: DLTDefinition | None = None,
     modification: DoseModification | None = None,
@@ -200,7 +194,7 @@ def simulate_cohort(
     scale = mod.scale(real.day, n_days)
     changed = np.flatnonzero(real.dlt & (scale != 1.0).any(axis=1))
     if changed.size:
-        sub = _pop_subset(pop, changed)
+        sub = pop.subset(changed)
         amt = scale[changed] * neut[changed]
         r2 = _run_model(regimen, sub, parameters, n_days, times, amt)
         e2 = np.asarray(r2.il2_daily_max_pm, dtype=float)[:, :n_days]
@@ -230,29 +224,16 @@ def simulate_cohort(
 
 
 def sample_cohort_inputs(
-    n: int, seed: np.random.SeedSequence, tox: ToxicityParameters, parameters: Any = None
-) -> tuple[Any, ToxEffects]:
+    n: int,
+    seed: np.random.SeedSequence,
+    tox: ToxicityParameters,
+    parameters: Parameters | None = None,
+) -> tuple[Population, ToxEffects]:
     """A population of ``n`` (model random effects) and its toxicity effects, both from
     ``seed`` (two independent child streams)."""
-    from il2sim.population import Population
-
     s_pop, s_tox = (
         np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k)) for k in (0, 1)
     )  # explicit children: calling twice with the same seed gives the same patients
     pop = Population.sample(n, np.random.default_rng(s_pop), parameters=parameters)
     eff = sample_tox_effects(n, np.random.default_rng(s_tox), tox)
     return pop, eff
-
-
-def simulate_exposure(
-    dose_miu_per_m2: float, n: int, seed: np.random.SeedSequence, parameters: Any = None
-) -> tuple[FloatArray, FloatArray]:
-    """Daily peak IL-2 (P, 90) pM and daily flat dose (P, 90) MIU for ``n`` patients at a dose
-    (no dose modification; for toxicity calibration)."""
-    from il2sim.population import Population
-
-    pop = Population.sample(n, np.random.default_rng(seed), parameters=parameters)
-    reg = daily_regimen(dose_miu_per_m2, 90)
-    res = _run_model(reg, pop, parameters, 90, np.array([0.0, 89.0]), None)
-    e = np.asarray(res.il2_daily_max_pm, dtype=float)[:, :90]
-    return e, daily_dose_miu(reg, pop.bsa_m2, 90)

@@ -14,12 +14,23 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FLOW_CV", "IL2_ASSAY_CV", "IL2_LLOQ_PM", "add_flow_noise", "add_il2_noise"]
+__all__ = [
+    "CP_SOURCES",
+    "FLOW_CV",
+    "IL2_ASSAY_CV",
+    "IL2_LLOQ_PM",
+    "Observations",
+    "add_flow_noise",
+    "add_il2_noise",
+    "observe",
+]
 
 FLOW_CV: Final[float] = 0.12
 FLOW_UL_ACQUIRED: Final[float] = 50.0
@@ -55,3 +66,32 @@ def add_il2_noise(
     obs = x * _lognormal_factor(rng, np.full(x.shape, cv))
     blq = obs < lloq_pm
     return np.where(blq, np.nan, obs), blq
+
+
+#: CP test code -> attribute of :class:`il2sim.trial.cohort.CohortResult` holding the true
+#: blood counts at the visits (cells/ul).  Noise is drawn in this order, per cohort.
+CP_SOURCES: dict[str, str] = {"NKCELLS": "nk_visit_per_ul", "NKBRIGHT": "bright_visit_per_ul"}
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What the assays of one cohort report: counts per CP test code (P, V) in cells/ul and
+    serum IL-2 (P, V, H) in pM (NaN when below the LLOQ) with its BLQ flag."""
+
+    counts_per_ul: dict[str, npt.NDArray[np.float64]]
+    il2_pm: npt.NDArray[np.float64]
+    il2_blq: npt.NDArray[np.bool_]
+
+
+def observe(cohorts: Sequence[Any], noise_seed: np.random.SeedSequence) -> tuple[Observations, ...]:
+    """Measurement noise for every cohort of a trial, drawn from ``noise_seed`` in cohort order
+    (per cohort: each CP test of :data:`CP_SOURCES`, then IL-2), so the same seed gives the
+    same datasets.  ``cohorts``: the trial's :class:`~il2sim.trial.run.CohortRecord` s."""
+    rng = np.random.default_rng(noise_seed)
+    out = []
+    for rec in cohorts:
+        r = rec.result
+        counts = {code: add_flow_noise(getattr(r, attr), rng) for code, attr in CP_SOURCES.items()}
+        il2, blq = add_il2_noise(r.il2_pc_pm, rng)
+        out.append(Observations(counts, il2, blq))
+    return tuple(out)

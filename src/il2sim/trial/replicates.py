@@ -1,5 +1,6 @@
 """Many replicate trials, fast: simulate a pool of virtual patients per dose level ONCE, then
-draw each replicate trial's patients from the pools.
+draw each replicate trial's patients from the pools (a :class:`~il2sim.designs.PoolSource` fed
+to the one controller, :class:`~il2sim.designs.TrialController`).
 
 Method.  For each dose level a pool of ``pool_size`` patients is simulated through the whole
 schedule (model, AEs, DLT, dose modification, antibodies) in one batch.  A replicate trial runs
@@ -12,7 +13,7 @@ replicates differ from independently simulated ones only by the finite pool.
 
 DLTs (``dlt_draw="probability"``, default): each drawn patient's DLT is a fresh Bernoulli draw,
 from the replicate's stream, with the patient's closed-form DLT probability given their
-simulated exposure (:func:`il2sim.model.toxicity.dlt_probability`) -- the conditional
+simulated exposure (:func:`il2sim.toxicity.dlt_probability`) -- the conditional
 expectation over the toxicity random effects (Rao-Blackwellisation), which removes the Monte
 Carlo error of the pool's own realised DLTs and leaves only that of the pool's exposures
 (the selection percentages of a 4+5 design are very sensitive to the DLT rates at the levels
@@ -20,24 +21,34 @@ around the MTD).  The drawn patient's NK, IL-2 and AE records stay the pool's.
 ``dlt_draw="realised"`` uses the pool patients' realised DLTs instead.
 
 Seeds: pools from ``SeedSequence(seed).spawn(4)[2]`` (one child per level), replicate ``r``
-from child ``r`` of ``spawn(4)[3]`` (children 0 and 1 belong to :func:`il2sim.trial.run_trial`
-with the same seed, so a representative trial and the pools never share a stream).
+from child ``r`` of ``spawn(4)[3]`` (the controller's root; children 0 and 1 belong to
+:func:`il2sim.trial.run_trial` with the same seed, so a representative trial and the pools
+never share a stream).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs.base import Design, Outcomes
+from il2sim.designs import (
+    Caps,
+    Design,
+    OperatingCharacteristics,
+    PoolSource,
+    TrialController,
+    summarise,
+)
+from il2sim.designs.controller import Progress, trial_seed
 from il2sim.errors import DesignError, InputError
-from il2sim.model.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
+from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
-from il2sim.trial.run import MAX_COHORTS, check_doses
+from il2sim.trial.run import DEFAULT_MAX_PATIENTS, check_doses
 from il2sim.trial.schedule import DoseModification, Schedule
 
 __all__ = ["Pools", "ReplicateResults", "build_pools", "run_replicates"]
@@ -65,6 +76,10 @@ class Pools:
         """Patients per level."""
         return self.cohorts[0].n
 
+    def source(self, dlt_draw: str = "probability") -> PoolSource:
+        """The controller's patient source drawing from these pools."""
+        return PoolSource(self.dlt_prob, self.dlt, dlt_draw)
+
 
 def build_pools(
     doses_miu_per_m2: Sequence[float],
@@ -76,9 +91,10 @@ def build_pools(
     dlt: DLTDefinition | None = None,
     modification: DoseModification | None = None,
     neutralising: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Pools:
-    """Simulate ``pool_size`` patients at each dose level (see module docstring)."""
+    """Simulate ``pool_size`` patients at each dose level (see module docstring);
+    ``progress(levels done, levels)`` after each level."""
     doses = check_doses(doses_miu_per_m2)
     if pool_size < 1:
         raise InputError(f"must be >= 1, got {pool_size}", field="pool_size")
@@ -92,7 +108,7 @@ def build_pools(
             simulate_cohort(dose, pop, eff, t, parameters, sch, dlt, modification, neutralising)
         )
         if progress is not None:
-            progress(j + 1)
+            progress(j + 1, len(doses))
     last_day = float(sch.n_treatment_days - 1)
     return Pools(
         doses_miu_per_m2=doses,
@@ -109,13 +125,15 @@ def build_pools(
 
 @dataclass(frozen=True)
 class ReplicateResults:
-    """Per replicate (R) and level (L): selected MTD level (0 = none), patients and DLTs per
-    level, the pool indices of the patients treated (``patients[r][j]``) and their DLTs in
+    """Replicate trials from pools: the operating characteristics (``oc``, the one schema)
+    and, per replicate (R) and level (L), the selected MTD level (0 = none), patients and DLTs
+    per level, the pool indices of the patients treated (``patients[r][j]``) and their DLTs in
     this replicate (``dlts[r][j]``)."""
 
     doses_miu_per_m2: tuple[float, ...]
     design: str
     seed: int
+    oc: OperatingCharacteristics
     mtd_level: npt.NDArray[np.int64]
     n_per_level: npt.NDArray[np.int64]
     dlt_per_level: npt.NDArray[np.int64]
@@ -130,17 +148,15 @@ class ReplicateResults:
 
     def mtd_selected_pct(self) -> dict[str, float]:
         """Dose (MIU/m2, as a string) -> % of replicates selecting it as the MTD (the rest,
-        :attr:`none_selected_pct`, selected no dose)."""
-        r = max(self.n_replicates, 1)
+        :attr:`none_selected_pct`, selected no dose); ``oc.selection_pct`` by dose."""
         return {
-            f"{d:g}": 100.0 * float(np.sum(self.mtd_level == j + 1)) / r
-            for j, d in enumerate(self.doses_miu_per_m2)
+            f"{d:g}": v for d, v in zip(self.doses_miu_per_m2, self.oc.selection_pct, strict=True)
         }
 
     @property
     def none_selected_pct(self) -> float:
         """% of replicates that selected no dose."""
-        return 100.0 * float(np.sum(self.mtd_level == 0)) / max(self.n_replicates, 1)
+        return self.oc.none_selected_pct
 
     def per_patient(
         self, pools: Pools, values: Sequence[npt.NDArray[Any]], r: int
@@ -152,37 +168,31 @@ class ReplicateResults:
         """(R, L) mean of ``values`` among each replicate's patients at each level (NaN if
         none)."""
         out = np.full(self.n_per_level.shape, np.nan)
-        for r in range(self.n_replicates):
-            for j, idx in enumerate(self.patients[r]):
+        for r, levels in enumerate(self.patients):
+            for j, idx in enumerate(levels):
                 if idx.size:
                     out[r, j] = float(np.mean(values[j][idx]))
         return out
 
     def to_dict(self, pools: Pools | None = None) -> dict[str, Any]:
-        """JSON-ready summary (means over replicates; NK endpoints need ``pools``)."""
+        """JSON-ready summary: the OC schema plus the trial's keys (``docs/json.md``); the NK
+        endpoints need ``pools``."""
         n = self.n_per_level.sum(axis=1)
-        out: dict[str, Any] = {
-            "design": self.design,
-            "n_replicates": self.n_replicates,
-            "dlt_draw": self.dlt_draw,
-            "seed": self.seed,
-            "doses_miu_per_m2": list(self.doses_miu_per_m2),
-            "mtd_selected_pct": self.mtd_selected_pct(),
-            "none_selected_pct": self.none_selected_pct,
-            "mean_patients": float(n.mean()) if n.size else None,
-            "patients_5_95": [float(np.percentile(n, 5)), float(np.percentile(n, 95))]
-            if n.size
-            else None,
-            "mean_dlts": float(self.dlt_per_level.sum(axis=1).mean()) if n.size else None,
-            "patients_per_level": self.n_per_level.mean(axis=0).tolist(),
-            "dlts_per_level": self.dlt_per_level.mean(axis=0).tolist(),
-        }
-        if pools is not None and self.n_replicates:
-            with np.errstate(all="ignore"):
+        out: dict[str, Any] = self.oc.to_dict()
+        out.update(
+            {
+                "doses_miu_per_m2": list(self.doses_miu_per_m2),
+                "dlt_draw": self.dlt_draw,
+                "patients_5_95": [float(np.percentile(n, 5)), float(np.percentile(n, 95))],
+            }
+        )
+        if pools is not None:
+            with warnings.catch_warnings():  # levels nobody was treated at: NaN (null)
+                warnings.simplefilter("ignore", RuntimeWarning)
                 nk = np.nanmean(self.level_means(pools, list(pools.nk_pct)), axis=0)
                 br = np.nanmean(self.level_means(pools, list(pools.bright_pct)), axis=0)
-            out["nk_peak_increase_pct_per_level"] = nk.tolist()
-            out["bright_peak_increase_pct_per_level"] = br.tolist()
+            out["nk_peak_increase_pct_per_dose"] = nk.tolist()
+            out["bright_peak_increase_pct_per_dose"] = br.tolist()
             out["pool_size"] = pools.pool_size
         return out
 
@@ -192,84 +202,59 @@ def run_replicates(
     pools: Pools,
     n_replicates: int,
     seed: int,
-    max_patients: int = 200,
-    progress: Callable[[int], None] | None = None,
+    max_patients: int = DEFAULT_MAX_PATIENTS,
+    progress: Progress | None = None,
     dlt_draw: str = "probability",
 ) -> ReplicateResults:
     """Run ``n_replicates`` trials of ``design`` drawing patients from ``pools``
-    (``dlt_draw``: see the module docstring).
+    (``dlt_draw``: see the module docstring) in the one controller.
 
-    A ``KeyboardInterrupt`` stops early and returns the finished replicates.
+    Ctrl-C stops early and returns the finished replicates (``oc.interrupted``).
     """
-    if dlt_draw not in ("probability", "realised"):
-        raise InputError(f"must be probability or realised, got {dlt_draw!r}", field="dlt_draw")
+    src = pools.source(dlt_draw)
     nd = len(pools.doses_miu_per_m2)
     if design.n_doses != nd:
         raise DesignError(
             f"design has {design.n_doses} levels but the pools have {nd}", field="doses"
         )
-    if n_replicates < 1:
-        raise InputError(f"must be >= 1, got {n_replicates}", field="replicates")
-    root = np.random.SeedSequence(seed).spawn(4)[3]
-    size = pools.pool_size
-    mtd: list[int] = []
-    n_lv: list[npt.NDArray[np.int64]] = []
-    y_lv: list[npt.NDArray[np.int64]] = []
+    if isinstance(n_replicates, bool) or int(n_replicates) != n_replicates or n_replicates < 1:
+        raise InputError(f"must be >= 1, got {n_replicates}", field="trials", value=n_replicates)
+    caps = Caps(max_patients=max_patients)
+    ctl = TrialController(design, src, caps)
+    root = trial_seed(np.random.SeedSequence(seed), 3)
+    sim = ctl.run(int(n_replicates), root, progress, keep_records=True)
     pats: list[tuple[npt.NDArray[np.int64], ...]] = []
     dlts: list[tuple[npt.NDArray[np.bool_], ...]] = []
-    try:
-        for r in range(n_replicates):
-            rng = np.random.default_rng(
-                np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, r))
-            )
-            perms: list[npt.NDArray[np.int64] | None] = [None] * nd
-            used = [0] * nd
-            taken: list[list[int]] = [[] for _ in range(nd)]
-            taken_dlt: list[list[int]] = [[] for _ in range(nd)]
-            out = Outcomes()
-            dec = design.fit(out).decision()
-            k = 0
-            while not dec.stop and k < MAX_COHORTS and out.n_patients < max_patients:
-                lv = dec.next_dose
-                if lv is None or not 1 <= lv <= nd:
-                    raise DesignError(f"design recommended dose {lv!r}", field="design")
-                m = min(int(dec.cohort_size or design.cohort_size), max_patients - out.n_patients)
-                j = lv - 1
-                idx: list[int] = []
-                while len(idx) < m:
-                    perm = perms[j]
-                    if perm is None or used[j] >= size:
-                        perm = rng.permutation(size)
-                        perms[j] = perm
-                        used[j] = 0
-                    take = min(m - len(idx), size - used[j])
-                    idx.extend(perm[used[j] : used[j] + take].tolist())
-                    used[j] += take
-                taken[j].extend(idx)
-                if dlt_draw == "probability":
-                    y = (rng.random(len(idx)) < pools.dlt_prob[j][idx]).astype(np.int64)
-                else:
-                    y = pools.dlt[j][idx].astype(np.int64)
-                taken_dlt[j].extend(y.tolist())
-                out = out.add_cohort(lv, y)
-                dec = design.fit(out).decision()
-                k += 1
-            mtd.append(int(dec.mtd or 0))
-            n_lv.append(out.n_per_dose(nd))
-            y_lv.append(out.dlt_per_dose(nd))
-            pats.append(tuple(np.array(t, dtype=np.int64) for t in taken))
-            dlts.append(tuple(np.array(t, dtype=bool) for t in taken_dlt))
-            if progress is not None:
-                progress(r + 1)
-    except KeyboardInterrupt:
-        pass
+    for rec in sim.records:
+        taken: list[list[npt.NDArray[np.int64]]] = [[] for _ in range(nd)]
+        taken_dlt: list[list[npt.NDArray[np.int64]]] = [[] for _ in range(nd)]
+        for c in rec.cohorts:
+            taken[c.level - 1].append(c.payload)
+            taken_dlt[c.level - 1].append(c.dlt)
+        pats.append(tuple(np.concatenate([np.zeros(0, np.int64), *t]) for t in taken))
+        dlts.append(
+            tuple(np.concatenate([np.zeros(0, np.int64), *t]).astype(bool) for t in taken_dlt)
+        )
+    tab = sim.trials
+    oc = summarise(
+        tab,
+        design=design.name,
+        truth=src.truth(),
+        target=getattr(design, "target", None),
+        cohort_size=design.cohort_size,
+        caps=caps,
+        seed=int(seed),
+        n_requested=sim.n_requested,
+        interrupted=sim.interrupted,
+    )
     return ReplicateResults(
         doses_miu_per_m2=pools.doses_miu_per_m2,
         design=design.name,
         seed=seed,
-        mtd_level=np.array(mtd, dtype=np.int64),
-        n_per_level=np.array(n_lv, dtype=np.int64).reshape(-1, nd),
-        dlt_per_level=np.array(y_lv, dtype=np.int64).reshape(-1, nd),
+        oc=oc,
+        mtd_level=np.asarray(tab.selected),
+        n_per_level=np.asarray(tab.n_per_dose),
+        dlt_per_level=np.asarray(tab.dlt_per_dose),
         patients=tuple(pats),
         dlts=tuple(dlts),
         dlt_draw=dlt_draw,

@@ -1,14 +1,18 @@
-"""The enrolment loop: one in-silico dose-finding trial.
+"""One in-silico dose-finding trial: model-simulated cohorts fed to the one controller.
 
-Patients enrol in cohorts of the size the design asks for; each cohort is simulated through the
-whole schedule in one batch (:func:`il2sim.trial.cohort.simulate_cohort`); the design sees the
-cohort's DLTs (first ``dlt_window_day`` days) and decides; the next cohort starts when the last
-patient of the previous one has completed the DLT window.  Every enrolled patient is simulated
-through all treatment days, with the dose modification their DLT triggers.
+:class:`ModelCohortSource` is the controller's patient source for in-silico trials: each cohort
+is simulated through the whole schedule in one batch (:func:`il2sim.trial.cohort.simulate_cohort`)
+and the design sees the cohort's DLTs (first ``dlt_window_day`` days).  The loop itself --
+refit, caps, next dose -- is :class:`il2sim.designs.TrialController`'s, the same loop as
+``il2sim design simulate``.  Patients of a cohort enter ``enrol_gap_day`` apart from the
+decision on; the next decision is when the last has completed the DLT window
+(:class:`~il2sim.designs.Accrual`).  Every enrolled patient is simulated through all treatment
+days, with the dose modification their DLT triggers.
 
-Seeds: ``SeedSequence(seed)`` spawns one child per cohort (in cohort order; each child spawns
-the model population and the toxicity effects) and one child for measurement noise, so the same
-seed gives the same trial and the same files.
+Seeds: trial seed ``S`` (``SeedSequence(seed)`` for :func:`run_trial`) has child 0 for
+measurement noise and child 1 for the cohorts, which has one child per cohort in order (each
+spawning the model population and the toxicity effects), so the same seed gives the same trial
+and the same files.
 """
 
 from __future__ import annotations
@@ -20,16 +24,37 @@ from typing import Any
 
 import numpy as np
 
-from il2sim.designs.base import Decision, Design, Outcomes
+from il2sim.designs import (
+    Accrual,
+    Caps,
+    CohortDraw,
+    Decision,
+    Design,
+    Outcomes,
+    PatientSource,
+    TrialController,
+    TrialRecord,
+    fixed_gaps,
+)
+from il2sim.designs.controller import Progress, trial_seed
 from il2sim.errors import DesignError, InputError
-from il2sim.model.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
+from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
 from il2sim.trial.schedule import DoseModification, Schedule
 
-__all__ = ["CohortRecord", "Trial", "check_doses", "run_trial"]
+__all__ = [
+    "CohortRecord",
+    "ModelCohortSource",
+    "Trial",
+    "check_doses",
+    "model_source",
+    "run_trial",
+    "run_trials",
+    "trial_from",
+]
 
-#: Hard cap on cohorts of one trial (STYLE.md: the simulator has a hard cap).
-MAX_COHORTS = 200
+#: Default cap on patients of one in-silico trial.
+DEFAULT_MAX_PATIENTS = 200
 
 
 def check_doses(doses_miu_per_m2: Sequence[float]) -> tuple[float, ...]:
@@ -107,13 +132,15 @@ class Trial:
 
     def outcomes(self) -> Outcomes:
         """Per-patient (dose level, DLT, cohort) as the design saw them."""
-        out = Outcomes()
-        for c in self.cohorts:
-            out = out.add_cohort(c.level, c.result.dlt.dlt.astype(np.int64))
-        return out
+        none = [np.zeros(0, dtype=np.int64)]
+        return Outcomes(
+            np.concatenate(none + [np.full(c.n, c.level, dtype=np.int64) for c in self.cohorts]),
+            np.concatenate(none + [c.result.dlt.dlt.astype(np.int64) for c in self.cohorts]),
+            np.concatenate(none + [np.full(c.n, c.cohort, dtype=np.int64) for c in self.cohorts]),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
+        """JSON-ready summary (keys in ``docs/json.md``, ``il2sim trial``)."""
         nd = len(self.doses_miu_per_m2)
         o = self.outcomes()
         return {
@@ -123,13 +150,107 @@ class Trial:
             "mtd_level": self.mtd_level,
             "mtd_miu_per_m2": self.mtd_miu_per_m2,
             "n_patients": self.n_patients,
-            "n_dlt": self.n_dlt,
-            "patients_per_level": o.n_per_dose(nd).tolist(),
-            "dlts_per_level": o.dlt_per_dose(nd).tolist(),
+            "n_dlts": self.n_dlt,
+            "patients_per_dose": o.n_per_dose(nd).tolist(),
+            "dlts_per_dose": o.dlt_per_dose(nd).tolist(),
             "outcomes": o.to_string(),
             "stop_reason": self.final.reason,
             "schedule": self.schedule.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class ModelCohortSource(PatientSource):
+    """Patients simulated by the model, cohort by cohort, at ``doses_miu_per_m2`` (level j + 1 =
+    ``doses[j]``, MIU/m2/day s.c. daily); the payload of a cohort is its :class:`CohortResult`."""
+
+    doses_miu_per_m2: tuple[float, ...]
+    tox: ToxicityParameters
+    parameters: Any = None
+    schedule: Schedule = field(default_factory=Schedule)
+    dlt: DLTDefinition | None = None
+    modification: DoseModification | None = None
+    neutralising: bool = False
+
+    @property
+    def n_doses(self) -> int:
+        """Number of dose levels."""
+        return len(self.doses_miu_per_m2)
+
+    def trial(self, seed: np.random.SeedSequence, rng: np.random.Generator) -> _ModelTrial:
+        """Cohort ``k`` of the trial is seeded by child ``k`` of the trial seed's child 1."""
+        return _ModelTrial(self, trial_seed(seed, 1))
+
+    def accrual(self) -> Accrual:
+        """Patients ``enrol_gap_day`` apart from the decision; decide after the DLT window."""
+        sch = self.schedule
+        return Accrual(fixed_gaps(sch.enrol_gap_day), float(sch.dlt_window_day))
+
+
+@dataclass(frozen=True)
+class _ModelTrial:
+    source: ModelCohortSource
+    cohort_root: np.random.SeedSequence
+
+    def draw(self, level: int, size: int, cohort: int) -> CohortDraw:
+        src = self.source
+        pop, eff = sample_cohort_inputs(
+            size, trial_seed(self.cohort_root, cohort), src.tox, src.parameters
+        )
+        d_def = src.dlt or DLTDefinition(window_day=src.schedule.dlt_window_day)
+        res = simulate_cohort(
+            src.doses_miu_per_m2[level - 1], pop, eff, src.tox, src.parameters, src.schedule,
+            d_def, src.modification, src.neutralising,
+        )  # fmt: skip
+        return CohortDraw(res.dlt.dlt.astype(np.int64), payload=res)
+
+
+def trial_from(
+    record: TrialRecord, source: ModelCohortSource, design: str, seed: int, study_id: str
+) -> Trial:
+    """The :class:`Trial` of a controller record whose cohorts came from ``source``."""
+    doses = source.doses_miu_per_m2
+    cohorts = tuple(
+        CohortRecord(
+            c.number, c.level, doses[c.level - 1], float(c.entry_days[0]), c.payload, c.decision
+        )
+        for c in record.cohorts
+    )
+    return Trial(
+        design=design,
+        doses_miu_per_m2=doses,
+        cohorts=cohorts,
+        final=record.final,
+        seed=seed,
+        schedule=source.schedule,
+        neutralising=source.neutralising,
+        study_id=study_id,
+        noise_seed=trial_seed(record.seed, 0),
+    )
+
+
+def model_source(
+    design: Design,
+    doses_miu_per_m2: Sequence[float],
+    parameters: Any = None,
+    tox: ToxicityParameters | None = None,
+    schedule: Schedule | None = None,
+    dlt: DLTDefinition | None = None,
+    modification: DoseModification | None = None,
+    neutralising: bool = False,
+) -> ModelCohortSource:
+    """Validated :class:`ModelCohortSource` for ``design`` (doses increasing, one per level)."""
+    doses = check_doses(doses_miu_per_m2)
+    if design.n_doses != len(doses):
+        raise DesignError(
+            f"design has {design.n_doses} levels but {len(doses)} doses were given",
+            field="doses",
+        )
+    sch = schedule or Schedule()
+    return ModelCohortSource(
+        doses, tox or load_toxicity_parameters(), parameters, sch,
+        dlt or DLTDefinition(window_day=sch.dlt_window_day), modification, neutralising,
+    )  # fmt: skip
 
 
 def run_trial(
@@ -142,54 +263,46 @@ def run_trial(
     dlt: DLTDefinition | None = None,
     modification: DoseModification | None = None,
     neutralising: bool = False,
-    max_patients: int = 200,
+    max_patients: int = DEFAULT_MAX_PATIENTS,
     study_id: str = "IL2SIM",
 ) -> Trial:
     """Run one in-silico trial of ``design`` over ``doses_miu_per_m2`` (MIU/m2/day, daily s.c.).
 
     ``parameters``: the model's parameter set (default: packaged); ``tox``: toxicity table
-    (default: packaged); ``max_patients``: hard cap on enrolment.
+    (default: packaged); ``max_patients``: cap on enrolment (the controller's hard cap on
+    cohorts applies too).
     """
-    doses = check_doses(doses_miu_per_m2)
-    if design.n_doses != len(doses):
-        raise DesignError(
-            f"design has {design.n_doses} levels but {len(doses)} doses were given",
-            field="doses",
-        )
-    t = tox or load_toxicity_parameters()
-    sch = schedule or Schedule()
-    d_def = dlt or DLTDefinition(window_day=sch.dlt_window_day)
-    ss = np.random.SeedSequence(seed)
-    noise_ss, cohort_root = ss.spawn(2)
-    out = Outcomes()
-    dec = design.fit(out).decision()
-    records: list[CohortRecord] = []
-    day = 0.0
-    while not dec.stop and len(records) < MAX_COHORTS and out.n_patients < max_patients:
-        level = dec.next_dose
-        if level is None or not 1 <= level <= len(doses):
-            raise DesignError(f"design recommended dose {level!r} while continuing", field="design")
-        size = min(int(dec.cohort_size or design.cohort_size), max_patients - out.n_patients)
-        child = np.random.SeedSequence(
-            cohort_root.entropy, spawn_key=(*cohort_root.spawn_key, len(records))
-        )
-        pop, eff = sample_cohort_inputs(size, child, t, parameters)
-        res = simulate_cohort(
-            doses[level - 1], pop, eff, t, parameters, sch, d_def, modification, neutralising
-        )
-        out = out.add_cohort(level, res.dlt.dlt.astype(np.int64))
-        dec = design.fit(out).decision()
-        records.append(CohortRecord(len(records) + 1, level, doses[level - 1], day, res, dec))
-        day += (size - 1) * sch.enrol_gap_day + sch.dlt_window_day
-    final = dec if dec.stop else design.fit(out).decision()
-    return Trial(
-        design=design.name,
-        doses_miu_per_m2=doses,
-        cohorts=tuple(records),
-        final=final,
-        seed=seed,
-        schedule=sch,
-        neutralising=neutralising,
-        study_id=study_id,
-        noise_seed=noise_ss,
+    src = model_source(
+        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising
     )
+    ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
+    return trial_from(ctl.run_one(np.random.SeedSequence(seed)), src, design.name, seed, study_id)
+
+
+def run_trials(
+    design: Design,
+    doses_miu_per_m2: Sequence[float],
+    seeds: Sequence[int],
+    parameters: Any = None,
+    tox: ToxicityParameters | None = None,
+    schedule: Schedule | None = None,
+    dlt: DLTDefinition | None = None,
+    modification: DoseModification | None = None,
+    neutralising: bool = False,
+    max_patients: int = DEFAULT_MAX_PATIENTS,
+    study_id: str = "IL2SIM",
+    progress: Progress | None = None,
+) -> list[Trial]:
+    """Whole in-silico trials, one per integer seed (trial ``i`` is ``run_trial(..., seeds[i])``),
+    in one controller run (progress, interruption: the finished trials are returned)."""
+    src = model_source(
+        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising
+    )
+    ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
+    sim = ctl.run(
+        len(seeds), [np.random.SeedSequence(int(s)) for s in seeds], progress, keep_records=True
+    )
+    return [
+        trial_from(rec, src, design.name, int(s), study_id)
+        for rec, s in zip(sim.records, seeds, strict=False)
+    ]

@@ -1,0 +1,326 @@
+"""The one conduct/simulation controller: every simulated trial of every design runs here.
+
+As pints' optimisation controller owns an optimiser's loop, :class:`TrialController` owns the
+trial loop for any :class:`~il2sim.designs.base.Design` and any
+:class:`~il2sim.designs.sources.PatientSource` (Bernoulli truth, resampled pool, model-simulated
+cohorts): caps (:class:`~il2sim.designs.kernels.Caps`, hard cap
+:data:`~il2sim.designs.kernels.HARD_CAP_COHORTS`), seeding, progress, interruption and the
+choice between a design's compiled kernel and the generic loop.
+
+The generic loop (:meth:`TrialController.run_one`) refits after each cohort
+(``design.fit(outcomes).decision()``), treats the next cohort at the recommended dose with the
+recommended size (cut to fit ``max_patients``) and stops when the design says so or at a cap.
+Patients enter by an :class:`Accrual` process: gaps to each patient's entry, the first counted
+from the decision, and a follow-up window after the cohort's last patient before the next
+decision; ``duration_days`` is the time of the final decision.
+
+Kernel path: when the source is Bernoulli, no accrual is given and ``design.kernel()`` offers a
+kernel, chunks of trials run compiled (:mod:`il2sim.designs.kernels`); otherwise the generic loop.
+
+Seeding (``seed`` an int or a ``SeedSequence`` root R): the generic loop gives trial ``i`` the
+child ``SeedSequence(R.entropy, spawn_key=R.spawn_key + (i,))`` (= ``R.spawn(n)[i]``) and its
+``default_rng``; a kernel reads trial ``i``'s uniforms from positions ``i * width ...`` of the
+single PCG64 stream of R (each chunk starts by ``advance``).  Either way the numbers do not
+depend on the chunk size or the number of workers.  An explicit sequence of per-trial seeds
+(one trial each, generic loop) serves callers with their own seed tree (``il2sim.trial``).
+
+Interruption: while running in the main thread, the first Ctrl-C sets a flag that is checked
+between chunks (never inside numba) and between generic trials; the run returns the finished
+trials with ``interrupted=True`` (a second Ctrl-C raises at once).  Progress is reported through
+``progress(done, total)`` only; drawing bars is the CLI's job.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from il2sim.designs.base import Design, Outcomes
+from il2sim.designs.kernels import Caps, Kernel
+from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
+from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixed_gaps
+from il2sim.errors import DesignError
+
+__all__ = [
+    "Accrual",
+    "CohortLog",
+    "Progress",
+    "Simulation",
+    "TrialController",
+    "TrialRecord",
+    "fixed_gaps",
+    "trial_seed",
+]
+
+#: ``progress(done, total)``: trials finished so far out of those asked for.
+Progress = Callable[[int, int], None]
+
+#: Uniforms held in memory per kernel chunk (8 MB of doubles).
+_UNIFORM_BUDGET = 1 << 20
+_MAX_CHUNK_TRIALS = 50_000
+
+
+def trial_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
+    """Child ``i`` of ``root`` (``root.spawn(n)[i]`` without mutating ``root``)."""
+    return np.random.SeedSequence(
+        root.entropy, spawn_key=(*root.spawn_key, int(i)), pool_size=root.pool_size
+    )
+
+
+@contextmanager
+def _interrupt_flag() -> Iterator[threading.Event]:
+    """A flag set by the first Ctrl-C (main thread only); a second Ctrl-C raises."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # pragma: no cover - no signals in this interpreter
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _as_root(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
+        raise DesignError(f"must be an integer >= 0, got {seed!r}", field="seed", value=seed)
+    return np.random.SeedSequence(int(seed))
+
+
+@dataclass(frozen=True)
+class TrialController:
+    """Runs trials of ``design`` with patients from ``source`` (see the module docstring).
+
+    ``use_kernel=False`` forces the generic loop; ``chunk_trials`` sets the trials per kernel
+    chunk (default: about 8 MB of uniforms); ``workers`` runs kernel chunks on that many threads
+    (the kernels release the GIL; the generic loop runs in the calling thread).
+    """
+
+    design: Design
+    source: PatientSource
+    caps: Caps = field(default_factory=Caps)
+    accrual: Accrual | None = None
+    use_kernel: bool = True
+    chunk_trials: int | None = None
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.source.n_doses != self.design.n_doses:
+            raise DesignError(
+                f"has {self.source.n_doses} doses but the design has {self.design.n_doses}",
+                field="truth",
+            )
+        if self.design.requires_sample_size and not self.caps.given:
+            raise DesignError(
+                f"give max_cohorts or max_patients: {self.design.name} does not stop on its own",
+                field="max_cohorts",
+            )
+        for name in ("chunk_trials", "workers"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or int(v) != v or int(v) < 1):
+                raise DesignError(f"must be an integer >= 1, got {v!r}", field=name, value=v)
+
+    def kernel(self) -> Kernel | None:
+        """The compiled kernel the run will use, or None for the generic loop."""
+        if not self.use_kernel or self.accrual is not None:
+            return None
+        if not isinstance(self.source, BernoulliSource):
+            return None
+        return self.design.kernel()
+
+    def run(
+        self,
+        n_trials: int,
+        seed: int | np.random.SeedSequence | Sequence[np.random.SeedSequence],
+        progress: Progress | None = None,
+        keep_records: bool = False,
+    ) -> Simulation:
+        """Run ``n_trials`` trials; ``seed`` a root (int or SeedSequence) or one SeedSequence
+        per trial.  ``keep_records`` keeps each generic trial's :class:`TrialRecord`."""
+        if isinstance(n_trials, bool) or int(n_trials) != n_trials or int(n_trials) < 1:
+            raise DesignError(f"must be an integer >= 1, got {n_trials!r}", field="trials")
+        n = int(n_trials)
+        if isinstance(seed, Sequence):
+            seeds = list(seed)
+            if len(seeds) != n:
+                raise DesignError(f"needs {n} trial seeds, got {len(seeds)}", field="seed")
+            with _interrupt_flag() as flag:
+                return self._run_generic(n, seeds.__getitem__, progress, flag, keep_records)
+        root = _as_root(seed)
+        kern = self.kernel()
+        with _interrupt_flag() as flag:
+            if kern is not None:
+                return self._run_kernel(kern, n, root, progress, flag)
+            return self._run_generic(n, lambda i: trial_seed(root, i), progress, flag, keep_records)
+
+    def run_one(self, seed: int | np.random.SeedSequence) -> TrialRecord:
+        """One trial by the generic loop with its own seed (``rng = default_rng(seed)``)."""
+        ss = _as_root(seed)
+        rng = np.random.default_rng(ss)
+        patients = self.source.trial(ss, rng)
+        design, caps, acc = self.design, self.caps, self.accrual
+        out = Outcomes()
+        logs: list[CohortLog] = []
+        clock = 0.0
+        dec = design.fit(out).decision()
+        while not dec.stop:
+            if len(logs) >= caps.cohorts or out.n_patients >= caps.patients:
+                break
+            level = dec.next_dose
+            if level is None or not 1 <= level <= design.n_doses:
+                raise DesignError(
+                    f"design recommended dose {level!r} while continuing", field="design"
+                )
+            size = min(int(dec.cohort_size or design.cohort_size), caps.patients - out.n_patients)
+            if acc is not None and acc.gaps is not None:
+                entry = clock + np.cumsum(np.asarray(acc.gaps(rng, size), dtype=float))
+            else:
+                entry = np.full(size, clock)
+            drawn = patients.draw(level, size, len(logs))
+            out = out.add_cohort(level, drawn.dlt)
+            dec = design.fit(out).decision()
+            logs.append(CohortLog(len(logs) + 1, level, drawn.dlt, entry, dec, drawn.payload))
+            if acc is not None:
+                clock = float(entry[-1]) + acc.window_days
+        return TrialRecord(ss, tuple(logs), dec, not dec.stop, clock, out)
+
+    def _run_generic(
+        self,
+        n: int,
+        seed_of: Callable[[int], np.random.SeedSequence],
+        progress: Progress | None,
+        flag: threading.Event,
+        keep_records: bool,
+    ) -> Simulation:
+        k = self.design.n_doses
+        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any]] = []
+        records: list[TrialRecord] = []
+        every = max(1, n // 200)
+        try:
+            for i in range(n):
+                if flag.is_set():
+                    break
+                rec = self.run_one(seed_of(i))
+                lv = np.array([c.level for c in rec.cohorts], dtype=np.int64)
+                sz = np.array([c.size for c in rec.cohorts], dtype=np.int64)
+                yy = np.array([int(c.dlt.sum()) for c in rec.cohorts], dtype=np.int64)
+                o = rec.outcomes
+                rows.append(
+                    (rec.selected or 0, o.n_per_dose(k), o.dlt_per_dose(k), rec.capped,
+                     rec.duration_days, lv, sz, yy)
+                )  # fmt: skip
+                if keep_records:
+                    records.append(rec)
+                if progress is not None and (len(rows) % every == 0 or len(rows) == n):
+                    progress(len(rows), n)
+        except KeyboardInterrupt:
+            if not rows:
+                raise
+        done = len(rows)
+        width = max((r[5].size for r in rows), default=0)
+        tab = SimulatedTrials.empty(done, k, width)
+        for t, (sel, npd, ypd, capped, dur, lv, sz, yy) in enumerate(rows):
+            tab.selected[t] = sel
+            tab.n_per_dose[t] = npd
+            tab.dlt_per_dose[t] = ypd
+            tab.capped[t] = capped
+            tab.duration_days[t] = dur
+            tab.cohort_dose[t, : lv.size] = lv
+            tab.cohort_size[t, : sz.size] = sz
+            tab.cohort_dlt[t, : yy.size] = yy
+        return Simulation(tab.frozen(), n, done < n, False, {}, tuple(records))
+
+    def _run_kernel(
+        self,
+        kern: Kernel,
+        n: int,
+        root: np.random.SeedSequence,
+        progress: Progress | None,
+        flag: threading.Event,
+    ) -> Simulation:
+        truth = self.source.truth()
+        assert truth is not None
+        caps = self.caps
+        width = int(kern.patient_slots(caps))
+        out = SimulatedTrials.empty(
+            n, self.design.n_doses, kern.cohort_slots(caps), kern.detail_names
+        )
+        chunk = self.chunk_trials or max(
+            1, min(_MAX_CHUNK_TRIALS, _UNIFORM_BUDGET // max(width, 1))
+        )
+        bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+
+        def job(lo: int, hi: int) -> None:
+            bits = np.random.PCG64(root)
+            bits.advance(lo * width)
+            u = np.random.Generator(bits).random((hi - lo, width))
+            kern.run(truth, u, caps, out.rows(lo, hi))
+
+        done = 0
+        try:
+            if self.workers == 1:
+                for lo, hi in bounds:
+                    if flag.is_set():
+                        break
+                    job(lo, hi)
+                    done = hi
+                    if progress is not None:
+                        progress(done, n)
+            else:
+                done = self._threaded(job, bounds, n, progress, flag)
+        except KeyboardInterrupt:
+            if done == 0:
+                raise
+        part = out.rows(0, done) if done < n else out
+        return Simulation(part.frozen(), n, done < n, True, kern.summary_details(part))
+
+    def _threaded(
+        self,
+        job: Callable[[int, int], None],
+        bounds: list[tuple[int, int]],
+        n: int,
+        progress: Progress | None,
+        flag: threading.Event,
+    ) -> int:
+        """Kernel chunks on ``workers`` threads, finished in order; returns trials done."""
+        done = 0
+        with ThreadPoolExecutor(max_workers=self.workers) as ex:
+            todo = iter(bounds)
+            pending: deque[tuple[int, Future[None]]] = deque()
+
+            def fill() -> None:
+                while len(pending) < 2 * self.workers and not flag.is_set():
+                    b = next(todo, None)
+                    if b is None:
+                        return
+                    pending.append((b[1], ex.submit(job, *b)))
+
+            fill()
+            while pending:
+                hi, fut = pending.popleft()
+                fut.result()
+                done = hi
+                if progress is not None:
+                    progress(done, n)
+                fill()
+        return done

@@ -1,0 +1,158 @@
+"""Patient outcomes so far (:class:`Outcomes`, written ``"1NNN 2NTN"`` as in R ``escalation``)
+and a design's decision (:class:`Decision`): the values every design, rule, kernel record and
+the controller share.  Dose levels are numbered from 1."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from il2sim.errors import DesignError
+
+__all__ = ["Decision", "Outcomes"]
+
+_COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Patient-level outcomes so far: dose level (1-based), DLT (0/1) and cohort (1-based)."""
+
+    dose: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dlt: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cohort: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        d = np.asarray(self.dose, dtype=np.int64).ravel()
+        y = np.asarray(self.dlt, dtype=np.int64).ravel()
+        c = np.asarray(self.cohort, dtype=np.int64).ravel()
+        if c.size == 0 and d.size:
+            c = np.arange(1, d.size + 1, dtype=np.int64)
+        if not (d.size == y.size == c.size):
+            raise DesignError(
+                f"dose, dlt and cohort must have equal lengths, got {d.size}, {y.size}, {c.size}",
+                field="outcomes",
+            )
+        if d.size and d.min() < 1:
+            raise DesignError(f"dose levels are numbered from 1, got {int(d.min())}", field="dose")
+        bad = (y != 0) & (y != 1)
+        if bad.any():
+            raise DesignError(f"DLT must be 0 or 1, got {y[bad][0]}", field="dlt")
+        object.__setattr__(self, "dose", d)
+        object.__setattr__(self, "dlt", y)
+        object.__setattr__(self, "cohort", c)
+
+    @classmethod
+    def parse(cls, text: str, n_doses: int | None = None) -> Outcomes:
+        """Parse an ``escalation`` outcome string such as ``"1NNN 2NTN"``.
+
+        Each whitespace-separated token is a cohort: the dose level (from 1) followed by one
+        letter per patient, ``N`` (no DLT) or ``T`` (DLT).  An empty string is no outcomes.
+        """
+        if not isinstance(text, str):
+            raise DesignError(f"must be a string, got {text!r}", field="outcomes")
+        doses: list[int] = []
+        dlts: list[int] = []
+        cohorts: list[int] = []
+        for k, token in enumerate(text.split(), start=1):
+            m = _COHORT_RE.match(token)
+            if m is None:
+                raise DesignError(
+                    f"malformed cohort {token!r} in {text!r} (expected a dose level then N/T "
+                    "per patient, e.g. '2NTN')",
+                    field="outcomes",
+                    value=token,
+                )
+            level = int(m.group(1))
+            if level < 1 or (n_doses is not None and level > n_doses):
+                hi = f"1..{n_doses}" if n_doses is not None else ">= 1"
+                raise DesignError(
+                    f"dose level {level} in cohort {token!r} is out of range ({hi})",
+                    field="outcomes",
+                    value=token,
+                )
+            for ch in m.group(2).upper():
+                doses.append(level)
+                dlts.append(1 if ch == "T" else 0)
+                cohorts.append(k)
+        return cls(
+            np.array(doses, dtype=np.int64),
+            np.array(dlts, dtype=np.int64),
+            np.array(cohorts, dtype=np.int64),
+        )
+
+    def to_string(self) -> str:
+        """Inverse of :meth:`parse`."""
+        parts: list[str] = []
+        for k in np.unique(self.cohort):
+            sel = self.cohort == k
+            parts.append(
+                f"{int(self.dose[sel][0])}" + "".join("T" if t else "N" for t in self.dlt[sel])
+            )
+        return " ".join(parts)
+
+    @property
+    def n_patients(self) -> int:
+        """Number of patients with outcomes."""
+        return int(self.dose.size)
+
+    @property
+    def n_cohorts(self) -> int:
+        """Number of cohorts with outcomes."""
+        return int(np.unique(self.cohort).size)
+
+    def n_per_dose(self, n_doses: int) -> npt.NDArray[np.int64]:
+        """Patients treated at each dose level 1..n_doses (array index 0 = level 1)."""
+        return np.bincount(self.dose - 1, minlength=n_doses)[:n_doses].astype(np.int64)
+
+    def dlt_per_dose(self, n_doses: int) -> npt.NDArray[np.int64]:
+        """DLTs at each dose level 1..n_doses (array index 0 = level 1)."""
+        return np.bincount(self.dose - 1, weights=self.dlt, minlength=n_doses)[:n_doses].astype(
+            np.int64
+        )
+
+    @property
+    def last_dose(self) -> int | None:
+        """Dose level of the most recent cohort, or None before any outcome."""
+        return int(self.dose[-1]) if self.dose.size else None
+
+    def add_cohort(self, dose: int, dlts: Sequence[int] | npt.NDArray[np.int64]) -> Outcomes:
+        """A new :class:`Outcomes` with one more cohort at ``dose``."""
+        y = np.asarray(dlts, dtype=np.int64)
+        k = (int(self.cohort.max()) if self.cohort.size else 0) + 1
+        return Outcomes(
+            np.concatenate([self.dose, np.full(y.size, dose, dtype=np.int64)]),
+            np.concatenate([self.dlt, y]),
+            np.concatenate([self.cohort, np.full(y.size, k, dtype=np.int64)]),
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A design's decision after the data so far.
+
+    ``next_dose`` is the level (from 1) for the next cohort, or None when the trial stops;
+    ``mtd`` is the level selected if the trial stopped now (None = no dose is acceptable);
+    ``cohort_size`` the number of patients for the next cohort (A+B designs vary it).
+    """
+
+    next_dose: int | None
+    stop: bool
+    reason: str
+    mtd: int | None = None
+    cohort_size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "next_dose": self.next_dose,
+            "stop": self.stop,
+            "reason": self.reason,
+            "mtd": self.mtd,
+            "cohort_size": self.cohort_size,
+        }

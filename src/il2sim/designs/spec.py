@@ -1,0 +1,138 @@
+"""The shared design options of every command that builds a design, as one value.
+
+``il2sim design next|simulate|exact|paths|boundaries``, ``il2sim trial`` and the server
+(``il2sim serve``: a trial protocol's design) all turn the same options into a design through
+:meth:`DesignSpec.build`: ``--design``, ``--target``, ``--skeleton``, ``--n-doses``,
+``--start-dose``, ``--cohort-size``, ``--model``, the A+B thresholds, the rules,
+``--max-patients`` and any other design option as ``KEY=VALUE`` text (``-O``/``--option``).
+The CLI declares the options (``il2sim.cli._design_options``); the conversion lives here, once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from il2sim.errors import DesignError, InputError
+
+__all__ = ["DesignSpec", "float_list", "parse_options", "parse_value"]
+
+
+def float_list(text: str, field: str) -> list[float]:
+    """Parse ``"0.4,0.6,0.8"`` into finite floats; raise InputError naming ``field``."""
+    out: list[float] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise InputError(f"empty entry in list {text!r}", field=field, value=text)
+        try:
+            x = float(part)
+        except ValueError:
+            raise InputError(f"not a number: {part!r}", field=field, value=part) from None
+        if not math.isfinite(x):
+            raise InputError(f"not a finite number: {part!r}", field=field, value=part)
+        out.append(x)
+    return out
+
+
+def parse_value(text: str) -> Any:
+    """A ``KEY=VALUE`` option's value: true/yes, false/no, a comma list of floats, an int, a
+    float, else the text."""
+    t = text.strip()
+    if t.lower() in ("true", "yes"):
+        return True
+    if t.lower() in ("false", "no"):
+        return False
+    if "," in t:
+        return float_list(t, "option")
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    return t
+
+
+def parse_options(items: list[str] | None) -> dict[str, Any]:
+    """``["phi1=0.18", "extrasafe=true"]`` -> ``{"phi1": 0.18, "extrasafe": True}``."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
+        k, v = item.split("=", 1)
+        key = k.strip().replace("-", "_")
+        if not key:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
+        out[key] = parse_value(v)
+    return out
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """The shared design options as given on the command line (None = not given)."""
+
+    design: str
+    target: float | None = None
+    skeleton: str | None = None
+    n_doses: int | None = None
+    start_dose: int | None = None
+    cohort_size: int | None = None
+    model: str | None = None
+    a: int | None = None
+    b: int | None = None
+    c: int | None = None
+    d: int | None = None
+    e: int | None = None
+    expand_lower: bool | None = None
+    no_skip: bool = False
+    stop_tox_threshold: float | None = None
+    stop_tox_confidence: float | None = None
+    demand_n: int | None = None
+    stop_n_mtd: int | None = None
+    max_patients: int | None = None
+    option: tuple[str, ...] = ()
+
+    def build(
+        self,
+        truth: list[float] | None = None,
+        n_doses: int | None = None,
+        max_patients_rule: bool = True,
+    ) -> Any:
+        """The design (wrapped in the rules asked for).  ``n_doses`` from ``--n-doses``, else the
+        skeleton, ``truth`` or the ``n_doses`` argument; ``max_patients_rule``: ``--max-patients``
+        wraps ``stop_at_n`` (conduct) rather than being a simulation cap."""
+        from il2sim.designs.base import check_target
+        from il2sim.designs.registry import build_design
+
+        if self.target is not None:
+            check_target(self.target)
+        sk = float_list(self.skeleton, "skeleton") if self.skeleton else None
+        nd = self.n_doses
+        for guess in (len(sk) if sk else None, len(truth) if truth else None, n_doses):
+            if nd is None:
+                nd = guess
+        if nd is None:
+            raise DesignError("give --n-doses (or --skeleton / --truth)", field="n_doses")
+        return build_design(
+            self.design,
+            n_doses=nd,
+            target=self.target,
+            skeleton=sk,
+            start_dose=self.start_dose,
+            cohort_size=self.cohort_size,
+            model=self.model,
+            a=self.a,
+            b=self.b,
+            c=self.c,
+            d=self.d,
+            e=self.e,
+            expand_lower=self.expand_lower,
+            no_skip=self.no_skip or None,
+            stop_tox_threshold=self.stop_tox_threshold,
+            stop_tox_confidence=self.stop_tox_confidence,
+            demand_n=self.demand_n,
+            stop_n_mtd=self.stop_n_mtd,
+            max_patients=self.max_patients if max_patients_rule else None,
+            **parse_options(list(self.option)),
+        )

@@ -1,0 +1,735 @@
+"""Integrator template: batched exponential RK4 (ETDRK4) with a star-shaped linear part.
+
+This file is the model-independent half of every fast kernel.  :mod:`il2sim.simulate.codegen`
+writes a module made of the model hooks generated from a declaration followed by this text
+(the import of :mod:`il2sim.simulate._hooks_stub` below is replaced), so numba compiles the
+hooks inlined into the loops and caches the result on disk.
+
+Scheme: ETDRK4 of Cox & Matthews (2002, J Comput Phys 176:430) in the phi-function form of
+Krogstad (2005).  Linear part, re-evaluated at the start of each step: L = diag(lam) + v e_s^T,
+with constant diagonal rates (rows whose own Jacobian entry depends on constants only), the
+stiff state's own Jacobian entry and the stiff *column* (d f_i / d y_s) for the rows with a
+constant diagonal that the stiff state feeds.  Functions of this "star" matrix are exact
+(divided differences of the phi functions).
+
+Steps are aligned to the grid nodes (doses, infusion starts/ends, day boundaries, output
+times), so doses enter exactly at their time.  Two step policies:
+
+* fixed: ``seg_nsub[g]`` equal steps in segment g (the grid of :mod:`il2sim.simulate.grid`);
+* adaptive: per patient, step doubling (Richardson): each macro step 2h is also taken as two
+  steps of h; ``err = max_i |y_2h,i - y_h+h,i| / (15 rtol max(|y_i|, |y_new,i|, floor_i))``
+  over the controlled states estimates the local error of the two-step solution (order 5),
+  which is kept; rejected if err > 1, the step follows ``0.9 err^(-1/5)``.  Fine steps are
+  dyadic fractions L/2^k of each segment (length L), halved on rejection and doubled when
+  aligned, so the cached coefficients are reused.  (An embedded estimate from the stages
+  and the FSAL evaluation is free but blind to the error of the depot input when the depots
+  are integrated exactly by the linear part: tests/test_model_declaration.py showed it.)
+
+Stages: Cox & Matthews (2002) as in v0.1, or Krogstad (2005, J Comput Phys 203:72,
+"ETDRK4-B"), whose stages b and c use phi2 terms and keep more of the order for the stiff
+central compartment.
+
+Serum concentration extrema are tracked at every step end and, where the slope changes sign
+inside a step, at the maximum of the cubic Hermite interpolant (values and exact slopes).
+Powers with a constant exponent come from a 5-term binomial series about the point where pow
+was last called (|x/x_ref - 1| <= 0.01; truncation < 1e-10 relative).  Sinks are rescaled
+after each step so that pool + sinks = amount dosed (to rounding).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+
+# >>> model hooks (replaced by il2sim.simulate.codegen)
+from il2sim.simulate._hooks_stub import (
+    AUC_STATE,
+    CONTROL,
+    COUPLED,
+    EXT_STATE,
+    N_OUT,
+    N_POW,
+    N_STATES,
+    POOL,
+    SINKS,
+    STIFF,
+    model_column,
+    model_const_diag,
+    model_dose,
+    model_ext_scale,
+    model_jac,
+    model_pow_setup,
+    model_record,
+    model_rhs,
+    model_rhs_exact,
+)
+
+# <<< model hooks
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: |z| below which the phi functions use their Taylor series (avoids cancellation).
+_PHI_SERIES_Z = 0.1
+#: Distinct step sizes whose constant-rate coefficients are cached per patient.
+_N_SLOTS = 8
+#: Coefficient rows per state (see :func:`_coefficients`).
+_N_CO = 9
+#: Powers come from the binomial series while |x/x_ref - 1| <= this.
+_POW_SERIES_D = 0.01
+#: Step-size controller: safety factor, largest growth and shrink per step.
+_SAFETY = 0.9
+_MAX_LEVELS_UP = 2
+_MIN_FACTOR = 0.05
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _power(x: float, g: float, pc: FloatArray, ref: FloatArray, j: int) -> float:
+    """``x**g`` (``0**g`` for x <= 0).  ``ref[j]`` = (x_ref, 1/x_ref, x_ref**g) is the last
+    point where pow was called; near it the series (1+d)^g = 1 + g d (1 + (g-1)/2 d (...)) to
+    d^5 is used (``pc[j]`` = g, (g-1)/2, ..., (g-4)/5), else pow is called and the point moved."""
+    if x <= 0.0:
+        return 0.0**g
+    d = (x - ref[j, 0]) * ref[j, 1]
+    if abs(d) <= _POW_SERIES_D:
+        return ref[j, 2] * (
+            1.0
+            + pc[j, 0]
+            * d
+            * (
+                1.0
+                + pc[j, 1]
+                * d
+                * (1.0 + pc[j, 2] * d * (1.0 + pc[j, 3] * d * (1.0 + pc[j, 4] * d)))
+            )
+        )
+    p = x**g
+    ref[j, 0] = x
+    ref[j, 1] = 1.0 / x
+    ref[j, 2] = p
+    return p
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _pos(x: float) -> float:
+    return x if x > 0.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _rpow(x: float, g: float) -> float:
+    return x**g if x > 0.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def phi123(z: float) -> tuple[float, float, float]:
+    """phi_1, phi_2, phi_3 of ``z``: phi_k(z) = sum_n z^n / (n + k)!."""
+    if abs(z) < _PHI_SERIES_Z:
+        p1 = 0.0
+        p2 = 0.0
+        p3 = 0.0
+        term = 1.0  # z^n / n!
+        for n in range(12):
+            p1 += term / (n + 1)
+            p2 += term / ((n + 1) * (n + 2))
+            p3 += term / ((n + 1) * (n + 2) * (n + 3))
+            term *= z / (n + 1)
+        return p1, p2, p3
+    em1 = math.expm1(z)
+    return em1 / z, (em1 - z) / (z * z), (em1 - z - 0.5 * z * z) / (z * z * z)
+
+
+@njit(cache=True, error_model="numpy")
+def phi1234(z: float) -> tuple[float, float, float, float]:
+    """phi_1..phi_4 of ``z``."""
+    if abs(z) < 0.5:
+        p1 = 0.0
+        p2 = 0.0
+        p3 = 0.0
+        p4 = 0.0
+        term = 1.0
+        for n in range(18):
+            p1 += term / (n + 1)
+            p2 += term / ((n + 1) * (n + 2))
+            p3 += term / ((n + 1) * (n + 2) * (n + 3))
+            p4 += term / ((n + 1) * (n + 2) * (n + 3) * (n + 4))
+            term *= z / (n + 1)
+        return p1, p2, p3, p4
+    em1 = math.expm1(z)
+    iz = 1.0 / z
+    p1 = em1 * iz
+    p2 = (p1 - 1.0) * iz
+    p3 = (p2 - 0.5) * iz
+    return p1, p2, p3, (p3 - 1.0 / 6.0) * iz
+
+
+@njit(cache=True, error_model="numpy")
+def _hermite_max(h: float, c0: float, c1: float, d0: float, d1: float) -> tuple[float, float]:
+    """Maximum of the cubic Hermite interpolant on [0, h] when the slope goes from + to -:
+    returns (offset, value); (-1, -inf) if there is no interior maximum."""
+    if not (d0 > 0.0 and d1 < 0.0):
+        return -1.0, -np.inf
+    m0 = h * d0
+    m1 = h * d1
+    a = 6.0 * c0 + 3.0 * m0 - 6.0 * c1 + 3.0 * m1
+    b = -6.0 * c0 - 4.0 * m0 + 6.0 * c1 - 2.0 * m1
+    c = m0
+    s = -1.0
+    if abs(a) < 1e-300:
+        if b != 0.0:
+            s = -c / b
+    else:
+        disc = b * b - 4.0 * a * c
+        if disc < 0.0:
+            disc = 0.0
+        sq = math.sqrt(disc)
+        q = -0.5 * (b + math.copysign(sq, b))
+        r1 = q / a
+        r2 = c / q if q != 0.0 else -1.0
+        for r in (r1, r2):
+            if 0.0 < r < 1.0 and 2.0 * a * r + b < 0.0:
+                s = r
+    if not (0.0 < s < 1.0):
+        return -1.0, -np.inf
+    h00 = 2 * s**3 - 3 * s**2 + 1
+    h10 = s**3 - 2 * s**2 + s
+    h01 = -2 * s**3 + 3 * s**2
+    h11 = s**3 - s**2
+    return s * h, h00 * c0 + h10 * m0 + h01 * c1 + h11 * m1
+
+
+@njit(cache=True, error_model="numpy")
+def _coefficients(lam: float, h: float, co: FloatArray, i: int) -> None:
+    """ETDRK4 coefficients of state ``i`` for diagonal rate ``lam`` and step ``h`` into
+    ``co[:, i]``: e^z, e^{z/2}, phi1(z/2), b1, b2=b3, b4, and for Krogstad's stages
+    phi2(z/2), phi1(z), phi2(z) (z = lam*h)."""
+    z = lam * h
+    if abs(z) < 2.0 * _PHI_SERIES_Z:
+        p1h, p2h, _ = phi123(0.5 * z)
+        p1, p2, p3 = phi123(z)
+        e2 = math.exp(0.5 * z)
+        e = e2 * e2
+    else:
+        e2 = math.exp(0.5 * z)
+        e = e2 * e2
+        zh = 0.5 * z
+        p1h = (e2 - 1.0) / zh
+        p2h = (e2 - 1.0 - zh) / (zh * zh)
+        iz = 1.0 / z
+        em1 = e - 1.0
+        p1 = em1 * iz
+        p2 = (em1 - z) * iz * iz
+        p3 = (em1 - z - 0.5 * z * z) * iz * iz * iz
+    co[0, i] = e
+    co[1, i] = e2
+    co[2, i] = p1h
+    co[3, i] = p1 - 3.0 * p2 + 4.0 * p3
+    co[4, i] = 2.0 * (p2 - 2.0 * p3)
+    co[5, i] = 4.0 * p3 - p2
+    co[6, i] = p2h
+    co[7, i] = p1
+    co[8, i] = p2
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _star_coefficients(
+    lam: FloatArray, v: FloatArray, h: float, co: FloatArray, od: FloatArray
+) -> None:
+    """Coefficients of the stiff state into ``co[:, STIFF]`` and the off-diagonal ones
+    ``od[k, i]`` of the functions of h*L, L = diag(lam) + v e_s^T:
+    (F_k(hL) w)_i = co[k,i] w_i + od[k,i] w_s.  ``co`` holds the other states' coefficients."""
+    c = STIFF
+    lc = lam[c]
+    zc = lc * h
+    if abs(zc) < 1.0:
+        _coefficients(lc, h, co, c)
+        q1, q2, q3, q4 = phi1234(zc)
+        h1, h2, h3, _ = phi1234(0.5 * zc)
+    else:
+        e2 = math.exp(0.5 * zc)
+        e = e2 * e2
+        iz = 1.0 / zc
+        izh = 2.0 * iz
+        h1 = (e2 - 1.0) * izh
+        h2 = (h1 - 1.0) * izh
+        h3 = (h2 - 0.5) * izh
+        q1 = (e - 1.0) * iz
+        q2 = (q1 - 1.0) * iz
+        q3 = (q2 - 0.5) * iz
+        q4 = (q3 - 1.0 / 6.0) * iz
+        co[0, c] = e
+        co[1, c] = e2
+        co[2, c] = h1
+        co[3, c] = q1 - 3.0 * q2 + 4.0 * q3
+        co[4, c] = 2.0 * (q2 - 2.0 * q3)
+        co[5, c] = 4.0 * q3 - q2
+        co[6, c] = h2
+        co[7, c] = q1
+        co[8, c] = q2
+    g0 = h * q1
+    g1 = 0.5 * h * h1
+    g2 = 0.5 * h * h2
+    g3 = h * (q2 - 3.0 * q3 + 4.0 * q4)
+    g4 = h * 2.0 * (q3 - 2.0 * q4)
+    g5 = h * (4.0 * q4 - q3)
+    g6 = 0.5 * h * h3
+    g7 = h * q2
+    g8 = h * q3
+    for i in COUPLED:
+        vi = v[i]
+        if vi == 0.0:
+            for k in range(_N_CO):
+                od[k, i] = 0.0
+        elif lam[i] == 0.0:
+            od[0, i] = vi * g0
+            od[1, i] = vi * g1
+            od[2, i] = vi * g2
+            od[3, i] = vi * g3
+            od[4, i] = vi * g4
+            od[5, i] = vi * g5
+            od[6, i] = vi * g6
+            od[7, i] = vi * g7
+            od[8, i] = vi * g8
+        else:
+            dl = lc - lam[i]
+            if abs(dl * h) < 1e-3:
+                for k in range(_N_CO):
+                    od[k, i] = 0.0
+                v[i] = 0.0
+            else:
+                f = vi / dl
+                for k in range(_N_CO):
+                    od[k, i] = f * (co[k, c] - co[k, i])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _etd_step(
+    y: FloatArray,
+    th: FloatArray,
+    rate: float,
+    h: float,
+    k1: FloatArray,
+    lam: FloatArray,
+    v: FloatArray,
+    co: FloatArray,
+    od: FloatArray,
+    ya: FloatArray,
+    yb: FloatArray,
+    yc: FloatArray,
+    ka: FloatArray,
+    kb: FloatArray,
+    kc: FloatArray,
+    ynew: FloatArray,
+    nu: FloatArray,
+    na: FloatArray,
+    nb: FloatArray,
+    ncv: FloatArray,
+    pc: FloatArray,
+    ref: FloatArray,
+    krog: bool,
+) -> None:
+    """One ETDRK4 step: stages a, b, c (``ya``..``yc``, rates ``ka``..``kc``), the new state
+    ``ynew``; N(y), N(a), N(b), N(c) in ``nu``, ``na``, ``nb``, ``ncv``.  ``krog``: Krogstad's
+    stages b and c (else Cox & Matthews')."""
+    hh = 0.5 * h
+    c = STIFF
+    yc0 = y[c]
+    for i in range(N_STATES):
+        nu[i] = k1[i] - lam[i] * y[i] - v[i] * yc0
+    nuc = nu[c]
+    for i in range(N_STATES):
+        ya[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * nu[i] + od[2, i] * nuc)
+    model_rhs(ya, th, rate, ka, pc, ref)
+    yac = ya[c]
+    for i in range(N_STATES):
+        na[i] = ka[i] - lam[i] * ya[i] - v[i] * yac
+    nac = na[c]
+    if krog:
+        for i in range(N_STATES):
+            yb[i] = (
+                co[1, i] * y[i]
+                + od[1, i] * yc0
+                + hh * (co[2, i] * nu[i] + od[2, i] * nuc)
+                + h * (co[6, i] * (na[i] - nu[i]) + od[6, i] * (nac - nuc))
+            )
+    else:
+        for i in range(N_STATES):
+            yb[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * na[i] + od[2, i] * nac)
+    model_rhs(yb, th, rate, kb, pc, ref)
+    ybc = yb[c]
+    for i in range(N_STATES):
+        nb[i] = kb[i] - lam[i] * yb[i] - v[i] * ybc
+    nbc = nb[c]
+    if krog:
+        h2 = 2.0 * h
+        for i in range(N_STATES):
+            yc[i] = (
+                co[0, i] * y[i]
+                + od[0, i] * yc0
+                + h * (co[7, i] * nu[i] + od[7, i] * nuc)
+                + h2 * (co[8, i] * (nb[i] - nu[i]) + od[8, i] * (nbc - nuc))
+            )
+    else:
+        for i in range(N_STATES):
+            wi = 2.0 * nb[i] - nu[i]
+            yc[i] = (
+                co[1, i] * ya[i]
+                + od[1, i] * yac
+                + hh * (co[2, i] * wi + od[2, i] * (2.0 * nbc - nuc))
+            )
+    model_rhs(yc, th, rate, kc, pc, ref)
+    ycc = yc[c]
+    ncc = kc[c] - lam[c] * ycc
+    for i in range(N_STATES):
+        nc = kc[i] - lam[i] * yc[i] - v[i] * ycc
+        ncv[i] = nc
+        ynew[i] = (
+            co[0, i] * y[i]
+            + od[0, i] * yc0
+            + h
+            * (
+                co[3, i] * nu[i]
+                + od[3, i] * nuc
+                + co[4, i] * (na[i] + nb[i])
+                + od[4, i] * (nac + nbc)
+                + co[5, i] * nc
+                + od[5, i] * ncc
+            )
+        )
+    # conservative bookkeeping: sinks = what left the pool (+ infusion input)
+    out = 0.0
+    for i in SINKS:
+        out += ynew[i] - y[i]
+    if out > 0.0:
+        need = rate * h
+        for i in POOL:
+            need += y[i] - ynew[i]
+        f = need / out
+        for i in SINKS:
+            ynew[i] = y[i] + f * (ynew[i] - y[i])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _slot(
+    h: float, cache_h: FloatArray, cache_co: FloatArray, lam: FloatArray, nxt: IntArray
+) -> int:
+    """Cache slot holding the constant-rate coefficients for step ``h`` (computed on a miss,
+    replacing the oldest slot)."""
+    for s_ in range(_N_SLOTS):
+        if cache_h[s_] == h:
+            return s_
+    slot = nxt[0]
+    nxt[0] = (slot + 1) % _N_SLOTS
+    cache_h[slot] = h
+    for i in range(N_STATES):
+        if i != STIFF:
+            _coefficients(lam[i], h, cache_co[slot], i)
+    return slot
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _track(
+    ts: float,
+    te: float,
+    c0: float,
+    d0: float,
+    c1: float,
+    d1: float,
+    dmax: FloatArray,
+    p: int,
+    day: int,
+    first: bool,
+    best_first: float,
+    best_first_t: float,
+) -> tuple[float, float]:
+    """Daily and first-dose maxima over one step [ts, te] with end values ``c0``, ``c1`` and
+    slopes ``d0``, ``d1``: the step end, and the maximum of the cubic Hermite interpolant."""
+    if c1 > dmax[p, day]:
+        dmax[p, day] = c1
+    if first and c1 > best_first:
+        best_first = c1
+        best_first_t = te
+    off, cm = _hermite_max(te - ts, c0, c1, d0, d1)
+    if off >= 0.0:
+        if cm > dmax[p, day]:
+            dmax[p, day] = cm
+        if first and cm > best_first:
+            best_first = cm
+            best_first_t = ts + off
+    return best_first, best_first_t
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def solve_batch(
+    theta: FloatArray,
+    y0: FloatArray,
+    node_t: FloatArray,
+    seg_nsub: IntArray,
+    seg_day: IntArray,
+    seg_first: npt.NDArray[np.bool_],
+    inf_rate: FloatArray,
+    ev_node: IntArray,
+    ev_route: IntArray,
+    ev_amount: FloatArray,
+    out_node_idx: IntArray,
+    n_out: int,
+    n_days: int,
+    adaptive: bool,
+    rtol: float,
+    h_max: float,
+    h_min: float,
+    h_init: float,
+    floor: FloatArray,
+    krog: bool,
+) -> tuple[
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    IntArray,
+    IntArray,
+    IntArray,
+]:
+    """Integrate every patient over the grid ``node_t`` (G+1 nodes, G segments).
+
+    Returns (outputs (P, T, N_OUT), daily_max (P, D), node_auc (P, G+1), first_cmax (P,),
+    first_tmax_day (P,), y_end (P, N_STATES), accepted steps (P,), rejected steps (P,),
+    limiter (P, N_STATES): how often each state attained the error norm).
+    Outputs at a node are recorded before the doses given at that node."""
+    n_pat = theta.shape[0]
+    n_seg = node_t.shape[0] - 1
+    n_ev = ev_node.shape[0]
+    rec = np.zeros((n_pat, n_out, N_OUT))
+    dmax = np.zeros((n_pat, n_days))
+    node_auc = np.zeros((n_pat, n_seg + 1))
+    fcmax = np.zeros(n_pat)
+    ftmax = np.zeros(n_pat)
+    y_end = np.zeros((n_pat, N_STATES))
+    n_acc = np.zeros(n_pat, dtype=np.int64)
+    n_rej = np.zeros(n_pat, dtype=np.int64)
+    limiter = np.zeros((n_pat, N_STATES), dtype=np.int64)
+    for p in prange(n_pat):
+        th = theta[p].copy()  # own buffer: no refcount traffic on the shared theta
+        y = y0[p].copy()
+        xs = model_ext_scale(th)
+        lam = np.empty(N_STATES)
+        cache_h = np.full(_N_SLOTS, -1.0)
+        cache_co = np.zeros((_N_SLOTS, _N_CO, N_STATES))
+        pc = np.zeros((max(N_POW, 1), 5))
+        model_pow_setup(th, pc)
+        ref = np.zeros((max(N_POW, 1), 3))
+        ref[:, 1] = np.inf  # no reference point yet: the first call uses pow
+        od = np.zeros((_N_CO, N_STATES))
+        v = np.zeros(N_STATES)
+        ya = np.empty(N_STATES)
+        yb = np.empty(N_STATES)
+        yc = np.empty(N_STATES)
+        ka = np.empty(N_STATES)
+        kb = np.empty(N_STATES)
+        kc = np.empty(N_STATES)
+        ynew = np.empty(N_STATES)
+        nu = np.empty(N_STATES)
+        na = np.empty(N_STATES)
+        nb = np.empty(N_STATES)
+        ncv = np.empty(N_STATES)
+        ybig = np.empty(N_STATES)
+        ymid = np.empty(N_STATES)
+        kmid = np.empty(N_STATES)
+        lim = np.zeros(1, dtype=np.int64)
+        nxt = np.zeros(1, dtype=np.int64)
+        model_const_diag(th, lam)
+        k1 = np.empty(N_STATES)
+        kn = np.empty(N_STATES)
+        ep = 0
+        best_first = -1.0
+        best_first_t = 0.0
+        h_carry = h_init
+        acc = 0
+        rej = 0
+        for g in range(n_seg + 1):
+            node_auc[p, g] = y[AUC_STATE]
+            k = out_node_idx[g]
+            if k >= 0:
+                model_record(y, th, rec[p, k])
+            if g == n_seg:
+                break
+            while ep < n_ev and ev_node[ep] == g:
+                model_dose(y, th, ev_route[ep], ev_amount[p, ep])
+                ep += 1
+            t0 = node_t[g]
+            t1 = node_t[g + 1]
+            seg = t1 - t0
+            day = seg_day[g]
+            first = seg_first[g]
+            rate = inf_rate[p, g]
+            conc = y[EXT_STATE] * xs
+            if conc > dmax[p, day]:
+                dmax[p, day] = conc
+            if first and conc > best_first:
+                best_first = conc
+                best_first_t = t0
+            lam_c = model_rhs(y, th, rate, k1, pc, ref)
+            if not adaptive:
+                nlev = seg_nsub[g]
+                h = seg / nlev
+                slot = _slot(h, cache_h, cache_co, lam, nxt)
+                co = cache_co[slot]
+                for pos in range(nlev):
+                    lam[STIFF] = lam_c
+                    model_column(y, th, v)
+                    _star_coefficients(lam, v, h, co, od)
+                    _etd_step(
+                        y, th, rate, h, k1, lam, v, co, od, ya, yb, yc, ka, kb, kc, ynew, nu,
+                        na, nb, ncv, pc, ref, krog,
+                    )  # fmt: skip
+                    lam_c = model_rhs(ynew, th, rate, kn, pc, ref)
+                    ts = t0 + pos * h
+                    te = t1 if pos == nlev - 1 else t0 + (pos + 1) * h
+                    c0 = y[EXT_STATE] * xs
+                    d0 = k1[EXT_STATE] * xs
+                    for i in range(N_STATES):
+                        y[i] = ynew[i]
+                        k1[i] = kn[i]
+                    best_first, best_first_t = _track(
+                        ts, te, c0, d0, y[EXT_STATE] * xs, k1[EXT_STATE] * xs, dmax, p, day,
+                        first, best_first, best_first_t,
+                    )  # fmt: skip
+                acc += nlev
+                continue
+            # adaptive: step doubling.  A macro step of 2h from y is compared with two steps
+            # of h (the solution kept); fine steps are dyadic fractions seg/2^lev (lev >= 1).
+            lev = 1
+            while seg / (1 << lev) > h_carry * (1.0 + 1e-12) and lev < 40:
+                lev += 1
+            nlev = 1 << lev
+            pos = 0
+            while pos < nlev:
+                h = seg / nlev
+                sl2 = _slot(2.0 * h, cache_h, cache_co, lam, nxt)
+                sl1 = _slot(h, cache_h, cache_co, lam, nxt)
+                if cache_h[sl2] != 2.0 * h:  # evicted by the second lookup
+                    sl2 = _slot(2.0 * h, cache_h, cache_co, lam, nxt)
+                # three ETDRK4 steps through one call site (compile time): y -2h-> ybig,
+                # y -h-> ymid -h-> ynew
+                lam_mid = lam_c
+                for sub in range(3):
+                    src, kk, dst, hs, sl, lc = y, k1, ybig, 2.0 * h, sl2, lam_c
+                    if sub == 1:
+                        dst, hs, sl = ymid, h, sl1
+                    elif sub == 2:
+                        src, kk, dst, hs, sl, lc = ymid, kmid, ynew, h, sl1, lam_mid
+                    lam[STIFF] = lc
+                    model_column(src, th, v)
+                    _star_coefficients(lam, v, hs, cache_co[sl], od)
+                    _etd_step(
+                        src, th, rate, hs, kk, lam, v, cache_co[sl], od, ya, yb, yc, ka, kb, kc,
+                        dst, nu, na, nb, ncv, pc, ref, krog,
+                    )  # fmt: skip
+                    if sub == 1:
+                        lam_mid = model_rhs(ymid, th, rate, kmid, pc, ref)
+                lam_new = model_rhs(ynew, th, rate, kn, pc, ref)
+                # Richardson: error of the two-step solution ~ (y_2 - y_big) / (2^4 - 1)
+                err = 0.0
+                for i in CONTROL:
+                    sc = max(abs(y[i]), abs(ynew[i]), floor[i]) * rtol
+                    r = abs(ynew[i] - ybig[i]) / (15.0 * sc)
+                    if r > err:
+                        err = r
+                        lim[0] = i
+                limiter[p, lim[0]] += 1
+                if err > 1.0 and h > h_min and lev < 40:
+                    fac = max(_MIN_FACTOR, _SAFETY * err**-0.2)
+                    drop = 1
+                    while 2.0 ** (-drop) > fac and drop < 6:
+                        drop += 1
+                    lev += drop
+                    pos <<= drop
+                    nlev <<= drop
+                    rej += 2
+                    continue
+                ts = t0 + pos * h
+                tm = t0 + (pos + 1) * h
+                te = t1 if pos + 2 == nlev else t0 + (pos + 2) * h
+                c0 = y[EXT_STATE] * xs
+                d0 = k1[EXT_STATE] * xs
+                cmid = ymid[EXT_STATE] * xs
+                dmid = kmid[EXT_STATE] * xs
+                best_first, best_first_t = _track(
+                    ts, tm, c0, d0, cmid, dmid, dmax, p, day, first, best_first, best_first_t
+                )
+                for i in range(N_STATES):
+                    y[i] = ynew[i]
+                    k1[i] = kn[i]
+                lam_c = lam_new
+                best_first, best_first_t = _track(
+                    tm, te, cmid, dmid, y[EXT_STATE] * xs, k1[EXT_STATE] * xs, dmax, p, day,
+                    first, best_first, best_first_t,
+                )  # fmt: skip
+                pos += 2
+                acc += 2
+                fac = _SAFETY * err**-0.2 if err > 0.0 else 1e9
+                up = 0
+                while (
+                    up < _MAX_LEVELS_UP
+                    and fac >= 2.0
+                    and lev > 1
+                    and pos % 4 == 0
+                    and 4.0 * seg / nlev <= h_max * (1.0 + 1e-12)
+                ):
+                    lev -= 1
+                    pos >>= 1
+                    nlev >>= 1
+                    fac *= 0.5
+                    up += 1
+            h_carry = min(2.0 * seg / nlev, h_max)
+        fcmax[p] = best_first
+        ftmax[p] = best_first_t
+        n_acc[p] = acc
+        n_rej[p] = rej
+        for i in range(N_STATES):
+            y_end[p, i] = y[i]
+    return rec, dmax, node_auc, fcmax, ftmax, y_end, n_acc, n_rej, limiter
+
+
+@njit(cache=True, error_model="numpy")
+def ref_rhs(y: FloatArray, th: FloatArray, rate: float) -> FloatArray:
+    """dy/dt with exact powers, as a new array (reference solver)."""
+    out = np.empty(N_STATES)
+    model_rhs_exact(y, th, rate, out)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def ref_jac(y: FloatArray, th: FloatArray, rate: float) -> FloatArray:
+    """The analytic Jacobian, as a new (N, N) array (reference solver)."""
+    jac = np.empty((N_STATES, N_STATES))
+    model_jac(y, th, rate, jac)
+    return jac
+
+
+@njit(cache=True, error_model="numpy")
+def apply_dose(y: FloatArray, th: FloatArray, route: int, amount: float) -> None:
+    """Apply one bolus dose (reference solver)."""
+    model_dose(y, th, route, amount)
+
+
+@njit(cache=True, error_model="numpy")
+def record(y: FloatArray, th: FloatArray, o: FloatArray) -> None:
+    """The named outputs at ``y`` (reference solver)."""
+    model_record(y, th, o)
+
+
+@njit(cache=True, error_model="numpy")
+def fast_rhs(y: FloatArray, th: FloatArray, rate: float) -> tuple[FloatArray, float]:
+    """The fast right-hand side (cached powers, fresh cache) and d f_s / d y_s (tests)."""
+    out = np.empty(N_STATES)
+    pc = np.zeros((max(N_POW, 1), 5))
+    model_pow_setup(th, pc)
+    ref = np.zeros((max(N_POW, 1), 3))
+    ref[:, 1] = np.inf
+    lam = model_rhs(y, th, rate, out, pc, ref)
+    return out, lam

@@ -1,0 +1,148 @@
+"""Solver options: one frozen value passed to :func:`il2sim.simulate.simulate`.
+
+Every solver setting lives here (no solver constant elsewhere); named presets:
+
+* :data:`FAST` (``solver="fast"``, the default): the exponential RK4 kernel (Cox & Matthews
+  stages) on the fixed grid of il2sim v0.1 (steps ``grid_dt_day`` for half a day after
+  s.c./i.m. doses, twice that elsewhere, a quarter of it in the day after an i.v. bolus or
+  infusion switch);
+* :data:`ADAPTIVE` (``solver="adaptive"``): the same kernel with Krogstad's stages and the
+  adaptive step controller (:mod:`il2sim.simulate._etd_template`), local tolerance ``rtol``
+  tuned against the reference solver on 50 patients per regimen
+  (``tests/test_simulate_agreement.py``, ``docs/model.md``).  Many fewer steps for i.v.
+  boluses, infusions and wash-out periods; more than the fixed grid for daily s.c. dosing
+  (measured in ``benchmarks/bench_simulate.py``), hence not the default;
+* :data:`FIXED`: an alias of :data:`FAST` (the v0.1 grid);
+* :data:`TRIAL`: the fixed grid at 1/32 day used by trials, pools and the toxicity calibration
+  (on the seed regimen it changes daily peak IL-2 by < 0.2% and NK counts by < 1%,
+  ``tests/test_trial.py``);
+* :data:`REFERENCE` (``solver="reference"``): scipy ``solve_ivp`` Radau, rtol 1e-10, absolute
+  tolerance 1e-6 IU for the drug amounts and 1e-12 for the other states, analytic Jacobian;
+* :data:`REFERENCE_LSODA` (``solver="reference-lsoda"``): scipy ``odeint`` (LSODA) with the
+  same tolerances, ~50x faster (its loop is compiled); records the stored test data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from il2sim.errors import InputError
+
+#: Step methods: adaptive or fixed-grid exponential RK4 (numba), or scipy Radau.
+METHODS: tuple[str, ...] = ("etd4-adaptive", "etd4-fixed", "radau", "lsoda")
+#: Stages of the exponential RK4 kernel: Krogstad (2005) or Cox & Matthews (2002, v0.1).
+SCHEMES: tuple[str, ...] = ("krogstad", "cox-matthews")
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How to integrate.  Times in days.
+
+    ``method``: one of :data:`METHODS`.  ``rtol``: local relative tolerance (adaptive step
+    controller; Radau's ``rtol``).  ``dt_max_day``/``dt_min_day``/``dt_init_day``: step limits
+    and first step of the adaptive controller.  ``grid_dt_day``: base step of the fixed grid.
+    ``ref_atol_amount``/``ref_atol``: Radau's absolute tolerances for the drug-mass states and
+    the others.  ``output_step_day``: spacing of the default output grid.  ``grid_*``: shape
+    of the fixed grid (:func:`il2sim.simulate.grid.build_grid`).
+    """
+
+    method: str = "etd4-fixed"
+    scheme: str = "cox-matthews"
+    rtol: float = 1.5e-5
+    dt_max_day: float = 0.25
+    dt_min_day: float = 1e-6
+    dt_init_day: float = 1.0 / 96.0
+    grid_dt_day: float = 1.0 / 96.0
+    ref_atol_amount: float = 1e-6
+    ref_atol: float = 1e-12
+    output_step_day: float = 0.25
+    grid_depot_window_day: float = 0.5
+    grid_coarse_factor: float = 2.0
+    grid_iv_factor: float = 4.0
+    grid_iv_window_day: float = 1.0
+    grid_refine_powers: tuple[int, ...] = tuple(range(-8, 3))
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InputError(
+                f"must be one of {', '.join(METHODS)}, got {self.method!r}", field="method"
+            )
+        for name in (
+            "rtol",
+            "dt_max_day",
+            "dt_min_day",
+            "dt_init_day",
+            "grid_dt_day",
+            "ref_atol_amount",
+            "ref_atol",
+            "output_step_day",
+            "grid_depot_window_day",
+            "grid_coarse_factor",
+            "grid_iv_factor",
+            "grid_iv_window_day",
+        ):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not (
+                math.isfinite(v) and v > 0
+            ):
+                raise InputError(f"must be a positive number, got {v!r}", field=name, value=v)
+        if self.scheme not in SCHEMES:
+            raise InputError(
+                f"must be one of {', '.join(SCHEMES)}, got {self.scheme!r}", field="scheme"
+            )
+        if self.dt_min_day > self.dt_max_day:
+            raise InputError(
+                f"must not exceed dt_max_day={self.dt_max_day!r}, got {self.dt_min_day!r}",
+                field="dt_min_day",
+            )
+
+    @property
+    def kernel(self) -> bool:
+        """True for the numba kernel (fixed or adaptive)."""
+        return self.method.startswith("etd4")
+
+    @property
+    def adaptive(self) -> bool:
+        """True for the adaptive step controller."""
+        return self.method == "etd4-adaptive"
+
+    def with_(self, **changes: object) -> SolverOptions:
+        """A copy with ``changes`` (validated)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+#: Default: exponential RK4 on the v0.1 fixed grid (default step 1/96 day).
+FAST = SolverOptions()
+#: The same (named for clarity in benchmarks and tests).
+FIXED = FAST
+#: Adaptive steps (Krogstad stages, embedded error estimate).
+#: ``dt_max_day`` 1/8: with 1/4-day steps in the smooth decay after a 6-h infusion the NK peak
+#: increase over 2 days (~0.02-0.2%, a difference of nearly equal counts) was off by 1.4e-4.
+ADAPTIVE = SolverOptions(method="etd4-adaptive", scheme="krogstad", dt_max_day=0.125)
+#: Trials, pools and the toxicity calibration: the v0.1 fixed grid at 1/32 day.
+TRIAL = SolverOptions(method="etd4-fixed", scheme="cox-matthews", grid_dt_day=1.0 / 32.0)
+#: The reference solver.
+REFERENCE = SolverOptions(method="radau", rtol=1e-10)
+#: Second reference: scipy odeint (LSODA), same tolerances (records the stored test data).
+REFERENCE_LSODA = SolverOptions(method="lsoda", rtol=1e-10)
+#: Named presets (``simulate(..., solver=name)``, ``il2sim simulate --solver name``).
+PRESETS: dict[str, SolverOptions] = {
+    "fast": FAST,
+    "adaptive": ADAPTIVE,
+    "trial": TRIAL,
+    "reference": REFERENCE,
+    "reference-lsoda": REFERENCE_LSODA,
+}
+
+
+def resolve(solver: str | SolverOptions) -> tuple[str, SolverOptions]:
+    """(name, options) for a preset name or an options value."""
+    if isinstance(solver, SolverOptions):
+        for name, opts in PRESETS.items():
+            if opts == solver:
+                return name, solver
+        return solver.method, solver
+    if isinstance(solver, str) and solver in PRESETS:
+        return solver, PRESETS[solver]
+    raise InputError(f"must be one of {', '.join(PRESETS)}, got {solver!r}", field="solver")

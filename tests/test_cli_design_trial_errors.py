@@ -1,0 +1,72 @@
+"""Bad input to ``il2sim design ...``, ``il2sim trial`` and ``il2sim reproduce``: exit code 2,
+one line on stderr naming the field and value, no traceback, no output file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from il2sim.cli.main import main
+
+T5 = "0.05,0.15,0.3,0.45,0.6"
+BOIN = ["--design", "boin", "--target", "0.3", "--truth", T5]
+
+CASES: list[tuple[list[str], str]] = [
+    (["design", "simulate", "--design", "3+3", "--truth", T5, "--trials", "0"], "trials"),
+    (["design", "simulate", *BOIN, "--cohorts", "0"], "max_cohorts"),
+    (["design", "simulate", *BOIN, "--max-patients", "-1"], "max_patients"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "--workers", "0"], "workers"),
+    (["design", "simulate", *BOIN], "max_cohorts"),  # BOIN needs a sample size
+    (["design", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,abc"], "truth"),
+    (["design", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,nan"], "truth"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "--n-doses", "4"], "truth"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "-O", "phi1=abc"], "phi1"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "-O", "phi1"], "option"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "-O", "nope=1"], "nope"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "-O", "extrasafe=true", "-O",
+      "offset=0.99"], "offset"),
+    (["design", "simulate", "--design", "crm", "--skeleton", "0.1,0.2", "--target", "0.3",
+      "--truth", "0.1,0.2", "--cohorts", "3", "-O", "method=mle"], "method"),
+    (["design", "simulate", "--design", "nope", "--truth", T5], "design"),
+    (["design", "exact", *BOIN], "design"),
+    (["design", "exact", "--design", "3+3", "--truth", T5, "--no-skip"], "design"),
+    (["design", "exact", "--design", "3+3", "--truth", "0.1,1.5"], "truth"),
+    (["design", "exact", "--design", "3+3", "--truth", T5, "--target", "0"], "target"),
+    (["design", "next", "--design", "3+3", "--n-doses", "3", "--outcomes", "1NQN"], "outcomes"),
+    (["design", "next", "--design", "3+3", "--n-doses", "3", "--outcomes-file", "/no/file"],
+     "outcomes_file"),
+    (["design", "next", "--design", "3+3"], "n_doses"),
+    (["design", "boundaries", "--design", "crm", "--skeleton", "0.1,0.2"], "design"),
+    (["design", "boundaries", "--cohorts", "0"], "cohorts"),
+    (["design", "boundaries", "--target", "1.2"], "target"),
+    (["design", "paths", "--design", "3+3", "--n-doses", "3", "--cohorts-ahead", "0"],
+     "cohorts_ahead"),
+    (["trial", "--doses", "0.4,abc"], "doses"),
+    (["trial", "--doses", "0.8,0.4"], "doses"),
+    (["trial", "--doses", "0.4,-1"], "doses"),
+    (["trial", "--trials", "0"], "trials"),
+    (["trial", "--dlt-window-days", "0"], "dlt window"),
+    (["trial", "--resume-fraction", "2"], "resume_fraction"),
+    (["trial", "--hold-days", "-1"], "hold_days"),
+    (["trial", "--design", "crm", "--target", "0.3"], "skeleton"),
+    (["trial", "--design", "boin", "--target", "0.3", "--n-doses", "3"], "doses"),
+    (["trial", "--trials", "3", "--pool-size", "0"], "pool_size"),
+    (["reproduce", "--trials", "0"], "trials"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "field"), CASES, ids=[" ".join(a[:4]) for a, _ in CASES])
+def test_bad_input_exits_2_with_one_line(
+    args: list[str], field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    extra = ["--out", str(out)] if args[0] in ("trial", "reproduce") else []
+    with pytest.raises(SystemExit) as exc:
+        main([*args, *extra])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("il2sim: error: ") and f"{field}" in lines[0], lines[0]
+    assert not out.exists()

@@ -1,0 +1,106 @@
+"""Fast solvers against stored reference-solver metrics (issue 10).
+
+``tests/data/reference_metrics/<regimen>.json`` holds, per regimen of issue 10, per-patient
+metrics of the reference solver (scipy Radau, rtol 1e-10) for the first patients of
+``Population.sample(50, seed)`` on a daily output grid (written by
+``tests/golden/record_reference_metrics.py``).  Both fast presets must agree to <= 1e-4
+relative on IL-2 peak, first-dose Cmax and AUC over 24 h, NK and CD56bright peak increase.
+The stored data come from the LSODA reference (fast: its loop is compiled); one test ties it
+to the Radau reference (<= 1e-8), another recomputes stored patients so the data cannot
+silently rot.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from il2sim.population import Population
+from il2sim.regimen.spec import parse_spec
+from il2sim.simulate import simulate
+
+DATA = Path(__file__).parent / "data" / "reference_metrics"
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+from record_reference_metrics import METRICS, output_times, run_one  # noqa: E402
+
+NAMES = sorted(p.stem for p in DATA.glob("*.json"))
+TOL = 1e-4
+#: Metrics of the agreement goal (first-dose Tmax, the location of a flat maximum, is not).
+CHECKED = [m for m in METRICS if m != "il2_tmax_first_dose_h"]
+
+
+def _load(name: str) -> dict[str, object]:
+    return json.loads((DATA / f"{name}.json").read_text())
+
+
+def _fast(name: str, solver: str) -> tuple[dict[str, object], object]:
+    data = _load(name)
+    reg = parse_spec(str(data["regimen"]))
+    h = float(data["horizon_day"])  # type: ignore[arg-type]
+    pop = Population.sample(50, int(data["seed"])).subset(range(int(data["patients"])))  # type: ignore[call-overload]
+    return data, simulate(reg, pop, horizon_day=h, output_times_day=output_times(h), solver=solver)
+
+
+#: The v0.1 fixed grid (preset "fast") misses 1e-4 on 50 patients for these regimens
+#: (measured max rel. errors, patient-wise: AUC 24 h / NK / CD56bright peak increase):
+#: flat 3.4e-4 / 1.0e-4 / 1.6e-4; pulse (also peak 1.3e-4) 2.1e-4 / 7.7e-4 / 1.2e-3;
+#: 20 MIU/m2 x5 3.0e-4 / 1.2e-3 / 1.6e-3; seed 1.25 AUC 1.6e-4; seed 1.75 AUC 2.0e-4;
+#: 1-year AUC 1.2e-4.  The 2- and 20-patient checks of v0.1 had not seen it.  Strict xfail:
+#: these start failing the moment the fixed grid meets the goal.
+FIXED_GRID_MISSES = {"flat_2miu", "pulse", "sc_20_x5", "seed_1p25", "seed_1p75", "year_1p25"}
+
+
+def _cases() -> list[object]:
+    out: list[object] = []
+    for name in NAMES:
+        out.append(pytest.param(name, "adaptive", id=f"{name}-adaptive"))
+        marks = (
+            [pytest.mark.xfail(strict=True, reason="v0.1 grid misses 1e-4 (see FIXED_GRID_MISSES)")]
+            if name in FIXED_GRID_MISSES
+            else []
+        )
+        out.append(pytest.param(name, "fast", id=f"{name}-fast", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("name", "solver"), _cases())
+def test_fast_agrees_with_stored_reference(name: str, solver: str) -> None:
+    data, res = _fast(name, solver)
+    for m in CHECKED:
+        want = np.asarray(data[m])
+        got = getattr(res, m)
+        err = np.abs(got / want - 1.0)
+        assert float(err.max()) <= TOL, f"{m}: max rel. error {err.max():.2e} (patient {err.argmax()})"
+
+
+def test_lsoda_reference_equals_radau_reference() -> None:
+    """The two references (scipy Radau and LSODA, rtol 1e-10) on 2 patients, 3 days of the
+    seed regimen and an i.v. bolus: every stored metric to 1e-8 (Tmax to 1e-5: a flat max)."""
+    pop = Population.sample(2, 1)
+    for spec, h in (("1.25 MIU/m2 sc qd x3", 3.0), ("1 MIU/m2 iv bolus", 1.0)):
+        reg = parse_spec(spec)
+        kw = {"horizon_day": h, "output_times_day": output_times(h)}
+        a = simulate(reg, pop, solver="reference-lsoda", **kw)  # type: ignore[arg-type]
+        b = simulate(reg, pop, solver="reference", **kw)  # type: ignore[arg-type]
+        for m in CHECKED:
+            np.testing.assert_allclose(getattr(a, m), getattr(b, m), rtol=1e-8, err_msg=m)
+        np.testing.assert_allclose(a.il2_tmax_first_dose_h, b.il2_tmax_first_dose_h, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "patients"), [("iv_6h_1", [0, 7]), ("sc_20_x5", [3]), ("seed_1p25", [5])]
+)
+def test_stored_reference_metrics_are_reproduced(name: str, patients: list[int]) -> None:
+    if not (DATA / f"{name}.json").exists():
+        pytest.skip(f"no stored reference metrics for {name}")
+    data = _load(name)
+    if max(patients) >= int(data["patients"]):  # type: ignore[call-overload]
+        pytest.skip(f"{name}: only {data['patients']} patients stored")
+    again = run_one(name, patients)
+    for m in METRICS:
+        want = np.asarray(data[m])[patients]
+        np.testing.assert_allclose(again[m], want, rtol=1e-9, err_msg=m)
