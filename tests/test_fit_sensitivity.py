@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from il2sim.fit.sensitivity import (
+    IL2SIM_OUTPUTS,
     ISHIGAMI_EXACT,
     Il2simOutputs,
     evaluate,
+    il2sim_outputs,
     ishigami,
     morris,
     sobol,
@@ -51,6 +53,13 @@ def test_il2sim_outputs_respond_to_their_drivers() -> None:
     fn = Il2simOutputs("1.25 MIU/m2 sc qd x28", ("f_sc", "emax_production"))
     x = np.array([[0.3, 430.9], [0.6, 430.9], [0.3, 861.8]])
     y = fn(x)
-    assert y.shape == (3, 4)
+    names = il2sim_outputs()
+    # every further cell-count output the model declares gets a column (CD56dim today; the
+    # Treg count once model v2 declares treg_per_ul)
+    assert names[:4] == IL2SIM_OUTPUTS and "dim_peak_increase_pct" in names
+    assert y.shape == (3, len(names))
+    dim = names.index("dim_peak_increase_pct")
+    # CD56dim grows far less than CD56bright under low-dose IL-2
+    assert 0.0 <= y[0, dim] < y[0, 1]
     assert y[1, 2] > 1.5 * y[0, 2]  # doubling bioavailability ~doubles peak IL-2
     assert y[2, 0] > y[0, 0] and y[2, 2] == pytest.approx(y[0, 2], rel=0.05)

@@ -29,8 +29,8 @@ from il2sim.errors import InputError
 FloatArray = npt.NDArray[np.float64]
 Model = Callable[[FloatArray], FloatArray]
 
-__all__ = ["ISHIGAMI_EXACT", "Il2simOutputs", "SensitivityResult", "evaluate", "ishigami",
-           "morris", "sobol"]
+__all__ = ["IL2SIM_OUTPUTS", "ISHIGAMI_EXACT", "Il2simOutputs", "SensitivityResult",
+           "cell_count_outputs", "evaluate", "il2sim_outputs", "ishigami", "morris", "sobol"]
 
 
 def ishigami(x: FloatArray, a: float = 7.0, b: float = 0.1) -> FloatArray:
@@ -179,9 +179,29 @@ def morris(fn: Model, names: Sequence[str], bounds: Sequence[tuple[float, float]
 
 
 #: Outputs of :class:`Il2simOutputs` (typical patient): peak % increase of total NK and of
-#: CD56bright NK over baseline, peak serum IL-2 (pM), first-dose AUC over 24 h (IU*h/ml).
+#: CD56bright NK over baseline, peak serum IL-2 (pM), first-dose AUC over 24 h (IU*h/ml);
+#: :func:`il2sim_outputs` adds one peak % increase per further cell-count output of the model.
 IL2SIM_OUTPUTS: tuple[str, ...] = ("nk_peak_increase_pct", "cd56bright_peak_increase_pct",
                                    "il2_peak_pm", "il2_auc_first_24h_iu_h_per_ml")
+_COVERED_COUNTS = ("nk_per_ul", "bright_per_ul")
+
+
+def cell_count_outputs() -> tuple[str, ...]:
+    """The declared model's cell-count outputs (unit cells/ul) beyond total and CD56bright NK
+    (today ``dim_per_ul``; the Treg and conventional T-cell counts once the model declares
+    them), in declaration order."""
+    from il2sim.model.il2nk import IL2NK
+
+    return tuple(o.name for o in IL2NK.outputs
+                 if o.unit == "cells/ul" and o.name not in _COVERED_COUNTS)
+
+
+def il2sim_outputs() -> tuple[str, ...]:
+    """:data:`IL2SIM_OUTPUTS` plus ``<cell>_peak_increase_pct`` for each of
+    :func:`cell_count_outputs` (e.g. ``treg_peak_increase_pct`` for a ``treg_per_ul``
+    output)."""
+    return IL2SIM_OUTPUTS + tuple(f"{c.removesuffix('_per_ul')}_peak_increase_pct"
+                                  for c in cell_count_outputs())
 
 
 @dataclass(frozen=True)
@@ -195,7 +215,7 @@ class Il2simOutputs:
     parameters_path: str | None = None
 
     def __call__(self, x: FloatArray) -> FloatArray:
-        """(M, D) parameter values -> (M, 4) outputs (:data:`IL2SIM_OUTPUTS`)."""
+        """(M, D) parameter values -> (M, K) outputs (:func:`il2sim_outputs`)."""
         from il2sim.model.parameters import load_parameters
         from il2sim.population import Population
         from il2sim.regimen.spec import parse_spec
@@ -214,5 +234,8 @@ class Il2simOutputs:
             bright0_per_ul=np.full(m, min(br0, 0.5 * nk0)), params=z, parameters=ref,
         )
         res = simulate(parse_spec(self.regimen), pop, parameters=ref)
+        from il2sim.simulate.summary import peak_increase_pct
+
+        counts = [peak_increase_pct(res.output(c)) for c in cell_count_outputs()]
         return np.column_stack([res.nk_peak_increase_pct, res.bright_peak_increase_pct,
-                                res.il2_peak_pm, res.il2_auc_first_24h_iu_h_per_ml])
+                                res.il2_peak_pm, res.il2_auc_first_24h_iu_h_per_ml, *counts])

@@ -9,7 +9,13 @@ import re
 from pathlib import Path
 
 from il2sim.errors import InputError
-from il2sim.fit.sensitivity import IL2SIM_OUTPUTS, Il2simOutputs, SensitivityResult, morris, sobol
+from il2sim.fit.sensitivity import (
+    Il2simOutputs,
+    SensitivityResult,
+    il2sim_outputs,
+    morris,
+    sobol,
+)
 from il2sim.model.parameters import load_parameters
 
 __all__ = ["DEFAULT_SENSITIVITY_PARAMS", "run_sensitivity"]
@@ -66,7 +72,7 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
             bar.update(task, completed=done, total=total)
 
     try:
-        res = run(fn, names, bounds, IL2SIM_OUTPUTS, n=n, seed=seed, scale=["log"] * len(names),
+        res = run(fn, names, bounds, il2sim_outputs(), n=n, seed=seed, scale=["log"] * len(names),
                   workers=workers, scheduler=scheduler, progress=tick)
     finally:
         if bar is not None:
