@@ -56,10 +56,12 @@ def test_il2sim_outputs_respond_to_their_drivers() -> None:
     names = il2sim_outputs()
     # every further cell-count output the model declares gets a column (CD56dim today; the
     # Treg count once model v2 declares treg_per_ul)
-    assert names[:4] == IL2SIM_OUTPUTS and "dim_peak_increase_pct" in names
+    assert names[:5] == IL2SIM_OUTPUTS and "dim_peak_increase_pct" in names
     assert y.shape == (3, len(names))
     dim = names.index("dim_peak_increase_pct")
     # CD56dim grows far less than CD56bright under low-dose IL-2
     assert 0.0 <= y[0, dim] < y[0, 1]
+    p_dlt = names.index("dlt_probability")
+    assert 0.0 < y[0, p_dlt] < y[1, p_dlt] < 1.0  # more exposure, more DLTs
     assert y[1, 2] > 1.5 * y[0, 2]  # doubling bioavailability ~doubles peak IL-2
     assert y[2, 0] > y[0, 0] and y[2, 2] == pytest.approx(y[0, 2], rel=0.05)

@@ -179,10 +179,13 @@ def morris(fn: Model, names: Sequence[str], bounds: Sequence[tuple[float, float]
 
 
 #: Outputs of :class:`Il2simOutputs` (typical patient): peak % increase of total NK and of
-#: CD56bright NK over baseline, peak serum IL-2 (pM), first-dose AUC over 24 h (IU*h/ml);
+#: CD56bright NK over baseline, peak serum IL-2 (pM), first-dose AUC over 24 h (IU*h/ml),
+#: probability of a DLT (closed form of :func:`il2sim.toxicity.grading.dlt_probability` over
+#: the toxicity random effects, baseline glucose at its typical value);
 #: :func:`il2sim_outputs` adds one peak % increase per further cell-count output of the model.
 IL2SIM_OUTPUTS: tuple[str, ...] = ("nk_peak_increase_pct", "cd56bright_peak_increase_pct",
-                                   "il2_peak_pm", "il2_auc_first_24h_iu_h_per_ml")
+                                   "il2_peak_pm", "il2_auc_first_24h_iu_h_per_ml",
+                                   "dlt_probability")
 _COVERED_COUNTS = ("nk_per_ul", "bright_per_ul")
 
 
@@ -233,9 +236,20 @@ class Il2simOutputs:
             weight_kg=np.full(m, 75.0), bsa_m2=np.full(m, 1.9), nk0_per_ul=np.full(m, nk0),
             bright0_per_ul=np.full(m, min(br0, 0.5 * nk0)), params=z, parameters=ref,
         )
-        res = simulate(parse_spec(self.regimen), pop, parameters=ref)
         from il2sim.simulate.summary import peak_increase_pct
+        from il2sim.toxicity import load_toxicity_parameters
+        from il2sim.toxicity.clock import daily_dose_miu, to_study_days
+        from il2sim.toxicity.grading import dlt_probability, score_base
 
+        reg = parse_spec(self.regimen)
+        res = simulate(reg, pop, parameters=ref)
+        tox = load_toxicity_parameters()
+        e_model = np.asarray(res.il2_daily_max_pm, dtype=float)
+        base_scores = score_base(to_study_days(e_model, reg),
+                                 to_study_days(daily_dose_miu(reg, pop.bsa_m2, e_model.shape[1]),
+                                               reg), tox)
+        p_dlt = dlt_probability(base_scores, np.full(m, tox.value("glucose0_mg_per_dl")), tox)
         counts = [peak_increase_pct(res.output(c)) for c in cell_count_outputs()]
         return np.column_stack([res.nk_peak_increase_pct, res.bright_peak_increase_pct,
-                                res.il2_peak_pm, res.il2_auc_first_24h_iu_h_per_ml, *counts])
+                                res.il2_peak_pm, res.il2_auc_first_24h_iu_h_per_ml, p_dlt,
+                                *counts])
