@@ -106,20 +106,24 @@ def identifiability() -> None:
 
 def _table_from_rows(rows: list[dict], truth: dict[str, float],  # type: ignore[type-arg]
                      omega: dict[str, float]) -> None:
-    """Print the recovery table from per-replicate rows (several processes' files)."""
+    """Print the recovery table from per-replicate rows (several processes' files).  An
+    interval that could not be computed (SE n/a: the information matrix was not positive
+    definite in that direction) counts as not covering."""
     print(f"il2sim recovery from {len(rows)} replicate fits")
     print(f"{'parameter':24s} {'truth':>10s} {'mean est':>10s} {'rel err %':>9s} "
-          f"{'mean |err| %':>12s} {'95% CI cov %':>12s}")
+          f"{'mean |err| %':>12s} {'95% CI cov %':>12s} {'SE n/a':>6s}")
     for k, t in truth.items():
         est = np.array([r[k] for r in rows])
         cov = np.mean([r[f"lo_{k}"] <= t <= r[f"hi_{k}"] for r in rows])
         print(f"{k:24s} {t:10.4g} {est.mean():10.4g} {100 * (est.mean() / t - 1):9.1f} "
-              f"{100 * np.mean(np.abs(est / t - 1)):12.1f} {100 * cov:12.0f}")
+              f"{100 * np.mean(np.abs(est / t - 1)):12.1f} {100 * cov:12.0f} "
+              f"{sum(not math.isfinite(r[f'lo_{k}']) for r in rows):6d}")
     for k, t in omega.items():
         sd = np.array([r[f"sd_{k}"] for r in rows])
         cov = np.mean([abs(r[f"sd_{k}"] - t) <= 1.96 * r[f"sdse_{k}"] for r in rows])
         print(f"{'omega ' + k:24s} {t:10.4g} {sd.mean():10.4g} {100 * (sd.mean() / t - 1):9.1f} "
-              f"{100 * np.mean(np.abs(sd / t - 1)):12.1f} {100 * cov:12.0f}")
+              f"{100 * np.mean(np.abs(sd / t - 1)):12.1f} {100 * cov:12.0f} "
+              f"{sum(not math.isfinite(r[f'sdse_{k}']) for r in rows):6d}")
     secs = np.array([r["seconds"] for r in rows])
     cpu = np.array([r.get("cpu_seconds", np.nan) for r in rows])
     print(f"fit wall time: mean {secs.mean():.0f} s, max {secs.max():.0f} s; process CPU time "
