@@ -15,7 +15,7 @@ from il2sim.fit.data import from_long
 from il2sim.fit.estimate import PostOptions, fit
 from il2sim.fit.model import FitSpec
 from il2sim.fit.recovery import TOY_OMEGA, TOY_TRUTH, run_recovery, toy_oral_dataset
-from il2sim.fit.saem import SaemOptions
+from il2sim.fit.saem import SaemOptions, interrupted
 from il2sim.fit.toy import LinearTurnover, OneCompartmentOral
 
 DATA = Path(__file__).parent / "data" / "theoph.csv"
@@ -116,6 +116,21 @@ def test_same_seed_same_numbers_and_resume(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         fit(data, model, spec, opts, post, progress=stop_at_30, checkpoint=ck)
     assert ck.exists()
+    # a Ctrl-C landing inside a compiled call surfaces as SystemError (its context the
+    # KeyboardInterrupt; numba's workqueue layer): the same save-and-stop
+    ck2 = tmp_path / "state2.npz"
+
+    def compiled_stop_at_30(phase: str, done: int, total: int, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "saem" and done == 30:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise SystemError("CPUDispatcher returned a result with an exception set")  # noqa: B904
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(data, model, spec, opts, post, progress=compiled_stop_at_30, checkpoint=ck2)
+    assert int(np.load(ck2)["k"]) == 30
+    assert interrupted(SystemError("x")) is False
 
     def count(phase: str, done: int, total: int, info: dict) -> None:  # type: ignore[type-arg]
         if phase == "saem":

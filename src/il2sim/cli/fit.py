@@ -103,10 +103,14 @@ def fit_cmd(
     try:
         with _bars(True) as bar:
             result = run(job, opts, post, out, resume, bar)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        from il2sim.fit.saem import interrupted
+
+        if not interrupted(exc):
+            raise
         print(f"il2sim: interrupted; SAEM state saved in {out / 'saem_state.npz'} "
               "(continue with --resume)", file=sys.stderr)
-        raise
+        raise KeyboardInterrupt from None
     paths = write_outputs(result, job, out, report=not no_report)
     if json_out:
         print_json(result.to_dict(individual=False) | {"files": [str(p) for p in paths]})

@@ -42,7 +42,7 @@ from il2sim.fit.problem import Problem
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["Progress", "SaemOptions", "SaemState", "run_saem"]
+__all__ = ["Progress", "SaemOptions", "SaemState", "interrupted", "run_saem"]
 
 #: progress(phase, done, total, info)
 Progress = Callable[[str, int, int, dict[str, Any]], None]
@@ -231,7 +231,25 @@ def run_saem(
         if checkpoint is not None:
             checkpoint(st)
         raise
+    except SystemError as exc:
+        if not interrupted(exc):
+            raise
+        if checkpoint is not None:
+            checkpoint(st)
+        raise KeyboardInterrupt from exc
     return st
+
+
+def interrupted(exc: BaseException) -> bool:
+    """True for a Ctrl-C: ``KeyboardInterrupt``, or the ``SystemError`` a compiled (numba)
+    call raises when the signal lands while it runs (its context is the ``KeyboardInterrupt``;
+    seen with numba's workqueue threading layer)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
 
 
 def save_state(st: SaemState, path: Path, meta: dict[str, str]) -> None:
