@@ -46,6 +46,17 @@ def _load_regimen(
     return next(iter(regs.values()))
 
 
+def _load_parameter_file(path: Path | None) -> Any:
+    """``--parameters FILE``: a parameter table (None: the packaged one)."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InputError(f"no such file: {str(path)!r}", field="parameters", value=str(path))
+    from il2sim.model.parameters import load_parameters
+
+    return load_parameters(path)
+
+
 def _print_table(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -131,6 +142,10 @@ def simulate_cmd(
         str, typer.Option("--amount-unit", help="Amount unit of --events.")
     ] = "IU",
     per_m2: Annotated[bool, typer.Option("--per-m2", help="--events AMT is per m2.")] = False,
+    parameters: Annotated[
+        Path | None,
+        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
+    ] = None,
 ) -> None:
     """Simulate serum IL-2, receptor occupancy, NK counts, adverse events, DLTs and antibodies
     for a virtual population (the summary of il2sim.toxicity.summarise)."""
@@ -139,6 +154,7 @@ def simulate_cmd(
     from il2sim.toxicity import run_simulation
 
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
+    param_set = _load_parameter_file(parameters)
     label = reg.spec if reg.spec is not None else str(events)
     bar, progress = _progress_bar(f"simulating ({solver})")
     with bar:
@@ -148,6 +164,7 @@ def simulate_cmd(
             seed,
             horizon_day=horizon_days,
             solver=solver,
+            parameters=param_set,
             keep_result=out is not None,
             progress=progress,
             label=label,

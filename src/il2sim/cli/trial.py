@@ -65,6 +65,10 @@ def trial_cmd(
         typer.Option("--start-date", help="Nominal first enrolment date, YYYY-MM-DD (1994-01-03)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    parameters: Annotated[
+        Path | None,
+        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
+    ] = None,
 ) -> None:
     """Run one in-silico trial (datasets into --out) or --trials R replicate trials (OCs)."""
     from il2sim.cdisc import write_trial
@@ -73,6 +77,9 @@ def trial_cmd(
     from il2sim.trial.run import DEFAULT_MAX_PATIENTS
 
     levels = parse_float_list(doses, "doses")
+    from il2sim.cli.simulate import _load_parameter_file
+
+    param_set = _load_parameter_file(parameters)
     des = spec.build(n_doses=len(levels), max_patients_rule=False)
     cap = spec.max_patients if spec.max_patients is not None else DEFAULT_MAX_PATIENTS
     sch = Schedule(dlt_window_day=dlt_window_days)
@@ -82,6 +89,7 @@ def trial_cmd(
             des, levels, seed, out if out is not None else DEFAULT_OUT, schedule=sch,
             modification=mod, neutralising=neutralising, max_patients=cap,
             writer=partial(write_trial, xpt=xpt, options=sdtm_options(start_date)),
+            parameters=param_set,
         )  # fmt: skip
         if json_out:
             print_json(res)
@@ -98,6 +106,7 @@ def trial_cmd(
         reps = replicate_trials(
             des, levels, trials, seed, pool_size=pool_size, schedule=sch, modification=mod,
             neutralising=neutralising, max_patients=cap, out_dir=out, progress=update,
+            parameters=param_set,
         )  # fmt: skip
     summary = reps.to_dict()
     if summary["interrupted"]:
