@@ -38,6 +38,9 @@ def sbml_cmd(
     ] = False,
 ) -> None:
     """Write the model (one patient's parameters, doses as SBML events) as SBML L3V2."""
+    from il2sim import checks
+
+    checks.output_file(out, "--out")
     from il2sim.io.sbml import export_sbml
     from il2sim.regimen.spec import parse_spec
 
@@ -78,6 +81,9 @@ def nonmem_cmd(
 ) -> None:
     """Write a NONMEM-style dataset (ID TIME(h) AMT RATE DV MDV EVID CMT DVID BLQ BSA WT AGE
     SEX DOSE) of a simulation or of an SDTM trial folder."""
+    from il2sim import checks
+
+    checks.output_file(out, "--out")
     import numpy as np
 
     from il2sim import units

@@ -44,6 +44,9 @@ def report_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Write an HTML report (figures embedded, printable on A4) of a trial folder."""
+    from il2sim import checks
+
+    checks.output_file(out, "--out")
     from rich.console import Console
     from rich.progress import Progress
 

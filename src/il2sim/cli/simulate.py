@@ -134,6 +134,10 @@ def simulate_cmd(
 ) -> None:
     """Simulate serum IL-2, receptor occupancy, NK counts, adverse events, DLTs and antibodies
     for a virtual population (the summary of il2sim.toxicity.summarise)."""
+    from il2sim import checks
+
+    if out is not None:
+        checks.output_file(out, "--out")
     import sys
 
     from il2sim.toxicity import run_simulation
