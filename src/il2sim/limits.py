@@ -57,7 +57,8 @@ LIMITS: dict[str, Limit] = {
         Limit(
             "stored_values", 5e8, "values kept in memory (patients x states x output times)",
             "5x10^8 doubles are 4 GB, a sixth of the 24 GB machine",
-            "drop --out (more than 20 000 patients are then streamed) or use fewer patients",
+            "fewer patients, a shorter horizon or a coarser output grid; il2sim simulate "
+            "without --out streams more than 20 000 patients",
         ),
         Limit(
             "trials", 1e8, "simulated trials in one run",
@@ -79,8 +80,9 @@ LIMITS: dict[str, Limit] = {
             "far beyond any dose-finding trial",
         ),
         Limit(
-            "pool_patients", 5e6, "simulated patients in the replicate pools (levels x pool size)",
-            "each pool patient is simulated and kept (time courses, outcomes) in memory",
+            "pool_patients", 1e6, "simulated patients in the replicate pools (levels x pool size)",
+            "each pool patient is simulated over the whole course and kept in memory (10^6 "
+            "patients take about an hour)",
             "a smaller --pool-size (replicates resample the pools)",
         ),
         Limit(

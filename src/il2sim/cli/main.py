@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import Any
 
 import typer
@@ -78,6 +79,17 @@ def command() -> Any:
     return harden(typer.main.get_command(app))
 
 
+def _notes(caught: list[warnings.WarningMessage]) -> None:
+    """numpy/scipy warnings become one ``il2sim: note:`` line each (deduplicated), never raw
+    stderr with a source line."""
+    seen: set[str] = set()
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.add(text)
+            print(f"il2sim: note: {text}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, mapping user errors to exit code 2 and one line.
 
@@ -85,7 +97,12 @@ def main(argv: list[str] | None = None) -> None:
     that is not a number, ...) become ``il2sim: error: ...`` on stderr and exit code 2.
     """
     try:
-        rc = command().main(args=argv, prog_name="il2sim", standalone_mode=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                rc = command().main(args=argv, prog_name="il2sim", standalone_mode=False)
+            finally:
+                _notes(caught)
     except Il2simError as exc:
         print(f"il2sim: error: {exc}", file=sys.stderr)
         sys.exit(2)
