@@ -18,7 +18,8 @@ canonical type, and raises :class:`~il2sim.errors.InputError` naming the field a
   paths, checked *before* the work starts (see "Outputs" below).
 
 Outputs (decided once for every command): a file output that is an existing folder, or a
-folder output that is an existing file, is refused; a missing parent folder is created; a
+folder output that is an existing file, is refused (so is a device such as
+``/dev/null``, which the rename would replace); a missing parent folder is created; a
 parent that is a file, or a folder that cannot be written, is refused.  The file itself is
 written to a temporary name and renamed only when complete (:mod:`il2sim._files`), so a
 failed or interrupted run leaves an existing file untouched.
@@ -51,6 +52,7 @@ __all__ = [
     "probability",
     "probability_vector",
     "real",
+    "scheduler_address",
     "seed",
     "time_days",
 ]
@@ -215,6 +217,8 @@ def output_file(path: str | os.PathLike[str], field: str = "out") -> Path:
         raise _fail(field, str(path), "must be a file name")
     if p.is_dir():
         raise _fail(field, str(path), "is an existing folder, expected a file name")
+    if p.exists() and not p.is_file():
+        raise _fail(field, str(path), "is not a regular file (a device, FIFO or socket)")
     if p.exists() and not os.access(p, os.W_OK) and not os.access(p.parent, os.W_OK):
         raise _fail(field, str(path), "cannot be written")
     _check_parent(p, field)
@@ -256,3 +260,25 @@ def input_folder(path: str | os.PathLike[str], field: str) -> Path:
     if not p.is_dir():
         raise _fail(field, str(path), "is a file, expected a folder")
     return p
+
+
+_ADDRESS_RE = re.compile(r"(?:(tcp|tls)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
+
+
+def scheduler_address(text: str, field: str = "scheduler", *, probe_s: float = 2.0) -> str:
+    """A Dask scheduler address ``tcp://HOST:PORT`` (or ``tls://``; ``HOST:PORT`` means tcp)
+    whose port accepts a connection within ``probe_s`` seconds; returns it with its scheme."""
+    import socket
+
+    m = _ADDRESS_RE.fullmatch(str(text).strip())
+    if m is None or not 1 <= int(m.group(3)) <= 65535:
+        raise _fail(field, text, "must be a scheduler address tcp://HOST:PORT (port 1-65535)")
+    scheme, host, port = m.group(1) or "tcp", m.group(2).strip("[]"), int(m.group(3))
+    if probe_s > 0:
+        try:
+            with socket.create_connection((host, port), timeout=probe_s):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise _fail(field, text, f"no scheduler answers there ({reason})") from None
+    return f"{scheme}://{m.group(2)}:{port}"

@@ -45,48 +45,66 @@ LIMITS: dict[str, Limit] = {
     lim.name: lim
     for lim in (
         Limit(
-            "horizon_days", 3650.0, "simulated days",
+            "horizon_days",
+            3650.0,
+            "simulated days",
             "the output grid and the solver's work grow with the horizon; ten years covers any "
             "IL-2 course (the seed trial ran 90 days)",
         ),
         Limit(
-            "patients", 1e8, "virtual patients in one simulate run",
+            "patients",
+            1e8,
+            "virtual patients in one simulate run",
             "10^8 patients take about a day on two cores even streamed",
             "run a sweep (il2sim sweep) in chunks on a Dask cluster",
         ),
         Limit(
-            "stored_values", 5e8, "values kept in memory (patients x states x output times)",
+            "stored_values",
+            5e8,
+            "values kept in memory (patients x states x output times)",
             "5x10^8 doubles are 4 GB, a sixth of the 24 GB machine",
             "fewer patients, a shorter horizon or a coarser output grid; il2sim simulate "
             "without --out streams more than 20 000 patients",
         ),
         Limit(
-            "trials", 1e8, "simulated trials in one run",
+            "trials",
+            1e8,
+            "simulated trials in one run",
             "10^8 trials hold 10^8 results in memory",
             "run a sweep (il2sim sweep) with chunk_size and chunks",
         ),
         Limit(
-            "cohorts", 10_000.0, "cohorts per simulated trial",
+            "cohorts",
+            10_000.0,
+            "cohorts per simulated trial",
             "a dose-finding trial has tens of cohorts; the per-trial arrays are sized by it",
         ),
         Limit(
-            "trial_cohorts", 2e9, "trials x cohorts per trial (design simulate)",
+            "trial_cohorts",
+            2e9,
+            "trials x cohorts per trial (design simulate)",
             "the kernels allocate and loop over every trial's cohorts",
             "fewer --trials per run, summed by a sweep",
         ),
         Limit(
-            "n_doses", 100.0, "dose levels of a design",
+            "n_doses",
+            100.0,
+            "dose levels of a design",
             "designs fit one parameter per level or a model over all of them; 100 levels is "
             "far beyond any dose-finding trial",
         ),
         Limit(
-            "pool_patients", 1e6, "simulated patients in the replicate pools (levels x pool size)",
+            "pool_patients",
+            1e6,
+            "simulated patients in the replicate pools (levels x pool size)",
             "each pool patient is simulated over the whole course and kept in memory (10^6 "
             "patients take about an hour)",
             "a smaller --pool-size (replicates resample the pools)",
         ),
         Limit(
-            "path_nodes", 100_000.0, "nodes of a dose-path tree (an upper bound before fitting)",
+            "path_nodes",
+            100_000.0,
+            "nodes of a dose-path tree (an upper bound before fitting)",
             "each node refits the design (a CRM fit is a quadrature); the tree grows as "
             "(cohort size + 1)^cohorts ahead",
             "fewer --cohorts-ahead, or paths from a later point (--outcomes)",

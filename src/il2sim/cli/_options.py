@@ -104,8 +104,8 @@ def _pre(value: Any, kind: type, field: str) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_pre(v, kind, field) for v in value)
     if isinstance(value, str):
-        return checks.number_text(value, field) if kind is float else checks.integer_text(
-            value, field
+        return (
+            checks.number_text(value, field) if kind is float else checks.integer_text(value, field)
         )
     if kind is float and isinstance(value, float):
         return checks.real(value, field)

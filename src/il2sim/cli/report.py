@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,7 +66,9 @@ def report_cmd(
         "antibodies",
         "operating characteristics",
     )
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    with Progress(
+        console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()
+    ) as progress:
         task = progress.add_task("report", total=len(steps))
 
         def tick(name: str) -> None:

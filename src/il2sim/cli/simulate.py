@@ -77,6 +77,8 @@ def _print_table(summary: dict[str, Any]) -> None:
 
 def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
     """A rich progress bar on stderr and the ``progress(done, total)`` callback that drives it."""
+    import sys
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -93,6 +95,7 @@ def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
+        disable=not sys.stderr.isatty(),  # a bar is for a terminal, not for logs and pipes
     )
     task = bar.add_task(label, total=None)
 

@@ -10,10 +10,10 @@ The CLI declares the options (``il2sim.cli._design_options``); the conversion li
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from il2sim import checks
 from il2sim.errors import DesignError, InputError
 
 __all__ = ["DesignSpec", "float_list", "parse_options", "parse_value"]
@@ -26,13 +26,7 @@ def float_list(text: str, field: str) -> list[float]:
         part = part.strip()
         if not part:
             raise InputError(f"empty entry in list {text!r}", field=field, value=text)
-        try:
-            x = float(part)
-        except ValueError:
-            raise InputError(f"not a number: {part!r}", field=field, value=part) from None
-        if not math.isfinite(x):
-            raise InputError(f"not a finite number: {part!r}", field=field, value=part)
-        out.append(x)
+        out.append(checks.number_text(part, field))
     return out
 
 
@@ -46,11 +40,15 @@ def parse_value(text: str) -> Any:
         return False
     if "," in t:
         return float_list(t, "option")
-    for conv in (int, float):
+    for conv in (checks.integer_text, checks.number_text):
         try:
-            return conv(t)
-        except ValueError:
+            return conv(t, "option")
+        except InputError:
             pass
+    if t.lower() in ("nan", "inf", "-inf", "+inf", "infinity") or any(
+        ch.isdigit() and not ch.isascii() for ch in t
+    ):
+        raise InputError(f"must be a finite number in ASCII digits, got {t!r}", field="option")
     return t
 
 
