@@ -365,6 +365,7 @@ def _main() -> None:  # pragma: no cover - make fuzz
                 rec["examples"] += 1
                 if res.problems:
                     rec["failures"].append(describe(res))
+                    rec.setdefault("kinds", {}).setdefault(res.problems[0][:120], describe(res))
                     raise AssertionError(describe(res))
 
             try:
@@ -373,13 +374,14 @@ def _main() -> None:  # pragma: no cover - make fuzz
                 pass
     total = sum(r["examples"] for r in stats.values())
     failures = sum(len(r["failures"]) for r in stats.values())
+    kinds = sum(len(r.get("kinds", {})) for r in stats.values())
     print(json.dumps({"minutes": args.minutes, "seed": args.seed, "rounds": rounds,
-                      "commands": len(cmds), "examples": total, "failing_runs": failures},
-                     indent=2))  # fmt: skip
+                      "commands": len(cmds), "examples": total, "failing_runs": failures,
+                      "distinct_problems": kinds}, indent=2))  # fmt: skip
     for name, r in sorted(stats.items()):
         print(f"{name:20s} {r['examples']:6d} examples, {len(r['failures'])} failing runs")
-        for f in dict.fromkeys(r["failures"]):
-            print("   ", f.replace("\n", "\n    ")[:2000])
+        for text in r.get("kinds", {}).values():
+            print("   ", text.replace("\n", "\n    ")[:2000])
     sys.exit(1 if failures else 0)
 
 

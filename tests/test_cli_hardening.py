@@ -271,3 +271,53 @@ def test_warnings_become_notes(capsys: pytest.CaptureFixture[str]) -> None:
         "il2sim: note: RuntimeWarning: second",
     ]
     assert os.linesep not in lines[0]
+
+
+def _sweep_store(root: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    argv = ["sweep", "run", "--kind", "design", "-p", "design=3+3,4+5", "-p",
+            "truth=[0.1,0.2,0.3]", "--chunk-size", "10", "--out", str(root / "st"),
+            "--no-progress"]  # fmt: skip
+    code, _, err = _run(argv, capsys)
+    assert code == 0, err
+    return root / "st"
+
+
+@pytest.mark.parametrize("damage", [b"", b"PAR1 not parquet at all PAR1", b"\x00\x01binary"])
+def test_sweep_summary_names_an_empty_or_corrupt_chunk(
+    damage: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = _sweep_store(tmp_path, capsys)
+    chunk = sorted((store / "chunks").iterdir())[0]
+    chunk.write_bytes(damage)
+    code, _, err = _run(["sweep", "summary", str(store)], capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"unreadable chunk file {chunk.name}" in err and "re-run" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a UTF-8 text file"),
+        (
+            (
+                "a: &a [x, x, x, x, x, x, x, x, x]\n"
+                + "".join(
+                    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+                    for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+                )
+            ).encode(),
+            "YAML aliases",
+        ),
+    ],
+    ids=["binary", "alias-bomb"],
+)
+def test_sweep_grid_files_that_cannot_be_read(
+    content: bytes, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_bytes(content)
+    t0 = time.perf_counter()
+    code, _, err = _run(["sweep", "run", str(grid), "--out", str(tmp_path / "st")], capsys)
+    assert code == 2 and needle in err, err
+    assert time.perf_counter() - t0 < 20
+    assert not (tmp_path / "st").exists()
