@@ -329,13 +329,32 @@ def describe(res: Outcome) -> str:
     return f"il2sim {shown}: {'; '.join(res.problems)}\n{res.stderr[-1500:]}"
 
 
+def _batch(cmd: Command, rec: dict[str, Any], batch_seed: int, deadline: float) -> Any:
+    """A hypothesis test of five examples of ``cmd``, recording into ``rec``."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hseed
+
+    @hseed(batch_seed)
+    @settings(max_examples=5, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(argv_for(cmd))
+    def one(argv: list[str]) -> None:
+        if time.monotonic() >= deadline:
+            return
+        res = run_one(argv, cmd.budget.seconds)
+        rec["examples"] += 1
+        if res.problems:
+            rec["failures"].append(describe(res))
+            rec.setdefault("kinds", {}).setdefault(res.problems[0][:120], describe(res))
+            raise AssertionError(describe(res))
+
+    return one
+
+
 def _main() -> None:  # pragma: no cover - make fuzz
     import argparse
     import json
     import random
-
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import seed as hseed
 
     ap = argparse.ArgumentParser(description="Fuzz every il2sim command (make fuzz).")
     ap.add_argument("--minutes", type=float, default=30.0)
@@ -352,24 +371,8 @@ def _main() -> None:  # pragma: no cover - make fuzz
         for cmd in rng.sample(cmds, len(cmds)):
             if time.monotonic() >= deadline:
                 break
-            rec = stats[cmd.name]
-
-            @hseed(rng.randrange(2**32))
-            @settings(max_examples=5, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
-            @given(argv_for(cmd))
-            def one(argv: list[str], cmd: Command = cmd, rec: dict[str, Any] = rec) -> None:
-                if time.monotonic() >= deadline:
-                    return
-                res = run_one(argv, cmd.budget.seconds)
-                rec["examples"] += 1
-                if res.problems:
-                    rec["failures"].append(describe(res))
-                    rec.setdefault("kinds", {}).setdefault(res.problems[0][:120], describe(res))
-                    raise AssertionError(describe(res))
-
             try:
-                one()
+                _batch(cmd, stats[cmd.name], rng.randrange(2**32), deadline)()
             except AssertionError:
                 pass
     total = sum(r["examples"] for r in stats.values())
