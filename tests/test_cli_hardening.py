@@ -49,6 +49,25 @@ CASES: list[tuple[list[str], str]] = [
     (["regimen", "show", "1 MIU/m2 sc", "--bsa", "1e300"], "bsa: must be a body-surface area"),
     (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "nan"], "--every"),
     (["design", "next", "--design", "boin", "--n-doses", "3", "-O", "phi1=abc"], "phi1"),
+    (
+        [
+            "design",
+            "next",
+            "--design",
+            "boin",
+            "--target",
+            "0.3",
+            "--n-doses",
+            "3",
+            "-O",
+            "phi1=1e-320",
+        ],
+        "phi1: must be 0 or at least",
+    ),
+    (
+        ["design", "next", "--design", "boin", "--n-doses", "3", "-O", "phi1=nan"],
+        "phi1: must be a finite",
+    ),
     # resource limits: refused at once, naming the limit and the estimate
     (["simulate", "--regimen", REG, "--patients", str(10**12)], "limit patients"),
     (["simulate", "--regimen", REG, "--horizon-days", "1e7"], "--horizon-days: must be <= 3650"),

@@ -45,6 +45,7 @@ __all__ = [
     "input_file",
     "input_folder",
     "integer_text",
+    "looks_numeric",
     "number_text",
     "output_file",
     "output_folder",
@@ -185,6 +186,17 @@ def number_text(text: str, field: str) -> float:
     if not _FLOAT_RE.fullmatch(s):
         raise _fail(field, text, "must be a number written with ASCII digits")
     return real(float(s), field)
+
+
+def looks_numeric(text: str) -> bool:
+    """True when ``text`` is meant as a number: an ASCII number, NaN/infinity, or any text
+    with a non-ASCII digit (then :func:`number_text` refuses it)."""
+    s = str(text).strip()
+    return bool(
+        _FLOAT_RE.fullmatch(s)
+        or s.lower() in _SPECIAL
+        or any(ch.isdigit() and not ch.isascii() for ch in s)
+    )
 
 
 def integer_text(text: str, field: str) -> int:

@@ -75,7 +75,6 @@ RULES: dict[str, Rule] = {
     "stop_tox_threshold": _prob_open,
     "stop_tox_confidence": _prob_open,
     "resume_fraction": checks.probability,
-    "bsa": checks.positive,
     "port": _count(0, maximum=65535),
 }
 

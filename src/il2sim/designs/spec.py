@@ -30,7 +30,7 @@ def float_list(text: str, field: str) -> list[float]:
     return out
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, field: str = "option") -> Any:
     """A ``KEY=VALUE`` option's value: true/yes, false/no, a comma list of floats, an int, a
     float, else the text."""
     t = text.strip()
@@ -39,17 +39,13 @@ def parse_value(text: str) -> Any:
     if t.lower() in ("false", "no"):
         return False
     if "," in t:
-        return float_list(t, "option")
-    for conv in (checks.integer_text, checks.number_text):
-        try:
-            return conv(t, "option")
-        except InputError:
-            pass
-    if t.lower() in ("nan", "inf", "-inf", "+inf", "infinity") or any(
-        ch.isdigit() and not ch.isascii() for ch in t
-    ):
-        raise InputError(f"must be a finite number in ASCII digits, got {t!r}", field="option")
-    return t
+        return float_list(t, field)
+    if not checks.looks_numeric(t):
+        return t
+    try:
+        return checks.integer_text(t, field)
+    except InputError:
+        return checks.number_text(t, field)
 
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
@@ -62,7 +58,7 @@ def parse_options(items: list[str] | None) -> dict[str, Any]:
         key = k.strip().replace("-", "_")
         if not key:
             raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
-        out[key] = parse_value(v)
+        out[key] = parse_value(v, key)
     return out
 
 
