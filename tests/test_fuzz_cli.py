@@ -13,13 +13,19 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from fuzz_cli import BUDGETS, argv_for, commands, describe, run_one
+from fuzz_cli import BUDGETS, argv_for, commands, describe, run_one, warm_up
 
 COMMANDS = commands()
 
 #: Examples per command in CI (heavier commands get fewer); override with IL2SIM_FUZZ_EXAMPLES.
 EXAMPLES = int(os.environ.get("IL2SIM_FUZZ_EXAMPLES", "8"))
 HEAVY = {"reproduce": 3, "trial": 4, "calibrate": 3, "sweep run": 4, "report": 4}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm() -> None:
+    """Budgets catch hangs, not the first run's lazy imports."""
+    warm_up()
 
 
 def test_every_command_is_enumerated() -> None:
