@@ -44,6 +44,12 @@ CASES: list[tuple[list[str], str]] = [
     (["design", "next", "--design", "boin", "--target", "٠.٣", "--n-doses", "3"], "--target:"),
     (["design", "next", "--design", "boin", "--n-doses", "3", "-O", "phi1=٠.١"], "ASCII digits"),
     (["design", "exact", "--design", "3+3", "--truth", "0.1,١"], "truth: must be a number"),
+    (
+        ["design", "next", "--design", "3+3", "--n-doses", "3", "--outcomes", "1NNN ٢NTN"],
+        "outcomes",
+    ),
+    (["design", "next", "--design", "3+3", "--n-doses", "3", "--outcomes", "１NNN"], "outcomes"),
+    (["regimen", "show", "1 MIU sc qd x٣"], "count"),
     (["regimen", "show", "1e-320 MIU sc"], "dose:"),
     (["regimen", "show", "١ MIU sc"], ""),
     (["regimen", "show", "1 MIU/m2 sc", "--bsa", "1e300"], "bsa: must be a body-surface area"),

@@ -29,7 +29,7 @@ from il2sim.sweep.grid import Grid, GridPoint, _canonical
 
 __all__ = ["ChunkRow", "Store", "SweepSummary"]
 
-_CHUNK_RE = re.compile(r"^([0-9a-f]{16})-(\d{6})\.parquet$")
+_CHUNK_RE = re.compile(r"^([0-9a-f]{16})-(\d{6})\.parquet$", re.ASCII)
 _MANIFEST = "manifest.json"
 _FORMAT = "il2sim-sweep-store/1"
 
