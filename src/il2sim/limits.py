@@ -75,9 +75,10 @@ LIMITS: dict[str, Limit] = {
         ),
         Limit(
             "cohorts",
-            10_000.0,
-            "cohorts per simulated trial",
-            "a dose-finding trial has tens of cohorts; the per-trial arrays are sized by it",
+            1000.0,
+            "cohorts per trial (design simulate) or per decision table (design boundaries)",
+            "a dose-finding trial has tens of cohorts; the kernels cap a trial at 1000 cohorts "
+            "and size their arrays by it",
         ),
         Limit(
             "trial_cohorts",
