@@ -373,24 +373,27 @@ def _main() -> None:  # pragma: no cover - make fuzz
     stats: dict[str, dict[str, Any]] = {c.name: {"examples": 0, "failures": []} for c in cmds}
     rng = random.Random(args.seed)
     rounds = 0
+    # each batch goes to the command that has had the least time so far, so cheap commands
+    # get many examples and heavy ones (reproduce, calibrate) do not eat the run
     while time.monotonic() < deadline:
         rounds += 1
-        for cmd in rng.sample(cmds, len(cmds)):
-            if time.monotonic() >= deadline:
-                break
-            try:
-                _batch(cmd, stats[cmd.name], rng.randrange(2**32), deadline)()
-            except Exception as exc:
-                if not stats[cmd.name]["failures"]:
-                    stats[cmd.name]["failures"].append(f"{type(exc).__name__}: {exc}"[:2000])
+        cmd = min(cmds, key=lambda c: (stats[c.name].get("seconds", 0.0), rng.random()))
+        t0 = time.monotonic()
+        try:
+            _batch(cmd, stats[cmd.name], rng.randrange(2**32), deadline)()
+        except Exception as exc:
+            if not stats[cmd.name]["failures"]:
+                stats[cmd.name]["failures"].append(f"{type(exc).__name__}: {exc}"[:2000])
+        stats[cmd.name]["seconds"] = stats[cmd.name].get("seconds", 0.0) + time.monotonic() - t0
     total = sum(r["examples"] for r in stats.values())
     failures = sum(len(r["failures"]) for r in stats.values())
     kinds = sum(len(r.get("kinds", {})) for r in stats.values())
-    print(json.dumps({"minutes": args.minutes, "seed": args.seed, "rounds": rounds,
+    print(json.dumps({"minutes": args.minutes, "seed": args.seed, "batches": rounds,
                       "commands": len(cmds), "examples": total, "failing_runs": failures,
                       "distinct_problems": kinds}, indent=2))  # fmt: skip
     for name, r in sorted(stats.items()):
-        print(f"{name:20s} {r['examples']:6d} examples, {len(r['failures'])} failing runs")
+        print(f"{name:20s} {r['examples']:6d} examples, {len(r['failures'])} failing runs, "
+              f"{r.get('seconds', 0.0):.0f} s")  # fmt: skip
         for text in r.get("kinds", {}).values():
             print("   ", text.replace("\n", "\n    ")[:2000])
     sys.exit(1 if failures else 0)
