@@ -14,8 +14,8 @@ BOIN = ["--design", "boin", "--target", "0.3", "--truth", T5]
 
 CASES: list[tuple[list[str], str]] = [
     (["design", "simulate", "--design", "3+3", "--truth", T5, "--trials", "0"], "trials"),
-    (["design", "simulate", *BOIN, "--cohorts", "0"], "max_cohorts"),
-    (["design", "simulate", *BOIN, "--max-patients", "-1"], "max_patients"),
+    (["design", "simulate", *BOIN, "--cohorts", "0"], "--cohorts"),
+    (["design", "simulate", *BOIN, "--max-patients", "-1"], "--max-patients"),
     (["design", "simulate", *BOIN, "--cohorts", "3", "--workers", "0"], "workers"),
     (["design", "simulate", *BOIN], "max_cohorts"),  # BOIN needs a sample size
     (["design", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,abc"], "truth"),
@@ -41,17 +41,17 @@ CASES: list[tuple[list[str], str]] = [
     (["design", "boundaries", "--cohorts", "0"], "cohorts"),
     (["design", "boundaries", "--target", "1.2"], "target"),
     (["design", "paths", "--design", "3+3", "--n-doses", "3", "--cohorts-ahead", "0"],
-     "cohorts_ahead"),
+     "--cohorts-ahead"),
     (["trial", "--doses", "0.4,abc"], "doses"),
     (["trial", "--doses", "0.8,0.4"], "doses"),
     (["trial", "--doses", "0.4,-1"], "doses"),
     (["trial", "--trials", "0"], "trials"),
-    (["trial", "--dlt-window-days", "0"], "dlt window"),
-    (["trial", "--resume-fraction", "2"], "resume_fraction"),
-    (["trial", "--hold-days", "-1"], "hold_days"),
+    (["trial", "--dlt-window-days", "0"], "--dlt-window-days"),
+    (["trial", "--resume-fraction", "2"], "--resume-fraction"),
+    (["trial", "--hold-days", "-1"], "--hold-days"),
     (["trial", "--design", "crm", "--target", "0.3"], "skeleton"),
     (["trial", "--design", "boin", "--target", "0.3", "--n-doses", "3"], "doses"),
-    (["trial", "--trials", "3", "--pool-size", "0"], "pool_size"),
+    (["trial", "--trials", "3", "--pool-size", "0"], "--pool-size"),
     (["reproduce", "--trials", "0"], "trials"),
 ]  # fmt: skip
 

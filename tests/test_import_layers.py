@@ -26,6 +26,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "il2sim"
 #: The layer table, low -> high.  Units in the same row are beside each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version"),  # foundations
+    ("checks", "limits"),  # the validation boundary: one checker per kind, resource limits
     ("_files", "_json", "seed", "baseline"),  # seed: published facts; baseline: % change
     ("units",),
     ("regimen",),

@@ -67,23 +67,12 @@ def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
 
 
 def _check_target(target: Path) -> None:
-    """A file target must not be a folder, and its parent must be (or become) a folder."""
-    from il2sim.errors import InputError
+    """A file target must not be a folder, and its parent must be (or become) a writable
+    folder (:func:`il2sim.checks.output_file`, the rule of every command's ``--out``)."""
+    from il2sim.checks import output_file
 
-    if target.is_dir():
-        raise InputError(
-            f"is an existing folder, expected a file name: {str(target)!r}",
-            field="output",
-            value=str(target),
-        )
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError(
-            f"cannot create {str(target)!r}: a parent is a file, not a folder",
-            field="output",
-            value=str(target),
-        ) from None
+    output_file(target, field="output")
+    target.parent.mkdir(parents=True, exist_ok=True)
 
 
 @contextmanager
@@ -181,7 +170,9 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     import shutil
 
-    target = Path(path)
+    from il2sim.checks import output_folder
+
+    target = output_folder(path, field="output")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_stages(target)
     stage = Path(

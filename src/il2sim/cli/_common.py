@@ -4,11 +4,11 @@ bars (the library reports progress through callbacks; only the CLI draws bars)."
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from il2sim import checks
 from il2sim._files import atomic_path, write_atomic
 from il2sim._json import to_jsonable
 from il2sim.errors import InputError
@@ -35,13 +35,7 @@ def parse_float_list(text: str, field: str) -> list[float]:
         part = part.strip()
         if not part:
             raise InputError(f"empty entry in list {text!r}", field=field, value=text)
-        try:
-            x = float(part)
-        except ValueError:
-            raise InputError(f"not a number: {part!r}", field=field, value=part) from None
-        if not math.isfinite(x):
-            raise InputError(f"not a finite number: {part!r}", field=field, value=part)
-        out.append(x)
+        out.append(checks.number_text(part, field))
     return out
 
 
@@ -52,6 +46,8 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
     if not enabled:
         yield lambda task, done, total: None
         return
+    import sys
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -62,6 +58,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         MofNCompleteColumn(),
         console=Console(stderr=True),
         transient=True,
+        disable=not sys.stderr.isatty(),  # a bar is for a terminal, not for logs and pipes
     ) as prog:
 
         def update(task: str, done: int, total: int) -> None:

@@ -115,6 +115,7 @@ def calibrate_cmd(
             TimeElapsedColumn(),
             transient=True,
             console=__import__("rich.console").console.Console(stderr=True),
+            disable=not __import__("sys").stderr.isatty(),
         ) as bar:
             task = bar.add_task("calibrating", total=None)
 

@@ -36,6 +36,9 @@ def reproduce_cmd(
 ) -> None:
     """Run the seed trial (4+5, seven levels) in silico: one representative trial plus
     replicates, and compare each reported result with the model's."""
+    from il2sim import checks
+
+    checks.output_folder(out, "--out")
     from il2sim.errors import InputError
     from il2sim.reproduce import reproduce
 

@@ -88,6 +88,8 @@ def _print_table(summary: dict[str, Any]) -> None:
 
 def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
     """A rich progress bar on stderr and the ``progress(done, total)`` callback that drives it."""
+    import sys
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -104,6 +106,7 @@ def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
+        disable=not sys.stderr.isatty(),  # a bar is for a terminal, not for logs and pipes
     )
     task = bar.add_task(label, total=None)
 
@@ -149,6 +152,10 @@ def simulate_cmd(
 ) -> None:
     """Simulate serum IL-2, receptor occupancy, NK counts, adverse events, DLTs and antibodies
     for a virtual population (the summary of il2sim.toxicity.summarise)."""
+    from il2sim import checks
+
+    if out is not None:
+        checks.output_file(out, "--out")
     import sys
 
     from il2sim.toxicity import run_simulation

@@ -73,6 +73,9 @@ def run_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")] = False,
 ) -> None:
     """Run every chunk of the grid not yet in STORE (re-run the same command to resume)."""
+    from il2sim import checks
+
+    checks.output_folder(out, "--out")
     from il2sim.sweep.execute import run_sweep
     from il2sim.sweep.grid import Grid, load_grid, parse_param_list
 

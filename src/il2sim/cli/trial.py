@@ -71,6 +71,10 @@ def trial_cmd(
     ] = None,
 ) -> None:
     """Run one in-silico trial (datasets into --out) or --trials R replicate trials (OCs)."""
+    from il2sim import checks
+
+    if out is not None:
+        checks.output_folder(out, "--out")
     from il2sim.cdisc import write_trial
     from il2sim.cdisc.sdtm import sdtm_options
     from il2sim.trial import DoseModification, Schedule, conduct_trial, replicate_trials

@@ -102,9 +102,9 @@ def _interrupt_flag() -> Iterator[threading.Event]:
 def _as_root(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        raise DesignError(f"must be an integer >= 0, got {seed!r}", field="seed", value=seed)
-    return np.random.SeedSequence(int(seed))
+    from il2sim import checks
+
+    return np.random.SeedSequence(checks.seed(seed))
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,20 @@ class TrialController:
             if v is not None and (isinstance(v, bool) or int(v) != v or int(v) < 1):
                 raise DesignError(f"must be an integer >= 1, got {v!r}", field=name, value=v)
 
+    def _check_size(self, n_trials: int) -> None:
+        """Resource limits (:mod:`il2sim.limits`): trials, and trials x cohorts per trial."""
+        from il2sim import limits
+
+        per = self.caps.cohorts
+        if self.caps.max_cohorts is None and self.caps.max_patients is not None:
+            per = min(per, -(-self.caps.max_patients // max(self.design.cohort_size, 1)))
+        limits.check("trials", n_trials, field="trials")
+        limits.check("cohorts", per, field="cohorts")
+        limits.check(
+            "trial_cohorts", n_trials * per, f"{n_trials:,} trials x {per:,} cohorts",
+            field="trials",
+        )  # fmt: skip
+
     def kernel(self) -> Kernel | None:
         """The compiled kernel the run will use, or None for the generic loop."""
         if not self.use_kernel or self.accrual is not None:
@@ -160,6 +174,7 @@ class TrialController:
         if isinstance(n_trials, bool) or int(n_trials) != n_trials or int(n_trials) < 1:
             raise DesignError(f"must be an integer >= 1, got {n_trials!r}", field="trials")
         n = int(n_trials)
+        self._check_size(n)
         if isinstance(seed, Sequence):
             seeds = list(seed)
             if len(seeds) != n:

@@ -16,7 +16,7 @@ from il2sim.errors import DesignError
 
 __all__ = ["Decision", "Outcomes"]
 
-_COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
+_COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$", re.ASCII)  # ASCII digits only (issue 16)
 
 
 @dataclass(frozen=True)

@@ -72,20 +72,58 @@ class DosePaths:
         }
 
 
+def _check_tree(design: Design, cohorts_ahead: int, max_nodes: int | None, n_treated: int) -> int:
+    """The node cap in force; refuse a tree whose upper bound is over it.  Designs that do not
+    stop on their own (the root of the rule chain needs a sample size) grow the whole tree,
+    down to the depth a ``stop_at_n`` rule allows."""
+    from il2sim import limits
+
+    cap = int(limits.limit("path_nodes")) if max_nodes is None else int(max_nodes)
+    s = max(int(design.cohort_size), 1)
+    depth = int(cohorts_ahead)
+    node: Any = design
+    while getattr(node, "parent", None) is not None:
+        if str(getattr(node, "rule_name", "")).startswith("stop_at_n"):
+            depth = min(depth, -(-max(int(node.n) - n_treated, 0) // s))
+        node = node.parent
+    if not getattr(node, "requires_sample_size", False):
+        return cap
+    bound, level = 1, 1
+    for _ in range(depth):
+        level *= s + 1
+        bound += level
+        if bound > cap:
+            break
+    if bound > cap:
+        raise limits.LimitError(
+            f"the tree of {cohorts_ahead} cohorts of {s} has more than {cap:,} nodes (sum of "
+            f"({s}+1)^k for k = 0..{cohorts_ahead}; each refits the design): use fewer "
+            f"cohorts ahead, or start later with --outcomes (limit path_nodes, "
+            f"{limits.LIMITS['path_nodes'].env})",
+            field="cohorts_ahead",
+            value=cohorts_ahead,
+        )
+    return cap
+
+
 def dose_paths(
     design: Design,
     outcomes: Outcomes | str = "",
     cohorts_ahead: int = 2,
     truth: Any = None,
-    max_nodes: int = 200_000,
+    max_nodes: int | None = None,
 ) -> DosePaths:
     """Enumerate the next ``cohorts_ahead`` cohorts from ``outcomes``.
 
-    Raises :class:`DesignError` for ``cohorts_ahead < 1`` or a tree over ``max_nodes`` nodes.
+    Raises :class:`DesignError` for ``cohorts_ahead < 1`` or a tree over ``max_nodes`` nodes
+    (default: the ``path_nodes`` limit of :mod:`il2sim.limits`); a design that does not stop
+    on its own (CRM, interval designs) is refused before fitting when the tree's upper bound,
+    sum of (cohort size + 1)^k, is over that limit.
     """
     if cohorts_ahead < 1:
         raise DesignError(f"must be >= 1, got {cohorts_ahead}", field="cohorts_ahead")
     start = Outcomes.parse(outcomes, design.n_doses) if isinstance(outcomes, str) else outcomes
+    max_nodes = _check_tree(design, cohorts_ahead, max_nodes, int(start.dose.size))
     design.check_outcomes(start)
     p = None
     if truth is not None:

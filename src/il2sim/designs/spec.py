@@ -10,10 +10,10 @@ The CLI declares the options (``il2sim.cli._design_options``); the conversion li
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from il2sim import checks
 from il2sim.errors import DesignError, InputError
 
 __all__ = ["DesignSpec", "float_list", "parse_options", "parse_value"]
@@ -26,17 +26,11 @@ def float_list(text: str, field: str) -> list[float]:
         part = part.strip()
         if not part:
             raise InputError(f"empty entry in list {text!r}", field=field, value=text)
-        try:
-            x = float(part)
-        except ValueError:
-            raise InputError(f"not a number: {part!r}", field=field, value=part) from None
-        if not math.isfinite(x):
-            raise InputError(f"not a finite number: {part!r}", field=field, value=part)
-        out.append(x)
+        out.append(checks.number_text(part, field))
     return out
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, field: str = "option") -> Any:
     """A ``KEY=VALUE`` option's value: true/yes, false/no, a comma list of floats, an int, a
     float, else the text."""
     t = text.strip()
@@ -45,13 +39,13 @@ def parse_value(text: str) -> Any:
     if t.lower() in ("false", "no"):
         return False
     if "," in t:
-        return float_list(t, "option")
-    for conv in (int, float):
-        try:
-            return conv(t)
-        except ValueError:
-            pass
-    return t
+        return float_list(t, field)
+    if not checks.looks_numeric(t):
+        return t
+    try:
+        return checks.integer_text(t, field)
+    except InputError:
+        return checks.number_text(t, field)
 
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
@@ -64,7 +58,7 @@ def parse_options(items: list[str] | None) -> dict[str, Any]:
         key = k.strip().replace("-", "_")
         if not key:
             raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
-        out[key] = parse_value(v)
+        out[key] = parse_value(v, key)
     return out
 
 

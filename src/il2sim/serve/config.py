@@ -71,7 +71,7 @@ def is_loopback_host(host: str) -> bool:
         pass
     try:
         infos = socket.getaddrinfo(h, None)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):  # unresolvable, not IDNA-encodable, NUL in it
         return False
     addrs = {info[4][0] for info in infos}
     return bool(addrs) and all(

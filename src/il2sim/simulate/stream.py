@@ -235,8 +235,9 @@ def _seed_entropy(seed: int | np.random.SeedSequence) -> list[int]:
         ent = seed.entropy
         ints: Sequence[int] = ent if isinstance(ent, Sequence) else [int(ent or 0)]
         return [int(x) for x in ints] + [int(k) for k in seed.spawn_key]
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        raise InputError(f"must be a non-negative integer, got {seed!r}", field="seed", value=seed)
+    from il2sim.checks import seed as check_seed
+
+    check_seed(seed)
     return [int(seed)]
 
 

@@ -79,14 +79,28 @@ class SimulationRun:
 def _check(patients: object, seed: object, solver: str, horizon_day: float | None) -> None:
     if isinstance(patients, bool) or not isinstance(patients, int) or patients <= 0:
         raise InputError(f"must be a positive integer, got {patients!r}", field="patients")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"must be a non-negative integer, got {seed!r}", field="seed")
+    from il2sim import checks, limits
+
+    checks.seed(seed)
+    limits.check("patients", patients, field="patients")
     if solver not in SOLVERS:
         raise InputError(f"must be one of {', '.join(SOLVERS)}, got {solver!r}", field="solver")
     if horizon_day is not None and not (horizon_day > 0 and horizon_day < float("inf")):
         raise InputError(
             f"must be a positive number of days, got {horizon_day}", field="horizon-days"
         )
+
+
+def _check_size(regimen: Regimen, patients: int, horizon_day: float | None, solver: str) -> None:
+    """Resource limits before sampling (:mod:`il2sim.limits`): horizon, patients x states x
+    output times of a run held in memory."""
+    from il2sim import limits
+    from il2sim.simulate import check_size
+    from il2sim.simulate.options import resolve
+
+    horizon = float(regimen.default_horizon_day if horizon_day is None else horizon_day)
+    limits.check("horizon_days", horizon, field="horizon_days")
+    check_size(patients, int(horizon / resolve(solver)[1].output_step_day) + 2)
 
 
 def _simulate_chunked(
@@ -168,6 +182,7 @@ def run_simulation(
         result: SimulationResult | None = None
         pop: Population | None = None
     else:
+        _check_size(regimen, patients, horizon_day, solver)
         full = Population.sample(patients, seed, params)
         result, pop, interrupted = _simulate_chunked(
             regimen, full, params, horizon_day, solver, progress

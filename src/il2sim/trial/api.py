@@ -59,6 +59,9 @@ def conduct_trial(
 ) -> TrialOutput:
     """Run one in-silico trial (:func:`il2sim.trial.run_trial`) and write its datasets into
     ``out_dir`` with ``writer`` (None: nothing is written)."""
+    from il2sim import checks
+
+    checks.seed(seed)
     trial = run_trial(
         design, doses_miu_per_m2, seed, schedule=schedule, modification=modification,
         neutralising=neutralising, max_patients=max_patients, parameters=parameters,
@@ -97,6 +100,11 @@ def replicate_trials(
     """Simulate ``pool_size`` patients per level, run ``n_trials`` replicate trials from the
     pools (:func:`il2sim.trial.run_replicates`) and, with ``out_dir``, write
     ``replicates.json`` there (atomically)."""
+    from il2sim import checks, limits
+
+    checks.seed(seed)
+    checks.count(n_trials, "trials")
+    limits.check("trials", n_trials, field="trials")
 
     def report(task: str) -> Callable[[int, int], None] | None:
         if progress is None:

@@ -98,6 +98,12 @@ def build_pools(
     doses = check_doses(doses_miu_per_m2)
     if pool_size < 1:
         raise InputError(f"must be >= 1, got {pool_size}", field="pool_size")
+    from il2sim import limits
+
+    limits.check(
+        "pool_patients", len(doses) * pool_size, f"{len(doses)} levels x {pool_size:,}",
+        field="pool_size",
+    )  # fmt: skip
     t = tox or load_toxicity_parameters()
     sch = schedule or Schedule()
     pool_ss = np.random.SeedSequence(seed).spawn(4)[2]
