@@ -82,7 +82,9 @@ def _check_test_codes(test_codes: Mapping[str, str] | None) -> dict[str, str]:
     for key, val in (test_codes or {}).items():
         k = key.strip().upper()
         if k not in NK_TEST_CODES:
-            raise DataError(f"unknown endpoint {key!r} (expected NKCELLS or NKBRIGHT)", field="test_codes")
+            raise DataError(
+                f"unknown endpoint {key!r} (expected NKCELLS or NKBRIGHT)", field="test_codes"
+            )
         if not str(val).strip():
             raise DataError(f"empty test code for {k}", field="test_codes")
         codes[k] = str(val).strip().upper()
@@ -104,7 +106,9 @@ def _replicates(folder: Path) -> dict[str, Any] | None:
     return None
 
 
-def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
+def _from_sdtm(
+    folder: Path, codes: dict[str, str]
+) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     names = ("DM", "SUPPDM", "EX", "AE", "SUPPAE", "CP", "PC", "IS", "DECISION")
     pkg = read_package(folder, SDTM, names=names, standard="SDTM")
     for name in ("DM", "EX", "CP"):
@@ -123,7 +127,11 @@ def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFr
                 f"missing required variable {missing[0]} in {pkg.files[name].name} "
                 f"(has: {', '.join(df.columns)})", field=name,
             )  # fmt: skip
-    notes = [f"{d} absent: its part of the analysis is skipped" for d, _ in OPTIONAL if d not in pkg.tables]
+    notes = [
+        f"{d} absent: its part of the analysis is skipped"
+        for d, _ in OPTIONAL
+        if d not in pkg.tables
+    ]
     study = {k: v for k, v in codes.items() if k != v}
     adam, _ = build_adam(pkg.tables, AdamOptions(test_codes=study))
     out: dict[str, pd.DataFrame | None] = dict(adam)
@@ -134,12 +142,18 @@ def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFr
     return out, notes
 
 
-def _from_adam(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
+def _from_adam(
+    folder: Path, codes: dict[str, str]
+) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     pkg = read_package(folder, ADAM, standard="ADaM")
     for name in ("ADSL", "ADCP"):
         if name not in pkg.tables:
             raise DataError(f"missing required dataset {name} in {folder}", field=name)
-    notes = [f"{d} absent: its part of the analysis is skipped" for d, a in OPTIONAL if a not in pkg.tables]
+    notes = [
+        f"{d} absent: its part of the analysis is skipped"
+        for d, a in OPTIONAL
+        if a not in pkg.tables
+    ]
     out: dict[str, pd.DataFrame | None] = {k: pkg.tables.get(k) for k in (*ADAM, "DECISION")}
     cp = out["ADCP"]
     assert cp is not None
@@ -199,4 +213,3 @@ def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) ->
 def load_sdtm(path: str | Path, test_codes: Mapping[str, str] | None = None) -> TrialData:
     """v0.1 name of :func:`load_trial` (reads SDTM or ADaM folders)."""
     return load_trial(path, test_codes)
-

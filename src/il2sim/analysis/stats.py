@@ -47,6 +47,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
+
 @dataclass(frozen=True)
 class SpearmanResult:
     """Spearman rank correlation between dose and response (two-sided p, scipy)."""
@@ -123,7 +124,6 @@ class LevelSummary:
 
 
 # ------------------------------------------------------------------------------------------
-
 
 
 def spearman(

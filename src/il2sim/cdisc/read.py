@@ -230,7 +230,8 @@ def _typed(df: pd.DataFrame, ds: Dataset, table: str) -> pd.DataFrame:
                 out[v.name] = col.fillna("").astype(str)
             else:
                 out[v.name] = [
-                    "" if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a))
+                    ""
+                    if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a))
                     else str(a)
                     for a in col
                 ]

@@ -117,7 +117,15 @@ def solve_reference(
         y_end[p] = y
     zeros = np.zeros(n_pat, dtype=np.int64)
     return RawSolution(
-        rec, dmax, node_auc, fcmax, ftmax, y_end, zeros, zeros.copy(), np.zeros((n_pat, n), dtype=np.int64)
+        rec,
+        dmax,
+        node_auc,
+        fcmax,
+        ftmax,
+        y_end,
+        zeros,
+        zeros.copy(),
+        np.zeros((n_pat, n), dtype=np.int64),
     )
 
 
@@ -199,5 +207,13 @@ def solve_lsoda(
         y_end[p] = y
     zeros = np.zeros(n_pat, dtype=np.int64)
     return RawSolution(
-        rec, dmax, node_auc, fcmax, ftmax, y_end, zeros, zeros.copy(), np.zeros((n_pat, n), dtype=np.int64)
+        rec,
+        dmax,
+        node_auc,
+        fcmax,
+        ftmax,
+        y_end,
+        zeros,
+        zeros.copy(),
+        np.zeros((n_pat, n), dtype=np.int64),
     )

@@ -29,7 +29,17 @@ __all__ = ["RUNNERS", "Runner", "flatten_metrics", "get_runner", "run_chunk", "s
 Runner = Callable[[Mapping[str, Any], int, np.random.SeedSequence], dict[str, float]]
 
 #: Keys of result dictionaries that are not per-replicate means (labels, seeds, MC errors).
-_SKIP_KEYS = {"n_trials", "seed", "method", "design", "truth", "target", "interrupted"}
+_SKIP_KEYS = {
+    "n_trials",
+    "seed",
+    "method",
+    "design",
+    "truth",
+    "target",
+    "interrupted",
+    "done",
+    "asked",
+}
 
 
 def seed_int(seed: np.random.SeedSequence) -> int:
