@@ -6,6 +6,8 @@ that follow: validate, fit, optimise) runs its work inside :func:`interruptible`
 * the **first Ctrl-C** (SIGINT) only sets a flag; the work checks it between chunks
   (:func:`stop_requested`, or the yielded :class:`StopFlag`), never inside a compiled (numba)
   kernel, so a kernel always finishes its chunk and nothing is torn down under it;
+* a stop the work does not notice within :data:`GRACE_S` seconds (a phase that cannot check,
+  e.g. a numba compilation before the first chunk) ends the process as a second Ctrl-C does;
 * the work then returns what finished, flagged with :func:`interrupt_fields`
   (``"interrupted": true``, ``"done"``, ``"asked"``); the command writes it (atomically), prints
   the one line of :func:`interrupt_message` on stderr and exits with :data:`EXIT_INTERRUPTED`;
@@ -37,6 +39,7 @@ from typing import Any
 
 __all__ = [
     "EXIT_INTERRUPTED",
+    "GRACE_S",
     "StopFlag",
     "ignore_sigint",
     "interrupt_fields",
@@ -52,19 +55,36 @@ __all__ = [
 EXIT_INTERRUPTED = 130
 
 
+#: Seconds the work has to notice a first Ctrl-C (check the flag) before the process stops
+#: as on a second Ctrl-C: covers phases that cannot check, e.g. a numba compilation.
+GRACE_S = 10.0
+
+
 class StopFlag:
-    """Set by the first Ctrl-C of an :func:`interruptible` scope; checked between chunks."""
+    """Set by the first Ctrl-C of an :func:`interruptible` scope; checked between chunks.
+
+    Reading the flag once it is set *acknowledges* the stop (the work saw it and winds down);
+    a stop not acknowledged within :data:`GRACE_S` ends the process as a second Ctrl-C would.
+    """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._seen = threading.Event()
 
     def set(self) -> None:
         """Ask the work to stop after the current chunk (what the first Ctrl-C does)."""
         self._event.set()
 
     def is_set(self) -> bool:
-        """True once a stop was asked for."""
-        return self._event.is_set()
+        """True once a stop was asked for (and then marks it acknowledged)."""
+        if self._event.is_set():
+            self._seen.set()
+            return True
+        return False
+
+    def acknowledged(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the work to read the set flag; True if it did."""
+        return self._seen.wait(timeout)
 
     __bool__ = is_set
 
@@ -100,7 +120,7 @@ def _abort() -> None:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
-    os.write(2, b"il2sim: interrupted (second Ctrl-C: stopped at once, nothing kept)\n")
+    os.write(2, b"il2sim: interrupted (stopped at once, nothing kept)\n")
     os._exit(EXIT_INTERRUPTED)
 
 
@@ -119,10 +139,16 @@ def _watch(fd: int, flag: StopFlag, closed: threading.Event) -> None:
             if signum != signal.SIGINT or closed.is_set():
                 continue
             seen += 1
-            if seen == 1:
-                flag.set()
-            else:
+            if seen > 1:
                 _abort()
+            flag.set()
+            threading.Thread(target=_grace, args=(flag, closed), daemon=True).start()
+
+
+def _grace(flag: StopFlag, closed: threading.Event) -> None:
+    """End the process if the work neither read the flag nor left the scope in time."""
+    if not flag.acknowledged(GRACE_S) and not closed.is_set():
+        _abort()
 
 
 @contextmanager

@@ -78,10 +78,8 @@ def exit_interrupted(what: str, done: int, asked: int, where: str | None = None)
     (:mod:`il2sim._interrupt`).  Call it after the flagged result was written and printed."""
     import sys
 
-    import typer
-
     from il2sim._interrupt import EXIT_INTERRUPTED, interrupt_message
 
     sys.stdout.flush()
     print(interrupt_message(what, done, asked, where), file=sys.stderr)
-    raise typer.Exit(EXIT_INTERRUPTED)
+    raise SystemExit(EXIT_INTERRUPTED)  # not typer.Exit: main() prints a line for that one
