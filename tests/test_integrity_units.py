@@ -30,7 +30,7 @@ def test_mixed_iu_and_miu_give_the_exact_levels(folder: Path) -> None:
     lines = ex.read_text().splitlines()
     for i in (1, 3, 7):  # S01 (0.4), S03 (0.8) and S06 (1.25) written in IU/m2
         cells = lines[i].split(",")
-        cells[2] = str(int(round(float(cells[2]) * 1e6)))
+        cells[2] = str(round(float(cells[2]) * 1e6))
         cells[3] = "IU/m2"
         lines[i] = ",".join(cells)
     ex.write_text("\n".join(lines) + "\n")

@@ -23,6 +23,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from il2sim.analysis.checks import (
+    check_decisions,
+    check_test_codes_present,
+    check_values,
+    raise_all,
+)
 from il2sim.cdisc.adam import REQUIRED, AdamOptions, build_adam
 from il2sim.cdisc.adam_spec import ADAM
 from il2sim.cdisc.read import read_package, resolve_folder
@@ -107,10 +113,16 @@ def _replicates(folder: Path) -> dict[str, Any] | None:
 
 
 def _from_sdtm(
-    folder: Path, codes: dict[str, str]
+    folder: Path, codes: dict[str, str], requested: Mapping[str, str] | None
 ) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     names = ("DM", "SUPPDM", "EX", "AE", "SUPPAE", "CP", "PC", "IS", "DECISION")
     pkg = read_package(folder, SDTM, names=names, standard="SDTM")
+    problems = check_values(pkg.tables)
+    cp_raw = pkg.tables.get("CP")
+    if cp_raw is not None and "CPTESTCD" in cp_raw.columns:
+        present = set(cp_raw["CPTESTCD"].astype(str).str.strip().str.upper())
+        problems += check_test_codes_present(requested, present, "CP", "CPTESTCD")
+    raise_all(problems, str(folder))
     for name in ("DM", "EX", "CP"):
         if name not in pkg.tables:
             raise DataError(
@@ -143,9 +155,15 @@ def _from_sdtm(
 
 
 def _from_adam(
-    folder: Path, codes: dict[str, str]
+    folder: Path, codes: dict[str, str], requested: Mapping[str, str] | None
 ) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     pkg = read_package(folder, ADAM, standard="ADaM")
+    problems = check_values(pkg.tables)
+    cp_raw = pkg.tables.get("ADCP")
+    if cp_raw is not None and "PARAMCD" in cp_raw.columns:
+        present = set(cp_raw["PARAMCD"].astype(str).str.strip().str.upper())
+        problems += check_test_codes_present(requested, present, "ADCP", "PARAMCD")
+    raise_all(problems, str(folder))
     for name in ("ADSL", "ADCP"):
         if name not in pkg.tables:
             raise DataError(f"missing required dataset {name} in {folder}", field=name)
@@ -167,11 +185,13 @@ def _from_adam(
 def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) -> TrialData:
     """Load the SDTM or ADaM folder ``path`` (see the module docstring).
 
-    ``test_codes`` maps il2sim's CP codes to the study's, e.g. ``{"NKCELLS": "CD56NK"}``.
+    ``test_codes`` maps il2sim's CP codes to the study's, e.g. ``{"NKCELLS": "CD56NK"}``; a
+    mapped code the data do not hold is an error.  Values are checked first
+    (:mod:`il2sim.analysis.checks`): every problem is listed in one DataError.
     """
     codes = _check_test_codes(test_codes)
     standard, folder = resolve_folder(path)
-    tables, notes = (_from_sdtm if standard == "SDTM" else _from_adam)(folder, codes)
+    tables, notes = (_from_sdtm if standard == "SDTM" else _from_adam)(folder, codes, test_codes)
     adsl, adcp = tables["ADSL"], tables["ADCP"]
     assert adsl is not None and adcp is not None
     untreated = adsl["TRT01PN"].isna()
@@ -194,6 +214,7 @@ def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) ->
         notes.append("AE has no DLT flag (SUPPAE AEDLT): DLTs are not counted")
     treated = adsl[~untreated]
     levels = tuple(float(x) for x in sorted(treated["DOSE01P"].astype(float).dropna().unique()))
+    raise_all(check_decisions(tables.get("DECISION"), len(levels)), f"{folder} (decision log)")
     return TrialData(
         path=str(folder),
         standard=standard,

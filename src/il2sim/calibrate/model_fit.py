@@ -364,7 +364,6 @@ def calibrate(
             stopped = True
             write = False  # an interrupted fit is reported (best point so far), never written
     fitted = {n: float(np.exp(v)) for n, v in zip(names, x_fit, strict=True)}
-    fitted = {n: float(np.exp(v)) for n, v in zip(names, sol.x, strict=True)}
     p_fit = p0.with_params(**fitted)
     all_pops = calibration_populations(patients, seed, p0)
     levels = evaluate(p_fit, all_pops)

@@ -104,12 +104,11 @@ def convert_units(
         factors[i] = f
     if bad:
         first_key, first_rows = next(iter(bad.items()))
-        parts = [f"{k!r} in {_rows(r)}" for k, r in bad.items()]
-        raise DataError(
-            f"row {first_rows[0]}, column {unit_col}: unknown unit {first_key!r} (expected "
-            f"{expected}); units that cannot be converted: {'; '.join(parts)}",
-            field=table, value=first_key,
-        )  # fmt: skip
+        msg = f"row {first_rows[0]}, column {unit_col}: unknown unit {first_key!r} (expected {expected})"
+        if sum(len(r) for r in bad.values()) > 1:
+            parts = "; ".join(f"{k!r} in {_rows(r)}" for k, r in bad.items())
+            msg += f"; units that cannot be converted: {parts}"
+        raise DataError(msg, field=table, value=first_key)
     out = values * factors
     converted = np.isfinite(factors) & (factors != 1.0)  # factor 1: no rounding error to remove
     out[converted] = units.exact_after_conversion(out[converted])
