@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from il2sim._interrupt import interruptible, sigint_ignored
-from il2sim.errors import InputError
+from il2sim.errors import Il2simError, InputError
 from il2sim.sweep.grid import Grid, GridPoint
-from il2sim.sweep.runners import get_runner, run_chunk
+from il2sim.sweep.runners import check_point, get_runner, run_chunk
 from il2sim.sweep.store import Store
 
 __all__ = ["SweepRun", "run_sweep"]
@@ -121,6 +121,26 @@ def _dask_client(
         cluster.close()
 
 
+def _check_grid(grid: Grid) -> None:
+    """Validate every point of ``grid`` (:func:`~il2sim.sweep.runners.check_point`); one
+    InputError listing the failing points (their index and parameters)."""
+    problems: list[str] = []
+    for pt in grid.points():
+        try:
+            check_point(grid.kind, pt.params)
+        except (Il2simError, TypeError, ValueError) as exc:
+            problems.append(f"point {pt.index} {pt.params}: {exc}")
+    if problems:
+        shown = "\n".join(f"  - {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise InputError(
+            f"{len(problems)} of {grid.n_points} grid point(s) are invalid; nothing was run or "
+            f"written\n{shown}{more}",
+            field="grid",
+            value=len(problems),
+        )
+
+
 def run_sweep(
     grid: Grid,
     out: str | Path,
@@ -144,6 +164,7 @@ def run_sweep(
         raise InputError(f"must be >= 1, got {workers}", field="workers", value=workers)
     if workers is not None and scheduler is not None:
         raise InputError("give --workers or --scheduler, not both", field="scheduler")
+    _check_grid(grid)  # every point, before the store exists: a bad grid leaves nothing behind
     store = Store(out)
     store.open_for(grid)
     done = store.done()
