@@ -89,3 +89,15 @@ def test_cli_exit_2_and_one_block(folder: Path, capsys: pytest.CaptureFixture[st
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("il2sim: error: data: 2 problem(s)") and "Traceback" not in err
+
+
+def test_schema_problems_of_several_files_in_one_block(folder: Path) -> None:
+    """The cdisc reader lists every file/variable problem (one per variable), not the first."""
+    _edit(folder / "cp.csv", "S01,NKCELLS,200,cells/uL,1", "S01,NKCELLS,abc,cells/uL,1")
+    _edit(folder / "ex.csv", "SUBCUTANEOUS,1,90", "SUBCUTANEOUS,one,90")
+    with pytest.raises(DataError) as err:
+        load_sdtm(folder)
+    msg = str(err.value)
+    assert msg.startswith("data: 2 problem(s) in ")
+    assert "CP: row 2, column CPSTRESN: cannot parse 'abc' as a number" in msg
+    assert "EX: row 1, column EXSTDY: cannot parse 'one' as a number" in msg
