@@ -202,3 +202,33 @@ def test_second_ctrl_c_exits_at_once_without_partial_files(tmp_path: Path) -> No
     assert "Traceback" not in err
     assert len(message_lines(err)) <= 2
     no_hidden(tmp_path)
+
+
+def test_staging_folder_of_a_killed_trial_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    """SIGKILL while ``trial --xpt --out D`` stages its datasets leaves ``.D.il2sim-tmp-PID-*``
+    beside D; the next run of the same target removes it (its process is gone)."""
+    import signal
+    import time
+
+    target = tmp_path / "D"
+    cmd = [sys.executable, "-m", "il2sim.cli.main", "trial", "--xpt", "--out", str(target)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+    staged: list[Path] = []
+    deadline = time.monotonic() + TIMEOUT_S
+    while proc.poll() is None and time.monotonic() < deadline and not staged:
+        staged = [p for p in tmp_path.iterdir() if p.name.startswith(".D.il2sim-tmp-")]
+        time.sleep(0.01)
+    if staged and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".D.il2sim-tmp-")]
+    if not left:  # the run finished between two polls: leave a killed writer's folder by hand
+        fake = tmp_path / ".D.il2sim-tmp-999999999-abc"
+        (fake / "sdtm").mkdir(parents=True)
+        (fake / "sdtm" / "dm.csv").write_text("partial")
+        left = [fake]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not any(p.exists() for p in left)
+    no_hidden(tmp_path)
+    assert (target / "sdtm" / "dm.xpt").is_file()
