@@ -40,9 +40,7 @@ def nk_visits(data: TrialData, test: str) -> pd.DataFrame:
     """
     lv = _level_of(data)
     cp = data.adcp
-    cp = cp[
-        (cp["PARAMCD"] == test) & (cp["DTYPE"].astype(str) == "") & cp["USUBJID"].isin(lv.index)
-    ]
+    cp = cp[(cp["PARAMCD"] == test) & (cp["DTYPE"].astype(str) == "") & cp["USUBJID"].isin(lv.index)]
     out = pd.DataFrame(
         {
             "USUBJID": cp["USUBJID"].to_numpy(),
@@ -136,6 +134,8 @@ def il2_peak_trough(samples: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["USUBJID", "il2_peak_pm", "il2_trough_pm", "il2_n_samples", "il2_n_blq"]
     )
+
+
 
 
 def time_on_treatment(data: TrialData) -> pd.Series:

@@ -65,6 +65,7 @@ class JonckheereResult:
         }
 
 
+
 def _clean_groups(groups: Sequence[Sequence[float] | FloatArray]) -> list[FloatArray]:
     out = [np.asarray(g, dtype=float).ravel() for g in groups]
     out = [g[~np.isnan(g)] for g in out]

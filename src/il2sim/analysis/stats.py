@@ -47,7 +47,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-
 @dataclass(frozen=True)
 class SpearmanResult:
     """Spearman rank correlation between dose and response (two-sided p, scipy)."""
@@ -124,6 +123,7 @@ class LevelSummary:
 
 
 # ------------------------------------------------------------------------------------------
+
 
 
 def spearman(

@@ -104,7 +104,6 @@ def write_sdtm(
     declarations (default :data:`SDTM`; a live trial's export uses ``SDTM_LIVE``); each
     domain is conformed to its declaration (declared variables, in order) before writing."""
     from il2sim._files import staged_folder
-
     spec = SDTM if specs is None else specs
     target = Path(out_dir)
     sid = str(domains["DM"]["STUDYID"].iat[0]) if len(domains["DM"]) else "IL2SIM"

@@ -32,12 +32,8 @@ EX_PARAMS: dict[str, str] = {
     "NINTERR": "Number of Dose Interruptions",
     "NREDUC": "Number of Dose Reductions",
 }
-CPPARAM = ct.sponsor(
-    "CPPARAM", "ADCP parameter", {k: f"{v[0]} ({v[1]})" for k, v in CP_TESTS.items()}
-)
-PCPARAM = ct.sponsor(
-    "PCPARAM", "ADPC parameter", {k: f"{v[0]} ({v[1]})" for k, v in PC_TESTS.items()}
-)
+CPPARAM = ct.sponsor("CPPARAM", "ADCP parameter", {k: f"{v[0]} ({v[1]})" for k, v in CP_TESTS.items()})
+PCPARAM = ct.sponsor("PCPARAM", "ADPC parameter", {k: f"{v[0]} ({v[1]})" for k, v in PC_TESTS.items()})
 ISPARAM = ct.sponsor("ISPARAM", "ADIS parameter", IS_TESTS)
 EXPARAM = ct.sponsor("EXPARAM", "ADEX parameter", EX_PARAMS)
 
@@ -177,15 +173,8 @@ ADIS = _bds("ADIS", "Immunogenicity Analysis Dataset", ISPARAM, (
     V("AVALC", "Analysis Value (C)", length=10, source="ISSTRESC", codelist=ct.POSNEG),
 ), "IS")  # fmt: skip
 ADDEC = Dataset(
-    DECISION.name,
-    DECISION.label,
-    "ADaM",
-    "ADAM OTHER",
-    DECISION.structure,
-    DECISION.keys,
-    DECISION.variables,
-    nonstandard=True,
-    comment=DECISION.comment,
+    DECISION.name, DECISION.label, "ADaM", "ADAM OTHER", DECISION.structure, DECISION.keys,
+    DECISION.variables, nonstandard=True, comment=DECISION.comment,
 )
 
 #: Every ADaM dataset il2sim writes, in write order.

@@ -29,16 +29,7 @@ from il2sim.cdisc.unit_text import (
 )
 from il2sim.errors import DataError
 
-__all__ = [
-    "BASELINE_LAST_DAY",
-    "adcp",
-    "adex",
-    "adis",
-    "adpc",
-    "dates_of",
-    "parse_flag",
-    "subject_info",
-]
+__all__ = ["BASELINE_LAST_DAY", "adcp", "adex", "adis", "adpc", "dates_of", "parse_flag", "subject_info"]
 
 #: Baseline: the last value on or before this study day.
 BASELINE_LAST_DAY = 1
@@ -97,12 +88,8 @@ def subject_info(
     dosed = ex[ex["dose"] > 0]
     if "EXSTDY" in ex.columns:
         end = (ex["EXENDY"] if "EXENDY" in ex.columns else ex["EXSTDY"]).fillna(ex["EXSTDY"])
-        g = pd.DataFrame(
-            {"USUBJID": ex["USUBJID"], "st": ex["EXSTDY"], "en": end.where(ex["dose"] > 0)}
-        )
-        dur = (g.groupby("USUBJID")["en"].max() - g.groupby("USUBJID")["st"].min() + 1.0).reindex(
-            ids
-        )
+        g = pd.DataFrame({"USUBJID": ex["USUBJID"], "st": ex["EXSTDY"], "en": end.where(ex["dose"] > 0)})
+        dur = (g.groupby("USUBJID")["en"].max() - g.groupby("USUBJID")["st"].min() + 1.0).reindex(ids)
     else:
         dur = pd.Series(math.nan, index=ids)
     start = dates_of(ex, "EXSTDTC").groupby(ex["USUBJID"]).min().reindex(ids)
@@ -166,11 +153,7 @@ def adex(ex: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for sid, g in ex.assign(days=days).groupby("USUBJID", sort=False):
         p = float(planned.get(sid, math.nan))
-        span = (
-            float(g["EXENDY"].max() if "EXENDY" in g else g["EXSTDY"].max())
-            - float(g["EXSTDY"].min())
-            + 1
-        )
+        span = float(g["EXENDY"].max() if "EXENDY" in g else g["EXSTDY"].max()) - float(g["EXSTDY"].min()) + 1
         dosed = g[g["dose"] > 0]
         cum = float((dosed["dose"] * dosed["days"]).sum())
         dur = duration.get(sid, math.nan)
@@ -186,9 +169,7 @@ def adex(ex: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
     return _with_trt(pd.DataFrame(rows), info) if rows else _empty("ADEX")
 
 
-def adcp(
-    cp: pd.DataFrame | None, info: pd.DataFrame, test_codes: Mapping[str, str]
-) -> pd.DataFrame:
+def adcp(cp: pd.DataFrame | None, info: pd.DataFrame, test_codes: Mapping[str, str]) -> pd.DataFrame:
     """ADCP (see the module docstring); ``test_codes`` maps il2sim's CP codes to the study's."""
     if cp is None:
         return _empty("ADCP")
@@ -232,9 +213,7 @@ def adcp(
     return _with_trt(df.reset_index(drop=True), info)
 
 
-def _convert(
-    df: pd.DataFrame, table: str, vcol: str, ucol: str, f: Any, expected: str
-) -> np.ndarray:
+def _convert(df: pd.DataFrame, table: str, vcol: str, ucol: str, f: Any, expected: str) -> np.ndarray:
     return convert_units(df, table, vcol, ucol, f, expected)
 
 
@@ -252,9 +231,7 @@ def adpc(pc: pd.DataFrame | None, info: pd.DataFrame) -> pd.DataFrame:
         pc = pc[pc["PCTESTCD"].astype(str).str.upper().isin(["IL2", "IL-2", "IL02"])]
     pc = pc.reset_index(drop=True)
     pc["PCSTRESN"] = parse_float(pc, "PC", "PCSTRESN")
-    conc = _convert(
-        pc, "PC", "PCSTRESN", "PCSTRESU", conc_unit_factor_to_pm, "pM, IU/mL, ng/mL or pg/mL"
-    )
+    conc = _convert(pc, "PC", "PCSTRESN", "PCSTRESU", conc_unit_factor_to_pm, "pM, IU/mL, ng/mL or pg/mL")
     flag = next((c for c in ("PCBLQFL", "BLQ", "PCBLQ", "BLQFL") if c in pc.columns), None)
     if flag is not None:  # a sponsor's (or il2sim v0.1's) BLQ flag
         blq = parse_flag(pc, "PC", flag)
@@ -268,7 +245,7 @@ def adpc(pc: pd.DataFrame | None, info: pd.DataFrame) -> pd.DataFrame:
         lloq = _convert(pc, "PC", "PCLLOQ", "PCSTRESU", conc_unit_factor_to_pm, "pM, IU/mL, ng/mL")
     else:
         lloq = np.full(len(pc), math.nan)
-    ((code, (name, unit)),) = PC_TESTS.items()
+    (code, (name, unit)), = PC_TESTS.items()
     df = pd.DataFrame({
         "USUBJID": pc["USUBJID"], "PARAMCD": code, "PARAM": f"{name} ({unit})", "PARAMN": 1,
         "AVAL": conc, "AVALC": pc["PCSTRESC"] if "PCSTRESC" in pc.columns else "",
@@ -296,11 +273,7 @@ def adis(is_: pd.DataFrame | None, info: pd.DataFrame) -> pd.DataFrame:
         i = int(np.flatnonzero((~ok).to_numpy())[0])
         raise DataError(f"row {i + 1}, column ISSTRESC: expected POSITIVE or NEGATIVE, "
                         f"got {is_['ISSTRESC'].iat[i]!r}", field="IS")  # fmt: skip
-    code = (
-        is_["ISTESTCD"].astype(str).str.upper()
-        if "ISTESTCD" in is_.columns
-        else pd.Series("ANY", index=is_.index)
-    )
+    code = is_["ISTESTCD"].astype(str).str.upper() if "ISTESTCD" in is_.columns else pd.Series("ANY", index=is_.index)
     pos = res.str.startswith("POS")
     df = pd.DataFrame({
         "USUBJID": is_["USUBJID"], "PARAMCD": code,

@@ -70,9 +70,7 @@ def _codelist(m: Any, cl: Codelist) -> Any:
         if t.extended:
             kw["ExtendedValue"] = "Yes"
         if decoded:
-            kw["Decode"] = m.Decode(
-                TranslatedText=[m.TranslatedText(_content=t.decode or t.value, lang="en")]
-            )
+            kw["Decode"] = m.Decode(TranslatedText=[m.TranslatedText(_content=t.decode or t.value, lang="en")])
             item = m.CodeListItem(**kw)
         else:
             item = m.EnumeratedItem(**kw)
@@ -140,15 +138,11 @@ def build_define(
             comments.append(m.CommentDef(OID=f"COM.{ds.name}", Description=_text(m, ds.comment)))
         ig.Description = _text(m, ds.label)
         ig.Class = m.Class(Name=ds.klass)
-        ig.leaf = m.leaf(
-            ID=leaf_id, href=f"{ds.file_stem}.xpt", title=m.title(_content=f"{ds.file_stem}.xpt")
-        )
+        ig.leaf = m.leaf(ID=leaf_id, href=f"{ds.file_stem}.xpt", title=m.title(_content=f"{ds.file_stem}.xpt"))
         refs = []
         for k, v in enumerate(ds.variables, start=1):
             oid = f"IT.{ds.name}.{v.name}"
-            ref = m.ItemRef(
-                ItemOID=oid, OrderNumber=k, Mandatory="Yes" if v.core == "Req" else "No"
-            )
+            ref = m.ItemRef(ItemOID=oid, OrderNumber=k, Mandatory="Yes" if v.core == "Req" else "No")
             if v.name in ds.keys:
                 ref.KeySequence = ds.keys.index(v.name) + 1
             if v.role and ds.standard == "SDTM":
@@ -159,9 +153,7 @@ def build_define(
                                            Type="Computation", Description=_text(m, v.source)))  # fmt: skip
             refs.append(ref)
             length, digits = _length_and_digits(v, df[v.name])
-            item = m.ItemDef(
-                OID=oid, Name=v.name, DataType=DEFINE_TYPES[v.type], SASFieldName=v.name
-            )
+            item = m.ItemDef(OID=oid, Name=v.name, DataType=DEFINE_TYPES[v.type], SASFieldName=v.name)
             if v.type not in ("datetime", "date", "duration"):
                 item.Length = length
             if v.type == "float" and digits is not None:

@@ -30,8 +30,7 @@ def codelist_table(codelists: Mapping[str, Codelist]) -> str:
     rows = ["| codelist | NCI code | terms |", "| --- | --- | --- |"]
     for cl in codelists.values():
         terms = ", ".join(
-            f"{t.value}{f' [{t.nci}]' if t.nci else ''}{'*' if t.extended else ''}"
-            for t in cl.terms
+            f"{t.value}{f' [{t.nci}]' if t.nci else ''}{'*' if t.extended else ''}" for t in cl.terms
         )
         rows.append(f"| {cl.name} ({cl.label}) | {cl.nci or 'sponsor'} | {terms} |")
     return "\n".join(rows) + "\n"

@@ -217,7 +217,9 @@ def check_frame(df: pd.DataFrame, ds: Dataset) -> list[str]:
         if v.type in ("text", "datetime", "date", "duration"):
             too_long = [i for i, x in enumerate(col) if isinstance(x, str) and len(x) > v.length]
             if too_long:
-                problems.append(f"{ds.name} row {too_long[0] + 1}: {v.name} longer than {v.length}")
+                problems.append(
+                    f"{ds.name} row {too_long[0] + 1}: {v.name} longer than {v.length}"
+                )
         if v.codelist is not None:
             allowed = v.codelist.values
             for i, x in enumerate(col):
@@ -226,7 +228,8 @@ def check_frame(df: pd.DataFrame, ds: Dataset) -> list[str]:
                 key = str(int(x)) if v.type == "integer" else str(x)
                 if key not in allowed:
                     problems.append(
-                        f"{ds.name} row {i + 1}: {v.name} {key!r} not in codelist {v.codelist.name}"
+                        f"{ds.name} row {i + 1}: {v.name} {key!r} not in codelist "
+                        f"{v.codelist.name}"
                     )
                     break
     return problems

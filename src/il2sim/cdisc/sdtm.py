@@ -191,7 +191,7 @@ class _Builder:
                     "CPLOBXFL": "Y" if w == 0 else "", "CPBLFL": "Y" if w == 0 else "",
                 })  # fmt: skip
         seq = 0
-        ((code, (name, unit)),) = PC_TESTS.items()
+        (code, (name, unit)), = PC_TESTS.items()
         for v, w in enumerate(weeks):
             day = 7 * w + 1
             for h, hr in enumerate(sch.pc_hours):

@@ -28,9 +28,7 @@ IS_TESTS: dict[str, str] = {
     "IL2AB": "Anti-IL-2 Antibody",
     "IL2NAB": "Neutralizing Anti-IL-2 Antibody",
 }
-CPTESTCD = ct.sponsor(
-    "CPTESTCD", "Cell Phenotyping Test Code", {k: v[0] for k, v in CP_TESTS.items()}
-)
+CPTESTCD = ct.sponsor("CPTESTCD", "Cell Phenotyping Test Code", {k: v[0] for k, v in CP_TESTS.items()})
 CPTEST = ct.sponsor("CPTEST", "Cell Phenotyping Test Name", tuple(v[0] for v in CP_TESTS.values()))
 PCTESTCD = ct.sponsor("PCTESTCD", "PK Analyte Code", {k: v[0] for k, v in PC_TESTS.items()})
 ISTESTCD = ct.sponsor("ISTESTCD", "Immunogenicity Test Code", IS_TESTS)

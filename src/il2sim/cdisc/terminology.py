@@ -51,9 +51,7 @@ NY = Codelist(
     (Term("N", "C49487", "No"), Term("Y", "C49488", "Yes")), extensible=False,
 )  # fmt: skip
 #: Flags that are "Y" or null (ADaM population and record flags, ABLFL).
-Y_ONLY = Codelist(
-    "NY_Y", "No Yes Response (Y only)", "C66742", (Term("Y", "C49488", "Yes"),), False
-)
+Y_ONLY = Codelist("NY_Y", "No Yes Response (Y only)", "C66742", (Term("Y", "C49488", "Yes"),), False)
 ROUTE = Codelist(
     "ROUTE", "Route of Administration", "C66729",
     (Term("SUBCUTANEOUS", "C38299"), Term("INTRAVENOUS", "C38276")),

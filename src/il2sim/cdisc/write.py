@@ -51,9 +51,7 @@ def _text_frame(df: pd.DataFrame, ds: Dataset) -> pd.DataFrame:
         if v.type == "adate":
             out[v.name] = [x.date().isoformat() if pd.notna(x) else "" for x in df[v.name]]
         elif v.type == "adatetime":
-            out[v.name] = [
-                x.isoformat(timespec="seconds") if pd.notna(x) else "" for x in df[v.name]
-            ]
+            out[v.name] = [x.isoformat(timespec="seconds") if pd.notna(x) else "" for x in df[v.name]]
     return out
 
 
@@ -165,9 +163,7 @@ def write_dataset(
         elif fmt == "xpt":
             _write_xpt(df, ds, path)
         else:
-            raise DataError(
-                f"unknown format {fmt!r} (expected {', '.join(FORMATS)})", field="format"
-            )
+            raise DataError(f"unknown format {fmt!r} (expected {', '.join(FORMATS)})", field="format")
         out.append(path)
     return out
 

@@ -46,7 +46,6 @@ class CRMLike(Protocol):
     @property
     def start_dose(self) -> int: ...
 
-
 #: dfcrm's near-flat prior sd used while every patient had a DLT (two-stage) or for MLE fallback.
 FLAT_PRIOR_SD = 500.0
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["ABDesign", "ABFit", "decide", "exact_oc", "four_plus_five", "three_plus_three"]
 
 
+
 @dataclass(frozen=True)
 class ABDesign(Design):
     """An A+B design (Lin & Shih 2001) over ``n_doses`` levels.

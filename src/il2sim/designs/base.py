@@ -25,7 +25,6 @@ from il2sim.errors import DesignError
 if TYPE_CHECKING:
     from il2sim.designs.kernels import Kernel
 
-
 class Fit(ABC):
     """A design fitted to outcomes (``escalation``'s *selector*)."""
 

@@ -208,9 +208,7 @@ def _need(df: pd.DataFrame, cols: Sequence[str], domain: str) -> None:
         raise DataError(f"missing column {missing[0]}", field=domain, value=missing[0])
 
 
-def _num(
-    df: pd.DataFrame, col: str, domain: str, required: bool = False
-) -> npt.NDArray[np.float64]:
+def _num(df: pd.DataFrame, col: str, domain: str, required: bool = False) -> npt.NDArray[np.float64]:
     """Numeric column through the one reader's parser: a value that is not a number is
     rejected with its row and column; with ``required`` a missing value is too."""
     from il2sim.cdisc.read import parse_float
@@ -266,9 +264,7 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
     for q in ("BSA", "WEIGHT"):
         if q not in wide.columns:
             raise DataError(f"missing QNAM {q}", field="SUPPDM", value=q)
-    dm1 = dm.drop_duplicates("USUBJID").set_index(
-        dm.drop_duplicates("USUBJID")["USUBJID"].astype(str)
-    )
+    dm1 = dm.drop_duplicates("USUBJID").set_index(dm.drop_duplicates("USUBJID")["USUBJID"].astype(str))
     wide = wide.reindex(subjects)
     cov = pd.DataFrame(
         {
@@ -276,9 +272,7 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
             "ID": [id_of[s] for s in subjects],
             "BSA": wide["BSA"].to_numpy(dtype=float),
             "WT": wide["WEIGHT"].to_numpy(dtype=float),
-            "AGE": dm1.loc[subjects, "AGE"]
-            .astype("Float64")
-            .to_numpy(dtype=float, na_value=np.nan),
+            "AGE": dm1.loc[subjects, "AGE"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
             "SEX": _sex_code(dm1.loc[subjects, "SEX"].tolist()),
         }
     )
@@ -298,9 +292,7 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
     cov["DOSE"] = first_dose.reindex(subjects).to_numpy(dtype=float)
     bsa_of = dict(zip(subjects, cov["BSA"].tolist(), strict=True))
     rows: list[dict[str, Any]] = []
-    for s, dose, d0, d1 in zip(
-        ex["USUBJID"], ex["EXDOSE"], ex["EXSTDY"], ex["EXENDY"], strict=True
-    ):
+    for s, dose, d0, d1 in zip(ex["USUBJID"], ex["EXDOSE"], ex["EXSTDY"], ex["EXENDY"], strict=True):
         if dose <= 0:
             continue
         amt_iu = float(units.miu_to_iu(dose)) * bsa_of[s]

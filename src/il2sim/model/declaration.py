@@ -294,9 +294,7 @@ class Model:
                 raise ModelError("missing from the parameter table", field=p.name, value=p.name)
             unit = specs[p.name].unit
             if unit != p.unit:
-                raise ModelError(
-                    f"unit {unit!r} in the table, model expects {p.unit!r}", field=p.name
-                )
+                raise ModelError(f"unit {unit!r} in the table, model expects {p.unit!r}", field=p.name)
 
     def build_theta(self, pop: PatientSource, parameters: object) -> FloatArray:
         """Individual constants (P, n_constants) from the rules, in declaration order."""
@@ -312,9 +310,7 @@ class Model:
             raise ModelError("non-finite individual constant", field=bad)
         return theta
 
-    def initial_state(
-        self, pop: PatientSource, theta: FloatArray, parameters: object
-    ) -> FloatArray:
+    def initial_state(self, pop: PatientSource, theta: FloatArray, parameters: object) -> FloatArray:
         """Initial states (P, n_states) from the initial-value rules."""
         env = Env(self, pop, parameters)
         env.constants = {c.name: theta[:, j] for j, c in enumerate(self.constants)}

@@ -128,9 +128,7 @@ def _classify(
         start = seg_toks[-1 if prev == what.upper() else -2].end_pos
         value = (text[start:pos] + word).strip()
         if what == "for":
-            return InputError(
-                f"'for' needs a span like 14d, got {value!r}", field="count", value=value
-            )
+            return InputError(f"'for' needs a span like 14d, got {value!r}", field="count", value=value)
         return InputError(
             f"'over' needs a duration like 6h, got {value!r}", field="duration", value=value
         )

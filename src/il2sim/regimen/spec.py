@@ -197,9 +197,7 @@ class _Builder:
         freq, raw = c
         if freq.interval_day <= 0:
             raise InputError(
-                f"a cycle needs a repeat interval, got {freq.text!r}",
-                field="cycles",
-                value=freq.text,
+                f"a cycle needs a repeat interval, got {freq.text!r}", field="cycles", value=freq.text
             )
         return freq, raw.checked("cycles")
 
@@ -219,9 +217,7 @@ class _Builder:
                 schedule = item
                 continue
             if item.kind in mods:
-                raise InputError(
-                    f"given twice, got {item.text!r}", field=item.kind, value=item.text
-                )
+                raise InputError(f"given twice, got {item.text!r}", field=item.kind, value=item.text)
             mods[item.kind] = item
         duration = mods.get("duration")
         start = mods.get("start")

@@ -199,10 +199,7 @@ def render_html(
         )
     context["stats_table"] = _stats_table(result)
     context["response_tables"] = [
-        (
-            F.TEST_LABELS.get(dr.test, dr.test),
-            table(pd.DataFrame([s.to_dict() for s in dr.summary])),
-        )
+        (F.TEST_LABELS.get(dr.test, dr.test), table(pd.DataFrame([s.to_dict() for s in dr.summary])))
         for dr in result.dose_response
     ]
 

@@ -108,12 +108,7 @@ def compare_rows(
     lo_i, hi_i = 0, nd - 1
     for label, values, rep_rng, (p_rule, rep_p) in (
         ("NK (CD3-CD56+)", pools.nk_pct, SEED.nk_peak_increase_pct, SEED.nk_trend_p),
-        (
-            "CD56bright NK",
-            pools.bright_pct,
-            SEED.cd56bright_peak_increase_pct,
-            SEED.cd56bright_trend_p,
-        ),
+        ("CD56bright NK", pools.bright_pct, SEED.cd56bright_peak_increase_pct, SEED.cd56bright_trend_p),
     ):
         lo, hi = float(np.mean(values[lo_i])), float(np.mean(values[hi_i]))
         ok = all(

@@ -101,7 +101,9 @@ def _power(x: float, g: float, pc: FloatArray, ref: FloatArray, j: int) -> float
             * d
             * (
                 1.0
-                + pc[j, 1] * d * (1.0 + pc[j, 2] * d * (1.0 + pc[j, 3] * d * (1.0 + pc[j, 4] * d)))
+                + pc[j, 1]
+                * d
+                * (1.0 + pc[j, 2] * d * (1.0 + pc[j, 3] * d * (1.0 + pc[j, 4] * d)))
             )
         )
     p = x**g

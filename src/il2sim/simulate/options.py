@@ -83,10 +83,8 @@ class SolverOptions:
             "grid_iv_window_day",
         ):
             v = getattr(self, name)
-            if (
-                isinstance(v, bool)
-                or not isinstance(v, int | float)
-                or not (math.isfinite(v) and v > 0)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not (
+                math.isfinite(v) and v > 0
             ):
                 raise InputError(f"must be a positive number, got {v!r}", field=name, value=v)
         if self.scheme not in SCHEMES:

@@ -117,15 +117,7 @@ def solve_reference(
         y_end[p] = y
     zeros = np.zeros(n_pat, dtype=np.int64)
     return RawSolution(
-        rec,
-        dmax,
-        node_auc,
-        fcmax,
-        ftmax,
-        y_end,
-        zeros,
-        zeros.copy(),
-        np.zeros((n_pat, n), dtype=np.int64),
+        rec, dmax, node_auc, fcmax, ftmax, y_end, zeros, zeros.copy(), np.zeros((n_pat, n), dtype=np.int64)
     )
 
 
@@ -207,13 +199,5 @@ def solve_lsoda(
         y_end[p] = y
     zeros = np.zeros(n_pat, dtype=np.int64)
     return RawSolution(
-        rec,
-        dmax,
-        node_auc,
-        fcmax,
-        ftmax,
-        y_end,
-        zeros,
-        zeros.copy(),
-        np.zeros((n_pat, n), dtype=np.int64),
+        rec, dmax, node_auc, fcmax, ftmax, y_end, zeros, zeros.copy(), np.zeros((n_pat, n), dtype=np.int64)
     )

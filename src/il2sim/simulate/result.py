@@ -17,7 +17,6 @@ from il2sim.simulate import summary as _s
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
     """Output of :func:`il2sim.simulate.simulate`.

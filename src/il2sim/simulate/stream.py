@@ -98,11 +98,7 @@ class _BlockPartial:
 
 
 def _block_partial(
-    res: SimulationResult,
-    stats: Mapping[str, Any],
-    lo: int,
-    hi: int,
-    extra_means: Mapping[str, float],
+    res: SimulationResult, stats: Mapping[str, Any], lo: int, hi: int, extra_means: Mapping[str, float]
 ) -> _BlockPartial:
     """Patients ``lo:hi`` of a batch result as a :class:`_BlockPartial`."""
     from il2sim.simulate.summary import WEEK_DAY
@@ -269,9 +265,7 @@ def _simulate_batch(
     from il2sim.simulate import simulate
 
     sizes = [min(BLOCK_PATIENTS, n - k * BLOCK_PATIENTS) for k in blocks]
-    pops = [
-        block_population(k, size, entropy, params) for k, size in zip(blocks, sizes, strict=True)
-    ]
+    pops = [block_population(k, size, entropy, params) for k, size in zip(blocks, sizes, strict=True)]
     pop = Population.concat(pops) if len(pops) > 1 else pops[0]
     res = simulate(regimen, pop, params, horizon_day=horizon_day, solver=solver)
     stats = {key: np.asarray(fn(res), dtype=float) for key, fn in _PATIENT_STATS}
@@ -325,7 +319,8 @@ def simulate_streaming(
     blocks of :data:`BLOCK_PATIENTS` (at least one).  Block ``k`` of the population is
     :func:`block_population` ``(k, size, [*seed, k], parameters)``.  ``workers > 1`` simulates
     batches in that many worker processes (spawned; at most ``2 * workers`` batches in
-    flight; :mod:`il2sim.simulate._ordered_pool`); the summary is identical for any ``workers`` and ``batch_size``.
+    flight; :mod:`il2sim.simulate._ordered_pool`); the summary is identical for any
+    ``workers`` and ``batch_size``.
     ``on_batch(done, total)`` is called after each batch (progress); Ctrl-C returns the
     summary of the finished blocks (its ``patients`` says how many, ``interrupted`` is true),
     or re-raises when none finished (:mod:`il2sim._interrupt`: the first Ctrl-C stops between

@@ -40,9 +40,7 @@ _KEYS = ("chunk_size", "chunks", "fixed", "grid", "kind", "seed")
 
 
 def _value_error(kind: str, message: str, where: str, value: Any) -> PydanticCustomError:
-    return PydanticCustomError(
-        kind, "{message}", {"message": message, "where": where, "value": value}
-    )
+    return PydanticCustomError(kind, "{message}", {"message": message, "where": where, "value": value})
 
 
 def _check_value(value: Any, where: str = "") -> Any:
@@ -111,9 +109,7 @@ class GridModel(BaseModel):
                 f"{n_tasks:,} chunks ({points:,} points x {self.chunks} chunks) is more than "
                 f"the limit of {MAX_TASKS:,}"
             )
-            raise PydanticCustomError(
-                "too_many_tasks", "{message}", {"message": message, "n": n_tasks}
-            )
+            raise PydanticCustomError("too_many_tasks", "{message}", {"message": message, "n": n_tasks})
         return self
 
 

@@ -55,7 +55,9 @@ def ada_probability(dose_miu_per_m2: npt.ArrayLike, days: float, tox: Parameters
     return -np.expm1(-ada_hazard_per_day(dose_miu_per_m2, tox) * max(float(days), 0.0))
 
 
-def ada_onset_day(u: npt.ArrayLike, dose_miu_per_m2: npt.ArrayLike, tox: Parameters) -> FloatArray:
+def ada_onset_day(
+    u: npt.ArrayLike, dose_miu_per_m2: npt.ArrayLike, tox: Parameters
+) -> FloatArray:
     """Latent onset time (days after the first dose; inf = never) by inverse CDF of the
     uniform ``u``; onsets after the treated period mean no antibodies."""
     lam = np.broadcast_to(ada_hazard_per_day(dose_miu_per_m2, tox), np.shape(u))

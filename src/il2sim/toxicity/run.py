@@ -109,10 +109,8 @@ def _simulate_chunked(
         for start in range(0, pop.n, size):
             if stop:
                 break
-            sub = (
-                pop
-                if (start == 0 and pop.n <= size)
-                else pop.subset(range(start, min(start + size, pop.n)))
+            sub = pop if (start == 0 and pop.n <= size) else pop.subset(
+                range(start, min(start + size, pop.n))
             )
             done.append(simulate(regimen, sub, parameters, horizon_day=horizon_day, solver=solver))
             n_done += sub.n

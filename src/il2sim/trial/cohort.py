@@ -46,7 +46,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-
 def daily_regimen(dose_miu_per_m2: float, n_days: int = 90) -> Regimen:
     """``dose_miu_per_m2`` MIU/m2 s.c. once a day on days 0..n_days-1."""
     return Regimen(
