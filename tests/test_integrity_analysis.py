@@ -101,3 +101,11 @@ def test_schema_problems_of_several_files_in_one_block(folder: Path) -> None:
     assert msg.startswith("data: 2 problem(s) in ")
     assert "CP: row 2, column CPSTRESN: cannot parse 'abc' as a number" in msg
     assert "EX: row 1, column EXSTDY: cannot parse 'one' as a number" in msg
+
+
+def test_nonmem_export_checks_values_too(folder: Path, tmp_path: Path) -> None:
+    from il2sim.io.nonmem import nonmem_from_sdtm
+
+    _edit(folder / "ex.csv", "SUBCUTANEOUS,1,90", "SUBCUTANEOUS,95,90")
+    with pytest.raises(DataError, match=r"EX: row 1, columns EXSTDY/EXENDY: the start day 95"):
+        nonmem_from_sdtm(folder)

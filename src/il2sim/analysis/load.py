@@ -23,14 +23,14 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from il2sim.analysis.checks import (
+from il2sim.cdisc.adam import REQUIRED, AdamOptions, build_adam
+from il2sim.cdisc.adam_spec import ADAM
+from il2sim.cdisc.checks import (
     check_decisions,
     check_test_codes_present,
     check_values,
     raise_all,
 )
-from il2sim.cdisc.adam import REQUIRED, AdamOptions, build_adam
-from il2sim.cdisc.adam_spec import ADAM
 from il2sim.cdisc.read import read_package, resolve_folder
 from il2sim.cdisc.sdtm_spec import CP_TESTS, SDTM
 from il2sim.errors import DataError
@@ -187,7 +187,7 @@ def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) ->
 
     ``test_codes`` maps il2sim's CP codes to the study's, e.g. ``{"NKCELLS": "CD56NK"}``; a
     mapped code the data do not hold is an error.  Values are checked first
-    (:mod:`il2sim.analysis.checks`): every problem is listed in one DataError.
+    (:mod:`il2sim.cdisc.checks`): every problem is listed in one DataError.
     """
     codes = _check_test_codes(test_codes)
     standard, folder = resolve_folder(path)

@@ -1,4 +1,6 @@
-"""Value checks of a trial before analysis (docs/readers.md): every problem, in one block.
+"""Value checks of an SDTM or ADaM package before analysis or export (docs/readers.md).
+
+Every problem is listed in one block.
 
 The cdisc reader (:mod:`il2sim.cdisc.read`) checks files, variables and types; this module
 checks that the values can be analysed, and lists *every* problem it finds (table, row,
