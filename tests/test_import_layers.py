@@ -25,7 +25,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "il2sim"
 
 #: The layer table, low -> high.  Units in the same row are beside each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_version"),  # foundations
+    ("errors", "_version", "_interrupt"),  # foundations (_interrupt: the Ctrl-C contract)
     ("checks", "limits"),  # the validation boundary: one checker per kind, resource limits
     ("_files", "_json", "seed", "baseline"),  # seed: published facts; baseline: % change
     ("units",),

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from il2sim._interrupt import register_temporary, unregister_temporary
+
 __all__ = ["atomic_path", "remove_stale_temporaries", "write_atomic", "write_text_atomic"]
 
 
@@ -98,6 +100,7 @@ def atomic_path(
     )
     os.close(fd)
     tmp_path = Path(tmp)
+    register_temporary(tmp_path)  # a second Ctrl-C (il2sim._interrupt) removes it too
     try:
         yield tmp_path
         if tmp_path.exists():
@@ -109,6 +112,7 @@ def atomic_path(
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+        unregister_temporary(tmp_path)
 
 
 def write_atomic(
@@ -178,6 +182,7 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     stage = Path(
         tempfile.mkdtemp(prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-", dir=target.parent)
     )
+    register_temporary(stage, folder=True)
     try:
         yield stage
         dir_mode = 0o777 & ~_umask()
@@ -190,7 +195,9 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         if not target.is_dir():
             raise NotADirectoryError(f"{target} exists and is not a folder")
         trash = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-old-", dir=target.parent)
+            tempfile.mkdtemp(
+                prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-old-", dir=target.parent
+            )
         )
         for entry in sorted(stage.iterdir()):
             dst = target / entry.name
@@ -201,6 +208,7 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+        unregister_temporary(stage)
 
 
 def _umask() -> int:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from il2sim._interrupt import interruptible
 from il2sim.calibrate.toxicity_fit import ToxicityCalibration, calibrate_and_write
 from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters, write_values
@@ -183,6 +184,8 @@ class CalibrationResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     toxicity: ToxicityCalibration | None = None
     toxicity_current: bool | None = None
+    max_evaluations: int = 0
+    interrupted: bool = False
 
     @property
     def all_met(self) -> bool:
@@ -203,6 +206,8 @@ class CalibrationResult:
             "written_to": self.written_to,
             "toxicity": None if self.toxicity is None else self.toxicity.to_dict(),
             "toxicity_current": self.toxicity_current,
+            "max_evaluations": self.max_evaluations,
+            "interrupted": self.interrupted,
         }
 
 
@@ -292,6 +297,10 @@ def evaluate(
     return {lv: level_metrics(lv, pop, parameters) for lv, pop in pops.items()}
 
 
+class _Stopped(Exception):
+    """Raised from the objective when a stop was asked for (ends ``least_squares``)."""
+
+
 def calibrate(
     parameters: Parameters | None = None,
     patients: int = 150,
@@ -322,28 +331,39 @@ def calibrate(
     x0 = np.clip(x0, lo + 1e-9, hi - 1e-9)
     fit_pops = calibration_populations(patients, seed, p0, FIT_LEVELS)
     n_eval = 0
+    best: list[tuple[float, npt.NDArray[np.float64]]] = []
 
     def params_of(x: npt.NDArray[np.float64]) -> Parameters:
         return p0.with_params(**{n: float(np.exp(v)) for n, v in zip(names, x, strict=True)})
 
     def fun(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         nonlocal n_eval
+        if stop:  # the interruption contract: stop between evaluations
+            raise _Stopped
         n_eval += 1
         r = _residuals(evaluate(params_of(x), fit_pops))
+        cost = float(0.5 * np.sum(r * r))
+        if not best or cost < best[0][0]:
+            best[:] = [(cost, np.array(x, dtype=float))]
         if progress is not None:
-            progress(n_eval, float(0.5 * np.sum(r * r)))
+            progress(n_eval, cost)
         return r
 
-    sol = least_squares(
-        fun,
-        x0,
-        bounds=(lo, hi),
-        method="trf",
-        diff_step=1e-3,
-        max_nfev=max_evaluations,
-        x_scale=1.0,
-    )
-    fitted = {n: float(np.exp(v)) for n, v in zip(names, sol.x, strict=True)}
+    stopped = False
+    with interruptible() as stop:
+        try:
+            sol = least_squares(
+                fun, x0, bounds=(lo, hi), method="trf", diff_step=1e-3,
+                max_nfev=max_evaluations, x_scale=1.0,
+            )  # fmt: skip
+            x_fit, cost_fit = sol.x, float(sol.cost)
+        except _Stopped:
+            if not best:
+                raise KeyboardInterrupt from None  # no evaluation finished
+            cost_fit, x_fit = best[0]
+            stopped = True
+            write = False  # an interrupted fit is reported (best point so far), never written
+    fitted = {n: float(np.exp(v)) for n, v in zip(names, x_fit, strict=True)}
     p_fit = p0.with_params(**fitted)
     all_pops = calibration_populations(patients, seed, p0)
     levels = evaluate(p_fit, all_pops)
@@ -357,13 +377,15 @@ def calibrate(
         fitted=fitted,
         levels=tuple(levels[lv] for lv in sorted(levels)),
         checks=check_targets(levels),
-        cost=float(sol.cost),
+        cost=cost_fit,
         n_evaluations=n_eval,
         patients_per_level=patients,
         seed=seed,
         written_to=written,
         toxicity=tox_cal,
         toxicity_current=toxicity_is_current(parameters=p_fit) if path is None else None,
+        max_evaluations=max_evaluations,
+        interrupted=stopped,
     )
 
 

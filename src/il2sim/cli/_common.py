@@ -15,6 +15,7 @@ from il2sim.errors import InputError
 
 __all__ = [
     "atomic_path",
+    "exit_interrupted",
     "parse_float_list",
     "print_json",
     "progress_bar",
@@ -67,3 +68,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
             prog.update(tasks[task], completed=done)
 
         yield update
+
+
+def exit_interrupted(what: str, done: int, asked: int, where: str | None = None) -> None:
+    """End an interrupted command: print the contract's one line and exit 130
+    (:mod:`il2sim._interrupt`).  Call it after the flagged result was written and printed."""
+    import sys
+
+    from il2sim._interrupt import EXIT_INTERRUPTED, interrupt_message
+
+    sys.stdout.flush()
+    print(interrupt_message(what, done, asked, where), file=sys.stderr)
+    raise SystemExit(EXIT_INTERRUPTED)  # not typer.Exit: main() prints a line for that one

@@ -8,13 +8,13 @@ Only parsing and printing: each command builds the design from the shared option
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from il2sim.cli._common import parse_float_list, print_json, progress_bar
+from il2sim._interrupt import interruptible
+from il2sim.cli._common import exit_interrupted, parse_float_list, print_json, progress_bar
 from il2sim.cli._design_options import DesignSpec, design_options
 from il2sim.errors import DataError, DesignError, InputError
 
@@ -106,13 +106,10 @@ def _show(oc: Any, json_out: bool) -> None:
         _print_oc(oc)
 
 
-def _warn_interrupted(oc: Any) -> None:
+def _exit_if_interrupted(oc: Any) -> None:
+    """The interruption contract (docs/interrupt.md): one line, exit 130."""
     if oc.interrupted:
-        print(
-            f"il2sim: warning: interrupted: {oc.n_trials} of {oc.n_trials_requested} trials "
-            "finished (the summary covers those)",
-            file=sys.stderr,
-        )
+        exit_interrupted("trials", oc.n_trials, oc.n_trials_requested)
 
 
 def next_cmd(
@@ -158,15 +155,17 @@ def simulate_cmd(
     from il2sim.designs import simulate_trials
 
     p = _truth(truth)
-    des = spec.build(truth=p, max_patients_rule=False)
-    with progress_bar(not json_out) as update:
+    with interruptible() as stop, progress_bar(not json_out) as update:
+        des = spec.build(truth=p, max_patients_rule=False)
         oc = simulate_trials(
             des, p, trials, seed, max_cohorts=cohorts, max_patients=spec.max_patients,
             target=spec.target, use_kernel=not generic, workers=workers,
             progress=lambda done, total: update("simulating trials", done, total),
         )  # fmt: skip
-    _warn_interrupted(oc)
+        if stop and oc.n_trials == 0:
+            raise KeyboardInterrupt  # stopped before one trial finished: nothing to keep
     _show(oc, json_out)
+    _exit_if_interrupted(oc)
 
 
 def exact_cmd(spec: DesignSpec, truth: TruthOpt, json_out: JsonOpt = False) -> None:

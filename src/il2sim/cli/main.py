@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         print(f"il2sim: error: {msg}{where}", file=sys.stderr)
         sys.exit(int(getattr(exc, "exit_code", 2) or 2))
+    if rc == 130:  # typer turns a KeyboardInterrupt into Exit(130), silently
+        print("il2sim: interrupted", file=sys.stderr)
     # as click's standalone mode: always leave through SystemExit (0 on success)
     sys.exit(rc if isinstance(rc, int) else 0)
 

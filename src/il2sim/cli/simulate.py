@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from il2sim.cli._common import print_json, write_atomic
+from il2sim.cli._common import exit_interrupted, print_json, write_atomic
 from il2sim.errors import InputError
 from il2sim.regimen.events import Regimen
 
@@ -158,13 +158,14 @@ def simulate_cmd(
         checks.output_file(out, "--out")
     import sys
 
+    from il2sim._interrupt import interruptible
     from il2sim.toxicity import run_simulation
 
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
     param_set = _load_parameter_file(parameters)
     label = reg.spec if reg.spec is not None else str(events)
     bar, progress = _progress_bar(f"simulating ({solver})")
-    with bar:
+    with interruptible(), bar:  # the interruption contract (docs/interrupt.md)
         run = run_simulation(
             reg,
             patients,
@@ -177,11 +178,6 @@ def simulate_cmd(
             label=label,
         )
     summary = run.summary
-    if summary.get("interrupted"):
-        print(
-            f"il2sim: interrupted; summarising the {summary['patients']} finished patients",
-            file=sys.stderr,
-        )
     if out is not None and run.result is not None:
         frame = run.result.to_long_frame()
         write_atomic(out, lambda tmp: frame.to_parquet(tmp, index=False))
@@ -190,6 +186,8 @@ def simulate_cmd(
         print_json(summary)
     else:
         _print_table(summary)
+    if summary.get("interrupted"):
+        exit_interrupted("patients", summary["done"], summary["asked"], summary.get("out"))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from il2sim.cli._common import print_json
+from il2sim.cli._common import exit_interrupted, print_json
 from il2sim.errors import InputError
 
 
@@ -107,6 +107,8 @@ def run_cmd(
             f"{state}: {rec.already_done + rec.ran}/{rec.n_tasks} chunks in {out} "
             f"({rec.ran} run now, {rec.elapsed_s:.1f} s, {rec.executor})"
         )
+    if rec.interrupted:  # the interruption contract: one line, exit 130 (resume by rerunning)
+        exit_interrupted("chunks", rec.already_done + rec.ran, rec.n_tasks, str(out))
 
 
 @sweep_app.command("summary")

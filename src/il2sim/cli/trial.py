@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from il2sim.cli._common import parse_float_list, print_json, progress_bar
+from il2sim._interrupt import interruptible
+from il2sim.cli._common import exit_interrupted, parse_float_list, print_json, progress_bar
 from il2sim.cli._design_options import DesignSpec, design_options
 from il2sim.errors import InputError
 
@@ -106,24 +107,20 @@ def trial_cmd(
         return
     if trials < 1:
         raise InputError(f"must be >= 1, got {trials}", field="trials", value=trials)
-    with progress_bar(not json_out) as update:
+    with interruptible(), progress_bar(not json_out) as update:
         reps = replicate_trials(
             des, levels, trials, seed, pool_size=pool_size, schedule=sch, modification=mod,
             neutralising=neutralising, max_patients=cap, out_dir=out, progress=update,
             parameters=param_set,
         )  # fmt: skip
     summary = reps.to_dict()
-    if summary["interrupted"]:
-        import sys
-
-        print(
-            f"il2sim: warning: interrupted: {summary['n_trials']} of {trials} trials finished",
-            file=sys.stderr,
-        )
     if json_out:
         print_json(summary)
-        return
-    _print_replicates(summary, levels, seed)
+    else:
+        _print_replicates(summary, levels, seed)
+    if summary["interrupted"]:
+        where = str(reps.file) if reps.file is not None else None
+        exit_interrupted("trials", summary["n_trials"], summary["n_trials_requested"], where)
 
 
 def _print_replicates(summary: dict[str, Any], levels: list[float], seed: int) -> None:

@@ -24,25 +24,25 @@ single PCG64 stream of R (each chunk starts by ``advance``).  Either way the num
 depend on the chunk size or the number of workers.  An explicit sequence of per-trial seeds
 (one trial each, generic loop) serves callers with their own seed tree (``il2sim.trial``).
 
-Interruption: while running in the main thread, the first Ctrl-C sets a flag that is checked
-between chunks (never inside numba) and between generic trials; the run returns the finished
-trials with ``interrupted=True`` (a second Ctrl-C raises at once).  Progress is reported through
+Interruption (the shared contract, :mod:`il2sim._interrupt`): while running in the main thread,
+the first Ctrl-C sets a flag that is checked between chunks (never inside numba) and between
+generic trials; the run returns the finished trials with ``interrupted=True`` (a second Ctrl-C
+raises at once).  Inside a caller's :func:`~il2sim._interrupt.interruptible` scope the
+caller's flag is used, so one Ctrl-C stops the whole command.  Progress is reported through
 ``progress(done, total)`` only; drawing bars is the CLI's job.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from il2sim._interrupt import StopFlag, interruptible
 from il2sim.designs.base import Design, Outcomes
 from il2sim.designs.kernels import Caps, Kernel
 from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
@@ -73,30 +73,6 @@ def trial_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(
         root.entropy, spawn_key=(*root.spawn_key, int(i)), pool_size=root.pool_size
     )
-
-
-@contextmanager
-def _interrupt_flag() -> Iterator[threading.Event]:
-    """A flag set by the first Ctrl-C (main thread only); a second Ctrl-C raises."""
-    flag = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.is_set():
-            raise KeyboardInterrupt
-        flag.set()
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # pragma: no cover - no signals in this interpreter
-        yield flag
-        return
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _as_root(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
@@ -179,11 +155,11 @@ class TrialController:
             seeds = list(seed)
             if len(seeds) != n:
                 raise DesignError(f"needs {n} trial seeds, got {len(seeds)}", field="seed")
-            with _interrupt_flag() as flag:
+            with interruptible() as flag:
                 return self._run_generic(n, seeds.__getitem__, progress, flag, keep_records)
         root = _as_root(seed)
         kern = self.kernel()
-        with _interrupt_flag() as flag:
+        with interruptible() as flag:
             if kern is not None:
                 return self._run_kernel(kern, n, root, progress, flag)
             return self._run_generic(n, lambda i: trial_seed(root, i), progress, flag, keep_records)
@@ -224,7 +200,7 @@ class TrialController:
         n: int,
         seed_of: Callable[[int], np.random.SeedSequence],
         progress: Progress | None,
-        flag: threading.Event,
+        flag: StopFlag,
         keep_records: bool,
     ) -> Simulation:
         k = self.design.n_doses
@@ -271,7 +247,7 @@ class TrialController:
         n: int,
         root: np.random.SeedSequence,
         progress: Progress | None,
-        flag: threading.Event,
+        flag: StopFlag,
     ) -> Simulation:
         truth = self.source.truth()
         assert truth is not None
@@ -315,7 +291,7 @@ class TrialController:
         bounds: list[tuple[int, int]],
         n: int,
         progress: Progress | None,
-        flag: threading.Event,
+        flag: StopFlag,
     ) -> int:
         """Kernel chunks on ``workers`` threads, finished in order; returns trials done."""
         done = 0

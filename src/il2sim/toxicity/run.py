@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from il2sim._interrupt import interrupt_fields, interruptible
 from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters
 from il2sim.population import Population
@@ -39,9 +40,10 @@ from il2sim.toxicity.table import load_toxicity_parameters
 __all__ = ["CHUNK_PATIENTS", "SimulationRun", "ToxicityExtra", "run_simulation", "summarise"]
 
 #: Patients per in-memory chunk (the granularity of progress and of Ctrl-C): the reference
-#: solvers integrate one patient at a time, the batched presets 2000 at a time.
+#: solvers integrate one patient at a time, the batched presets 1000 at a time (a Ctrl-C
+#: waits for at most one chunk).
 CHUNK_PATIENTS: dict[str, int] = {"reference": 1, "reference-lsoda": 1}
-DEFAULT_CHUNK_PATIENTS = 2000
+DEFAULT_CHUNK_PATIENTS = 1000
 
 Progress = Callable[[int, int], None]
 
@@ -111,13 +113,16 @@ def _simulate_chunked(
     solver: str,
     progress: Progress | None,
 ) -> tuple[SimulationResult, Population, bool]:
-    """Simulate ``pop`` in chunks of :data:`CHUNK_PATIENTS`; Ctrl-C keeps the finished chunks
-    (returns them with ``interrupted`` true) unless none has finished."""
+    """Simulate ``pop`` in chunks of :data:`CHUNK_PATIENTS`; the first Ctrl-C
+    (:mod:`il2sim._interrupt`) stops between chunks and keeps the finished ones (returned with
+    ``interrupted`` true) unless none has finished."""
     size = CHUNK_PATIENTS.get(solver, DEFAULT_CHUNK_PATIENTS)
     done: list[SimulationResult] = []
     n_done = 0
-    try:
+    with interruptible() as stop:  # the shared contract: stop between chunks, never in numba
         for start in range(0, pop.n, size):
+            if stop:
+                break
             sub = pop if (start == 0 and pop.n <= size) else pop.subset(
                 range(start, min(start + size, pop.n))
             )
@@ -125,9 +130,8 @@ def _simulate_chunked(
             n_done += sub.n
             if progress is not None:
                 progress(n_done, pop.n)
-    except KeyboardInterrupt:
-        if not done:
-            raise
+    if not done:
+        raise KeyboardInterrupt  # stopped before a chunk finished: nothing to keep
     res = done[0] if len(done) == 1 else concat_results(done)
     finished = pop if n_done == pop.n else pop.subset(range(n_done))
     return res, finished, n_done < pop.n
@@ -184,15 +188,13 @@ def run_simulation(
     else:
         _check_size(regimen, patients, horizon_day, solver)
         full = Population.sample(patients, seed, params)
-        result, pop, interrupted = _simulate_chunked(
-            regimen, full, params, horizon_day, solver, progress
-        )
+        result, pop, _ = _simulate_chunked(regimen, full, params, horizon_day, solver, progress)
         summary = result.summary()
         # chunks are subsets, which carry no seed: v0.1 printed "seed": null for the reference
         # solver and for more than one chunk of patients
         summary["seed"] = seed
         summary.update(toxicity_summary(result, regimen, pop, t, dlt, seed=seed))
-        summary["interrupted"] = interrupted
+        summary.update(interrupt_fields(pop.n, patients))  # "interrupted" when pop.n < patients
     summary["regimen"] = label if label is not None else regimen.spec
     return SimulationRun(summary=summary, result=result, population=pop)
 
