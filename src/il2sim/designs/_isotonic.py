@@ -90,12 +90,15 @@ def select_mtd(
     cutoff_eli: float = 0.95,
     extrasafe: bool = False,
     offset: float = 0.05,
+    bound: float | None = None,
 ) -> MTDSelection:
     """MTD selection as the BOIN package's ``select.mtd(target, npts, ntox, ...)``.
 
     ``n``, ``y``: patients and DLTs per dose (list index 0 = level 1).  Elimination: a dose
     with n >= 3 and Pr(p > target | Beta(y+1, n-y+1)) > ``cutoff_eli`` and every dose above
     it; with ``extrasafe`` dose 1 is also eliminated at cutoff ``cutoff_eli - offset``.
+    ``bound``: BOIN's ``boundMTD`` (``select.mtd`` 2.7.2 lines 62-67): only admissible doses
+    whose estimate (+ 1e-10 x rank) is <= ``bound`` (lambda_d) compete; no MTD if none is.
     """
     na = np.asarray(n, dtype=np.int64).ravel()
     ya = np.asarray(y, dtype=np.int64).ravel()
@@ -137,7 +140,10 @@ def select_mtd(
             )
             iso = pava(aa / ss, 1.0 / (aa * bb / (ss**2 * (ss + 1.0))))
             iso = iso + np.arange(1, adm.size + 1) * 1e-10
-            mtd = int(adm[int(np.argmin(np.abs(iso - target)))]) + 1
+            keep = iso <= bound if bound is not None else np.ones(iso.size, dtype=bool)
+            if keep.any():
+                dist = np.where(keep, np.abs(iso - target), np.inf)
+                mtd = int(adm[int(np.argmin(dist))]) + 1
     return MTDSelection(
         mtd=mtd,
         target=float(target),

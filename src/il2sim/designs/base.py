@@ -23,7 +23,7 @@ from il2sim.designs.outcomes import Decision, Outcomes
 from il2sim.errors import DesignError
 
 if TYPE_CHECKING:
-    from il2sim.designs.kernels import Kernel
+    from il2sim.designs.kernels import Caps, Kernel
 
 class Fit(ABC):
     """A design fitted to outcomes (``escalation``'s *selector*)."""
@@ -79,6 +79,11 @@ class Design(ABC):
         """True when the design never (or hardly ever) stops on its own, so a simulation needs
         ``max_cohorts`` or ``max_patients`` (CRM, interval designs; not A+B designs)."""
         return False
+
+    def simulation_caps(self, caps: Caps) -> Caps:
+        """The caps the controller applies for the user's ``caps`` (default: the same; BOIN
+        titration counts its one-patient cohorts apart, see ``_interval``)."""
+        return caps
 
     def kernel(self) -> Kernel | None:
         """The design's compiled simulator (:class:`~il2sim.designs.kernels.Kernel`), or None

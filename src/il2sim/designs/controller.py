@@ -125,6 +125,7 @@ class TrialController:
     workers: int = 1
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "caps", self.design.simulation_caps(self.caps))
         if self.source.n_doses != self.design.n_doses:
             raise DesignError(
                 f"has {self.source.n_doses} doses but the design has {self.design.n_doses}",

@@ -66,6 +66,10 @@ class Rule(Design):
         """As the parent (a rule that stops the trial by itself overrides this)."""
         return self.parent.requires_sample_size
 
+    def simulation_caps(self, caps: Any) -> Any:
+        """As the parent."""
+        return self.parent.simulation_caps(caps)
+
     @property
     def base(self) -> Design:
         """The innermost (non-rule) design."""
