@@ -80,6 +80,13 @@ class Design(ABC):
         ``max_cohorts`` or ``max_patients`` (CRM, interval designs; not A+B designs)."""
         return False
 
+    @property
+    def time_to_event(self) -> bool:
+        """True for designs that decide at each arrival from partially observed outcomes
+        (TITE-CRM, TITE-BOIN): the controller then runs its time-to-event loop and the design
+        supplies ``timing`` (window, accrual, DLT-time distribution)."""
+        return False
+
     def simulation_caps(self, caps: Caps) -> Caps:
         """The caps the controller applies for the user's ``caps`` (default: the same; BOIN
         titration counts its one-patient cohorts apart, see ``_interval``)."""

@@ -32,6 +32,7 @@ trials with ``interrupted=True`` (a second Ctrl-C raises at once).  Progress is 
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections import deque
@@ -179,6 +180,8 @@ class TrialController:
         ss = _as_root(seed)
         rng = np.random.default_rng(ss)
         patients = self.source.trial(ss, rng)
+        if self.design.time_to_event:
+            return self._run_one_tte(ss, rng, patients)
         design, caps, acc = self.design, self.caps, self.accrual
         out = Outcomes()
         logs: list[CohortLog] = []
@@ -204,6 +207,70 @@ class TrialController:
             if acc is not None:
                 clock = float(entry[-1]) + acc.window_days
         return TrialRecord(ss, tuple(logs), dec, not dec.stop, clock, out)
+
+    def _run_one_tte(
+        self, ss: np.random.SeedSequence, rng: np.random.Generator, patients: Any
+    ) -> TrialRecord:
+        """The loop of a time-to-event design (TITE-CRM, TITE-BOIN; dfcrm ``titesim``).
+
+        Patients arrive after gaps from the design's ``timing`` (the first after one gap);
+        at the arrival of each cohort's first patient the design decides from the outcomes
+        observed by then (a DLT counts once its day has passed; follow-up capped at the
+        window); the rest of the cohort arrives after further gaps at the same dose.  DLT days
+        come from the source or, if it gives none, the design's DLT-time distribution.  The
+        final decision uses complete data; duration = last arrival + window.
+        """
+        design, caps = self.design, self.caps
+        tm = design.timing  # type: ignore[attr-defined]
+        window = float(tm.window_days)
+        dose: list[int] = []
+        dlt: list[int] = []
+        day: list[float] = []
+        entry: list[float] = []
+        coh: list[int] = []
+        logs: list[CohortLog] = []
+        clock = 0.0
+
+        def seen(now: float) -> Outcomes:
+            e = np.asarray(entry, dtype=float)
+            dd = np.asarray(day, dtype=float)
+            obs = (np.asarray(dlt) > 0) & (e + dd <= now)
+            fu = np.where(obs, dd, np.minimum(now - e, window))
+            return Outcomes(np.asarray(dose), obs.astype(np.int64), np.asarray(coh), fu, e)
+
+        dec = design.fit(Outcomes()).decision()
+        while len(logs) < caps.cohorts and len(dose) < caps.patients:
+            t0 = clock + float(tm.gaps(rng, 1)[0])
+            if logs:
+                dec = design.fit(seen(t0)).decision()
+                if dec.stop:
+                    break
+            level = dec.next_dose
+            if level is None or not 1 <= level <= design.n_doses:
+                raise DesignError(
+                    f"design recommended dose {level!r} while continuing", field="design"
+                )
+            size = min(int(dec.cohort_size or design.cohort_size), caps.patients - len(dose))
+            times = t0 + np.concatenate([[0.0], np.cumsum(tm.gaps(rng, size - 1))])
+            drawn = patients.draw(level, size, len(logs))
+            dd = drawn.dlt_days
+            if dd is None:
+                dd = tm.dlt_days(rng, np.asarray(drawn.dlt))
+            dose += [level] * size
+            dlt += [int(v) for v in drawn.dlt]
+            day += [float(v) if d else math.inf for v, d in zip(dd, drawn.dlt, strict=True)]
+            entry += times.tolist()
+            coh += [len(logs) + 1] * size
+            logs.append(
+                CohortLog(len(logs) + 1, level, drawn.dlt, times, dec, drawn.payload,
+                          np.asarray(day[-size:]))
+            )  # fmt: skip
+            clock = float(times[-1])
+        full = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh))
+        if not dec.stop:
+            dec = design.fit(full).decision()
+        end = clock + window if dose else 0.0
+        return TrialRecord(ss, tuple(logs), dec, not dec.stop, end, full)
 
     def _run_generic(
         self,

@@ -21,11 +21,24 @@ _COHORT_RE = re.compile(r"^(\d+)([NTnt]+)$")
 
 @dataclass(frozen=True)
 class Outcomes:
-    """Patient-level outcomes so far: dose level (1-based), DLT (0/1) and cohort (1-based)."""
+    """Patient-level outcomes so far: dose level (1-based), DLT (0/1) and cohort (1-based).
+
+    ``followup_days`` (time-to-event designs, TITE-CRM / TITE-BOIN): per patient, the days
+    observed so far (for a patient with a DLT, the days from entry to the DLT); empty = every
+    patient fully observed.  ``np.inf`` marks a fully observed patient.  ``entry_days``: each
+    patient's entry day (optional; the TITE "no escalation right after a DLT" rule uses it).
+    Designs that are not time-to-event ignore both.
+    """
 
     dose: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     dlt: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cohort: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    followup_days: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.float64)
+    )
+    entry_days: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.float64)
+    )
 
     def __post_init__(self) -> None:
         d = np.asarray(self.dose, dtype=np.int64).ravel()
@@ -43,9 +56,42 @@ class Outcomes:
         bad = (y != 0) & (y != 1)
         if bad.any():
             raise DesignError(f"DLT must be 0 or 1, got {y[bad][0]}", field="dlt")
+        f = np.asarray(self.followup_days, dtype=np.float64).ravel()
+        if f.size and f.size != d.size:
+            raise DesignError(
+                f"needs one follow-up time per patient ({d.size}), got {f.size}",
+                field="followup_days",
+            )
+        if f.size and (np.isnan(f).any() or (f < 0).any()):
+            bad = f[np.isnan(f) | (f < 0)][0]
+            raise DesignError(
+                f"follow-up must be >= 0 days, got {bad!r}", field="followup_days", value=bad
+            )
         object.__setattr__(self, "dose", d)
         object.__setattr__(self, "dlt", y)
         object.__setattr__(self, "cohort", c)
+        e = np.asarray(self.entry_days, dtype=np.float64).ravel()
+        if e.size and e.size != d.size:
+            raise DesignError(
+                f"needs one entry day per patient ({d.size}), got {e.size}", field="entry_days"
+            )
+        object.__setattr__(self, "followup_days", f)
+        object.__setattr__(self, "entry_days", e)
+
+    def followup(self) -> npt.NDArray[np.float64]:
+        """Follow-up days per patient (``inf`` = fully observed, also when none were given)."""
+        if self.followup_days.size:
+            return self.followup_days
+        return np.full(self.dose.size, np.inf)
+
+    def with_followup(
+        self,
+        followup_days: Sequence[float] | npt.NDArray[np.float64],
+        entry_days: Sequence[float] | npt.NDArray[np.float64] | None = None,
+    ) -> Outcomes:
+        """The same outcomes with per-patient follow-up (and entry) days."""
+        e = self.entry_days if entry_days is None else np.asarray(entry_days, dtype=float)
+        return Outcomes(self.dose, self.dlt, self.cohort, np.asarray(followup_days, float), e)
 
     @classmethod
     def parse(cls, text: str, n_doses: int | None = None) -> Outcomes:
@@ -125,10 +171,18 @@ class Outcomes:
         """A new :class:`Outcomes` with one more cohort at ``dose``."""
         y = np.asarray(dlts, dtype=np.int64)
         k = (int(self.cohort.max()) if self.cohort.size else 0) + 1
+        f = self.followup_days
+        if f.size:
+            f = np.concatenate([f, np.full(y.size, np.inf)])
+        e = self.entry_days
+        if e.size:
+            e = np.concatenate([e, np.full(y.size, e.max())])
         return Outcomes(
             np.concatenate([self.dose, np.full(y.size, dose, dtype=np.int64)]),
             np.concatenate([self.dlt, y]),
             np.concatenate([self.cohort, np.full(y.size, k, dtype=np.int64)]),
+            f,
+            e,
         )
 
 

@@ -115,7 +115,9 @@ class SimulatedTrials:
 @dataclass(frozen=True)
 class CohortLog:
     """One treated cohort: number (from 1), dose level (from 1), DLTs per patient, entry day
-    per patient, the decision the design made after seeing them, and the source's payload."""
+    per patient, the decision the design made after seeing them (time-to-event designs: the
+    decision that assigned them, made at the first patient's arrival), the source's payload and
+    (time-to-event designs) each patient's days from entry to the DLT (``inf`` = none)."""
 
     number: int
     level: int
@@ -123,6 +125,7 @@ class CohortLog:
     entry_days: npt.NDArray[np.float64]
     decision: Decision
     payload: Any = None
+    dlt_days: npt.NDArray[np.float64] | None = None
 
     @property
     def size(self) -> int:

@@ -71,6 +71,16 @@ class Rule(Design):
         return self.parent.simulation_caps(caps)
 
     @property
+    def time_to_event(self) -> bool:
+        """As the parent."""
+        return self.parent.time_to_event
+
+    @property
+    def timing(self) -> Any:
+        """The parent's timing (time-to-event designs)."""
+        return getattr(self.parent, "timing", None)
+
+    @property
     def base(self) -> Design:
         """The innermost (non-rule) design."""
         d: Design = self

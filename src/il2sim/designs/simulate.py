@@ -72,7 +72,7 @@ def simulate_trials(
         seed=int(seed) if not isinstance(seed, np.random.SeedSequence) else None,
         n_requested=sim.n_requested,
         interrupted=sim.interrupted,
-        with_duration=acc is not None,
+        with_duration=acc is not None or design.time_to_event,
         details=sim.details,
     )
 

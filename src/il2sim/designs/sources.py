@@ -45,10 +45,13 @@ Gaps = Callable[[np.random.Generator, int], npt.NDArray[np.float64]]
 
 @dataclass(frozen=True)
 class CohortDraw:
-    """A cohort's DLTs (0/1 per patient, in enrolment order) and the source's payload."""
+    """A cohort's DLTs (0/1 per patient, in enrolment order), the source's payload and,
+    optionally, each patient's days from the first dose to the DLT (``inf`` = none; a
+    time-to-event design draws them from its own distribution when the source gives none)."""
 
     dlt: npt.NDArray[np.int64]
     payload: Any = None
+    dlt_days: npt.NDArray[np.float64] | None = None
 
 
 class TrialPatients(Protocol):
