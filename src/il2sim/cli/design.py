@@ -97,6 +97,8 @@ def _print_oc(oc: Any) -> None:
         f"stopped early % {oc.stopped_early_pct:.1f}   for toxicity % "
         f"{oc.stopped_for_toxicity_pct:.1f}   overdosed % {over}"
     )
+    if oc.mean_duration_days is not None:
+        print(f"mean duration   {oc.mean_duration_days:.1f} days")
 
 
 def _show(oc: Any, json_out: bool) -> None:
@@ -115,17 +117,42 @@ def _warn_interrupted(oc: Any) -> None:
         )
 
 
+FollowupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--followup-days",
+        help="Time-to-event designs: days observed per patient, in outcome order (for a DLT, "
+        "days to the DLT); omitted = complete.",
+    ),
+]
+
+
+def _with_followup(out: Any, text: str | None) -> Any:
+    if text is None:
+        return out
+    fu = parse_float_list(text, "followup_days")
+    if len(fu) != out.n_patients:
+        raise InputError(
+            f"needs one value per patient ({out.n_patients}), got {len(fu)}",
+            field="followup_days",
+            value=text,
+        )
+    return out.with_followup(fu)
+
+
 def next_cmd(
     spec: DesignSpec,
     outcomes: OutcomesOpt = None,
     outcomes_file: OutcomesFileOpt = None,
+    followup_days: FollowupOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Recommend the next dose (or stop) from the outcomes so far."""
     from il2sim.designs import next_decision
 
     des = spec.build()
-    res = next_decision(des, _outcomes(outcomes, outcomes_file, des.n_doses))
+    obs = _with_followup(_outcomes(outcomes, outcomes_file, des.n_doses), followup_days)
+    res = next_decision(des, obs)
     if json_out:
         print_json(res)
         return

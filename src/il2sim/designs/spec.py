@@ -4,7 +4,9 @@
 (``il2sim serve``: a trial protocol's design) all turn the same options into a design through
 :meth:`DesignSpec.build`: ``--design``, ``--target``, ``--skeleton``, ``--n-doses``,
 ``--start-dose``, ``--cohort-size``, ``--model``, the A+B thresholds, the rules,
-``--max-patients`` and any other design option as ``KEY=VALUE`` text (``-O``/``--option``).
+``--max-patients``, the time-to-event options (``--window-days``, ``--accrual-per-window``,
+``--accrual``, ``--weights``, ``--tox-time``) and any other design option as ``KEY=VALUE`` text
+(``-O``/``--option``).
 The CLI declares the options (``il2sim.cli._design_options``); the conversion lives here, once.
 """
 
@@ -91,6 +93,11 @@ class DesignSpec:
     demand_n: int | None = None
     stop_n_mtd: int | None = None
     max_patients: int | None = None
+    window_days: float | None = None
+    accrual_per_window: float | None = None
+    accrual: str | None = None
+    weights: str | None = None
+    tox_time: str | None = None
     option: tuple[str, ...] = ()
 
     def build(
@@ -134,5 +141,10 @@ class DesignSpec:
             demand_n=self.demand_n,
             stop_n_mtd=self.stop_n_mtd,
             max_patients=self.max_patients if max_patients_rule else None,
+            window_days=self.window_days,
+            accrual_per_window=self.accrual_per_window,
+            accrual=self.accrual,
+            weights=self.weights,
+            tox_time=self.tox_time,
             **parse_options(list(self.option)),
         )
