@@ -38,6 +38,7 @@ OPTIONS: dict[str, dict[str, object]] = {
     "i3+3": {"target": 0.3},
     "keyboard": {"target": 0.3},
     "tite-crm": {"target": 0.25, "skeleton": SKELETON, "window_days": 28},
+    "tite-boin": {"target": 0.3, "window_days": 28},
 }
 
 

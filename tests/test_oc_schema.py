@@ -33,6 +33,7 @@ BASE: dict[str, list[str]] = {
     "keyboard": ["--target", "0.3", "--cohorts", "4"],
     "tite-crm": ["--skeleton", SKEL, "--target", "0.25", "--max-patients", "8",
                  "--window-days", "6"],
+    "tite-boin": ["--target", "0.3", "--cohorts", "3", "--window-days", "28"],
 }  # fmt: skip
 #: Variants applied to every design (rules force the generic loop).
 VARIANTS: dict[str, list[str]] = {

@@ -78,8 +78,10 @@ def select_mtd_nb(
     elim_min_dlt: npt.NDArray[np.int64],
     safe1_min_dlt: npt.NDArray[np.int64],
     bound: float = np.inf,
+    pseudo: float = _SEL_OFFSET,
 ) -> int:
-    """MTD index as BOIN's ``select.mtd`` (-1 = none): isotonic (y+0.05)/(n+0.1), closest.
+    """MTD index as BOIN's ``select.mtd`` (-1 = none): isotonic (y+0.05)/(n+0.1), closest
+    (``pseudo`` replaces 0.05: TITEgBOIN uses 0.005).
 
     ``bound``: BOIN's ``boundMTD`` (``select.mtd`` lines 62-67): only doses whose isotonic
     estimate (+ 1e-10 x rank) is <= ``bound`` (lambda_d) compete; none if every one is above.
@@ -100,9 +102,9 @@ def select_mtd_nb(
     j = 0
     for i in range(min(first_elim, k)):
         if n[i] > 0:
-            a = y[i] + _SEL_OFFSET
-            b = n[i] - y[i] + _SEL_OFFSET
-            s = n[i] + 2 * _SEL_OFFSET
+            a = y[i] + pseudo
+            b = n[i] - y[i] + pseudo
+            s = n[i] + 2 * pseudo
             idx[j] = i
             ph[j] = a / s
             wt[j] = 1.0 / (a * b / (s * s * (s + 1.0)))

@@ -44,8 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from il2sim.designs.base import Design, Outcomes
-from il2sim.designs.kernels import Caps, Kernel
+from il2sim.designs.base import Decision, Design, Outcomes
+from il2sim.designs.kernels import HARD_CAP_COHORTS, Caps, Kernel
 from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
 from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixed_gaps
 from il2sim.errors import DesignError
@@ -239,12 +239,19 @@ class TrialController:
             return Outcomes(np.asarray(dose), obs.astype(np.int64), np.asarray(coh), fu, e)
 
         dec = design.fit(Outcomes()).decision()
+        waits = 0
         while len(logs) < caps.cohorts and len(dose) < caps.patients:
-            t0 = clock + float(tm.gaps(rng, 1)[0])
+            t0 = clock + float(tm.gaps(rng, 1)[0]) if (logs or tm.first_gap) else 0.0
             if logs:
                 dec = design.fit(seen(t0)).decision()
                 if dec.stop:
                     break
+                if dec.wait:  # suspended: this arrival is lost, decide at the next one
+                    clock = t0
+                    waits += 1
+                    if waits > 100 * HARD_CAP_COHORTS:
+                        raise DesignError("accrual suspended without end", field="design")
+                    continue
             level = dec.next_dose
             if level is None or not 1 <= level <= design.n_doses:
                 raise DesignError(
@@ -267,10 +274,11 @@ class TrialController:
             )  # fmt: skip
             clock = float(times[-1])
         full = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh))
-        if not dec.stop:
-            dec = design.fit(full).decision()
+        final = design.fit(full).decision()
+        if dec.stop:  # stopped at an arrival: the selection uses the complete data
+            final = Decision(None, True, dec.reason, mtd=final.mtd)
         end = clock + window if dose else 0.0
-        return TrialRecord(ss, tuple(logs), dec, not dec.stop, end, full)
+        return TrialRecord(ss, tuple(logs), final, not final.stop, end, full)
 
     def _run_generic(
         self,

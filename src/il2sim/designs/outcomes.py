@@ -192,7 +192,8 @@ class Decision:
 
     ``next_dose`` is the level (from 1) for the next cohort, or None when the trial stops;
     ``mtd`` is the level selected if the trial stopped now (None = no dose is acceptable);
-    ``cohort_size`` the number of patients for the next cohort (A+B designs vary it).
+    ``cohort_size`` the number of patients for the next cohort (A+B designs vary it);
+    ``wait``: enrol no one now, decide again at the next arrival (TITE-BOIN's suspension).
     """
 
     next_dose: int | None
@@ -200,6 +201,7 @@ class Decision:
     reason: str
     mtd: int | None = None
     cohort_size: int | None = None
+    wait: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

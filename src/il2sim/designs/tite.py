@@ -70,13 +70,16 @@ class TiteTiming:
     """The time-to-event part of a design: DLT window, accrual and DLT-time distribution.
 
     ``window_days`` > 0; ``accrual_per_window`` > 0 patients per window on average;
-    ``accrual`` fixed or poisson; ``tox_time`` uniform, late or early (within the window).
+    ``accrual`` fixed or poisson; ``tox_time`` uniform, late or early (within the window);
+    ``first_gap``: the first patient arrives after one gap (dfcrm titesim), else at day 0
+    (TITEgBOIN).
     """
 
     window_days: float
     accrual_per_window: float = 3.0
     accrual: str = "fixed"
     tox_time: str = "uniform"
+    first_gap: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "window_days", _positive("window_days", self.window_days))
@@ -97,7 +100,9 @@ class TiteTiming:
             return np.asarray(rng.exponential(self.gap_days, n), dtype=float)
         return np.full(n, self.gap_days)
 
-    def dlt_days(self, rng: np.random.Generator, dlt: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def dlt_days(
+        self, rng: np.random.Generator, dlt: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
         """Day of each DLT within the window (``inf`` for patients without one)."""
         u = rng.random(dlt.size)
         kind = TOX_TIMES.index(self.tox_time)
