@@ -228,6 +228,35 @@ def test_oc_within_monte_carlo_error_of_titesim() -> None:
     assert oc.mean_duration_days == pytest.approx(66.0)
 
 
+@pytest.mark.parametrize(
+    ("key", "opts"),
+    [("B_adaptive_fixed_w6", {"weights": "adaptive"}), ("C_linear_poisson_w6",
+                                                        {"accrual": "poisson"})],
+)  # fmt: skip
+def test_oc_adaptive_and_poisson_within_mc_error(key: str, opts: dict[str, Any]) -> None:
+    """Scenario A's call with scheme="adaptive" (B) or accrual="poisson" (C), nsim=2000,
+    seed=1009 (dfcrm 0.2-2.1, run for this test with the research script; JSON in
+    tests/data/r_reference/dfcrm_tite.json) vs 10,000 kernel trials, as scenario A's test;
+    C also compares the mean duration (last arrival + window)."""
+    ref = REF["oc"][key]
+    des = build_design("tite-crm", skeleton=SK6, target=0.25, window_days=6, **opts)
+    oc = simulate_trials(des, TRUTH_A, 10_000, 5, max_patients=30, workers=2)
+    n_o, n_r = 10_000, int(ref["nsim"])
+    for i in range(6):
+        p_r = ref["selection_prop"][i]
+        pool = (oc.selection_pct[i] / 100 * n_o + p_r * n_r) / (n_o + n_r)
+        if pool * n_r >= 10:
+            se = 100 * np.sqrt(pool * (1 - pool) * (1 / n_o + 1 / n_r))
+            assert abs(oc.selection_pct[i] - 100 * p_r) <= 4 * se, i
+        assert oc.patients_per_dose_se is not None
+        se_n = np.hypot(oc.patients_per_dose_se[i], ref["patients_per_dose_se"][i])
+        assert abs(oc.patients_per_dose[i] - ref["patients_per_dose"][i]) <= 4 * se_n, i
+    if key.startswith("C"):
+        assert oc.mean_duration_days is not None and oc.mean_duration_days_se is not None
+        se_d = np.hypot(oc.mean_duration_days_se, ref["duration_se"])
+        assert abs(oc.mean_duration_days - ref["duration_mean"]) <= 4 * se_d
+
+
 def test_generic_loop_agrees_with_kernel() -> None:
     """The controller's time-to-event loop (generic fit() path, Poisson accrual, adaptive
     weights) and the kernel give the same OC within Monte Carlo error (400 vs 4,000 trials)."""
