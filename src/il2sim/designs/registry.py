@@ -42,6 +42,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "keyboard": ("il2sim.designs.keyboard", "Keyboard"),
     "tite-crm": ("il2sim.designs.tite", "TITECRM"),
     "tite-boin": ("il2sim.designs.tite_boin", "TITEBOIN"),
+    "boin12": ("il2sim.designs.boin12", "BOIN12"),
 }
 
 _AB: dict[str, dict[str, Any]] = {
