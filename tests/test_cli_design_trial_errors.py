@@ -11,6 +11,8 @@ from il2sim.cli.main import main
 
 T5 = "0.05,0.15,0.3,0.45,0.6"
 BOIN = ["--design", "boin", "--target", "0.3", "--truth", T5]
+B12 = ["--design", "boin12", "--target-tox", "0.35", "--target-eff", "0.25", "--truth-tox", T5,
+       "--cohorts", "4"]  # fmt: skip
 TITE = ["--design", "tite-crm", "--skeleton", "0.05,0.12,0.25,0.4,0.55", "--target", "0.25",
         "--max-patients", "9", "--truth", T5]  # fmt: skip
 
@@ -39,6 +41,12 @@ CASES: list[tuple[list[str], str]] = [
     (["design", "simulate", *TITE, "--window-days", "6", "--weights", "square"], "weights"),
     (["design", "simulate", *TITE, "--window-days", "6", "--truth", "0.1,0.2"], "truth"),
     (["design", "simulate", *BOIN, "--cohorts", "3", "--window-days", "6"], "window_days"),
+    (["design", "simulate", *B12, "--truth-eff", "0.1,0.2"], "truth_eff"),
+    (["design", "simulate", *B12], "truth_eff"),
+    (["design", "simulate", *B12, "--truth-eff", T5, "-O", "u2=140"], "u2"),
+    (["design", "simulate", *B12, "--truth-eff", T5, "-O", "u3=-1"], "u3"),
+    (["design", "next", "--design", "boin12", "--target", "0.35", "--n-doses", "3",
+      "--outcomes", "1NEX"], "outcomes"),
     (["design", "simulate", *BOIN, "--cohorts", "3", "-O", "titration=maybe"], "titration"),
     (["design", "next", *TITE[:-2], "--window-days", "6", "--outcomes", "1N 1N",
       "--followup-days", "3"], "followup_days"),

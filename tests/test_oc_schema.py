@@ -34,6 +34,8 @@ BASE: dict[str, list[str]] = {
     "tite-crm": ["--skeleton", SKEL, "--target", "0.25", "--max-patients", "8",
                  "--window-days", "6"],
     "tite-boin": ["--target", "0.3", "--cohorts", "3", "--window-days", "28"],
+    "boin12": ["--target-tox", "0.35", "--target-eff", "0.25", "--truth-eff",
+               "0.1,0.3,0.5,0.55,0.6", "--cohorts", "4"],
 }  # fmt: skip
 #: Variants applied to every design (rules force the generic loop).
 VARIANTS: dict[str, list[str]] = {
@@ -98,7 +100,7 @@ def test_every_design_and_variant_prints_the_oc_keys(capsys: pytest.CaptureFixtu
     seen: dict[tuple[str, ...], str] = {}
     for name, variant in itertools.product(DESIGN_NAMES, VARIANTS):
         extra = list(BASE[name])
-        if variant == "target" and "--target" in extra:
+        if variant == "target" and ("--target" in extra or "--target-tox" in extra):
             continue
         d = _simulate(["--design", name, *extra, *VARIANTS[variant]], capsys)
         seen[tuple(d)] = f"{name} {variant}"
@@ -107,6 +109,9 @@ def test_every_design_and_variant_prints_the_oc_keys(capsys: pytest.CaptureFixtu
         assert all(d[k] is not None for k in ("selection_pct_se", "mean_patients_se"))
         if name.startswith("tite"):
             assert d["mean_duration_days"] is not None, (name, variant)
+        eff = name == "boin12"
+        assert (d["obd_selection_pct"] is not None) == eff, (name, variant)
+        assert (d["efficacy_per_dose"] is not None) == eff, (name, variant)
     for label, args in SPECIFIC.items():
         assert tuple(_simulate(args, capsys)) == OC_KEYS, label
     assert len(seen) == 1

@@ -25,7 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _PANEL = "Design options"
 _DESIGN_HELP = (
-    "3+3 (=3+3a), 3+3a, 3+3b, 4+5, a+b, crm, boin, mtpi2, i3+3, keyboard, tite-crm, tite-boin."
+    "3+3 (=3+3a), 3+3a, 3+3b, 4+5, a+b, crm, boin, mtpi2, i3+3, keyboard, tite-crm, tite-boin, "
+    "boin12."
 )
 _TITE = "Time-to-event (tite-crm, tite-boin)"
 
@@ -40,6 +41,28 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             float | None,
             typer.Option(
                 "--target", help="Target DLT probability in (0, 1).", rich_help_panel=_PANEL
+            ),
+        ],
+        None,
+    ),
+    "target_tox": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--target-tox",
+                help="Efficacy-toxicity designs (boin12): toxicity threshold phi_T (= --target).",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "target_eff": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--target-eff",
+                help="Efficacy-toxicity designs (boin12): lowest acceptable efficacy phi_E.",
+                rich_help_panel=_PANEL,
             ),
         ],
         None,

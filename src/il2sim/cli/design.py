@@ -99,6 +99,9 @@ def _print_oc(oc: Any) -> None:
     )
     if oc.mean_duration_days is not None:
         print(f"mean duration   {oc.mean_duration_days:.1f} days")
+    if oc.efficacy_per_dose is not None:
+        print("efficacies      " + " ".join(f"{v:>7.2f}" for v in oc.efficacy_per_dose))
+        print("(selection = optimal biological dose, OBD)")
 
 
 def _show(oc: Any, json_out: bool) -> None:
@@ -169,7 +172,16 @@ def next_cmd(
 
 def simulate_cmd(
     spec: DesignSpec,
-    truth: TruthOpt,
+    truth: Annotated[
+        str | None, typer.Option("--truth", help="True DLT probabilities per dose.")
+    ] = None,
+    truth_tox: Annotated[
+        str | None, typer.Option("--truth-tox", help="= --truth (efficacy-toxicity designs).")
+    ] = None,
+    truth_eff: Annotated[
+        str | None,
+        typer.Option("--truth-eff", help="True efficacy probabilities per dose (boin12)."),
+    ] = None,
     trials: Annotated[int, typer.Option("--trials", help="Number of simulated trials.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
     cohorts: CohortsOpt = None,
@@ -184,12 +196,23 @@ def simulate_cmd(
     """Simulate operating characteristics (selection %, patients/DLTs per dose, ...)."""
     from il2sim.designs import simulate_trials
 
-    p = _truth(truth)
+    if truth is not None and truth_tox is not None:
+        raise InputError("give --truth or --truth-tox, not both", field="truth_tox")
+    text = truth if truth is not None else truth_tox
+    if text is None:
+        raise InputError("give --truth (true DLT probabilities per dose)", field="truth")
+    p = _truth(text)
+    q = _truth(truth_eff)
+    if q is not None and p is not None and len(q) != len(p):
+        raise InputError(
+            f"has {len(q)} doses but --truth has {len(p)}", field="truth_eff", value=truth_eff
+        )
     des = spec.build(truth=p, max_patients_rule=False)
     with progress_bar(not json_out) as update:
         oc = simulate_trials(
             des, p, trials, seed, max_cohorts=cohorts, max_patients=spec.max_patients,
-            target=spec.target, use_kernel=not generic, workers=workers,
+            target=spec.target if spec.target is not None else spec.target_tox,
+            use_kernel=not generic, workers=workers, truth_eff=q,
             progress=lambda done, total: update("simulating trials", done, total),
         )  # fmt: skip
     _warn_interrupted(oc)

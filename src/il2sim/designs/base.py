@@ -81,6 +81,12 @@ class Design(ABC):
         return False
 
     @property
+    def efficacy(self) -> bool:
+        """True for efficacy-toxicity designs (BOIN12): outcomes carry efficacy, the selection
+        is an optimal biological dose and the OCs add ``efficacy_per_dose``."""
+        return False
+
+    @property
     def time_to_event(self) -> bool:
         """True for designs that decide at each arrival from partially observed outcomes
         (TITE-CRM, TITE-BOIN): the controller then runs its time-to-event loop and the design

@@ -201,7 +201,7 @@ class TrialController:
             else:
                 entry = np.full(size, clock)
             drawn = patients.draw(level, size, len(logs))
-            out = out.add_cohort(level, drawn.dlt)
+            out = out.add_cohort(level, drawn.dlt, drawn.eff)
             dec = design.fit(out).decision()
             logs.append(CohortLog(len(logs) + 1, level, drawn.dlt, entry, dec, drawn.payload))
             if acc is not None:
@@ -289,7 +289,7 @@ class TrialController:
         keep_records: bool,
     ) -> Simulation:
         k = self.design.n_doses
-        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any]] = []
+        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any, Any]] = []
         records: list[TrialRecord] = []
         every = max(1, n // 200)
         try:
@@ -303,7 +303,7 @@ class TrialController:
                 o = rec.outcomes
                 rows.append(
                     (rec.selected or 0, o.n_per_dose(k), o.dlt_per_dose(k), rec.capped,
-                     rec.duration_days, lv, sz, yy)
+                     rec.duration_days, lv, sz, yy, o.eff_per_dose(k))
                 )  # fmt: skip
                 if keep_records:
                     records.append(rec)
@@ -314,8 +314,11 @@ class TrialController:
                 raise
         done = len(rows)
         width = max((r[5].size for r in rows), default=0)
-        tab = SimulatedTrials.empty(done, k, width)
-        for t, (sel, npd, ypd, capped, dur, lv, sz, yy) in enumerate(rows):
+        eff = bool(getattr(self.design, "efficacy", False))
+        tab = SimulatedTrials.empty(done, k, width, efficacy=eff)
+        for t, (sel, npd, ypd, capped, dur, lv, sz, yy, ef) in enumerate(rows):
+            if tab.eff_per_dose is not None:
+                tab.eff_per_dose[t] = ef
             tab.selected[t] = sel
             tab.n_per_dose[t] = npd
             tab.dlt_per_dose[t] = ypd

@@ -76,6 +76,11 @@ class Rule(Design):
         return self.parent.time_to_event
 
     @property
+    def efficacy(self) -> bool:
+        """As the parent."""
+        return self.parent.efficacy
+
+    @property
     def timing(self) -> Any:
         """The parent's timing (time-to-event designs)."""
         return getattr(self.parent, "timing", None)

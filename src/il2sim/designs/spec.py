@@ -76,6 +76,8 @@ class DesignSpec:
 
     design: str
     target: float | None = None
+    target_tox: float | None = None
+    target_eff: float | None = None
     skeleton: str | None = None
     n_doses: int | None = None
     start_dose: int | None = None
@@ -112,8 +114,12 @@ class DesignSpec:
         from il2sim.designs.base import check_target
         from il2sim.designs.registry import build_design
 
-        if self.target is not None:
-            check_target(self.target)
+        if self.target is not None and self.target_tox is not None:
+            if self.target != self.target_tox:
+                raise DesignError("give --target or --target-tox, not both", field="target_tox")
+        target = self.target if self.target is not None else self.target_tox
+        if target is not None:
+            check_target(target)
         sk = float_list(self.skeleton, "skeleton") if self.skeleton else None
         nd = self.n_doses
         for guess in (len(sk) if sk else None, len(truth) if truth else None, n_doses):
@@ -124,7 +130,8 @@ class DesignSpec:
         return build_design(
             self.design,
             n_doses=nd,
-            target=self.target,
+            target=target,
+            target_eff=self.target_eff,
             skeleton=sk,
             start_dose=self.start_dose,
             cohort_size=self.cohort_size,
