@@ -275,6 +275,35 @@ def paths_cmd(
         print(f"{'  ' * node.depth}{node.path or '(start)'} -> {what}{pr}")
 
 
+def table_cmd(
+    spec: DesignSpec,
+    fmt: Annotated[str, typer.Option("--format", help="md, csv, html or json.")] = "md",
+    cohorts: Annotated[
+        int, typer.Option("--cohorts", help="Interval designs: table up to this many cohorts.")
+    ] = 10,
+    cohorts_ahead: Annotated[
+        int, typer.Option("--cohorts-ahead", help="Other designs: cohorts enumerated.")
+    ] = 2,
+    outcomes: OutcomesOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the table to this file.")
+    ] = None,
+) -> None:
+    """Protocol-ready decision table: BOIN-style counts per n, else next dose per history."""
+    from il2sim._files import write_text_atomic
+    from il2sim.designs.table import FORMATS, decision_table
+
+    if fmt not in FORMATS:
+        raise InputError(f"must be one of {', '.join(FORMATS)}, got {fmt!r}", field="format")
+    interval = spec.design.strip().lower() in ("boin", "mtpi2", "i3+3", "keyboard")
+    des = spec.build(n_doses=1 if interval else None)  # the count table needs no doses
+    text = decision_table(des, cohorts, cohorts_ahead, outcomes or "").render(fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(out, text)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``design`` command group to ``app``."""
     grp = typer.Typer(help="Dose-finding designs: next dose, simulate, exact OCs, paths.")
@@ -286,3 +315,4 @@ def register(app: typer.Typer) -> None:
         design_options(design="boin", target=0.3, cohort_size=3)(boundaries_cmd)
     )
     grp.command("paths")(design_options()(paths_cmd))
+    grp.command("table")(design_options()(table_cmd))
