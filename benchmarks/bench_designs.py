@@ -53,7 +53,7 @@ CASES: dict[str, tuple[Callable[[], Design], dict[str, int], float | None, float
         {"max_patients": 30},
         1.0,
         0.1,
-    ),  # fmt: skip
+    ),
     "3+3b": (lambda: build_design("3+3b", n_doses=5), {}, None, 1.0),
     "4+5 (seed A+B)": (lambda: build_design("4+5", n_doses=5), {}, None, 1.0),
 }
