@@ -156,7 +156,6 @@ def simulate_cmd(
 
     if out is not None:
         checks.output_file(out, "--out")
-    import sys
 
     from il2sim._interrupt import interruptible
     from il2sim.toxicity import run_simulation

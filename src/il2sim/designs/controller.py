@@ -34,6 +34,7 @@ caller's flag is used, so one Ctrl-C stops the whole command.  Progress is repor
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,8 +44,8 @@ from typing import Any
 import numpy as np
 
 from il2sim._interrupt import StopFlag, interruptible
-from il2sim.designs.base import Design, Outcomes
-from il2sim.designs.kernels import Caps, Kernel
+from il2sim.designs.base import Decision, Design, Outcomes
+from il2sim.designs.kernels import HARD_CAP_COHORTS, Caps, Kernel
 from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
 from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixed_gaps
 from il2sim.errors import DesignError
@@ -101,6 +102,7 @@ class TrialController:
     workers: int = 1
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "caps", self.design.simulation_caps(self.caps))
         if self.source.n_doses != self.design.n_doses:
             raise DesignError(
                 f"has {self.source.n_doses} doses but the design has {self.design.n_doses}",
@@ -169,6 +171,8 @@ class TrialController:
         ss = _as_root(seed)
         rng = np.random.default_rng(ss)
         patients = self.source.trial(ss, rng)
+        if self.design.time_to_event:
+            return self._run_one_tte(ss, rng, patients)
         design, caps, acc = self.design, self.caps, self.accrual
         out = Outcomes()
         logs: list[CohortLog] = []
@@ -188,12 +192,84 @@ class TrialController:
             else:
                 entry = np.full(size, clock)
             drawn = patients.draw(level, size, len(logs))
-            out = out.add_cohort(level, drawn.dlt)
+            out = out.add_cohort(level, drawn.dlt, drawn.eff)
             dec = design.fit(out).decision()
             logs.append(CohortLog(len(logs) + 1, level, drawn.dlt, entry, dec, drawn.payload))
             if acc is not None:
                 clock = float(entry[-1]) + acc.window_days
         return TrialRecord(ss, tuple(logs), dec, not dec.stop, clock, out)
+
+    def _run_one_tte(
+        self, ss: np.random.SeedSequence, rng: np.random.Generator, patients: Any
+    ) -> TrialRecord:
+        """The loop of a time-to-event design (TITE-CRM, TITE-BOIN; dfcrm ``titesim``).
+
+        Patients arrive after gaps from the design's ``timing`` (the first after one gap);
+        at the arrival of each cohort's first patient the design decides from the outcomes
+        observed by then (a DLT counts once its day has passed; follow-up capped at the
+        window); the rest of the cohort arrives after further gaps at the same dose.  DLT days
+        come from the source or, if it gives none, the design's DLT-time distribution.  The
+        final decision uses complete data; duration = last arrival + window.
+        """
+        design, caps = self.design, self.caps
+        tm = design.timing  # type: ignore[attr-defined]
+        window = float(tm.window_days)
+        dose: list[int] = []
+        dlt: list[int] = []
+        day: list[float] = []
+        entry: list[float] = []
+        coh: list[int] = []
+        logs: list[CohortLog] = []
+        clock = 0.0
+
+        def seen(now: float) -> Outcomes:
+            e = np.asarray(entry, dtype=float)
+            dd = np.asarray(day, dtype=float)
+            obs = (np.asarray(dlt) > 0) & (e + dd <= now)
+            fu = np.where(obs, dd, np.minimum(now - e, window))
+            return Outcomes(np.asarray(dose), obs.astype(np.int64), np.asarray(coh), fu, e)
+
+        dec = design.fit(Outcomes()).decision()
+        waits = 0
+        while len(logs) < caps.cohorts and len(dose) < caps.patients:
+            t0 = clock + float(tm.gaps(rng, 1)[0]) if (logs or tm.first_gap) else 0.0
+            if logs:
+                dec = design.fit(seen(t0)).decision()
+                if dec.stop:
+                    break
+                if dec.wait:  # suspended: this arrival is lost, decide at the next one
+                    clock = t0
+                    waits += 1
+                    if waits > 100 * HARD_CAP_COHORTS:
+                        raise DesignError("accrual suspended without end", field="design")
+                    continue
+            level = dec.next_dose
+            if level is None or not 1 <= level <= design.n_doses:
+                raise DesignError(
+                    f"design recommended dose {level!r} while continuing", field="design"
+                )
+            size = min(int(dec.cohort_size or design.cohort_size), caps.patients - len(dose))
+            times = t0 + np.concatenate([[0.0], np.cumsum(tm.gaps(rng, size - 1))])
+            drawn = patients.draw(level, size, len(logs))
+            dd = drawn.dlt_days
+            if dd is None:
+                dd = tm.dlt_days(rng, np.asarray(drawn.dlt))
+            dose += [level] * size
+            dlt += [int(v) for v in drawn.dlt]
+            day += [float(v) if d else math.inf for v, d in zip(dd, drawn.dlt, strict=True)]
+            entry += times.tolist()
+            coh += [len(logs) + 1] * size
+            logs.append(
+                CohortLog(len(logs) + 1, level, drawn.dlt, times, dec, drawn.payload,
+                          np.asarray(day[-size:]))
+            )  # fmt: skip
+            clock = float(times[-1])
+        full = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh))
+        final = design.fit(full).decision()
+        if dec.stop:  # stopped at an arrival: the selection uses the complete data
+            final = Decision(None, True, dec.reason, mtd=final.mtd)
+        end = clock + window if dose else 0.0
+        return TrialRecord(ss, tuple(logs), final, not final.stop, end, full)
 
     def _run_generic(
         self,
@@ -204,7 +280,7 @@ class TrialController:
         keep_records: bool,
     ) -> Simulation:
         k = self.design.n_doses
-        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any]] = []
+        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any, Any]] = []
         records: list[TrialRecord] = []
         every = max(1, n // 200)
         try:
@@ -218,7 +294,7 @@ class TrialController:
                 o = rec.outcomes
                 rows.append(
                     (rec.selected or 0, o.n_per_dose(k), o.dlt_per_dose(k), rec.capped,
-                     rec.duration_days, lv, sz, yy)
+                     rec.duration_days, lv, sz, yy, o.eff_per_dose(k))
                 )  # fmt: skip
                 if keep_records:
                     records.append(rec)
@@ -229,8 +305,11 @@ class TrialController:
                 raise
         done = len(rows)
         width = max((r[5].size for r in rows), default=0)
-        tab = SimulatedTrials.empty(done, k, width)
-        for t, (sel, npd, ypd, capped, dur, lv, sz, yy) in enumerate(rows):
+        eff = bool(getattr(self.design, "efficacy", False))
+        tab = SimulatedTrials.empty(done, k, width, efficacy=eff)
+        for t, (sel, npd, ypd, capped, dur, lv, sz, yy, ef) in enumerate(rows):
+            if tab.eff_per_dose is not None:
+                tab.eff_per_dose[t] = ef
             tab.selected[t] = sel
             tab.n_per_dose[t] = npd
             tab.dlt_per_dose[t] = ypd

@@ -4,7 +4,9 @@
 (``il2sim serve``: a trial protocol's design) all turn the same options into a design through
 :meth:`DesignSpec.build`: ``--design``, ``--target``, ``--skeleton``, ``--n-doses``,
 ``--start-dose``, ``--cohort-size``, ``--model``, the A+B thresholds, the rules,
-``--max-patients`` and any other design option as ``KEY=VALUE`` text (``-O``/``--option``).
+``--max-patients``, the time-to-event options (``--window-days``, ``--accrual-per-window``,
+``--accrual``, ``--weights``, ``--tox-time``) and any other design option as ``KEY=VALUE`` text
+(``-O``/``--option``).
 The CLI declares the options (``il2sim.cli._design_options``); the conversion lives here, once.
 """
 
@@ -68,6 +70,8 @@ class DesignSpec:
 
     design: str
     target: float | None = None
+    target_tox: float | None = None
+    target_eff: float | None = None
     skeleton: str | None = None
     n_doses: int | None = None
     start_dose: int | None = None
@@ -85,6 +89,11 @@ class DesignSpec:
     demand_n: int | None = None
     stop_n_mtd: int | None = None
     max_patients: int | None = None
+    window_days: float | None = None
+    accrual_per_window: float | None = None
+    accrual: str | None = None
+    weights: str | None = None
+    tox_time: str | None = None
     option: tuple[str, ...] = ()
 
     def build(
@@ -99,8 +108,12 @@ class DesignSpec:
         from il2sim.designs.base import check_target
         from il2sim.designs.registry import build_design
 
-        if self.target is not None:
-            check_target(self.target)
+        if self.target is not None and self.target_tox is not None:
+            if self.target != self.target_tox:
+                raise DesignError("give --target or --target-tox, not both", field="target_tox")
+        target = self.target if self.target is not None else self.target_tox
+        if target is not None:
+            check_target(target)
         sk = float_list(self.skeleton, "skeleton") if self.skeleton else None
         nd = self.n_doses
         for guess in (len(sk) if sk else None, len(truth) if truth else None, n_doses):
@@ -111,7 +124,8 @@ class DesignSpec:
         return build_design(
             self.design,
             n_doses=nd,
-            target=self.target,
+            target=target,
+            target_eff=self.target_eff,
             skeleton=sk,
             start_dose=self.start_dose,
             cohort_size=self.cohort_size,
@@ -128,5 +142,10 @@ class DesignSpec:
             demand_n=self.demand_n,
             stop_n_mtd=self.stop_n_mtd,
             max_patients=self.max_patients if max_patients_rule else None,
+            window_days=self.window_days,
+            accrual_per_window=self.accrual_per_window,
+            accrual=self.accrual,
+            weights=self.weights,
+            tox_time=self.tox_time,
             **parse_options(list(self.option)),
         )
