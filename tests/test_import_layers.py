@@ -35,10 +35,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("simulate",),
     ("toxicity",),
     ("designs",),  # and no model dependency: see INDEPENDENT
-    ("calibrate", "fit"),  # beside: model + toxicity fits (the toxicity fit uses designs)
+    ("calibrate",),  # model + toxicity fits (the toxicity fit uses designs)
     ("trial",),
     ("cdisc",),
     ("io",),  # beside: SBML export (model), NONMEM files (read through cdisc)
+    ("fit",),  # NLME estimation: reads SDTM/NONMEM files (io), simulates the trial's sampling
     ("analysis",),
     ("report", "sweep"),
     ("reproduce",),  # the main job: a trial in silico, its analysis and its report

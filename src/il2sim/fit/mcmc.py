@@ -18,16 +18,13 @@ call returns new :class:`Chains`, so an interrupted iteration leaves the previou
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from il2sim.fit.problem import Problem, gauss_logpdf
 from il2sim.fit.residual import ResidualModel
-
-if TYPE_CHECKING:  # pragma: no cover
-    from il2sim.fit.saem import SaemOptions
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -83,7 +80,7 @@ def mcmc_sweep(
     mu: FloatArray,
     omega: FloatArray,
     res: ResidualModel,
-    options: SaemOptions | Any,
+    options: Any,  # il2sim.fit.saem.SaemOptions (not imported: saem imports this module)
     rng: np.random.Generator,
     record: list[FloatArray] | None = None,
 ) -> Chains:

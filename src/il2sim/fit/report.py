@@ -66,7 +66,7 @@ def render_fit_html(result: FitResult, data: FitData, data_label: str,
                     npde: np.ndarray | None, n_sim: int,
                     vpc: VpcResult | None = None) -> str:
     """The report page as a string."""
-    from il2sim import __version__
+    from il2sim._version import __version__
 
     ptab = _Table(("parameter", "unit", "estimate", "SE", "RSE %", "95% CI low", "95% CI high",
                    "initial"),
