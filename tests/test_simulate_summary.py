@@ -108,7 +108,7 @@ def test_model_keys_are_simulate_summary_and_toxicity_keys_are_toxicity_summary(
     assert {k: lib[k] for k in model} == model
     tox = toxicity_summary(res, reg, pop, seed=7)
     assert {k: lib[k] for k in tox} == tox
-    assert set(lib) == set(model) | set(tox) | {"interrupted"}
+    assert set(lib) == set(model) | set(tox) | {"interrupted", "done", "asked"}
 
 
 def test_seed_is_reported_when_the_run_is_chunked() -> None:

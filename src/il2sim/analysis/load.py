@@ -214,7 +214,8 @@ def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) ->
         notes.append("AE has no DLT flag (SUPPAE AEDLT): DLTs are not counted")
     treated = adsl[~untreated]
     levels = tuple(float(x) for x in sorted(treated["DOSE01P"].astype(float).dropna().unique()))
-    raise_all(check_decisions(tables.get("DECISION"), len(levels)), f"{folder} (decision log)")
+    top = max(len(levels), int(treated["TRT01PN"].astype(float).max()) if len(treated) else 0)
+    raise_all(check_decisions(tables.get("DECISION"), top), f"{folder} (decision log)")
     return TrialData(
         path=str(folder),
         standard=standard,

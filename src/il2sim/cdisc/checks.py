@@ -78,7 +78,8 @@ def check_values(tables: Mapping[str, pd.DataFrame | None]) -> list[str]:
 
 
 def check_decisions(decisions: pd.DataFrame | None, n_levels: int) -> list[str]:
-    """Problems with the decision log's level columns (levels 1..``n_levels``)."""
+    """Problems with the decision log's level columns: levels 1..``n_levels`` (the highest
+    level number of the trial: ARMCD numbers are the design's), ``next_level`` up to one more."""
     if decisions is None or decisions.empty:
         return []
     problems: list[str] = []
@@ -87,6 +88,7 @@ def check_decisions(decisions: pd.DataFrame | None, n_levels: int) -> list[str]:
         if name not in ("LEVEL", "NEXT_LEVEL", "MTD_LEVEL", "MTD_LEVE", "NEXT_LEV"):
             continue
         allow_zero = name.startswith("MTD")
+        top = n_levels + 1 if name.startswith("NEXT") else n_levels  # one step up is allowed
         for i, raw in enumerate(decisions[col].tolist()):
             if raw is None or (isinstance(raw, float) and np.isnan(raw)) or str(raw).strip() == "":
                 continue
@@ -94,7 +96,7 @@ def check_decisions(decisions: pd.DataFrame | None, n_levels: int) -> list[str]:
                 v = float(str(raw).strip())
             except ValueError:
                 v = float("nan")
-            ok = np.isfinite(v) and v == int(v) and (1 <= v <= n_levels or (allow_zero and v == 0))
+            ok = np.isfinite(v) and v == int(v) and (1 <= v <= top or (allow_zero and v == 0))
             if not ok:
                 problems.append(
                     f"DECISION: row {i + 1}, column {col}: {raw!r} is not a dose level "
