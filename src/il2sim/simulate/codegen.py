@@ -108,7 +108,7 @@ def _prefer_exit_safe_threading() -> None:
         return
     import numba
 
-    numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+    setattr(numba.config, "THREADING_LAYER_PRIORITY", ["omp", "workqueue", "tbb"])  # noqa: B010
 
 
 # --- source generation -------------------------------------------------------------------------
