@@ -96,3 +96,27 @@ def test_oc_reports_obd_and_efficacy() -> None:
     assert oc.efficacy_per_dose is not None
     rate = np.array(oc.efficacy_per_dose) / np.array(oc.patients_per_dose)
     assert rate[1:4] == pytest.approx(eff[1:4], abs=0.05)
+
+
+def test_oc_within_monte_carlo_error_of_escalation() -> None:
+    """set.seed(2020); simulate_trials(get_boin12(num_doses=5, phi_t=0.35, phi_e=0.25, u1=100,
+    u2=40, u3=60, u4=0, n_star=6, c_t=0.95, c_e=0.9) %>% stop_at_n(n=36) %>%
+    stop_when_n_at_dose(n=12, dose='any') %>% select_boin12_obd(), num_sims=1000,
+    true_prob_tox=c(.05,.10,.15,.30,.45), true_prob_eff=c(.10,.30,.50,.55,.60)) (escalation
+    0.2.3) vs 2,000 trials here: OBD selection and patients per dose within 4 combined SEs."""
+    from il2sim.designs import simulate_trials
+
+    ref = REF["oc"]["S1_plateau"]
+    des = build_design("boin12", n_doses=5, target=0.35, target_eff=0.25)
+    n_o, n_r = 2000, int(ref["nsim"])
+    oc = simulate_trials(des, ref["true_prob_tox"], n_o, 11, max_patients=36,
+                         truth_eff=ref["true_prob_eff"])  # fmt: skip
+    assert oc.obd_selection_pct is not None and oc.patients_per_dose_se is not None
+    sel_r = ref["selection_none_then_doses"]
+    for i in range(5):
+        pool = (oc.obd_selection_pct[i] / 100 * n_o + sel_r[i + 1] * n_r) / (n_o + n_r)
+        if pool * n_r >= 10:
+            se = 100 * np.sqrt(pool * (1 - pool) * (1 / n_o + 1 / n_r))
+            assert abs(oc.obd_selection_pct[i] - 100 * sel_r[i + 1]) <= 4 * se, i
+        se_n = np.hypot(oc.patients_per_dose_se[i], ref["patients_per_dose_se"][i])
+        assert abs(oc.patients_per_dose[i] - ref["patients_per_dose"][i]) <= 4 * se_n, i
