@@ -26,7 +26,7 @@ from il2sim.toxicity import load_toxicity_parameters, summarise, toxicity_summar
 GOLDEN = Path(__file__).resolve().parent / "golden" / "v1"
 
 #: tests/golden/record_v1.py REGIMENS: name -> (spec, horizon_day or None); the seed of entry i
-#: is 10 + i, 200 patients, fast solver.
+#: is 10 + i, 200 patients, v0.1's solver (today's ``"fixed"`` preset).
 REGIMENS: dict[str, tuple[str, float | None]] = {
     "seed_1p25": ("1.25 MIU/m2 sc qd x90", None),
     "seed_0p4": ("0.4 MIU/m2 sc qd x90", None),
@@ -39,8 +39,9 @@ REGIMENS: dict[str, tuple[str, float | None]] = {
     "flat_2miu": ("2 MIU sc qd x90", None),
     "year_1p25": ("1.25 MIU/m2 sc qd x90", 365.0),
 }
-#: Agreement asked of every summary number after the refactors of issue 10 (fast vs golden
-#: fast): 1e-4 relative.  On this branch the solver is untouched and the numbers are equal.
+#: Agreement asked of every summary number after the refactors of issue 10 (v0.1's solver,
+#: today's "fixed" preset, vs golden): 1e-4 relative; the numbers are equal.  (The default
+#: "fast" preset against these goldens: tests/test_golden_simulate.py.)
 REL = 1e-4
 
 
@@ -68,7 +69,8 @@ def test_summarise_reproduces_the_v01_golden_summary(name: str) -> None:
     spec, horizon = REGIMENS[name]
     seed = 10 + list(REGIMENS).index(name)
     want = json.loads((GOLDEN / "simulate" / f"{name}.json").read_text())
-    got = to_jsonable(summarise(parse_spec(spec), 200, seed, horizon_day=horizon))
+    got = to_jsonable(summarise(parse_spec(spec), 200, seed, horizon_day=horizon, solver="fixed"))
+    assert got.pop("solver") == "fixed" and want.pop("solver") == "fast"  # v0.1's name
     _close(got, want, name)
     assert got["interrupted"] is False
 
