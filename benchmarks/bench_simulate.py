@@ -128,7 +128,7 @@ def main() -> None:
     )
     print(f"  v0.1 hand-written kernel (baseline): {t_old:.3f} s, {steps_old} steps/patient")
     print(
-        f"  generated kernel, v0.1 grid ('fast'): {t_fix:.3f} s -> {t_fix / t_old:.2f}x the "
+        f"  generated kernel, v0.1 grid ('fixed'): {t_fix:.3f} s -> {t_fix / t_old:.2f}x the "
         f"baseline's time (goal ~1: the declaration costs nothing); max rel. diff of daily "
         f"peaks vs baseline {same:.1e}"
     )
