@@ -36,6 +36,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("designs/paths.py", "dose_paths"): "enumeration of the outcome tree, no simulation",
     ("designs/ab.py", "exact_oc"): "enumeration of count states (exact OC), no simulation",
     ("trial/replicates.py", "build_pools"): "one batch of pool patients per dose level",
+    ("fit/recovery.py", "run_recovery"): "replicate datasets of a parameter-recovery study: "
+    "one simulated dataset and one fit each (estimation, not trial conduct)",
 }
 
 

@@ -164,11 +164,11 @@ def run_sweep(
         raise InputError(f"must be >= 1, got {workers}", field="workers", value=workers)
     if workers is not None and scheduler is not None:
         raise InputError("give --workers or --scheduler, not both", field="scheduler")
-    _check_grid(grid)  # every point, before the store exists: a bad grid leaves nothing behind
     if scheduler is not None:
         from il2sim.checks import scheduler_address
 
         scheduler = scheduler_address(scheduler)
+    _check_grid(grid)  # every point, before the store exists: a bad grid leaves nothing behind
     store = Store(out)
     store.open_for(grid)
     done = store.done()
