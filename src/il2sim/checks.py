@@ -207,6 +207,31 @@ def integer_text(text: str, field: str) -> int:
     return int(s)
 
 
+#: POSIX limits on one file-name component and on a whole path, in bytes (Linux NAME_MAX, PATH_MAX).
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4096
+
+
+def _path(path: str | os.PathLike[str], field: str) -> Path:
+    """``path`` as a :class:`Path`, refusing what the OS cannot take: a NUL byte, a component over
+    255 bytes or a path over 4096 bytes (found by the fuzzed CLI, issue 16)."""
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise _fail(field, text, "must not contain a NUL byte")
+    try:
+        raw = os.fsencode(text)
+    except UnicodeError:
+        raise _fail(field, text, "is not a valid file name on this system") from None
+    if len(raw) > PATH_MAX_BYTES:
+        raise _fail(field, text[:80] + "...", f"is longer than {PATH_MAX_BYTES} bytes")
+    for part in raw.split(b"/"):
+        if len(part) > NAME_MAX_BYTES:
+            raise _fail(
+                field, text[:80] + "...", f"has a name longer than {NAME_MAX_BYTES} bytes"
+            )
+    return Path(text)
+
+
 def _nearest_existing(path: Path) -> Path:
     p = path
     while not p.exists() and p != p.parent:
@@ -224,7 +249,7 @@ def _check_parent(path: Path, field: str) -> None:
 
 def output_file(path: str | os.PathLike[str], field: str = "out") -> Path:
     """A file to write: not an existing folder; its parent a folder we can write (or create)."""
-    p = Path(path)
+    p = _path(path, field)
     if str(path) == "" or p.name in ("", ".", ".."):
         raise _fail(field, str(path), "must be a file name")
     if p.is_dir():
@@ -239,7 +264,7 @@ def output_file(path: str | os.PathLike[str], field: str = "out") -> Path:
 
 def output_folder(path: str | os.PathLike[str], field: str = "out") -> Path:
     """A folder to write into: not an existing file; writable (or creatable)."""
-    p = Path(path)
+    p = _path(path, field)
     if str(path) == "":
         raise _fail(field, str(path), "must be a folder name")
     if p.exists() and not p.is_dir():
@@ -254,7 +279,7 @@ def output_folder(path: str | os.PathLike[str], field: str = "out") -> Path:
 
 def input_file(path: str | os.PathLike[str], field: str) -> Path:
     """An existing, readable file."""
-    p = Path(path)
+    p = _path(path, field)
     if not p.exists():
         raise _fail(field, str(path), "no such file")
     if p.is_dir():
@@ -266,7 +291,7 @@ def input_file(path: str | os.PathLike[str], field: str) -> Path:
 
 def input_folder(path: str | os.PathLike[str], field: str) -> Path:
     """An existing, readable folder."""
-    p = Path(path)
+    p = _path(path, field)
     if not p.exists():
         raise _fail(field, str(path), "no such folder")
     if not p.is_dir():
