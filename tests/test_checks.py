@@ -168,3 +168,18 @@ def test_db_urls_the_os_cannot_take(url: str, message: str) -> None:
 
     with pytest.raises(InputError, match=message):
         normalise_db_url(url)
+
+
+def test_number_list_is_the_one_list_parser() -> None:
+    from il2sim.cli._common import parse_float_list
+    from il2sim.designs.spec import float_list
+    from il2sim.serve.engine import float_list as serve_float_list
+
+    for parse in (parse_float_list, float_list, serve_float_list):
+        assert parse("0.4, 0.6,1e-2", "doses") == [0.4, 0.6, 0.01]
+        for bad, msg in (("0.4,,0.6", "empty entry"), ("0.4,nan", "finite"), ("0.4,\u0661", "ASCII")):
+            with pytest.raises(InputError, match=msg):
+                parse(bad, "doses")
+    assert serve_float_list([0.1, "0.2"], "truth") == [0.1, 0.2]
+    with pytest.raises(InputError, match="number"):
+        serve_float_list([True], "truth")

@@ -188,6 +188,24 @@ def number_text(text: str, field: str) -> float:
     return real(float(s), field)
 
 
+def number_list(value: object, field: str) -> list[float]:
+    """Comma text (``"0.4,0.6,0.8"``) or a sequence (a JSON list) of finite numbers; every entry
+    through :func:`number_text` (text) or :func:`real` (numbers).  The one list parser of the CLI,
+    the design options and the server."""
+    parts: Iterable[object] = (
+        value if isinstance(value, list | tuple) else str(value).split(",")
+    )
+    out: list[float] = []
+    for part in parts:
+        if isinstance(part, str):
+            if not part.strip():
+                raise _fail(field, value, "must not have an empty entry")
+            out.append(number_text(part, field))
+        else:
+            out.append(real(part, field))
+    return out
+
+
 def looks_numeric(text: str) -> bool:
     """True when ``text`` is meant as a number: an ASCII number, NaN/infinity, or any text
     with a non-ASCII digit (then :func:`number_text` refuses it)."""
