@@ -137,3 +137,49 @@ def test_docs_list_every_limit() -> None:
     for lim in limits.LIMITS.values():
         assert f"`{lim.env.removeprefix('IL2SIM_LIMIT_')}`" in text, lim.name
     assert re.search(r"IL2SIM_LIMIT_<NAME>", text)
+
+
+# --- found by the 30-minute `make fuzz` run (issue 16): names the OS cannot take ----------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a\x00b", "NUL byte"),
+        ("x" * 300, "longer than 255 bytes"),
+        ("/tmp/" + "y" * 256 + "/z", "longer than 255 bytes"),
+        ("d/" * 2100, "longer than 4096 bytes"),
+        ("\ud800", "not a valid file name"),
+    ],
+)
+def test_paths_the_os_cannot_take(value: str, message: str) -> None:
+    for check in (checks.output_file, checks.output_folder):
+        with pytest.raises(InputError, match=message):
+            check(value, "--out")
+    with pytest.raises(InputError, match=message):
+        checks.input_file(value, "--in")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"), [("a\x00b", "NUL byte"), ("~nosuchuser\u00cd/x.db", "usable SQLite")]
+)
+def test_db_urls_the_os_cannot_take(url: str, message: str) -> None:
+    from il2sim.serve.config import normalise_db_url
+
+    with pytest.raises(InputError, match=message):
+        normalise_db_url(url)
+
+
+def test_number_list_is_the_one_list_parser() -> None:
+    from il2sim.cli._common import parse_float_list
+    from il2sim.designs.spec import float_list
+    from il2sim.serve.engine import float_list as serve_float_list
+
+    for parse in (parse_float_list, float_list, serve_float_list):
+        assert parse("0.4, 0.6,1e-2", "doses") == [0.4, 0.6, 0.01]
+        for bad, msg in (("0.4,,0.6", "empty entry"), ("0.4,nan", "finite"), ("0.4,\u0661", "ASCII")):
+            with pytest.raises(InputError, match=msg):
+                parse(bad, "doses")
+    assert serve_float_list([0.1, "0.2"], "truth") == [0.1, 0.2]
+    with pytest.raises(InputError, match="number"):
+        serve_float_list([True], "truth")

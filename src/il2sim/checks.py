@@ -188,6 +188,24 @@ def number_text(text: str, field: str) -> float:
     return real(float(s), field)
 
 
+def number_list(value: object, field: str) -> list[float]:
+    """Comma text (``"0.4,0.6,0.8"``) or a sequence (a JSON list) of finite numbers; every entry
+    through :func:`number_text` (text) or :func:`real` (numbers).  The one list parser of the CLI,
+    the design options and the server."""
+    parts: Iterable[object] = (
+        value if isinstance(value, list | tuple) else str(value).split(",")
+    )
+    out: list[float] = []
+    for part in parts:
+        if isinstance(part, str):
+            if not part.strip():
+                raise _fail(field, value, "must not have an empty entry")
+            out.append(number_text(part, field))
+        else:
+            out.append(real(part, field))
+    return out
+
+
 def looks_numeric(text: str) -> bool:
     """True when ``text`` is meant as a number: an ASCII number, NaN/infinity, or any text
     with a non-ASCII digit (then :func:`number_text` refuses it)."""
@@ -207,6 +225,31 @@ def integer_text(text: str, field: str) -> int:
     return int(s)
 
 
+#: POSIX limits on one file-name component and on a whole path, in bytes (Linux NAME_MAX, PATH_MAX).
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4096
+
+
+def _path(path: str | os.PathLike[str], field: str) -> Path:
+    """``path`` as a :class:`Path`, refusing what the OS cannot take: a NUL byte, a component over
+    255 bytes or a path over 4096 bytes (found by the fuzzed CLI, issue 16)."""
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise _fail(field, text, "must not contain a NUL byte")
+    try:
+        raw = os.fsencode(text)
+    except UnicodeError:
+        raise _fail(field, text, "is not a valid file name on this system") from None
+    if len(raw) > PATH_MAX_BYTES:
+        raise _fail(field, text[:80] + "...", f"is longer than {PATH_MAX_BYTES} bytes")
+    for part in raw.split(b"/"):
+        if len(part) > NAME_MAX_BYTES:
+            raise _fail(
+                field, text[:80] + "...", f"has a name longer than {NAME_MAX_BYTES} bytes"
+            )
+    return Path(text)
+
+
 def _nearest_existing(path: Path) -> Path:
     p = path
     while not p.exists() and p != p.parent:
@@ -224,7 +267,7 @@ def _check_parent(path: Path, field: str) -> None:
 
 def output_file(path: str | os.PathLike[str], field: str = "out") -> Path:
     """A file to write: not an existing folder; its parent a folder we can write (or create)."""
-    p = Path(path)
+    p = _path(path, field)
     if str(path) == "" or p.name in ("", ".", ".."):
         raise _fail(field, str(path), "must be a file name")
     if p.is_dir():
@@ -239,7 +282,7 @@ def output_file(path: str | os.PathLike[str], field: str = "out") -> Path:
 
 def output_folder(path: str | os.PathLike[str], field: str = "out") -> Path:
     """A folder to write into: not an existing file; writable (or creatable)."""
-    p = Path(path)
+    p = _path(path, field)
     if str(path) == "":
         raise _fail(field, str(path), "must be a folder name")
     if p.exists() and not p.is_dir():
@@ -254,7 +297,7 @@ def output_folder(path: str | os.PathLike[str], field: str = "out") -> Path:
 
 def input_file(path: str | os.PathLike[str], field: str) -> Path:
     """An existing, readable file."""
-    p = Path(path)
+    p = _path(path, field)
     if not p.exists():
         raise _fail(field, str(path), "no such file")
     if p.is_dir():
@@ -266,7 +309,7 @@ def input_file(path: str | os.PathLike[str], field: str) -> Path:
 
 def input_folder(path: str | os.PathLike[str], field: str) -> Path:
     """An existing, readable folder."""
-    p = Path(path)
+    p = _path(path, field)
     if not p.exists():
         raise _fail(field, str(path), "no such folder")
     if not p.is_dir():

@@ -11,7 +11,6 @@ from typing import Any
 from il2sim import checks
 from il2sim._files import atomic_path, write_atomic
 from il2sim._json import to_jsonable
-from il2sim.errors import InputError
 
 __all__ = [
     "atomic_path",
@@ -30,14 +29,8 @@ def print_json(obj: Any) -> None:
 
 
 def parse_float_list(text: str, field: str) -> list[float]:
-    """Parse ``"0.4,0.6,0.8"`` into floats; raise InputError naming ``field`` otherwise."""
-    out: list[float] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            raise InputError(f"empty entry in list {text!r}", field=field, value=text)
-        out.append(checks.number_text(part, field))
-    return out
+    """Parse ``"0.4,0.6,0.8"`` into finite floats (:func:`il2sim.checks.number_list`)."""
+    return checks.number_list(text, field)
 
 
 @contextmanager

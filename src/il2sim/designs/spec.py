@@ -22,14 +22,8 @@ __all__ = ["DesignSpec", "float_list", "parse_options", "parse_value"]
 
 
 def float_list(text: str, field: str) -> list[float]:
-    """Parse ``"0.4,0.6,0.8"`` into finite floats; raise InputError naming ``field``."""
-    out: list[float] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            raise InputError(f"empty entry in list {text!r}", field=field, value=text)
-        out.append(checks.number_text(part, field))
-    return out
+    """Parse ``"0.4,0.6,0.8"`` into finite floats (:func:`il2sim.checks.number_list`)."""
+    return checks.number_list(text, field)
 
 
 def parse_value(text: str, field: str = "option") -> Any:

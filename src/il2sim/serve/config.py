@@ -45,8 +45,13 @@ def normalise_db_url(url: str) -> str:
     u = url.strip()
     if not u:
         raise InputError("empty database URL", field="db", value=url)
+    if "\x00" in u:
+        raise InputError("a database URL must not contain a NUL byte", field="db", value=url)
     if "://" not in u:
-        return f"sqlite:///{Path(u).expanduser().resolve()}"
+        try:
+            return f"sqlite:///{Path(u).expanduser().resolve()}"
+        except (RuntimeError, OSError) as exc:  # '~user' unknown, a name too long, ...
+            raise InputError(f"not a usable SQLite file path ({exc})", field="db", value=url) from None
     scheme = u.split("://", 1)[0].lower()
     if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + u.split("://", 1)[1]
