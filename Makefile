@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.il2sim-installed
 
-.PHONY: run test install lint typecheck pytest bench clean services
+.PHONY: run test install lint typecheck pytest bench clean services fuzz
 
 # Services the serve tests need (issue 15): a private PostgreSQL server on loopback and Debian's
 # Chromium.  Installed with apt-get when missing and we are root (CI); otherwise those tests
@@ -40,6 +40,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q -n 2
+
+# The fuzzed CLI for a long run (issue 16): every command, FUZZ_MINUTES minutes, FUZZ_SEED.
+FUZZ_MINUTES ?= 30
+FUZZ_SEED ?= 20261201
+fuzz: $(STAMP)
+	nice -n 10 $(BIN)/python tests/fuzz_cli.py --minutes $(FUZZ_MINUTES) --seed $(FUZZ_SEED)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

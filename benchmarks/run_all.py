@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_roadrunner.py": ([], ["--patients", "100"]),
     "bench_sweep.py": ([], ["--patients", "20000"]),
     "bench_regimen.py": ([], ["--repeat", "20"]),
+    "bench_fit.py": ([], ["--quick"]),
 }
 
 

@@ -11,11 +11,15 @@ from il2sim.cli.main import main
 
 T5 = "0.05,0.15,0.3,0.45,0.6"
 BOIN = ["--design", "boin", "--target", "0.3", "--truth", T5]
+B12 = ["--design", "boin12", "--target-tox", "0.35", "--target-eff", "0.25", "--truth-tox", T5,
+       "--cohorts", "4"]  # fmt: skip
+TITE = ["--design", "tite-crm", "--skeleton", "0.05,0.12,0.25,0.4,0.55", "--target", "0.25",
+        "--max-patients", "9", "--truth", T5]  # fmt: skip
 
 CASES: list[tuple[list[str], str]] = [
     (["design", "simulate", "--design", "3+3", "--truth", T5, "--trials", "0"], "trials"),
-    (["design", "simulate", *BOIN, "--cohorts", "0"], "max_cohorts"),
-    (["design", "simulate", *BOIN, "--max-patients", "-1"], "max_patients"),
+    (["design", "simulate", *BOIN, "--cohorts", "0"], "--cohorts"),
+    (["design", "simulate", *BOIN, "--max-patients", "-1"], "--max-patients"),
     (["design", "simulate", *BOIN, "--cohorts", "3", "--workers", "0"], "workers"),
     (["design", "simulate", *BOIN], "max_cohorts"),  # BOIN needs a sample size
     (["design", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,abc"], "truth"),
@@ -29,6 +33,23 @@ CASES: list[tuple[list[str], str]] = [
     (["design", "simulate", "--design", "crm", "--skeleton", "0.1,0.2", "--target", "0.3",
       "--truth", "0.1,0.2", "--cohorts", "3", "-O", "method=mle"], "method"),
     (["design", "simulate", "--design", "nope", "--truth", T5], "design"),
+    (["design", "simulate", *TITE, "--window-days", "0"], "window_days"),
+    (["design", "simulate", *TITE, "--window-days", "-2"], "window_days"),
+    (["design", "simulate", *TITE, "--window-days", "6", "--accrual-per-window", "0"],
+     "accrual_per_window"),
+    (["design", "simulate", *TITE, "--window-days", "6", "--accrual", "uniform"], "accrual"),
+    (["design", "simulate", *TITE, "--window-days", "6", "--weights", "square"], "weights"),
+    (["design", "simulate", *TITE, "--window-days", "6", "--truth", "0.1,0.2"], "truth"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "--window-days", "6"], "window_days"),
+    (["design", "simulate", *B12, "--truth-eff", "0.1,0.2"], "truth_eff"),
+    (["design", "simulate", *B12], "truth_eff"),
+    (["design", "simulate", *B12, "--truth-eff", T5, "-O", "u2=140"], "u2"),
+    (["design", "simulate", *B12, "--truth-eff", T5, "-O", "u3=-1"], "u3"),
+    (["design", "next", "--design", "boin12", "--target", "0.35", "--n-doses", "3",
+      "--outcomes", "1NEX"], "outcomes"),
+    (["design", "simulate", *BOIN, "--cohorts", "3", "-O", "titration=maybe"], "titration"),
+    (["design", "next", *TITE[:-2], "--window-days", "6", "--outcomes", "1N 1N",
+      "--followup-days", "3"], "followup_days"),
     (["design", "exact", *BOIN], "design"),
     (["design", "exact", "--design", "3+3", "--truth", T5, "--no-skip"], "design"),
     (["design", "exact", "--design", "3+3", "--truth", "0.1,1.5"], "truth"),
@@ -41,17 +62,17 @@ CASES: list[tuple[list[str], str]] = [
     (["design", "boundaries", "--cohorts", "0"], "cohorts"),
     (["design", "boundaries", "--target", "1.2"], "target"),
     (["design", "paths", "--design", "3+3", "--n-doses", "3", "--cohorts-ahead", "0"],
-     "cohorts_ahead"),
+     "--cohorts-ahead"),
     (["trial", "--doses", "0.4,abc"], "doses"),
     (["trial", "--doses", "0.8,0.4"], "doses"),
     (["trial", "--doses", "0.4,-1"], "doses"),
     (["trial", "--trials", "0"], "trials"),
-    (["trial", "--dlt-window-days", "0"], "dlt window"),
-    (["trial", "--resume-fraction", "2"], "resume_fraction"),
-    (["trial", "--hold-days", "-1"], "hold_days"),
+    (["trial", "--dlt-window-days", "0"], "--dlt-window-days"),
+    (["trial", "--resume-fraction", "2"], "--resume-fraction"),
+    (["trial", "--hold-days", "-1"], "--hold-days"),
     (["trial", "--design", "crm", "--target", "0.3"], "skeleton"),
     (["trial", "--design", "boin", "--target", "0.3", "--n-doses", "3"], "doses"),
-    (["trial", "--trials", "3", "--pool-size", "0"], "pool_size"),
+    (["trial", "--trials", "3", "--pool-size", "0"], "--pool-size"),
     (["reproduce", "--trials", "0"], "trials"),
 ]  # fmt: skip
 

@@ -10,7 +10,7 @@ from il2sim.cli.main import main
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["simulate", "--patients", "abc"], "Invalid value for '--patients'"),
+        (["simulate", "--patients", "abc"], "--patients: must be a whole number"),
         (["nosuch"], "No such command 'nosuch'"),
         (["simulate", "--bogus"], "No such option: --bogus"),
         (["regimen", "show", "-1 MIU/m2 sc qd x5"], "dose: must be positive"),

@@ -37,6 +37,9 @@ OPTIONS: dict[str, dict[str, object]] = {
     "mtpi2": {"target": 0.3},
     "i3+3": {"target": 0.3},
     "keyboard": {"target": 0.3},
+    "tite-crm": {"target": 0.25, "skeleton": SKELETON, "window_days": 28},
+    "tite-boin": {"target": 0.3, "window_days": 28},
+    "boin12": {"target": 0.35, "target_eff": 0.25},
 }
 
 

@@ -76,11 +76,19 @@ def _build(opts: dict[str, object]) -> Design:
     return build_design(name, **o)
 
 
+#: Designs simulated by the controller's generic loop only (issue 13; docs/designs.md).
+NO_KERNEL = {"tite-boin", "boin12"}
+
+
 def test_every_registered_design_offers_a_kernel() -> None:
     for name in DESIGN_NAMES:
+        if name in NO_KERNEL:
+            continue
         opts: dict[str, object] = {"name": name}
         if name in ("crm",):
             opts.update(skeleton=SKEL, target=0.25)
+        elif name == "tite-crm":
+            opts.update(skeleton=SKEL, target=0.25, window_days=28)
         elif name in ("boin", "mtpi2", "i3+3", "keyboard"):
             opts["target"] = 0.3
         elif name == "a+b":

@@ -5,11 +5,13 @@ The golden summaries of v0.1 (``tests/golden/v1/simulate*/``, recorded by
 regimen order; 2 patients for the reference solver) against today's library summary.
 Toxicity keys (DLT, antibodies, AE grades) belong to the toxicity layer and its own tests.
 
-* fast (default preset, the v0.1 grid): <= 1e-4 relative on every model summary number
-  (measured: <= 1.1e-8, the generated kernel repeats the v0.1 arithmetic up to rounding);
-* adaptive preset: <= 1e-4 relative on every summary number except where the golden value
-  carries the v0.1 grid's own error (``ADAPTIVE_EXCEPTIONS``, measured; the adaptive values
-  are the ones within 4e-5 of the reference on 50 patients, tests/test_simulate_agreement.py):
+* fixed (v0.1's solver and grid, the default before): <= 1e-4 relative on every model
+  summary number (measured: <= 1.1e-8, the generated kernel repeats the v0.1 arithmetic up
+  to rounding);
+* fast (the default: adaptive steps, exact depot input, refined peaks): <= 1e-4 relative on
+  every summary number except where the golden value carries the v0.1 grid's own error
+  (``FAST_EXCEPTIONS``, measured; the fast values are the ones within 1e-4 of the reference
+  on 50 patients, tests/test_simulate_agreement.py):
   the first-dose Tmax (location of a flat maximum; the v0.1 grid is up to 2e-3 off, and for the
   continuous infusion the concentration still rises at the end of the first day), the NK and
   CD56bright increases of the 20 MIU/m2 and pulse regimens (v0.1 grid 1.2e-3 off), and the
@@ -88,35 +90,37 @@ def _run(name: str, solver: str, n: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", list(REGIMENS))
-def test_fast_summary_equals_golden(name: str) -> None:
+def test_fixed_summary_equals_golden(name: str) -> None:
     want = _model_keys(json.loads((GOLDEN / "simulate" / f"{name}.json").read_text()))
+    got = _run(name, "fixed", 200)
+    assert got.pop("solver") == "fixed" and want.pop("solver") == "fast"  # v0.1's name
     worst: list[tuple[float, str]] = []
-    _compare(_run(name, "fast", 200), want, 1e-4, name, worst)
+    _compare(got, want, 1e-4, name, worst)
     # the same arithmetic as v0.1 up to rounding (measured <= 1.1e-8, on near-zero washout
     # troughs of the 1-year run; ~1e-13 elsewhere), far inside the 1e-4 requirement
     assert max(worst)[0] <= 1e-7, max(worst)
 
 
 #: (regimen, summary key) -> tolerance where the golden (v0.1 grid) value is itself off the
-#: reference by more than 1e-4; measured adaptive-vs-golden differences in the comments.
-ADAPTIVE_EXCEPTIONS: dict[tuple[str, str], float] = {
-    **{(n, "il2_tmax_first_dose_h"): 1e-2 for n in REGIMENS},  # up to 3.3e-4 (0.4 MIU/m2)
-    ("civ_0p45_56d", "il2_tmax_first_dose_h"): 0.1,  # 5.2e-2: still rising at 24 h
-    ("sc_20_x5", "cd56bright_peak_increase_pct"): 2e-3,  # 3.9e-4
-    ("sc_20_x5", "nk_peak_increase_pct"): 2e-3,
-    ("pulse", "nk_peak_increase_pct"): 3e-3,  # 1.3e-3
-    ("pulse", "cd56bright_peak_increase_pct"): 3e-3,  # 9.9e-5
+#: reference by more than 1e-4; measured fast-vs-golden differences in the comments.
+FAST_EXCEPTIONS: dict[tuple[str, str], float] = {
+    # up to 2.9e-4 (0.4 MIU/m2) and 5.1e-4 (c.i.v.: still rising at 24 h)
+    **{(n, "il2_tmax_first_dose_h"): 1e-2 for n in REGIMENS},
+    ("sc_20_x5", "cd56bright_peak_increase_pct"): 2e-3,  # 3.9e-4 (v0.1 grid 1.6e-3 off)
+    ("sc_20_x5", "nk_peak_increase_pct"): 2e-3,  # < 1e-4 measured
+    ("pulse", "nk_peak_increase_pct"): 3e-3,  # 1.3e-3 (v0.1 grid 7.7e-4 off per patient)
+    ("pulse", "cd56bright_peak_increase_pct"): 3e-3,  # 1.1e-4
 }
 
 
 @pytest.mark.parametrize("name", list(REGIMENS))
-def test_adaptive_summary_within_1e4_of_golden(name: str) -> None:
+def test_fast_summary_within_1e4_of_golden(name: str) -> None:
     want = _model_keys(json.loads((GOLDEN / "simulate" / f"{name}.json").read_text()))
-    got = _run(name, "adaptive", 200)
-    assert got.pop("solver") == "adaptive" and want.pop("solver") == "fast"
+    got = _run(name, "fast", 200)
+    assert got.pop("solver") == "fast" and want.pop("solver") == "fast"
     worst: list[tuple[float, str]] = []
     for key in list(want):
-        tol = ADAPTIVE_EXCEPTIONS.get((name, key))
+        tol = FAST_EXCEPTIONS.get((name, key))
         if tol is not None:
             _compare(got.pop(key), want.pop(key), tol, f"{name}.{key}", worst)
     if name == "year_1p25":

@@ -4,8 +4,9 @@ today's ``il2sim design simulate|exact`` and ``il2sim trial`` (same commands and
 The JSON keys were unified (one OC schema, docs/json.md); every renamed key is mapped here
 explicitly (old -> new).  Values must be unchanged; the comparison allows 1e-12 relative
 (v0.1 had two summarisers computing percentages as ``100 * k / n`` and ``100 * (k / n)``, which
-differ in the last bit).  Fixed bugs that change a recorded value: none (the goldens use no
-case where v0.1 was wrong; the behaviour changes are listed in ``CHANGED_SEMANTICS``).
+differ in the last bit).  Fixed bugs that change a recorded value: BOIN's n_earlystop rule
+(``BOIN_N_EARLYSTOP_FIX``, the replicate golden only); the behaviour changes are listed in
+``CHANGED_SEMANTICS``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ CHANGED_SEMANTICS = (
     "stopped_for_toxicity_pct: v0.1 counted the interval kernels' dose-1 elimination stop only; "
     "now every design stop with no dose selected (the same on every golden)",
 )
+
+#: Fixed bug (issue 13): v0.1 stopped a BOIN trial as soon as n_earlystop patients were at the
+#: current dose; BOIN::get.oc 2.7.2 (R/get.oc.R lines 110-116) stops only when the move would be
+#: to stay.  The replicate golden (target 0.25, no cap but n_earlystop = 100) reaches 100 at a
+#: dose, so these keys change old (tests/golden/v1/trial/boin_replicates.json) -> new:
+BOIN_N_EARLYSTOP_FIX: dict[str, Any] = {
+    'mtd_selected_pct': [0.0, 0.0, 0.0, 0.5, 20.0, 75.5, 4.0],
+    'patients_per_level': [3.135, 3.42, 4.245, 6.84, 35.07, 81.51, 18.875],
+    'dlts_per_level': [0.01, 0.035, 0.135, 0.49, 4.9, 19.895, 6.88],
+    'nk_peak_increase_pct_per_level': [142.04958805824236, 193.84554214230195, 246.42744009974788, 293.1489705573539, 343.9000418937607, 374.52064611106664, 409.2644292931277],
+    'bright_peak_increase_pct_per_level': [448.9836584025156, 686.1366009385699, 942.6992650143494, 1202.0224487463515, 1529.7226882363468, 1702.1255776518212, 1918.9840661143596],
+    'mean_patients': 153.095,
+    'mean_dlts': 32.345,
+}
+
 
 DESIGN_SIM: dict[str, list[str]] = {
     "3+3": ["--design", "3+3", "--truth", ".05,.1,.2,.3,.45"],
@@ -135,5 +151,9 @@ def test_trial_replicates_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
     )  # fmt: skip
     sel = old.pop("mtd_selected_pct")
     assert list(sel) == [f"{d:g}" for d in old["doses_miu_per_m2"]]
-    _same(new["selection_pct"], list(sel.values()), "mtd_selected_pct")
-    _compare(new, old, REPLICATE_RENAMES)
+    fixed = {**old, "mtd_selected_pct": list(sel.values())}
+    for key, value in BOIN_N_EARLYSTOP_FIX.items():
+        assert fixed[key] != value  # the documented change is real
+        fixed[key] = value
+    _same(new["selection_pct"], fixed.pop("mtd_selected_pct"), "mtd_selected_pct")
+    _compare(new, fixed, REPLICATE_RENAMES)

@@ -25,7 +25,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "il2sim"
 
 #: The layer table, low -> high.  Units in the same row are beside each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_version"),  # foundations
+    ("errors", "_version", "_interrupt"),  # foundations (_interrupt: the Ctrl-C contract)
+    ("checks", "limits"),  # the validation boundary: one checker per kind, resource limits
     ("_files", "_json", "seed", "baseline"),  # seed: published facts; baseline: % change
     ("units",),
     ("regimen",),
@@ -35,10 +36,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("toxicity",),
     ("designs",),  # and no model dependency: see INDEPENDENT
     ("validate",),  # the study library (issue 11): its training rows are what calibrate fits
-    ("calibrate", "fit"),  # beside: model + toxicity fits (the toxicity fit uses designs)
+    ("calibrate",),  # model + toxicity fits (the toxicity fit uses designs)
     ("trial",),
     ("cdisc",),
     ("io",),  # beside: SBML export (model), NONMEM files (read through cdisc)
+    ("fit",),  # NLME estimation: reads SDTM/NONMEM files (io), simulates the trial's sampling
     ("analysis",),
     ("report", "sweep"),
     ("reproduce",),  # the main job: a trial in silico, its analysis and its report

@@ -32,7 +32,7 @@ from il2sim.model.parameters import Parameters, load_parameters, read_table
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen, Route
 from il2sim.simulate import simulate
-from il2sim.simulate.options import ADAPTIVE, REFERENCE
+from il2sim.simulate.options import ADAPTIVE, FAST, REFERENCE, SolverOptions
 
 TABLE = Path(__file__).parent / "data" / "toy_parameters.toml"
 
@@ -117,8 +117,22 @@ T = np.linspace(0.0, 10.0, 41)
 
 @pytest.mark.parametrize(
     ("solver", "rtol"),
-    [("fast", 1e-5), (ADAPTIVE.with_(rtol=1e-9), 1e-7), (REFERENCE, 1e-8)],
-    ids=["fixed", "adaptive", "reference"],
+    [
+        ("fixed", 1e-5),
+        (ADAPTIVE.with_(rtol=1e-9), 1e-7),
+        (REFERENCE, 1e-8),
+        # the depot input is integrated exactly (the toy is linear): exact to rounding with
+        # 3-hour steps, and with the default controller
+        (
+            SolverOptions(
+                method="etd4-fixed", scheme="krogstad", exact_input=True, refine_peaks=True,
+                grid_dt_day=0.125, grid_coarse_factor=1.0,
+            ),
+            1e-10,
+        ),
+        (FAST, 1e-10),
+    ],
+    ids=["fixed", "adaptive", "reference", "exact-input-3h-steps", "fast"],
 )
 def test_toy_model_matches_closed_form(solver: object, rtol: float) -> None:
     p = _params()

@@ -31,7 +31,12 @@ BASE: dict[str, list[str]] = {
     "mtpi2": ["--target", "0.3", "--cohorts", "4"],
     "i3+3": ["--target", "0.3", "--cohorts", "4"],
     "keyboard": ["--target", "0.3", "--cohorts", "4"],
-}
+    "tite-crm": ["--skeleton", SKEL, "--target", "0.25", "--max-patients", "8",
+                 "--window-days", "6"],
+    "tite-boin": ["--target", "0.3", "--cohorts", "3", "--window-days", "28"],
+    "boin12": ["--target-tox", "0.35", "--target-eff", "0.25", "--truth-eff",
+               "0.1,0.3,0.5,0.55,0.6", "--cohorts", "4"],
+}  # fmt: skip
 #: Variants applied to every design (rules force the generic loop).
 VARIANTS: dict[str, list[str]] = {
     "plain": [],
@@ -57,6 +62,17 @@ SPECIFIC: dict[str, list[str]] = {
                  "phi1=0.2", "-O", "phi2=0.4"],
     "keyboard eps": ["--design", "keyboard", "--target", "0.3", "--cohorts", "4", "-O",
                      "eps1=0.1", "-O", "eps2=0.1"],
+    "boin titration bound_mtd": ["--design", "boin", "--target", "0.3", "--cohorts", "4", "-O",
+                                 "titration=true", "-O", "bound_mtd=true"],
+    "boin cutoff": ["--design", "boin", "--target", "0.3", "--cohorts", "4", "-O",
+                    "elimination_cutoff=0.9", "-O", "extrasafe=true", "-O", "offset=0.1"],
+    "tite-crm contract": ["--design", "tite-crm", "--skeleton", SKEL, "--target", "0.25",
+                          "--max-patients", "9", "--start-dose", "1", "--window-days", "28",
+                          "--accrual-per-window", "4", "--accrual", "poisson", "--weights",
+                          "adaptive"],
+    "tite-crm generic late": ["--design", "tite-crm", "--skeleton", SKEL, "--target", "0.25",
+                              "--max-patients", "9", "--window-days", "28", "--tox-time",
+                              "late", "--generic", "-O", "no_escalation_after_dlt=true"],
 }  # fmt: skip
 EXACT: dict[str, list[str]] = {
     **{name: ["--design", name] for name in ("3+3", "3+3a", "3+3b", "4+5")},
@@ -84,13 +100,18 @@ def test_every_design_and_variant_prints_the_oc_keys(capsys: pytest.CaptureFixtu
     seen: dict[tuple[str, ...], str] = {}
     for name, variant in itertools.product(DESIGN_NAMES, VARIANTS):
         extra = list(BASE[name])
-        if variant == "target" and "--target" in extra:
+        if variant == "target" and ("--target" in extra or "--target-tox" in extra):
             continue
         d = _simulate(["--design", name, *extra, *VARIANTS[variant]], capsys)
         seen[tuple(d)] = f"{name} {variant}"
         assert tuple(d) == OC_KEYS, (name, variant)
         assert d["method"] == "simulation" and d["n_trials"] == d["n_trials_requested"] == 12
         assert all(d[k] is not None for k in ("selection_pct_se", "mean_patients_se"))
+        if name.startswith("tite"):
+            assert d["mean_duration_days"] is not None, (name, variant)
+        eff = name == "boin12"
+        assert (d["obd_selection_pct"] is not None) == eff, (name, variant)
+        assert (d["efficacy_per_dose"] is not None) == eff, (name, variant)
     for label, args in SPECIFIC.items():
         assert tuple(_simulate(args, capsys)) == OC_KEYS, label
     assert len(seen) == 1

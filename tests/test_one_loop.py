@@ -31,9 +31,13 @@ STEPS = {
 ALLOWED: dict[tuple[str, str], str] = {
     ("designs/controller.py", "run_one"): "THE loop: cohorts of one trial",
     ("designs/controller.py", "_run_generic"): "the controller's trials (generic path)",
+    ("designs/controller.py", "_run_one_tte"): "THE loop of a time-to-event design (TITE): "
+    "arrivals, decisions at each arrival",
     ("designs/paths.py", "dose_paths"): "enumeration of the outcome tree, no simulation",
     ("designs/ab.py", "exact_oc"): "enumeration of count states (exact OC), no simulation",
     ("trial/replicates.py", "build_pools"): "one batch of pool patients per dose level",
+    ("fit/recovery.py", "run_recovery"): "replicate datasets of a parameter-recovery study: "
+    "one simulated dataset and one fit each (estimation, not trial conduct)",
 }
 
 
@@ -74,6 +78,7 @@ def test_no_trial_loop_outside_the_controller_and_its_kernels() -> None:
     assert kernels == {
         ("designs/_fast.py", "simulate_interval_nb"),
         ("designs/_fast_crm.py", "simulate_crm_nb"),
+        ("designs/_fast_tite.py", "simulate_tite_crm_nb"),
         ("designs/ab_kernel.py", "_sim_kernel"),
     }
     # every allowed entry still exists (the list is not stale)

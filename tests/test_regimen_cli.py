@@ -94,10 +94,10 @@ def test_convert_to_nonmem_and_show_events(
         (["regimen", "show", "1 MIU/m2 po qd x5"], "route: unknown route 'po'"),
         (["regimen", "show", "1 MIU/m2 sc qd x5", "--bsa", "-2"], "bsa: must be a body-surface"),
         (["regimen", "show", "1 MIU/m2 sc qd x5", "--bsa", "1e300"], "between 0.05 and 5 m2"),
-        (["regimen", "show", "1 MIU/m2 sc qd x5", "--bsa", "nan"], "bsa: must be a body-surface"),
+        (["regimen", "show", "1 MIU/m2 sc qd x5", "--bsa", "nan"], "--bsa: must be a finite number"),
         (
             ["regimen", "convert", "1 MIU sc", "--to-nonmem", "/tmp"],
-            "output: is an existing folder",
+            "--to-nonmem: is an existing folder",
         ),
         (["regimen", "show", "1 MIU/m2 sc qd bid x5"], "frequency: a second frequency needs"),
         (["regimen", "show"], "give either SPEC or --events"),

@@ -117,8 +117,10 @@ def regimens(draw: st.DrawFn) -> tuple[str, float]:
     return spec, float(math.ceil(reg.default_horizon_day)) + extra
 
 
-def _outcomes(reg: Regimen, horizon: float, window: int) -> dict[str, np.ndarray]:
-    res = simulate(reg, POP, horizon_day=horizon)
+def _outcomes(
+    reg: Regimen, horizon: float, window: int, solver: str = "fixed"
+) -> dict[str, np.ndarray]:
+    res = simulate(reg, POP, horizon_day=horizon, solver=solver)
     tox = realise_toxicity(res, reg, POP, TOX, dlt=DLTDefinition(window_day=window), seed=5)
     return {
         # model side, per patient
@@ -149,8 +151,9 @@ def test_every_per_patient_outcome_is_invariant_to_a_whole_day_shift(
     regimen: tuple[str, float], shift: int, window: int
 ) -> None:
     """Shifting the regimen and the horizon by ``shift`` days changes no per-patient outcome:
-    integers and grades exactly, floats to 1e-8 relative (the solver's grid is the same
-    relative to the doses; only the rounding of larger times differs)."""
+    integers and grades exactly, floats to 1e-8 relative.  On the fixed grid (``fixed``, v0.1's)
+    the solver's grid is the same relative to the doses; only the rounding of larger times
+    differs, so this tests the toxicity clock itself."""
     spec, horizon = regimen
     a = _outcomes(parse_spec(spec), horizon, window)
     b = _outcomes(parse_spec(f"{spec} @{shift}"), horizon + shift, window)
@@ -161,6 +164,39 @@ def test_every_per_patient_outcome_is_invariant_to_a_whole_day_shift(
             np.testing.assert_array_equal(x, y, err_msg=key)
         else:
             np.testing.assert_allclose(x, y, rtol=1e-8, atol=1e-12, err_msg=key)
+
+
+@settings(max_examples=8, deadline=None)
+@given(regimen=regimens(), shift=st.integers(1, 400))
+def test_adaptive_default_is_shift_invariant_to_its_own_accuracy(
+    regimen: tuple[str, float], shift: int
+) -> None:
+    """With the adaptive default (``fast``) the step size carried into the first dose depends on
+    the dose-free time before it, so a shift changes the step sequence: model outputs agree to
+    the solver's own accuracy goal, 1e-4 relative (the bound it is held to against the
+    reference).  Measured: 5.3e-8 on AUC24, 2.8e-5 on a near-zero NK increase (0.001%) after
+    0.3 MIU/m2 once.  This is a property of the step controller (no step reset at doses), not
+    of the toxicity clock, which the fixed-grid test checks to 1e-8.  DLT/ADA draws, which compare probabilities with
+    uniforms, are compared through their probabilities."""
+    spec, horizon = regimen
+    a = _outcomes(parse_spec(spec), horizon, 28, solver="fast")
+    b = _outcomes(parse_spec(f"{spec} @{shift}"), horizon + shift, 28, solver="fast")
+    for key in ("il2_peak_pm", "il2_cmax_first_dose_pm", "il2_auc_first_24h_iu_h_per_ml",
+                "il2_daily_max_pm", "dlt_probability", "ada_probability"):  # fmt: skip
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-9, err_msg=key)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect of the adaptive controller (found at stop 19): after 5 MIU/m2 i.v. "
+    "once, shifting by 1 day changes the small NK increase (0.0815%) by 3.8e-4 relative; the "
+    "step size is not reset at dose events. Fix in simulate/_etd_template.py, then drop this.",
+)
+def test_adaptive_nk_increase_is_shift_invariant_after_a_bolus() -> None:
+    a = _outcomes(parse_spec("5 MIU/m2 iv bolus"), 1.0, 28, solver="fast")
+    b = _outcomes(parse_spec("5 MIU/m2 iv bolus @1"), 2.0, 28, solver="fast")
+    for key in ("nk_peak_increase_pct", "bright_peak_increase_pct"):
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-9, err_msg=key)
 
 
 @settings(max_examples=40, deadline=None)

@@ -8,8 +8,8 @@ checked by ``tests/test_import_layers.py``, which holds the table of layers.
 
 The three main operations live in modules of the same name and are called through them
 (a package attribute cannot be both a function and a sub-package):
-``il2sim.simulate.simulate(regimen, population)``, ``il2sim.calibrate.calibrate()`` and
-``il2sim.reproduce.reproduce()``.
+``il2sim.simulate.simulate(regimen, population)``, ``il2sim.calibrate.calibrate()``,
+``il2sim.reproduce.reproduce()`` and ``il2sim.fit.fit(data, model, spec)``.
 
 Heavy names (numba solver, pandas, statsmodels, matplotlib) are imported lazily on first use
 (PEP 562), so ``import il2sim`` and the CLI start fast.
@@ -120,6 +120,21 @@ _LAZY: dict[str, str] = {
     "load_grid": "il2sim.sweep",
     "Store": "il2sim.sweep",
     "simulate_streaming": "il2sim.simulate.stream",
+    # estimation (il2sim fit / vpc / sensitivity; the fit itself: il2sim.fit.fit)
+    "FitData": "il2sim.fit.data",
+    "FitSpec": "il2sim.fit.model",
+    "FitResult": "il2sim.fit.result",
+    "SaemOptions": "il2sim.fit.saem",
+    "PostOptions": "il2sim.fit.estimate",
+    "Il2simDesign": "il2sim.fit.il2sim_model",
+    "Il2simModel": "il2sim.fit.il2sim_model",
+    "read_dataset": "il2sim.fit.reading",
+    "PopulationModel": "il2sim.fit.predictive",
+    "npde": "il2sim.fit.predictive",
+    "vpc": "il2sim.fit.vpc",
+    "VpcResult": "il2sim.fit.vpc",
+    "sobol": "il2sim.fit.sensitivity",
+    "morris": "il2sim.fit.sensitivity",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
@@ -164,6 +179,16 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from il2sim.designs.i3plus3 import I3Plus3
     from il2sim.designs.keyboard import Keyboard
     from il2sim.designs.mtpi2 import MTPI2
+    from il2sim.fit.data import FitData
+    from il2sim.fit.estimate import PostOptions
+    from il2sim.fit.il2sim_model import Il2simDesign, Il2simModel
+    from il2sim.fit.model import FitSpec
+    from il2sim.fit.predictive import PopulationModel, npde
+    from il2sim.fit.reading import read_dataset
+    from il2sim.fit.result import FitResult
+    from il2sim.fit.saem import SaemOptions
+    from il2sim.fit.sensitivity import morris, sobol
+    from il2sim.fit.vpc import VpcResult, vpc
     from il2sim.model.parameters import Parameters, load_parameters
     from il2sim.population import Population
     from il2sim.report import render_html, write_report
@@ -223,9 +248,14 @@ __all__ = [
     "Design",
     "DesignError",
     "DoseEvent",
+    "FitData",
+    "FitResult",
+    "FitSpec",
     "Grid",
     "I3Plus3",
+    "Il2simDesign",
     "Il2simError",
+    "Il2simModel",
     "InputError",
     "Keyboard",
     "ModelCohortSource",
@@ -236,15 +266,19 @@ __all__ = [
     "PatientToxicity",
     "PoolSource",
     "Population",
+    "PopulationModel",
+    "PostOptions",
     "Regimen",
     "ReproduceResult",
     "Route",
+    "SaemOptions",
     "Schedule",
     "SimulationResult",
     "Store",
     "ToxicityParameters",
     "Trial",
     "TrialController",
+    "VpcResult",
     "__version__",
     "analyze",
     "build_adam",
@@ -265,9 +299,12 @@ __all__ = [
     "load_sdtm",
     "load_toxicity_parameters",
     "log_dose_fit",
+    "morris",
     "next_decision",
+    "npde",
     "parse_spec",
     "pulses",
+    "read_dataset",
     "read_nonmem_csv",
     "realise_toxicity",
     "regimens_from_table",
@@ -280,6 +317,7 @@ __all__ = [
     "select_mtd",
     "simulate_streaming",
     "simulate_trials",
+    "sobol",
     "spearman",
     "stop_at_n",
     "stop_when_n_at_dose",
@@ -289,6 +327,7 @@ __all__ = [
     "to_nonmem_table",
     "toxicity_summary",
     "units",
+    "vpc",
     "write_nonmem_csv",
     "write_report",
     "write_sdtm",

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from il2sim._interrupt import register_temporary, unregister_temporary
+
 __all__ = ["atomic_path", "remove_stale_temporaries", "write_atomic", "write_text_atomic"]
 
 
@@ -67,23 +69,12 @@ def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
 
 
 def _check_target(target: Path) -> None:
-    """A file target must not be a folder, and its parent must be (or become) a folder."""
-    from il2sim.errors import InputError
+    """A file target must not be a folder, and its parent must be (or become) a writable
+    folder (:func:`il2sim.checks.output_file`, the rule of every command's ``--out``)."""
+    from il2sim.checks import output_file
 
-    if target.is_dir():
-        raise InputError(
-            f"is an existing folder, expected a file name: {str(target)!r}",
-            field="output",
-            value=str(target),
-        )
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError(
-            f"cannot create {str(target)!r}: a parent is a file, not a folder",
-            field="output",
-            value=str(target),
-        ) from None
+    output_file(target, field="output")
+    target.parent.mkdir(parents=True, exist_ok=True)
 
 
 @contextmanager
@@ -109,6 +100,7 @@ def atomic_path(
     )
     os.close(fd)
     tmp_path = Path(tmp)
+    register_temporary(tmp_path)  # a second Ctrl-C (il2sim._interrupt) removes it too
     try:
         yield tmp_path
         if tmp_path.exists():
@@ -120,6 +112,7 @@ def atomic_path(
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+        unregister_temporary(tmp_path)
 
 
 def write_atomic(
@@ -181,12 +174,15 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     import shutil
 
-    target = Path(path)
+    from il2sim.checks import output_folder
+
+    target = output_folder(path, field="output")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_stages(target)
     stage = Path(
         tempfile.mkdtemp(prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-", dir=target.parent)
     )
+    register_temporary(stage, folder=True)
     try:
         yield stage
         dir_mode = 0o777 & ~_umask()
@@ -199,7 +195,9 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         if not target.is_dir():
             raise NotADirectoryError(f"{target} exists and is not a folder")
         trash = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-old-", dir=target.parent)
+            tempfile.mkdtemp(
+                prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-old-", dir=target.parent
+            )
         )
         for entry in sorted(stage.iterdir()):
             dst = target / entry.name
@@ -210,6 +208,7 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+        unregister_temporary(stage)
 
 
 def _umask() -> int:

@@ -124,6 +124,10 @@ class Population:
         """Draw ``n`` patients from ``seed`` (int or Generator) with ``parameters``' table."""
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
             raise InputError(f"must be a positive integer, got {n!r}", field="patients", value=n)
+        if not isinstance(seed, np.random.Generator | None):
+            from il2sim.checks import seed as check_seed
+
+            check_seed(seed)
         p = parameters if parameters is not None else load_parameters()
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         n = int(n)

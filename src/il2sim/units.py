@@ -260,3 +260,27 @@ def mol_to_iu(
 def per_minute_to_per_day(rate_per_min: FloatLike) -> FloatLike:
     """A rate (or a clearance) per minute -> per day."""
     return rate_per_min * MINUTES_PER_DAY
+
+
+#: Significant digits kept by :func:`exact_after_conversion` (a double carries 15-17).
+CONVERSION_SIGNIFICANT_DIGITS = 12
+
+
+def exact_after_conversion(x: float | npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``x`` rounded to :data:`CONVERSION_SIGNIFICANT_DIGITS` significant digits.
+
+    A converted value carries the rounding error of its factor (``400000 IU/m2 * 1e-6`` is
+    ``0.39999999999999997`` MIU/m2): rounding to 12 significant digits removes it, so the
+    same dose written in two units becomes one exact value (and one dose level) before any
+    grouping or comparison.  Doses differing in the 12th digit are one value; NaN and inf
+    pass through.  Returns an array of ``x``'s shape (0-d for a scalar).
+    """
+    arr = np.asarray(x, dtype=float)
+    out = np.array(arr, copy=True).reshape(-1)
+    flat = arr.reshape(-1)
+    finite = np.isfinite(flat) & (flat != 0.0)
+    if finite.any():
+        mag = np.floor(np.log10(np.abs(flat[finite])))
+        scale = CONVERSION_SIGNIFICANT_DIGITS - 1 - mag
+        out[finite] = [float(round(v, int(s))) for v, s in zip(flat[finite], scale, strict=True)]
+    return np.asarray(out.reshape(arr.shape), dtype=float)

@@ -25,6 +25,12 @@ import pandas as pd
 
 from il2sim.cdisc.adam import REQUIRED, AdamOptions, build_adam
 from il2sim.cdisc.adam_spec import ADAM
+from il2sim.cdisc.checks import (
+    check_decisions,
+    check_test_codes_present,
+    check_values,
+    raise_all,
+)
 from il2sim.cdisc.read import read_package, resolve_folder
 from il2sim.cdisc.sdtm_spec import CP_TESTS, SDTM
 from il2sim.errors import DataError
@@ -82,7 +88,9 @@ def _check_test_codes(test_codes: Mapping[str, str] | None) -> dict[str, str]:
     for key, val in (test_codes or {}).items():
         k = key.strip().upper()
         if k not in NK_TEST_CODES:
-            raise DataError(f"unknown endpoint {key!r} (expected NKCELLS or NKBRIGHT)", field="test_codes")
+            raise DataError(
+                f"unknown endpoint {key!r} (expected NKCELLS or NKBRIGHT)", field="test_codes"
+            )
         if not str(val).strip():
             raise DataError(f"empty test code for {k}", field="test_codes")
         codes[k] = str(val).strip().upper()
@@ -104,9 +112,17 @@ def _replicates(folder: Path) -> dict[str, Any] | None:
     return None
 
 
-def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
+def _from_sdtm(
+    folder: Path, codes: dict[str, str], requested: Mapping[str, str] | None
+) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     names = ("DM", "SUPPDM", "EX", "AE", "SUPPAE", "CP", "PC", "IS", "DECISION")
     pkg = read_package(folder, SDTM, names=names, standard="SDTM")
+    problems = check_values(pkg.tables)
+    cp_raw = pkg.tables.get("CP")
+    if cp_raw is not None and "CPTESTCD" in cp_raw.columns:
+        present = set(cp_raw["CPTESTCD"].astype(str).str.strip().str.upper())
+        problems += check_test_codes_present(requested, present, "CP", "CPTESTCD")
+    raise_all(problems, str(folder))
     for name in ("DM", "EX", "CP"):
         if name not in pkg.tables:
             raise DataError(
@@ -123,7 +139,11 @@ def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFr
                 f"missing required variable {missing[0]} in {pkg.files[name].name} "
                 f"(has: {', '.join(df.columns)})", field=name,
             )  # fmt: skip
-    notes = [f"{d} absent: its part of the analysis is skipped" for d, _ in OPTIONAL if d not in pkg.tables]
+    notes = [
+        f"{d} absent: its part of the analysis is skipped"
+        for d, _ in OPTIONAL
+        if d not in pkg.tables
+    ]
     study = {k: v for k, v in codes.items() if k != v}
     adam, _ = build_adam(pkg.tables, AdamOptions(test_codes=study))
     out: dict[str, pd.DataFrame | None] = dict(adam)
@@ -134,12 +154,24 @@ def _from_sdtm(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFr
     return out, notes
 
 
-def _from_adam(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
+def _from_adam(
+    folder: Path, codes: dict[str, str], requested: Mapping[str, str] | None
+) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     pkg = read_package(folder, ADAM, standard="ADaM")
+    problems = check_values(pkg.tables)
+    cp_raw = pkg.tables.get("ADCP")
+    if cp_raw is not None and "PARAMCD" in cp_raw.columns:
+        present = set(cp_raw["PARAMCD"].astype(str).str.strip().str.upper())
+        problems += check_test_codes_present(requested, present, "ADCP", "PARAMCD")
+    raise_all(problems, str(folder))
     for name in ("ADSL", "ADCP"):
         if name not in pkg.tables:
             raise DataError(f"missing required dataset {name} in {folder}", field=name)
-    notes = [f"{d} absent: its part of the analysis is skipped" for d, a in OPTIONAL if a not in pkg.tables]
+    notes = [
+        f"{d} absent: its part of the analysis is skipped"
+        for d, a in OPTIONAL
+        if a not in pkg.tables
+    ]
     out: dict[str, pd.DataFrame | None] = {k: pkg.tables.get(k) for k in (*ADAM, "DECISION")}
     cp = out["ADCP"]
     assert cp is not None
@@ -153,11 +185,13 @@ def _from_adam(folder: Path, codes: dict[str, str]) -> tuple[dict[str, pd.DataFr
 def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) -> TrialData:
     """Load the SDTM or ADaM folder ``path`` (see the module docstring).
 
-    ``test_codes`` maps il2sim's CP codes to the study's, e.g. ``{"NKCELLS": "CD56NK"}``.
+    ``test_codes`` maps il2sim's CP codes to the study's, e.g. ``{"NKCELLS": "CD56NK"}``; a
+    mapped code the data do not hold is an error.  Values are checked first
+    (:mod:`il2sim.cdisc.checks`): every problem is listed in one DataError.
     """
     codes = _check_test_codes(test_codes)
     standard, folder = resolve_folder(path)
-    tables, notes = (_from_sdtm if standard == "SDTM" else _from_adam)(folder, codes)
+    tables, notes = (_from_sdtm if standard == "SDTM" else _from_adam)(folder, codes, test_codes)
     adsl, adcp = tables["ADSL"], tables["ADCP"]
     assert adsl is not None and adcp is not None
     untreated = adsl["TRT01PN"].isna()
@@ -180,6 +214,8 @@ def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) ->
         notes.append("AE has no DLT flag (SUPPAE AEDLT): DLTs are not counted")
     treated = adsl[~untreated]
     levels = tuple(float(x) for x in sorted(treated["DOSE01P"].astype(float).dropna().unique()))
+    top = max(len(levels), int(treated["TRT01PN"].astype(float).max()) if len(treated) else 0)
+    raise_all(check_decisions(tables.get("DECISION"), top), f"{folder} (decision log)")
     return TrialData(
         path=str(folder),
         standard=standard,
@@ -199,4 +235,3 @@ def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) ->
 def load_sdtm(path: str | Path, test_codes: Mapping[str, str] | None = None) -> TrialData:
     """v0.1 name of :func:`load_trial` (reads SDTM or ADaM folders)."""
     return load_trial(path, test_codes)
-

@@ -146,6 +146,7 @@ class CalibrationResult:
     toxicity_current: bool | None = None
     intervals: tuple[Interval, ...] = ()
     training: tuple[dict[str, Any], ...] = ()
+    max_evaluations: int = 0
     interrupted: bool = False
 
     @property
@@ -170,6 +171,7 @@ class CalibrationResult:
             "intervals": [iv.to_dict() for iv in self.intervals],
             "not_identified": [iv.name for iv in self.intervals if not iv.identified],
             "training": list(self.training),
+            "max_evaluations": self.max_evaluations,
             "interrupted": self.interrupted,
         }
 
@@ -285,6 +287,8 @@ def calibrate(
     fit = fit_training(p0, studies, seed=seed, max_evaluations=max_evaluations,
                        progress=progress)
     fitted = fit.fitted
+    if fit.interrupted:
+        write = False  # an interrupted fit is reported (best point so far), never written
     p_fit = p0.with_params(**fitted)
     all_pops = calibration_populations(patients, seed, p0)
     levels = evaluate(p_fit, all_pops)
@@ -311,6 +315,7 @@ def calibrate(
         intervals=fit.intervals,
         training=tuple(_training_row(r.to_dict(), res)
                        for r, res in zip(fit.rows, fit.residuals, strict=True)),
+        max_evaluations=max_evaluations,
         interrupted=fit.interrupted,
     )
 

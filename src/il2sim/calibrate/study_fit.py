@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from il2sim._interrupt import interruptible
 from il2sim.model.parameters import Parameters
 from il2sim.validate import Study, ValidationRow, load_studies
 from il2sim.validate.library import run_studies
@@ -108,6 +109,10 @@ def intervals_from_jacobian(
     return tuple(out)
 
 
+class _Stopped(Exception):
+    """Raised from the objective when a stop was asked for (ends ``least_squares``)."""
+
+
 def fit_training(
     p0: Parameters,
     studies: Sequence[Study],
@@ -116,7 +121,8 @@ def fit_training(
     progress: Callable[[int, float], None] | None = None,
 ) -> StudyFit:
     """Fit the calibrated parameters of ``p0`` (those in :data:`BOUNDS`) to ``studies``.
-    Ctrl-C stops the fit and returns the best point so far (``interrupted``)."""
+    The first Ctrl-C (:func:`il2sim._interrupt.interruptible`) stops the fit between
+    evaluations and returns the best point so far (``interrupted``)."""
     from scipy.optimize import least_squares
 
     names = [n for n in p0.calibrated_names() if n in BOUNDS]
@@ -131,6 +137,8 @@ def fit_training(
 
     def fun(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         nonlocal n_eval
+        if stop:  # the interruption contract: stop between evaluations
+            raise _Stopped
         n_eval += 1
         r, _ = weighted_residuals(params_of(x), studies, seed)
         cost = float(0.5 * np.sum(r * r))
@@ -142,12 +150,15 @@ def fit_training(
 
     interrupted = False
     jac: npt.NDArray[np.float64] | None = None
-    try:
-        sol = least_squares(fun, x0, bounds=(lo, hi), method="trf", diff_step=1e-2,
-                            max_nfev=max_evaluations, x_scale=1.0)
-        x, jac = sol.x, np.asarray(sol.jac, dtype=float)
-    except KeyboardInterrupt:
-        interrupted, x = True, np.asarray(best["x"])
+    with interruptible() as stop:
+        try:
+            sol = least_squares(fun, x0, bounds=(lo, hi), method="trf", diff_step=1e-2,
+                                max_nfev=max_evaluations, x_scale=1.0)
+            x, jac = sol.x, np.asarray(sol.jac, dtype=float)
+        except _Stopped:
+            if not math.isfinite(best["cost"]):
+                raise KeyboardInterrupt from None  # no evaluation finished
+            interrupted, x = True, np.asarray(best["x"])
     r, rows = weighted_residuals(params_of(x), studies, seed)
     if jac is None:
         intervals = tuple(Interval(n, float(np.exp(v)), math.nan, math.nan, False)

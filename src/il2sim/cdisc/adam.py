@@ -90,7 +90,7 @@ def _check(tables: Mapping[str, pd.DataFrame]) -> None:
             )  # fmt: skip
 
 
-_ARMCD_LEVEL = re.compile(r"^(?:L|LEVEL|DL)?\s*(\d+)$", re.I)
+_ARMCD_LEVEL = re.compile(r"^(?:L|LEVEL|DL)?\s*(\d+)$", re.I | re.ASCII)
 
 
 def _levels_from_armcd(treated: pd.DataFrame) -> pd.Series | None:

@@ -193,58 +193,73 @@ def parse_hours(df: pd.DataFrame, table: str, col: str, allow_missing: bool = Tr
     return out
 
 
-def _typed(df: pd.DataFrame, ds: Dataset, table: str) -> pd.DataFrame:
-    """Declared variables of ``df`` parsed to their types (see the module docstring)."""
+def _typed(
+    df: pd.DataFrame, ds: Dataset, table: str, problems: list[DataError] | None = None
+) -> pd.DataFrame:
+    """Declared variables of ``df`` parsed to their types (see the module docstring).  With
+    ``problems``, a variable that fails is recorded there (one error per variable) and the
+    others are still parsed; without, the first failure is raised."""
     out = df.copy()
     for v in ds.variables:
         if v.name not in out.columns:
             continue
-        col = out[v.name]
-        if v.type == "float":
-            out[v.name] = parse_float(out, table, v.name)
-        elif v.type == "integer":
-            x = parse_float(out, table, v.name)
-            frac = np.isfinite(x) & (x != np.round(x))
-            if frac.any():
-                i = int(np.flatnonzero(frac)[0])
-                raise DataError(
-                    f"row {i + 1}, column {v.name}: expected an integer, got {col.iat[i]!r}",
-                    field=table,
-                )
-            out[v.name] = pd.array([None if math.isnan(a) else int(a) for a in x], dtype="Int64")
-        elif v.type in ("adate", "adatetime"):
-            vals: list[Any] = []
-            for i, a in enumerate(col.tolist()):
-                if _is_missing(a):
-                    vals.append(pd.NaT)
-                    continue
-                try:
-                    vals.append(pd.Timestamp(a))
-                except (TypeError, ValueError):
-                    raise DataError(
-                        f"row {i + 1}, column {v.name}: not an ISO 8601 date: {a!r}", field=table
-                    ) from None
-            out[v.name] = pd.to_datetime(pd.Series(vals, index=out.index, dtype="datetime64[ns]"))
-        else:
-            if pd.api.types.is_string_dtype(col):
-                out[v.name] = col.fillna("").astype(str)
-            else:
-                out[v.name] = [
-                    "" if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a))
-                    else str(a)
-                    for a in col
-                ]
-            if v.type in ("date", "datetime"):
-                for i, a in enumerate(out[v.name]):
-                    if a and len(a) >= 10:
-                        try:
-                            parse_iso_date(a)
-                        except ValueError:
-                            raise DataError(
-                                f"row {i + 1}, column {v.name}: not an ISO 8601 date: {a!r}",
-                                field=table,
-                            ) from None
+        try:
+            _typed_variable(out, v, table)
+        except DataError as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
     return out
+
+
+def _typed_variable(out: pd.DataFrame, v: Any, table: str) -> None:
+    """Parse variable ``v`` of ``out`` in place (DataError naming row and column)."""
+    col = out[v.name]
+    if v.type == "float":
+        out[v.name] = parse_float(out, table, v.name)
+    elif v.type == "integer":
+        x = parse_float(out, table, v.name)
+        frac = np.isfinite(x) & (x != np.round(x))
+        if frac.any():
+            i = int(np.flatnonzero(frac)[0])
+            raise DataError(
+                f"row {i + 1}, column {v.name}: expected an integer, got {col.iat[i]!r}",
+                field=table,
+            )
+        out[v.name] = pd.array([None if math.isnan(a) else int(a) for a in x], dtype="Int64")
+    elif v.type in ("adate", "adatetime"):
+        vals: list[Any] = []
+        for i, a in enumerate(col.tolist()):
+            if _is_missing(a):
+                vals.append(pd.NaT)
+                continue
+            try:
+                vals.append(pd.Timestamp(a))
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"row {i + 1}, column {v.name}: not an ISO 8601 date: {a!r}", field=table
+                ) from None
+        out[v.name] = pd.to_datetime(pd.Series(vals, index=out.index, dtype="datetime64[ns]"))
+    else:
+        if pd.api.types.is_string_dtype(col):
+            out[v.name] = col.fillna("").astype(str)
+        else:
+            out[v.name] = [
+                ""
+                if a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a))
+                else str(a)
+                for a in col
+            ]
+        if v.type in ("date", "datetime"):
+            for i, a in enumerate(out[v.name]):
+                if a and len(a) >= 10:
+                    try:
+                        parse_iso_date(a)
+                    except ValueError:
+                        raise DataError(
+                            f"row {i + 1}, column {v.name}: not an ISO 8601 date: {a!r}",
+                            field=table,
+                        ) from None
 
 
 def resolve_folder(path: str | Path) -> tuple[Literal["SDTM", "ADaM"], Path]:
@@ -279,13 +294,27 @@ def read_package(
         raise DataError(f"{folder} holds {std} datasets, expected {standard}", field="path")
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
+    problems: list[DataError] = []  # every file and variable problem, reported together
     for name in names or tuple(specs):
         f = find_file(folder, name)
         if f is None and name == "DECISION":
             f = find_file(folder, "decisions")  # il2sim v0.1 name
         if f is None:
             continue
-        df = read_table(f, name)
-        tables[name] = _typed(df, specs[name], name) if name in specs else df
+        try:
+            df = read_table(f, name)
+        except DataError as exc:
+            problems.append(exc)
+            continue
+        tables[name] = _typed(df, specs[name], name, problems) if name in specs else df
         files[name] = f
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise DataError(
+            f"{len(problems)} problem(s) in {folder}; the first: {problems[0]}\n{listed}",
+            field="data",
+            value=len(problems),
+        )
     return Package(std, folder, tables, files)

@@ -79,11 +79,16 @@ def conc_unit_factor_to_pm(unit: str) -> float | None:
 def convert_units(
     df: pd.DataFrame, table: str, value_col: str, unit_col: str, factor_of: Any, expected: str
 ) -> np.ndarray:
-    """``df[value_col]`` (floats) times the factor of each row's unit; a DataError naming row
-    and column for an unknown unit (a row with neither value nor unit is missing)."""
+    """``df[value_col]`` (floats) times the factor of each row's unit, rounded by
+    :func:`il2sim.units.exact_after_conversion` where the factor is not 1 (the same value in
+    two units is one exact
+    value, e.g. ``400000 IU/m2`` and ``0.4 MIU/m2`` both become ``0.4``).  Rows whose unit is
+    unknown are rejected together, in one DataError naming the column, the units and the rows
+    (a row with neither value nor unit is missing)."""
     values = np.asarray(df[value_col], dtype=float)
     factors = np.empty(len(df), dtype=float)
     cache: dict[str, float | None] = {}
+    bad: dict[str, list[int]] = {}
     for i, u in enumerate(df[unit_col].tolist()):
         key = "" if u is None or (isinstance(u, float) and math.isnan(u)) else str(u)
         if key not in cache:
@@ -93,9 +98,25 @@ def convert_units(
             if not key and math.isnan(values[i]):
                 factors[i] = math.nan
                 continue
-            raise DataError(
-                f"row {i + 1}, column {unit_col}: unknown unit {key!r} (expected {expected})",
-                field=table, value=key,
-            )  # fmt: skip
+            bad.setdefault(key, []).append(i + 1)
+            factors[i] = math.nan
+            continue
         factors[i] = f
-    return values * factors
+    if bad:
+        first_key, first_rows = next(iter(bad.items()))
+        msg = f"row {first_rows[0]}, column {unit_col}: unknown unit {first_key!r} (expected {expected})"
+        if sum(len(r) for r in bad.values()) > 1:
+            parts = "; ".join(f"{k!r} in {_rows(r)}" for k, r in bad.items())
+            msg += f"; units that cannot be converted: {parts}"
+        raise DataError(msg, field=table, value=first_key)
+    out = values * factors
+    converted = np.isfinite(factors) & (factors != 1.0)  # factor 1: no rounding error to remove
+    out[converted] = units.exact_after_conversion(out[converted])
+    return out
+
+
+def _rows(rows: list[int], most: int = 10) -> str:
+    """``rows 3, 5, 7`` (the first ``most``, then ``... (N rows)``)."""
+    shown = ", ".join(str(r) for r in rows[:most])
+    more = f", ... ({len(rows)} rows)" if len(rows) > most else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"

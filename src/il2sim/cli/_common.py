@@ -4,17 +4,17 @@ bars (the library reports progress through callbacks; only the CLI draws bars)."
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from il2sim import checks
 from il2sim._files import atomic_path, write_atomic
 from il2sim._json import to_jsonable
-from il2sim.errors import InputError
 
 __all__ = [
     "atomic_path",
+    "exit_interrupted",
     "parse_float_list",
     "print_json",
     "progress_bar",
@@ -29,20 +29,8 @@ def print_json(obj: Any) -> None:
 
 
 def parse_float_list(text: str, field: str) -> list[float]:
-    """Parse ``"0.4,0.6,0.8"`` into floats; raise InputError naming ``field`` otherwise."""
-    out: list[float] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            raise InputError(f"empty entry in list {text!r}", field=field, value=text)
-        try:
-            x = float(part)
-        except ValueError:
-            raise InputError(f"not a number: {part!r}", field=field, value=part) from None
-        if not math.isfinite(x):
-            raise InputError(f"not a finite number: {part!r}", field=field, value=part)
-        out.append(x)
-    return out
+    """Parse ``"0.4,0.6,0.8"`` into finite floats (:func:`il2sim.checks.number_list`)."""
+    return checks.number_list(text, field)
 
 
 @contextmanager
@@ -52,6 +40,8 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
     if not enabled:
         yield lambda task, done, total: None
         return
+    import sys
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -62,6 +52,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         MofNCompleteColumn(),
         console=Console(stderr=True),
         transient=True,
+        disable=not sys.stderr.isatty(),  # a bar is for a terminal, not for logs and pipes
     ) as prog:
 
         def update(task: str, done: int, total: int) -> None:
@@ -70,3 +61,15 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
             prog.update(tasks[task], completed=done)
 
         yield update
+
+
+def exit_interrupted(what: str, done: int, asked: int, where: str | None = None) -> None:
+    """End an interrupted command: print the contract's one line and exit 130
+    (:mod:`il2sim._interrupt`).  Call it after the flagged result was written and printed."""
+    import sys
+
+    from il2sim._interrupt import EXIT_INTERRUPTED, interrupt_message
+
+    sys.stdout.flush()
+    print(interrupt_message(what, done, asked, where), file=sys.stderr)
+    raise SystemExit(EXIT_INTERRUPTED)  # not typer.Exit: main() prints a line for that one

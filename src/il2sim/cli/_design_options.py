@@ -24,7 +24,11 @@ __all__ = ["DesignSpec", "design_options"]  # DesignSpec: il2sim.designs.spec
 F = TypeVar("F", bound=Callable[..., Any])
 
 _PANEL = "Design options"
-_DESIGN_HELP = "3+3 (=3+3a), 3+3a, 3+3b, 4+5, a+b, crm, boin, mtpi2, i3+3, keyboard."
+_DESIGN_HELP = (
+    "3+3 (=3+3a), 3+3a, 3+3b, 4+5, a+b, crm, boin, mtpi2, i3+3, keyboard, tite-crm, tite-boin, "
+    "boin12."
+)
+_TITE = "Time-to-event (tite-crm, tite-boin)"
 
 #: name -> (annotation, default) of every shared option, in ``--help`` order.
 _OPTIONS: dict[str, tuple[Any, Any]] = {
@@ -37,6 +41,28 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             float | None,
             typer.Option(
                 "--target", help="Target DLT probability in (0, 1).", rich_help_panel=_PANEL
+            ),
+        ],
+        None,
+    ),
+    "target_tox": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--target-tox",
+                help="Efficacy-toxicity designs (boin12): toxicity threshold phi_T (= --target).",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "target_eff": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--target-eff",
+                help="Efficacy-toxicity designs (boin12): lowest acceptable efficacy phi_E.",
+                rich_help_panel=_PANEL,
             ),
         ],
         None,
@@ -190,6 +216,51 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
                 "--max-patients",
                 help="Sample size: stop once this many are treated.",
                 rich_help_panel=_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "window_days": (
+        Annotated[
+            float | None,
+            typer.Option("--window-days", help="DLT window in days (> 0).", rich_help_panel=_TITE),
+        ],
+        None,
+    ),
+    "accrual_per_window": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--accrual-per-window",
+                help="Patients arriving per DLT window on average (> 0).",
+                rich_help_panel=_TITE,
+            ),
+        ],
+        None,
+    ),
+    "accrual": (
+        Annotated[
+            str | None,
+            typer.Option("--accrual", help="Accrual: fixed or poisson.", rich_help_panel=_TITE),
+        ],
+        None,
+    ),
+    "weights": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--weights", help="TITE-CRM weights: linear or adaptive.", rich_help_panel=_TITE
+            ),
+        ],
+        None,
+    ),
+    "tox_time": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--tox-time",
+                help="DLT day within the window: uniform (default), late or early.",
+                rich_help_panel=_TITE,
             ),
         ],
         None,

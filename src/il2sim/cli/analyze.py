@@ -60,6 +60,10 @@ def analyze_cmd(
     directory: DirArg, json_out: JsonOpt = False, out: OutOpt = None, test_codes: CodesOpt = None
 ) -> None:
     """Analyse a trial folder: NK endpoints, dose-response tests, AEs, DLTs, antibodies."""
+    from il2sim import checks
+
+    if out is not None:
+        checks.output_folder(out, "--out")
     from il2sim.analysis import analyze
 
     result = analyze(directory, parse_test_codes(test_codes))

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from il2sim.cli._common import print_json
+from il2sim.cli._common import exit_interrupted, print_json
 from il2sim.errors import InputError
 
 
@@ -134,6 +134,7 @@ def calibrate_cmd(
             TimeElapsedColumn(),
             transient=True,
             console=__import__("rich.console").console.Console(stderr=True),
+            disable=not __import__("sys").stderr.isatty(),
         ) as bar:
             task = bar.add_task("calibrating", total=None)
 
@@ -151,6 +152,8 @@ def calibrate_cmd(
         print_json(result)
     else:
         _print(result)
+    if getattr(result, "interrupted", False):
+        exit_interrupted("evaluations", result.n_evaluations, max_evaluations)
 
 
 def register(app: typer.Typer) -> None:

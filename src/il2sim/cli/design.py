@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from il2sim.cli._common import parse_float_list, print_json, progress_bar
+from il2sim._interrupt import interruptible
+from il2sim.cli._common import exit_interrupted, parse_float_list, print_json, progress_bar
 from il2sim.cli._design_options import DesignSpec, design_options
 from il2sim.errors import DataError, DesignError, InputError
 
@@ -97,6 +98,11 @@ def _print_oc(oc: Any) -> None:
         f"stopped early % {oc.stopped_early_pct:.1f}   for toxicity % "
         f"{oc.stopped_for_toxicity_pct:.1f}   overdosed % {over}"
     )
+    if oc.mean_duration_days is not None:
+        print(f"mean duration   {oc.mean_duration_days:.1f} days")
+    if oc.efficacy_per_dose is not None:
+        print("efficacies      " + " ".join(f"{v:>7.2f}" for v in oc.efficacy_per_dose))
+        print("(selection = optimal biological dose, OBD)")
 
 
 def _show(oc: Any, json_out: bool) -> None:
@@ -106,26 +112,48 @@ def _show(oc: Any, json_out: bool) -> None:
         _print_oc(oc)
 
 
-def _warn_interrupted(oc: Any) -> None:
+def _exit_if_interrupted(oc: Any) -> None:
+    """The interruption contract (docs/interrupt.md): one line, exit 130."""
     if oc.interrupted:
-        print(
-            f"il2sim: warning: interrupted: {oc.n_trials} of {oc.n_trials_requested} trials "
-            "finished (the summary covers those)",
-            file=sys.stderr,
+        exit_interrupted("trials", oc.n_trials, oc.n_trials_requested)
+
+
+FollowupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--followup-days",
+        help="Time-to-event designs: days observed per patient, in outcome order (for a DLT, "
+        "days to the DLT); omitted = complete.",
+    ),
+]
+
+
+def _with_followup(out: Any, text: str | None) -> Any:
+    if text is None:
+        return out
+    fu = parse_float_list(text, "followup_days")
+    if len(fu) != out.n_patients:
+        raise InputError(
+            f"needs one value per patient ({out.n_patients}), got {len(fu)}",
+            field="followup_days",
+            value=text,
         )
+    return out.with_followup(fu)
 
 
 def next_cmd(
     spec: DesignSpec,
     outcomes: OutcomesOpt = None,
     outcomes_file: OutcomesFileOpt = None,
+    followup_days: FollowupOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Recommend the next dose (or stop) from the outcomes so far."""
     from il2sim.designs import next_decision
 
     des = spec.build()
-    res = next_decision(des, _outcomes(outcomes, outcomes_file, des.n_doses))
+    obs = _with_followup(_outcomes(outcomes, outcomes_file, des.n_doses), followup_days)
+    res = next_decision(des, obs)
     if json_out:
         print_json(res)
         return
@@ -142,7 +170,16 @@ def next_cmd(
 
 def simulate_cmd(
     spec: DesignSpec,
-    truth: TruthOpt,
+    truth: Annotated[
+        str | None, typer.Option("--truth", help="True DLT probabilities per dose.")
+    ] = None,
+    truth_tox: Annotated[
+        str | None, typer.Option("--truth-tox", help="= --truth (efficacy-toxicity designs).")
+    ] = None,
+    truth_eff: Annotated[
+        str | None,
+        typer.Option("--truth-eff", help="True efficacy probabilities per dose (boin12)."),
+    ] = None,
     trials: Annotated[int, typer.Option("--trials", help="Number of simulated trials.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
     cohorts: CohortsOpt = None,
@@ -157,16 +194,29 @@ def simulate_cmd(
     """Simulate operating characteristics (selection %, patients/DLTs per dose, ...)."""
     from il2sim.designs import simulate_trials
 
-    p = _truth(truth)
-    des = spec.build(truth=p, max_patients_rule=False)
-    with progress_bar(not json_out) as update:
+    if truth is not None and truth_tox is not None:
+        raise InputError("give --truth or --truth-tox, not both", field="truth_tox")
+    text = truth if truth is not None else truth_tox
+    if text is None:
+        raise InputError("give --truth (true DLT probabilities per dose)", field="truth")
+    p = _truth(text)
+    q = _truth(truth_eff)
+    if q is not None and p is not None and len(q) != len(p):
+        raise InputError(
+            f"has {len(q)} doses but --truth has {len(p)}", field="truth_eff", value=truth_eff
+        )
+    with interruptible() as stop, progress_bar(not json_out) as update:
+        des = spec.build(truth=p, max_patients_rule=False)
         oc = simulate_trials(
             des, p, trials, seed, max_cohorts=cohorts, max_patients=spec.max_patients,
-            target=spec.target, use_kernel=not generic, workers=workers,
+            target=spec.target if spec.target is not None else spec.target_tox,
+            use_kernel=not generic, workers=workers, truth_eff=q,
             progress=lambda done, total: update("simulating trials", done, total),
         )  # fmt: skip
-    _warn_interrupted(oc)
+        if stop and oc.n_trials == 0:
+            raise KeyboardInterrupt  # stopped before one trial finished: nothing to keep
     _show(oc, json_out)
+    _exit_if_interrupted(oc)
 
 
 def exact_cmd(spec: DesignSpec, truth: TruthOpt, json_out: JsonOpt = False) -> None:
@@ -225,6 +275,35 @@ def paths_cmd(
         print(f"{'  ' * node.depth}{node.path or '(start)'} -> {what}{pr}")
 
 
+def table_cmd(
+    spec: DesignSpec,
+    fmt: Annotated[str, typer.Option("--format", help="md, csv, html or json.")] = "md",
+    cohorts: Annotated[
+        int, typer.Option("--cohorts", help="Interval designs: table up to this many cohorts.")
+    ] = 10,
+    cohorts_ahead: Annotated[
+        int, typer.Option("--cohorts-ahead", help="Other designs: cohorts enumerated.")
+    ] = 2,
+    outcomes: OutcomesOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the table to this file.")
+    ] = None,
+) -> None:
+    """Protocol-ready decision table: BOIN-style counts per n, else next dose per history."""
+    from il2sim._files import write_text_atomic
+    from il2sim.designs.table import FORMATS, decision_table
+
+    if fmt not in FORMATS:
+        raise InputError(f"must be one of {', '.join(FORMATS)}, got {fmt!r}", field="format")
+    interval = spec.design.strip().lower() in ("boin", "mtpi2", "i3+3", "keyboard")
+    des = spec.build(n_doses=1 if interval else None)  # the count table needs no doses
+    text = decision_table(des, cohorts, cohorts_ahead, outcomes or "").render(fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(out, text)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``design`` command group to ``app``."""
     grp = typer.Typer(help="Dose-finding designs: next dose, simulate, exact OCs, paths.")
@@ -236,3 +315,4 @@ def register(app: typer.Typer) -> None:
         design_options(design="boin", target=0.3, cohort_size=3)(boundaries_cmd)
     )
     grp.command("paths")(design_options()(paths_cmd))
+    grp.command("table")(design_options()(table_cmd))

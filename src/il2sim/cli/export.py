@@ -38,6 +38,9 @@ def sbml_cmd(
     ] = False,
 ) -> None:
     """Write the model (one patient's parameters, doses as SBML events) as SBML L3V2."""
+    from il2sim import checks
+
+    checks.output_file(out, "--out")
     from il2sim.io.sbml import export_sbml
     from il2sim.regimen.spec import parse_spec
 
@@ -78,6 +81,9 @@ def nonmem_cmd(
 ) -> None:
     """Write a NONMEM-style dataset (ID TIME(h) AMT RATE DV MDV EVID CMT DVID BLQ BSA WT AGE
     SEX DOSE) of a simulation or of an SDTM trial folder."""
+    from il2sim import checks
+
+    checks.output_file(out, "--out")
     import numpy as np
 
     from il2sim import units
@@ -97,11 +103,16 @@ def nonmem_cmd(
 
         if not (every > 0 and np.isfinite(every)):
             raise InputError(f"must be a positive number of hours, got {every!r}", field="every")
+        from il2sim import limits
+        from il2sim.simulate import check_size
+
         reg = parse_spec(regimen)
         params = load_parameters()
-        pop = Population.sample(patients, seed, params)
         h = float(reg.default_horizon_day if horizon is None else horizon)
+        limits.check("horizon_days", h, field="horizon_days")
         step = float(units.hours_to_days(every))
+        check_size(patients, int(h / step) + 2)
+        pop = Population.sample(patients, seed, params)
         t = np.arange(int(np.floor(h / step + 1e-9)) + 1) * step
         res = simulate(reg, pop, params, horizon_day=h, output_times_day=t)
         obs = [o.strip() for o in observe.split(",") if o.strip()]

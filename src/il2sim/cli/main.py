@@ -1,13 +1,16 @@
 """The ``il2sim`` command line: a typer app; each command group lives in its own module.
 
 User errors (:class:`il2sim.errors.Il2simError`) exit with code 2 and one line on stderr, no
-traceback.  Ctrl-C exits with 130.  Modules register their commands through ``register(app)``.
+traceback.  Ctrl-C exits with 130.  Every number option is checked first, in one
+place (:mod:`il2sim.cli._options`); other exceptions are bugs and keep their traceback.  Modules register their commands through ``register(app)``.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import warnings
+from typing import Any
 
 import typer
 
@@ -34,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "report",
     "sweep",
     "export",
+    "fit",
 )
 
 
@@ -69,6 +73,25 @@ def version() -> None:
 _register_all()
 
 
+def command() -> Any:
+    """The click command of the app with the strict number types (:mod:`il2sim.cli._options`):
+    ASCII digits, finite floats, and each named option's checker."""
+    from il2sim.cli._options import harden
+
+    return harden(typer.main.get_command(app))
+
+
+def _notes(caught: list[warnings.WarningMessage]) -> None:
+    """numpy/scipy warnings become one ``il2sim: note:`` line each (deduplicated), never raw
+    stderr with a source line."""
+    seen: set[str] = set()
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.add(text)
+            print(f"il2sim: note: {text}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, mapping user errors to exit code 2 and one line.
 
@@ -76,7 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     that is not a number, ...) become ``il2sim: error: ...`` on stderr and exit code 2.
     """
     try:
-        rc = app(args=argv, prog_name="il2sim", standalone_mode=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                rc = command().main(args=argv, prog_name="il2sim", standalone_mode=False)
+            finally:
+                _notes(caught)
     except Il2simError as exc:
         print(f"il2sim: error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -90,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         print(f"il2sim: error: {msg}{where}", file=sys.stderr)
         sys.exit(int(getattr(exc, "exit_code", 2) or 2))
+    if rc == 130:  # typer turns a KeyboardInterrupt into Exit(130), silently
+        print("il2sim: interrupted", file=sys.stderr)
     # as click's standalone mode: always leave through SystemExit (0 on success)
     sys.exit(rc if isinstance(rc, int) else 0)
 

@@ -182,6 +182,10 @@ def convert_cmd(
 
     --time-unit/--amount-unit/--per-m2 describe the input table and the written table.
     """
+    from il2sim import checks
+
+    if to_nonmem is not None:
+        checks.output_file(to_nonmem, "--to-nonmem")
     from il2sim.regimen import format_spec, to_nonmem_table, write_nonmem_csv
 
     _check_bsa(bsa)

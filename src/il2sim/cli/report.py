@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,6 +45,9 @@ def report_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Write an HTML report (figures embedded, printable on A4) of a trial folder."""
+    from il2sim import checks
+
+    checks.output_file(out, "--out")
     from rich.console import Console
     from rich.progress import Progress
 
@@ -62,7 +66,9 @@ def report_cmd(
         "antibodies",
         "operating characteristics",
     )
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    with Progress(
+        console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()
+    ) as progress:
         task = progress.add_task("report", total=len(steps))
 
         def tick(name: str) -> None:

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from il2sim.cli._common import print_json, progress_bar
+from il2sim._interrupt import interruptible
+from il2sim.cli._common import exit_interrupted, print_json, progress_bar
 
 
 def reproduce_cmd(
@@ -41,18 +42,21 @@ def reproduce_cmd(
 ) -> None:
     """Run the seed trial (4+5, seven levels) in silico: one representative trial plus
     replicates, and compare each reported result with the model's."""
+    from il2sim import checks
+
+    checks.output_folder(out, "--out")
     from il2sim.errors import InputError
     from il2sim.reproduce import reproduce
 
     if trials < 1:
         raise InputError(f"must be >= 1, got {trials}", field="trials", value=trials)
-    with progress_bar(not json_out) as update:
+    with interruptible() as stop, progress_bar(not json_out) as update:
         res = reproduce(
             out_dir=out, n_replicates=trials, seed=seed, pool_size=pool_size, xpt=xpt,
             progress=update,
         )  # fmt: skip
     report_note = None
-    if report:
+    if report and not stop:
         try:
             from il2sim.report import write_report
             from il2sim.reproduce import SEED_REFERENCE
@@ -85,12 +89,13 @@ def reproduce_cmd(
     import sys
 
     for note in res.notes:
-        if note.startswith("the toxicity table") or note.startswith("interrupted"):
+        if note.startswith("the toxicity table"):
             print(f"il2sim: warning: {note}", file=sys.stderr)
     if json_out:
         d = res.to_dict()
         d["report"] = report_note
         print_json(d)
+        _exit_if_interrupted(res, out)
         return
     from rich.console import Console
     from rich.table import Table
@@ -110,6 +115,13 @@ def reproduce_cmd(
     con.print(f"MTD selected (MIU/m2/day): {sel}, none: {none:.1f}%")
     con.print(f"{sum(r.agree for r in res.results)}/{len(res.results)} results agree")
     con.print(f"written to {out}" + (f"; report: {report_note}" if report_note else ""))
+    _exit_if_interrupted(res, out)
+
+
+def _exit_if_interrupted(res: object, out: Path) -> None:
+    if getattr(res, "interrupted", False):
+        done, asked = res.n_replicates, res.n_replicates_requested  # type: ignore[attr-defined]
+        exit_interrupted("replicate trials", done, asked, str(out))
 
 
 def register(app: typer.Typer) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from il2sim.cli._common import print_json, write_atomic
+from il2sim.cli._common import exit_interrupted, print_json, write_atomic
 from il2sim.errors import InputError
 from il2sim.regimen.events import Regimen
 
@@ -44,6 +44,17 @@ def _load_regimen(
             f"the event table must hold one ID for simulate, got {len(regs)}", field="events"
         )
     return next(iter(regs.values()))
+
+
+def _load_parameter_file(path: Path | None) -> Any:
+    """``--parameters FILE``: a parameter table (None: the packaged one)."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InputError(f"no such file: {str(path)!r}", field="parameters", value=str(path))
+    from il2sim.model.parameters import load_parameters
+
+    return load_parameters(path)
 
 
 def _print_table(summary: dict[str, Any]) -> None:
@@ -77,6 +88,8 @@ def _print_table(summary: dict[str, Any]) -> None:
 
 def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
     """A rich progress bar on stderr and the ``progress(done, total)`` callback that drives it."""
+    import sys
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -93,6 +106,7 @@ def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
+        disable=not sys.stderr.isatty(),  # a bar is for a terminal, not for logs and pipes
     )
     task = bar.add_task(label, total=None)
 
@@ -131,33 +145,38 @@ def simulate_cmd(
         str, typer.Option("--amount-unit", help="Amount unit of --events.")
     ] = "IU",
     per_m2: Annotated[bool, typer.Option("--per-m2", help="--events AMT is per m2.")] = False,
+    parameters: Annotated[
+        Path | None,
+        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
+    ] = None,
 ) -> None:
     """Simulate serum IL-2, receptor occupancy, NK counts, adverse events, DLTs and antibodies
     for a virtual population (the summary of il2sim.toxicity.summarise)."""
-    import sys
+    from il2sim import checks
 
+    if out is not None:
+        checks.output_file(out, "--out")
+
+    from il2sim._interrupt import interruptible
     from il2sim.toxicity import run_simulation
 
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
+    param_set = _load_parameter_file(parameters)
     label = reg.spec if reg.spec is not None else str(events)
     bar, progress = _progress_bar(f"simulating ({solver})")
-    with bar:
+    with interruptible(), bar:  # the interruption contract (docs/interrupt.md)
         run = run_simulation(
             reg,
             patients,
             seed,
             horizon_day=horizon_days,
             solver=solver,
+            parameters=param_set,
             keep_result=out is not None,
             progress=progress,
             label=label,
         )
     summary = run.summary
-    if summary.get("interrupted"):
-        print(
-            f"il2sim: interrupted; summarising the {summary['patients']} finished patients",
-            file=sys.stderr,
-        )
     if out is not None and run.result is not None:
         frame = run.result.to_long_frame()
         write_atomic(out, lambda tmp: frame.to_parquet(tmp, index=False))
@@ -166,6 +185,8 @@ def simulate_cmd(
         print_json(summary)
     else:
         _print_table(summary)
+    if summary.get("interrupted"):
+        exit_interrupted("patients", summary["done"], summary["asked"], summary.get("out"))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from il2sim.cli._common import print_json
+from il2sim.cli._common import exit_interrupted, print_json
 from il2sim.errors import InputError
 
 
@@ -73,6 +73,9 @@ def run_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON.")] = False,
 ) -> None:
     """Run every chunk of the grid not yet in STORE (re-run the same command to resume)."""
+    from il2sim import checks
+
+    checks.output_folder(out, "--out")
     from il2sim.sweep.execute import run_sweep
     from il2sim.sweep.grid import Grid, load_grid, parse_param_list
 
@@ -104,6 +107,8 @@ def run_cmd(
             f"{state}: {rec.already_done + rec.ran}/{rec.n_tasks} chunks in {out} "
             f"({rec.ran} run now, {rec.elapsed_s:.1f} s, {rec.executor})"
         )
+    if rec.interrupted:  # the interruption contract: one line, exit 130 (resume by rerunning)
+        exit_interrupted("chunks", rec.already_done + rec.ran, rec.n_tasks, str(out))
 
 
 @sweep_app.command("summary")

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from il2sim.cli._common import parse_float_list, print_json, progress_bar
+from il2sim._interrupt import interruptible
+from il2sim.cli._common import exit_interrupted, parse_float_list, print_json, progress_bar
 from il2sim.cli._design_options import DesignSpec, design_options
 from il2sim.errors import InputError
 
@@ -65,14 +66,25 @@ def trial_cmd(
         typer.Option("--start-date", help="Nominal first enrolment date, YYYY-MM-DD (1994-01-03)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    parameters: Annotated[
+        Path | None,
+        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
+    ] = None,
 ) -> None:
     """Run one in-silico trial (datasets into --out) or --trials R replicate trials (OCs)."""
+    from il2sim import checks
+
+    if out is not None:
+        checks.output_folder(out, "--out")
     from il2sim.cdisc import write_trial
     from il2sim.cdisc.sdtm import sdtm_options
     from il2sim.trial import DoseModification, Schedule, conduct_trial, replicate_trials
     from il2sim.trial.run import DEFAULT_MAX_PATIENTS
 
     levels = parse_float_list(doses, "doses")
+    from il2sim.cli.simulate import _load_parameter_file
+
+    param_set = _load_parameter_file(parameters)
     des = spec.build(n_doses=len(levels), max_patients_rule=False)
     cap = spec.max_patients if spec.max_patients is not None else DEFAULT_MAX_PATIENTS
     sch = Schedule(dlt_window_day=dlt_window_days)
@@ -82,6 +94,7 @@ def trial_cmd(
             des, levels, seed, out if out is not None else DEFAULT_OUT, schedule=sch,
             modification=mod, neutralising=neutralising, max_patients=cap,
             writer=partial(write_trial, xpt=xpt, options=sdtm_options(start_date)),
+            parameters=param_set,
         )  # fmt: skip
         if json_out:
             print_json(res)
@@ -94,23 +107,20 @@ def trial_cmd(
         return
     if trials < 1:
         raise InputError(f"must be >= 1, got {trials}", field="trials", value=trials)
-    with progress_bar(not json_out) as update:
+    with interruptible(), progress_bar(not json_out) as update:
         reps = replicate_trials(
             des, levels, trials, seed, pool_size=pool_size, schedule=sch, modification=mod,
             neutralising=neutralising, max_patients=cap, out_dir=out, progress=update,
+            parameters=param_set,
         )  # fmt: skip
     summary = reps.to_dict()
-    if summary["interrupted"]:
-        import sys
-
-        print(
-            f"il2sim: warning: interrupted: {summary['n_trials']} of {trials} trials finished",
-            file=sys.stderr,
-        )
     if json_out:
         print_json(summary)
-        return
-    _print_replicates(summary, levels, seed)
+    else:
+        _print_replicates(summary, levels, seed)
+    if summary["interrupted"]:
+        where = str(reps.file) if reps.file is not None else None
+        exit_interrupted("trials", summary["n_trials"], summary["n_trials_requested"], where)
 
 
 def _print_replicates(summary: dict[str, Any], levels: list[float], seed: int) -> None:

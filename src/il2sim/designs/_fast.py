@@ -77,8 +77,15 @@ def select_mtd_nb(
     target: float,
     elim_min_dlt: npt.NDArray[np.int64],
     safe1_min_dlt: npt.NDArray[np.int64],
+    bound: float = np.inf,
+    pseudo: float = _SEL_OFFSET,
 ) -> int:
-    """MTD index as BOIN's ``select.mtd`` (-1 = none): isotonic (y+0.05)/(n+0.1), closest."""
+    """MTD index as BOIN's ``select.mtd`` (-1 = none): isotonic (y+0.05)/(n+0.1), closest
+    (``pseudo`` replaces 0.05: TITEgBOIN uses 0.005).
+
+    ``bound``: BOIN's ``boundMTD`` (``select.mtd`` lines 62-67): only doses whose isotonic
+    estimate (+ 1e-10 x rank) is <= ``bound`` (lambda_d) compete; none if every one is above.
+    """
     k = n.size
     first_elim = eliminated_from_nb(n, y, elim_min_dlt, safe1_min_dlt)
     if first_elim == 0:
@@ -95,21 +102,26 @@ def select_mtd_nb(
     j = 0
     for i in range(min(first_elim, k)):
         if n[i] > 0:
-            a = y[i] + _SEL_OFFSET
-            b = n[i] - y[i] + _SEL_OFFSET
-            s = n[i] + 2 * _SEL_OFFSET
+            a = y[i] + pseudo
+            b = n[i] - y[i] + pseudo
+            s = n[i] + 2 * pseudo
             idx[j] = i
             ph[j] = a / s
             wt[j] = 1.0 / (a * b / (s * s * (s + 1.0)))
             j += 1
     iso = pava_nb(ph, wt)
-    best = 0
+    best = -1
     best_d = 1e300
     for j in range(m):
-        d = abs(iso[j] + (j + 1) * 1e-10 - target)
+        e = iso[j] + (j + 1) * 1e-10
+        if e > bound:
+            continue
+        d = abs(e - target)
         if d < best_d:
             best_d = d
             best = j
+    if best < 0:
+        return -1
     return idx[best]
 
 
@@ -143,6 +155,52 @@ def treat_cohort_nb(
 
 
 @njit(cache=True, nogil=True)
+def interval_step_nb(
+    n: npt.NDArray[np.int64],
+    y: npt.NDArray[np.int64],
+    d: int,
+    table: npt.NDArray[np.int8],
+    elim_min_dlt: npt.NDArray[np.int64],
+    safe1_min_dlt: npt.NDArray[np.int64],
+    n_earlystop: int,
+) -> tuple[int, int]:
+    """One BOIN ``get.oc`` 2.7.2 decision (lines 207-244) after a cohort at dose index ``d``.
+
+    Returns ``(code, next)``: code 0 continue at dose index ``next``, 1 stop with no MTD
+    (dose 1 eliminated, or extrasafe), 2 stop and select (n_earlystop).  In order:
+    elimination of the current dose (only where its boundary exists, n >= 3); extrasafe at
+    dose 1, nested inside that check as in the package; n_earlystop only when the move would
+    be to stay (stay, or cannot de-escalate from dose 1, or cannot escalate at the top or below
+    an eliminated dose); then the move, never into an eliminated dose.  Doses above the lowest
+    eliminated one stay eliminated (counts never change there again).
+    """
+    k = n.size
+    first_elim = k
+    for i in range(k):
+        if n[i] > 0 and y[i] >= elim_min_dlt[n[i]]:
+            first_elim = i
+            break
+    nd = n[d]
+    if elim_min_dlt[nd] <= nd:
+        if first_elim == 0:
+            return 1, d
+        if d == 0 and y[0] >= safe1_min_dlt[nd]:
+            return 1, d
+    act = table[nd, y[d]]
+    if nd >= n_earlystop:
+        blocked_up = d == k - 1 or d + 1 >= first_elim
+        if act == 0 or (act < 0 and d == 0) or (act > 0 and blocked_up):
+            return 2, d
+    if act > 0 and d != k - 1:
+        if d + 1 < first_elim:
+            return 0, d + 1
+        return 0, d
+    if act < 0 and d != 0:
+        return 0, d - 1
+    return 0, d
+
+
+@njit(cache=True, nogil=True)
 def simulate_interval_nb(
     truth: npt.NDArray[np.float64],
     u: npt.NDArray[np.float64],
@@ -155,6 +213,8 @@ def simulate_interval_nb(
     max_patients: int,
     n_earlystop: int,
     target: float,
+    titration: bool,
+    bound: float,
     selected: npt.NDArray[np.int64],
     npd: npt.NDArray[np.int64],
     ypd: npt.NDArray[np.int64],
@@ -163,15 +223,17 @@ def simulate_interval_nb(
     cohort_size_out: npt.NDArray[np.int64],
     cohort_dlt: npt.NDArray[np.int64],
 ) -> None:
-    """Simulate interval-design trials (BOIN ``get.oc`` control flow), one row of ``u`` each.
+    """Simulate interval-design trials (BOIN ``get.oc`` 2.7.2 control flow), one row of ``u``
+    each.
 
     ``table[n, y]`` is +1 (escalate), 0 (stay) or -1 (de-escalate) for ``y`` DLTs of ``n``
-    patients at the current dose.  After each cohort: stop if ``n_earlystop`` patients are at
-    the current dose; eliminate the dose (and those above) at ``elim_min_dlt``, stopping with no
-    MTD if it is dose 1 (or by the extra-safe rule for dose 1); then move by the table, never
-    into an eliminated dose.  No cohort starts once ``max_cohorts`` cohorts or ``max_patients``
-    patients were treated; the last cohort is cut to fit.  Writes the trial record (levels from
-    1, 0 = none) into the output arrays (zeroed by the caller).
+    patients at the current dose; after each cohort :func:`interval_step_nb` decides.
+    ``titration`` (get.oc lines 174-191): one patient per dose from dose 1 until the first DLT
+    (or the top dose), then ``cohort_size - 1`` more there, then cohorts as usual (each
+    titration patient is a cohort of 1 in the record).  No cohort starts once ``max_cohorts``
+    cohorts or ``max_patients`` patients were treated; the last cohort is cut to fit.
+    ``bound``: boundMTD's lambda_d (``inf``: off).  Writes the trial record (levels from 1,
+    0 = none) into the output arrays (zeroed by the caller).
     """
     n_trials = u.shape[0]
     k = truth.size
@@ -179,41 +241,40 @@ def simulate_interval_nb(
         n = npd[t]
         y = ypd[t]
         d = start
-        elim_from = k
         total = 0
         stopped = False
         toxic = False
         c = 0
+        size = cohort_size
+        if titration:
+            d = 0
+            while c < max_cohorts and total < max_patients:
+                tox = treat_cohort_nb(
+                    u[t], truth[d], d, 1, total, n, y, c, cohort_dose[t], cohort_size_out[t],
+                    cohort_dlt[t],
+                )  # fmt: skip
+                total += 1
+                c += 1
+                if tox > 0 or d == k - 1:
+                    break
+                d += 1
+            size = cohort_size - 1
         while c < max_cohorts and total < max_patients:
-            m = min(cohort_size, max_patients - total)
+            m = min(size, max_patients - total)
+            size = cohort_size
             treat_cohort_nb(
                 u[t], truth[d], d, m, total, n, y, c, cohort_dose[t], cohort_size_out[t],
                 cohort_dlt[t],
             )  # fmt: skip
             total += m
             c += 1
-            if n[d] >= n_earlystop:
+            code, d = interval_step_nb(n, y, d, table, elim_min_dlt, safe1_min_dlt, n_earlystop)
+            if code != 0:
                 stopped = True
+                toxic = code == 1
                 break
-            if y[d] >= elim_min_dlt[n[d]]:
-                if d < elim_from:
-                    elim_from = d
-                if d == 0:
-                    stopped = True
-                    toxic = True
-                    break
-            if d == 0 and y[0] >= safe1_min_dlt[n[0]]:
-                stopped = True
-                toxic = True
-                break
-            act = table[n[d], y[d]]
-            if act > 0 and d != k - 1:
-                if d + 1 < elim_from:
-                    d += 1
-            elif act < 0 and d != 0:
-                d -= 1
         capped[t] = not stopped
         if toxic:
             selected[t] = 0
         else:
-            selected[t] = select_mtd_nb(n, y, target, elim_min_dlt, safe1_min_dlt) + 1
+            selected[t] = select_mtd_nb(n, y, target, elim_min_dlt, safe1_min_dlt, bound) + 1

@@ -110,6 +110,28 @@ def crm_estimate_nb(
             if hi - lo < 1e-10:
                 break
         return 0.5 * (lo + hi)
+    ll_inf = 0.0
+    if tails[0] > 0.0:
+        for i in range(k):
+            if y[i] > 0:
+                ll_inf += y[i] * lp_inf[i]
+            if n[i] > y[i]:
+                ll_inf += (n[i] - y[i]) * lq_inf[i]
+    return posterior_mean_nb(ll, grid, logprior, tails, ll_inf)
+
+
+@njit(cache=True, nogil=True)
+def posterior_mean_nb(
+    ll: npt.NDArray[np.float64],
+    grid: npt.NDArray[np.float64],
+    logprior: npt.NDArray[np.float64],
+    tails: npt.NDArray[np.float64],
+    ll_inf: float,
+) -> float:
+    """dfcrm's posterior mean of beta from the log-likelihood ``ll`` on ``grid`` (overwritten):
+    trapezoid rule with end corrections, tails as :func:`crm_estimate_nb` describes;
+    ``ll_inf`` is the log-likelihood as beta -> -inf."""
+    g_n = grid.size
     m = -1e300
     for g in range(g_n):
         v = ll[g] + logprior[g]
@@ -142,12 +164,6 @@ def crm_estimate_nb(
     den = den * h - h * h / 12.0 * (dw_hi - dw_lo)
     if tails[0] > 0.0:
         den += tails[0] * np.exp(ll_hi - m)
-        ll_inf = 0.0
-        for i in range(k):
-            if y[i] > 0:
-                ll_inf += y[i] * lp_inf[i]
-            if n[i] > y[i]:
-                ll_inf += (n[i] - y[i]) * lq_inf[i]
         l_inf = np.exp(ll_inf - m)
         den += tails[0] * l_inf + tails[1] * (np.exp(ll_lo - m) - l_inf)
     return num / den

@@ -6,9 +6,20 @@ all four (Liu & Yuan 2015; Guo et al. 2017; Liu et al. 2020; Yan et al. 2017): o
 a dose with Pr(p > target | y, n) > ``elimination_cutoff`` under a Beta(1, 1) prior is
 eliminated together with every higher dose, and the trial stops with no MTD if dose 1 is.
 Conduct (``fit``) and simulation (the compiled :class:`IntervalKernel`, run by the controller)
-follow the BOIN package's ``get.oc`` control flow: after each cohort, stop if ``n_earlystop`` patients are at the current dose; apply
-elimination; then move by the table, never into an eliminated dose, never below 1 or above
-``n_doses``.  The MTD is selected as the BOIN package's ``select.mtd`` (see ``_isotonic``).
+follow the BOIN package's ``get.oc`` 2.7.2 control flow (``R/get.oc.R`` lines 174-254, read
+from the source, github:cran/BOIN tag 2.7.2): after each cohort, eliminate the current dose
+(and those above) where its elimination boundary exists (n >= 3), stopping with no MTD at dose
+1; ``extrasafe`` (nested inside that check, as the package) stops at dose 1 when
+Pr(p1 > target) > cutoff - ``offset``; ``n_earlystop`` stops only when the move would be to stay;
+then move by the table, never into an eliminated dose, never below 1 or above ``n_doses``.
+``titration`` (accelerated titration, get.oc lines 174-191): one patient per dose from dose 1
+(``start_dose`` ignored, as the package) until the first DLT or the top dose, then
+``cohort_size - 1`` more there, then cohorts; off when ``cohort_size`` is 1.  The MTD is selected
+as the package's ``select.mtd`` (see ``_isotonic``; BOIN's ``bound_mtd`` adds its bound).
+
+One difference of bookkeeping, not of selection: get.oc never checks the last cohort inside its
+loop (select.mtd re-derives elimination), so a dose-1 elimination in the last cohort is a "stop"
+here and "no MTD at the end" there; both select no dose.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._fast import eliminated_from_nb, select_mtd_nb, simulate_interval_nb
+from il2sim.designs._fast import interval_step_nb, select_mtd_nb, simulate_interval_nb
 from il2sim.designs._isotonic import elimination_min_dlt, select_mtd
 from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
 from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
@@ -59,7 +70,8 @@ class IntervalDesign(Design):
     first level (from 1); ``cohort_size``: patients per cohort; ``elimination_cutoff``: posterior
     probability above which a dose is eliminated (0.95 as in BOIN ``get.oc``); ``extrasafe``:
     also stop when Pr(p1 > target) > cutoff - ``offset`` (BOIN); ``n_earlystop``: stop once
-    this many patients are at the current dose (BOIN default 100, i.e. not in practice).
+    this many patients are at the current dose and the move would be to stay (BOIN default
+    100, i.e. not in practice); ``titration``: accelerated titration (BOIN ``get.oc``).
     """
 
     target: float
@@ -70,6 +82,7 @@ class IntervalDesign(Design):
     extrasafe: bool = False
     offset: float = 0.05
     n_earlystop: int = 100
+    titration: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target", check_target(self.target))
@@ -92,6 +105,34 @@ class IntervalDesign(Design):
             )
         object.__setattr__(self, "offset", off)
         object.__setattr__(self, "n_earlystop", check_int("n_earlystop", self.n_earlystop, 1))
+        if not isinstance(self.titration, bool):
+            raise DesignError(
+                f"must be true or false, got {self.titration!r}",
+                field="titration",
+                value=self.titration,
+            )
+
+    @property
+    def titrates(self) -> bool:
+        """True when accelerated titration is on (never with cohorts of 1, as get.oc)."""
+        return self.titration and self.cohort_size > 1
+
+    def mtd_bound(self) -> float:
+        """Upper bound on the isotonic estimate of a selectable MTD (inf: none; BOIN's
+        ``bound_mtd`` uses lambda_d)."""
+        return float("inf")
+
+    def simulation_caps(self, caps: Caps) -> Caps:
+        """Caps as the controller applies them.  With titration, BOIN ``get.oc``'s sample size
+        is ``ncohort * cohortsize`` patients, titration patients included, and the titration
+        patients (cohorts of 1 here) do not count as cohorts: ``max_cohorts`` C becomes at most
+        C x cohort size patients and C + n_doses cohorts."""
+        if not self.titrates or caps.max_cohorts is None:
+            return caps
+        npts = caps.max_cohorts * self.cohort_size
+        if caps.max_patients is not None:
+            npts = min(npts, caps.max_patients)
+        return Caps(caps.max_cohorts + self.n_doses, npts)
 
     @abstractmethod
     def action_table(self, n_max: int) -> npt.NDArray[np.int8]:
@@ -177,34 +218,46 @@ class IntervalFit(Fit):
         n, y = self._counts()
         cs = des.cohort_size
         if self.outcomes.n_patients == 0:
+            if des.titrates:
+                return Decision(1, False, "start (titration)", mtd=None, cohort_size=1)
             return Decision(des.start_dose, False, "start", mtd=None, cohort_size=cs)
         table, elim, safe1 = des.tables(int(n.max()))
-        sel = int(select_mtd_nb(n, y, des.target, elim, safe1))
+        sel = int(select_mtd_nb(n, y, des.target, elim, safe1, des.mtd_bound()))
         mtd = None if sel < 0 else sel + 1
+        if des.titrates:
+            tit = _titration(self.outcomes, des.n_doses)
+            if tit is not None:
+                level, more = tit
+                if more:
+                    return Decision(level + 1, False, "titration", mtd=mtd, cohort_size=1)
+                return Decision(level, False, "titration ends", mtd=mtd, cohort_size=cs - 1)
         d = int(self.outcomes.last_dose or 1) - 1
-        if n[d] >= des.n_earlystop:
+        code, nxt = interval_step_nb(n, y, d, table, elim, safe1, des.n_earlystop)
+        if code == 1:
+            why = "dose 1 is too toxic (eliminated)" if y[0] >= elim[n[0]] else "extrasafe"
+            return Decision(None, True, why, mtd=None)
+        if code == 2:
             return Decision(
                 None, True, f"{int(n[d])} patients at dose {d + 1} (n_earlystop)", mtd=mtd
             )
-        first_elim = int(eliminated_from_nb(n, y, elim, safe1))
-        if first_elim == 0:
-            return Decision(None, True, "dose 1 is too toxic (eliminated)", mtd=None)
+        if nxt > d:
+            return Decision(nxt + 1, False, "escalate", mtd=mtd, cohort_size=cs)
+        if nxt < d:
+            return Decision(nxt + 1, False, "de-escalate", mtd=mtd, cohort_size=cs)
         act = int(table[n[d], y[d]])
-        k = des.n_doses
-        if act == ESCALATE and d != k - 1:
-            if d + 1 < first_elim:
-                return Decision(d + 2, False, "escalate", mtd=mtd, cohort_size=cs)
-            return Decision(d + 1, False, "stay (next dose eliminated)", mtd=mtd, cohort_size=cs)
-        if act == DEESCALATE and d != 0:
-            return Decision(d, False, "de-escalate", mtd=mtd, cohort_size=cs)
-        return Decision(d + 1, False, "stay", mtd=mtd, cohort_size=cs)
+        why = "stay (next dose eliminated)" if act == ESCALATE and d != des.n_doses - 1 else "stay"
+        return Decision(d + 1, False, why, mtd=mtd, cohort_size=cs)
 
     def estimates(self) -> dict[str, Any]:
         """Counts per dose plus the isotonic estimates, Pr(overdose) and elimination flags."""
         des = self.design
         out = super().estimates()
         n, y = self._counts()
-        s = select_mtd(des.target, n, y, des.elimination_cutoff, des.extrasafe, des.offset)
+        b = des.mtd_bound()
+        s = select_mtd(
+            des.target, n, y, des.elimination_cutoff, des.extrasafe, des.offset,
+            bound=None if b == float("inf") else b,
+        )  # fmt: skip
         out.update(
             {
                 "isotonic_estimate": list(s.estimate),
@@ -227,8 +280,9 @@ class IntervalKernel(Kernel):
         return min(caps.cohorts * self.design.cohort_size, caps.patients)
 
     def cohort_slots(self, caps: Caps) -> int:
-        """Full cohorts and one cut to fit ``max_patients``."""
-        return -(-self.patient_slots(caps) // self.design.cohort_size)
+        """Full cohorts and one cut to fit ``max_patients`` (titration: cohorts of 1 first)."""
+        extra = self.design.n_doses if self.design.titrates else 0
+        return min(-(-self.patient_slots(caps) // self.design.cohort_size) + extra, caps.cohorts)
 
     def run(
         self,
@@ -242,6 +296,26 @@ class IntervalKernel(Kernel):
         table, elim, safe1 = des.tables(self.patient_slots(caps))
         simulate_interval_nb(
             truth, u, table, elim, safe1, des.start_dose - 1, des.cohort_size, caps.cohorts,
-            caps.patients, des.n_earlystop, des.target, out.selected, out.n_per_dose,
+            caps.patients, des.n_earlystop, des.target, des.titrates, des.mtd_bound(),
+            out.selected, out.n_per_dose,
             out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size, out.cohort_dlt,
         )  # fmt: skip
+
+
+def _titration(outcomes: Outcomes, n_doses: int) -> tuple[int, bool] | None:
+    """(current level, continue titrating) while still in accelerated titration, else None.
+
+    In titration when every cohort so far is one patient, cohort j at level j, with no DLT
+    before the last one; it continues (next level, one patient) while the last had no DLT and
+    is below the top, else ends with the fill-up of the current level (BOIN get.oc 174-191).
+    """
+    coh = outcomes.cohort
+    m = int(np.unique(coh).size)
+    if outcomes.n_patients != m or m > n_doses:
+        return None
+    if not np.array_equal(outcomes.dose, np.arange(1, m + 1)):
+        return None
+    if outcomes.dlt[:-1].any():
+        return None
+    more = not bool(outcomes.dlt[-1]) and m < n_doses
+    return m, more

@@ -90,12 +90,17 @@ def select_mtd(
     cutoff_eli: float = 0.95,
     extrasafe: bool = False,
     offset: float = 0.05,
+    bound: float | None = None,
+    pseudo: float = SEL_OFFSET,
 ) -> MTDSelection:
     """MTD selection as the BOIN package's ``select.mtd(target, npts, ntox, ...)``.
 
     ``n``, ``y``: patients and DLTs per dose (list index 0 = level 1).  Elimination: a dose
     with n >= 3 and Pr(p > target | Beta(y+1, n-y+1)) > ``cutoff_eli`` and every dose above
     it; with ``extrasafe`` dose 1 is also eliminated at cutoff ``cutoff_eli - offset``.
+    ``bound``: BOIN's ``boundMTD`` (``select.mtd`` 2.7.2 lines 62-67): only admissible doses
+    whose estimate (+ 1e-10 x rank) is <= ``bound`` (lambda_d) compete; no MTD if none is.
+    ``pseudo``: the estimate is (y + pseudo) / (n + 2 pseudo) (BOIN 0.05; TITEgBOIN 0.005).
     """
     na = np.asarray(n, dtype=np.int64).ravel()
     ya = np.asarray(y, dtype=np.int64).ravel()
@@ -119,9 +124,9 @@ def select_mtd(
     pod: list[float | None] = [None] * k
     mtd: int | None = None
     if treated.any():
-        a = ya[treated] + SEL_OFFSET
-        b = na[treated] - ya[treated] + SEL_OFFSET
-        s = na[treated] + 2 * SEL_OFFSET
+        a = ya[treated] + pseudo
+        b = na[treated] - ya[treated] + pseudo
+        s = na[treated] + 2 * pseudo
         ph = pava(a / s, 1.0 / (a * b / (s**2 * (s + 1.0))))
         po = pava(beta_sf(target, a, b))
         for j, ii in enumerate(np.nonzero(treated)[0].tolist()):
@@ -130,14 +135,13 @@ def select_mtd(
         adm = np.nonzero(treated & (np.arange(k) < first_elim))[0]
         if first_elim > 0 and adm.size:
             # select.mtd: isotonic estimates among admissible doses only, + 1e-10 x rank
-            aa, bb, ss = (
-                ya[adm] + SEL_OFFSET,
-                na[adm] - ya[adm] + SEL_OFFSET,
-                na[adm] + 2 * SEL_OFFSET,
-            )
+            aa, bb, ss = (ya[adm] + pseudo, na[adm] - ya[adm] + pseudo, na[adm] + 2 * pseudo)
             iso = pava(aa / ss, 1.0 / (aa * bb / (ss**2 * (ss + 1.0))))
             iso = iso + np.arange(1, adm.size + 1) * 1e-10
-            mtd = int(adm[int(np.argmin(np.abs(iso - target)))]) + 1
+            keep = iso <= bound if bound is not None else np.ones(iso.size, dtype=bool)
+            if keep.any():
+                dist = np.where(keep, np.abs(iso - target), np.inf)
+                mtd = int(adm[int(np.argmin(dist))]) + 1
     return MTDSelection(
         mtd=mtd,
         target=float(target),

@@ -23,7 +23,7 @@ from il2sim.designs.outcomes import Decision, Outcomes
 from il2sim.errors import DesignError
 
 if TYPE_CHECKING:
-    from il2sim.designs.kernels import Kernel
+    from il2sim.designs.kernels import Caps, Kernel
 
 class Fit(ABC):
     """A design fitted to outcomes (``escalation``'s *selector*)."""
@@ -79,6 +79,24 @@ class Design(ABC):
         """True when the design never (or hardly ever) stops on its own, so a simulation needs
         ``max_cohorts`` or ``max_patients`` (CRM, interval designs; not A+B designs)."""
         return False
+
+    @property
+    def efficacy(self) -> bool:
+        """True for efficacy-toxicity designs (BOIN12): outcomes carry efficacy, the selection
+        is an optimal biological dose and the OCs add ``efficacy_per_dose``."""
+        return False
+
+    @property
+    def time_to_event(self) -> bool:
+        """True for designs that decide at each arrival from partially observed outcomes
+        (TITE-CRM, TITE-BOIN): the controller then runs its time-to-event loop and the design
+        supplies ``timing`` (window, accrual, DLT-time distribution)."""
+        return False
+
+    def simulation_caps(self, caps: Caps) -> Caps:
+        """The caps the controller applies for the user's ``caps`` (default: the same; BOIN
+        titration counts its one-patient cohorts apart, see ``_interval``)."""
+        return caps
 
     def kernel(self) -> Kernel | None:
         """The design's compiled simulator (:class:`~il2sim.designs.kernels.Kernel`), or None

@@ -40,6 +40,13 @@ def _phis(target: float, phi1: float | None, phi2: float | None) -> tuple[float,
     return p1, p2
 
 
+def _deescalate_count(lam_d: float, n: int) -> int:
+    """Smallest DLT count that de-escalates at n patients: ceil(lambda_d n), or
+    lambda_d n + 1 when lambda_d n is an integer within 1e-12 (BOIN get.boundary 2.7.2)."""
+    x = lam_d * n
+    return round(x) + 1 if abs(round(x) - x) < 1e-12 else math.ceil(x)
+
+
 def lambdas(
     target: float, phi1: float | None = None, phi2: float | None = None
 ) -> tuple[float, float]:
@@ -151,8 +158,9 @@ def boundaries(
     n_max = nc * cs
     ns = np.arange(1, n_max + 1)
     esc = np.floor(lam_e * ns).astype(int)
-    de = np.ceil(lam_d * ns).astype(int)
+    de = np.array([_deescalate_count(lam_d, int(n)) for n in ns], dtype=int)
     el = elimination_min_dlt(t, cut, n_max)
+    de = np.minimum(de, el[1:])  # get.boundary: b.d clipped to b.elim
     return BoinBoundaries(
         target=t,
         phi1=p1,
@@ -173,17 +181,31 @@ class BOIN(IntervalDesign):
     """The BOIN design; options named as the CLI's (``phi1``/``phi2`` default 0.6/1.4 x target).
 
     Defaults reproduce the BOIN package's ``get.oc``: elimination at 0.95, no early stop at n
-    (``n_earlystop`` = 100), ``extrasafe`` off (offset 0.05).
+    (``n_earlystop`` = 100), ``extrasafe`` off (offset 0.05), no titration, ``bound_mtd`` off
+    (``boundMTD``: select only doses whose isotonic estimate is <= lambda_d, computed from
+    ``phi2``).  As get.oc, the de-escalation count is clipped to the elimination count
+    (``b.d = min(b.d, b.elim)``), so an eliminated dose is always left downward.
     """
 
     phi1: float | None = None
     phi2: float | None = None
+    bound_mtd: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
         p1, p2 = _phis(self.target, self.phi1, self.phi2)
         object.__setattr__(self, "phi1", p1)
         object.__setattr__(self, "phi2", p2)
+        if not isinstance(self.bound_mtd, bool):
+            raise DesignError(
+                f"must be true or false, got {self.bound_mtd!r}",
+                field="bound_mtd",
+                value=self.bound_mtd,
+            )
+
+    def mtd_bound(self) -> float:
+        """lambda_d when ``bound_mtd`` is on (BOIN ``select.mtd(boundMTD=TRUE)``), else inf."""
+        return self.lambdas()[1] if self.bound_mtd else float("inf")
 
     @property
     def name(self) -> str:
@@ -195,13 +217,15 @@ class BOIN(IntervalDesign):
         return lambdas(self.target, self.phi1, self.phi2)
 
     def action_table(self, n_max: int) -> npt.NDArray[np.int8]:
-        """+1 if y <= floor(lambda_e n), -1 if y >= ceil(lambda_d n), else 0."""
+        """+1 if y <= floor(lambda_e n), -1 if y >= min(ceil(lambda_d n), elimination count),
+        else 0 (BOIN ``get.boundary``: b.d clipped to b.elim)."""
         lam_e, lam_d = self.lambdas()
+        elim = elimination_min_dlt(self.target, self.elimination_cutoff, n_max)
         table = np.zeros((n_max + 1, n_max + 1), dtype=np.int8)
         for n in range(1, n_max + 1):
             ys = np.arange(n_max + 1)
+            table[n, ys >= min(_deescalate_count(lam_d, n), int(elim[n]))] = DEESCALATE
             table[n, ys <= math.floor(lam_e * n)] = ESCALATE
-            table[n, ys >= math.ceil(lam_d * n)] = DEESCALATE
         return table
 
     def boundary_table(self, n_cohorts: int = 10) -> BoinBoundaries:

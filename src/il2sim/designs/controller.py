@@ -24,27 +24,28 @@ single PCG64 stream of R (each chunk starts by ``advance``).  Either way the num
 depend on the chunk size or the number of workers.  An explicit sequence of per-trial seeds
 (one trial each, generic loop) serves callers with their own seed tree (``il2sim.trial``).
 
-Interruption: while running in the main thread, the first Ctrl-C sets a flag that is checked
-between chunks (never inside numba) and between generic trials; the run returns the finished
-trials with ``interrupted=True`` (a second Ctrl-C raises at once).  Progress is reported through
+Interruption (the shared contract, :mod:`il2sim._interrupt`): while running in the main thread,
+the first Ctrl-C sets a flag that is checked between chunks (never inside numba) and between
+generic trials; the run returns the finished trials with ``interrupted=True`` (a second Ctrl-C
+raises at once).  Inside a caller's :func:`~il2sim._interrupt.interruptible` scope the
+caller's flag is used, so one Ctrl-C stops the whole command.  Progress is reported through
 ``progress(done, total)`` only; drawing bars is the CLI's job.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
+import math
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from il2sim.designs.base import Design, Outcomes
-from il2sim.designs.kernels import Caps, Kernel
+from il2sim._interrupt import StopFlag, interruptible
+from il2sim.designs.base import Decision, Design, Outcomes
+from il2sim.designs.kernels import HARD_CAP_COHORTS, Caps, Kernel
 from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
 from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixed_gaps
 from il2sim.errors import DesignError
@@ -75,36 +76,12 @@ def trial_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
     )
 
 
-@contextmanager
-def _interrupt_flag() -> Iterator[threading.Event]:
-    """A flag set by the first Ctrl-C (main thread only); a second Ctrl-C raises."""
-    flag = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.is_set():
-            raise KeyboardInterrupt
-        flag.set()
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # pragma: no cover - no signals in this interpreter
-        yield flag
-        return
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _as_root(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        raise DesignError(f"must be an integer >= 0, got {seed!r}", field="seed", value=seed)
-    return np.random.SeedSequence(int(seed))
+    from il2sim import checks
+
+    return np.random.SeedSequence(checks.seed(seed))
 
 
 @dataclass(frozen=True)
@@ -125,6 +102,7 @@ class TrialController:
     workers: int = 1
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "caps", self.design.simulation_caps(self.caps))
         if self.source.n_doses != self.design.n_doses:
             raise DesignError(
                 f"has {self.source.n_doses} doses but the design has {self.design.n_doses}",
@@ -139,6 +117,20 @@ class TrialController:
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or int(v) != v or int(v) < 1):
                 raise DesignError(f"must be an integer >= 1, got {v!r}", field=name, value=v)
+
+    def _check_size(self, n_trials: int) -> None:
+        """Resource limits (:mod:`il2sim.limits`): trials, and trials x cohorts per trial."""
+        from il2sim import limits
+
+        per = self.caps.cohorts
+        if self.caps.max_cohorts is None and self.caps.max_patients is not None:
+            per = min(per, -(-self.caps.max_patients // max(self.design.cohort_size, 1)))
+        limits.check("trials", n_trials, field="trials")
+        limits.check("cohorts", per, field="cohorts")
+        limits.check(
+            "trial_cohorts", n_trials * per, f"{n_trials:,} trials x {per:,} cohorts",
+            field="trials",
+        )  # fmt: skip
 
     def kernel(self) -> Kernel | None:
         """The compiled kernel the run will use, or None for the generic loop."""
@@ -160,15 +152,16 @@ class TrialController:
         if isinstance(n_trials, bool) or int(n_trials) != n_trials or int(n_trials) < 1:
             raise DesignError(f"must be an integer >= 1, got {n_trials!r}", field="trials")
         n = int(n_trials)
+        self._check_size(n)
         if isinstance(seed, Sequence):
             seeds = list(seed)
             if len(seeds) != n:
                 raise DesignError(f"needs {n} trial seeds, got {len(seeds)}", field="seed")
-            with _interrupt_flag() as flag:
+            with interruptible() as flag:
                 return self._run_generic(n, seeds.__getitem__, progress, flag, keep_records)
         root = _as_root(seed)
         kern = self.kernel()
-        with _interrupt_flag() as flag:
+        with interruptible() as flag:
             if kern is not None:
                 return self._run_kernel(kern, n, root, progress, flag)
             return self._run_generic(n, lambda i: trial_seed(root, i), progress, flag, keep_records)
@@ -178,6 +171,8 @@ class TrialController:
         ss = _as_root(seed)
         rng = np.random.default_rng(ss)
         patients = self.source.trial(ss, rng)
+        if self.design.time_to_event:
+            return self._run_one_tte(ss, rng, patients)
         design, caps, acc = self.design, self.caps, self.accrual
         out = Outcomes()
         logs: list[CohortLog] = []
@@ -197,23 +192,95 @@ class TrialController:
             else:
                 entry = np.full(size, clock)
             drawn = patients.draw(level, size, len(logs))
-            out = out.add_cohort(level, drawn.dlt)
+            out = out.add_cohort(level, drawn.dlt, drawn.eff)
             dec = design.fit(out).decision()
             logs.append(CohortLog(len(logs) + 1, level, drawn.dlt, entry, dec, drawn.payload))
             if acc is not None:
                 clock = float(entry[-1]) + acc.window_days
         return TrialRecord(ss, tuple(logs), dec, not dec.stop, clock, out)
 
+    def _run_one_tte(
+        self, ss: np.random.SeedSequence, rng: np.random.Generator, patients: Any
+    ) -> TrialRecord:
+        """The loop of a time-to-event design (TITE-CRM, TITE-BOIN; dfcrm ``titesim``).
+
+        Patients arrive after gaps from the design's ``timing`` (the first after one gap);
+        at the arrival of each cohort's first patient the design decides from the outcomes
+        observed by then (a DLT counts once its day has passed; follow-up capped at the
+        window); the rest of the cohort arrives after further gaps at the same dose.  DLT days
+        come from the source or, if it gives none, the design's DLT-time distribution.  The
+        final decision uses complete data; duration = last arrival + window.
+        """
+        design, caps = self.design, self.caps
+        tm = design.timing  # type: ignore[attr-defined]
+        window = float(tm.window_days)
+        dose: list[int] = []
+        dlt: list[int] = []
+        day: list[float] = []
+        entry: list[float] = []
+        coh: list[int] = []
+        logs: list[CohortLog] = []
+        clock = 0.0
+
+        def seen(now: float) -> Outcomes:
+            e = np.asarray(entry, dtype=float)
+            dd = np.asarray(day, dtype=float)
+            obs = (np.asarray(dlt) > 0) & (e + dd <= now)
+            fu = np.where(obs, dd, np.minimum(now - e, window))
+            return Outcomes(np.asarray(dose), obs.astype(np.int64), np.asarray(coh), fu, e)
+
+        dec = design.fit(Outcomes()).decision()
+        waits = 0
+        while len(logs) < caps.cohorts and len(dose) < caps.patients:
+            t0 = clock + float(tm.gaps(rng, 1)[0]) if (logs or tm.first_gap) else 0.0
+            if logs:
+                dec = design.fit(seen(t0)).decision()
+                if dec.stop:
+                    break
+                if dec.wait:  # suspended: this arrival is lost, decide at the next one
+                    clock = t0
+                    waits += 1
+                    if waits > 100 * HARD_CAP_COHORTS:
+                        raise DesignError("accrual suspended without end", field="design")
+                    continue
+            level = dec.next_dose
+            if level is None or not 1 <= level <= design.n_doses:
+                raise DesignError(
+                    f"design recommended dose {level!r} while continuing", field="design"
+                )
+            size = min(int(dec.cohort_size or design.cohort_size), caps.patients - len(dose))
+            times = t0 + np.concatenate([[0.0], np.cumsum(tm.gaps(rng, size - 1))])
+            drawn = patients.draw(level, size, len(logs))
+            dd = drawn.dlt_days
+            if dd is None:
+                dd = tm.dlt_days(rng, np.asarray(drawn.dlt))
+            dose += [level] * size
+            dlt += [int(v) for v in drawn.dlt]
+            day += [float(v) if d else math.inf for v, d in zip(dd, drawn.dlt, strict=True)]
+            entry += times.tolist()
+            coh += [len(logs) + 1] * size
+            logs.append(
+                CohortLog(len(logs) + 1, level, drawn.dlt, times, dec, drawn.payload,
+                          np.asarray(day[-size:]))
+            )  # fmt: skip
+            clock = float(times[-1])
+        full = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh))
+        final = design.fit(full).decision()
+        if dec.stop:  # stopped at an arrival: the selection uses the complete data
+            final = Decision(None, True, dec.reason, mtd=final.mtd)
+        end = clock + window if dose else 0.0
+        return TrialRecord(ss, tuple(logs), final, not final.stop, end, full)
+
     def _run_generic(
         self,
         n: int,
         seed_of: Callable[[int], np.random.SeedSequence],
         progress: Progress | None,
-        flag: threading.Event,
+        flag: StopFlag,
         keep_records: bool,
     ) -> Simulation:
         k = self.design.n_doses
-        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any]] = []
+        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any, Any]] = []
         records: list[TrialRecord] = []
         every = max(1, n // 200)
         try:
@@ -227,7 +294,7 @@ class TrialController:
                 o = rec.outcomes
                 rows.append(
                     (rec.selected or 0, o.n_per_dose(k), o.dlt_per_dose(k), rec.capped,
-                     rec.duration_days, lv, sz, yy)
+                     rec.duration_days, lv, sz, yy, o.eff_per_dose(k))
                 )  # fmt: skip
                 if keep_records:
                     records.append(rec)
@@ -238,8 +305,11 @@ class TrialController:
                 raise
         done = len(rows)
         width = max((r[5].size for r in rows), default=0)
-        tab = SimulatedTrials.empty(done, k, width)
-        for t, (sel, npd, ypd, capped, dur, lv, sz, yy) in enumerate(rows):
+        eff = bool(getattr(self.design, "efficacy", False))
+        tab = SimulatedTrials.empty(done, k, width, efficacy=eff)
+        for t, (sel, npd, ypd, capped, dur, lv, sz, yy, ef) in enumerate(rows):
+            if tab.eff_per_dose is not None:
+                tab.eff_per_dose[t] = ef
             tab.selected[t] = sel
             tab.n_per_dose[t] = npd
             tab.dlt_per_dose[t] = ypd
@@ -256,7 +326,7 @@ class TrialController:
         n: int,
         root: np.random.SeedSequence,
         progress: Progress | None,
-        flag: threading.Event,
+        flag: StopFlag,
     ) -> Simulation:
         truth = self.source.truth()
         assert truth is not None
@@ -300,7 +370,7 @@ class TrialController:
         bounds: list[tuple[int, int]],
         n: int,
         progress: Progress | None,
-        flag: threading.Event,
+        flag: StopFlag,
     ) -> int:
         """Kernel chunks on ``workers`` threads, finished in order; returns trials done."""
         done = 0

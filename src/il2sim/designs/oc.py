@@ -12,7 +12,8 @@ Definitions (percentages 0..100; per-dose lists indexed by level 1..n, list inde
 ``patients_per_dose``/``dlts_per_dose`` mean patients/DLTs per level per trial;
 ``stopped_early_pct`` % of trials the design stopped before a cap (100 for A+B designs, which
 always stop by their own rule); ``stopped_for_toxicity_pct`` % stopped by the design with no
-dose selected; ``overdosed_pct`` 100 x patients at doses with truth > target / all patients,
+dose selected; ``obd_selection_pct`` (efficacy-toxicity designs: the selection is the optimal
+biological dose; else None) and ``efficacy_per_dose`` mean efficacious patients per level; ``overdosed_pct`` 100 x patients at doses with truth > target / all patients,
 pooled over trials (None without a target); ``mean_duration_days`` mean time of the final
 decision (None without an accrual process).
 """
@@ -72,6 +73,9 @@ class OperatingCharacteristics:
     overdosed_pct_se: float | None
     mean_duration_days: float | None
     mean_duration_days_se: float | None
+    obd_selection_pct: FloatTuple | None = None
+    efficacy_per_dose: FloatTuple | None = None
+    efficacy_per_dose_se: FloatTuple | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -196,5 +200,10 @@ def summarise(
         overdosed_pct_se=over_se,
         mean_duration_days=dur,
         mean_duration_days_se=dur_se,
+        obd_selection_pct=None if trials.eff_per_dose is None else _tup(100.0 * counts[1:] / nt),
+        efficacy_per_dose=None if trials.eff_per_dose is None else _tup(
+            trials.eff_per_dose.mean(axis=0)),
+        efficacy_per_dose_se=None if trials.eff_per_dose is None else _tup(
+            _se_mean(trials.eff_per_dose)),
         details=dict(details or {}),
     )

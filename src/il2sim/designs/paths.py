@@ -4,21 +4,54 @@ As ``escalation::get_dose_paths``: from the outcomes so far, the design recommen
 cohort size; each possible number of DLTs in that cohort (order within a cohort does not
 matter) gives a child node, refitted, and so on for ``cohorts_ahead`` cohorts or until the
 design stops.  With a true toxicity curve each node carries its exact probability, the product
-of Binomial(size, truth[dose]) probabilities along the path.
+of Binomial(size, truth[dose]) probabilities along the path.  For efficacy-toxicity designs
+(BOIN12) each cohort's outcomes are every multiset of the letters N, E, T, B (escalation's
+``1NEN 2BTE``); with ``truth`` and ``truth_eff`` (independent toxicity and efficacy) a node's
+probability is the product of multinomial probabilities.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from scipy.stats import binom
 
 from il2sim.designs.base import Decision, Design, Outcomes, check_truth
 from il2sim.errors import DesignError
 
 __all__ = ["DosePaths", "PathNode", "dose_paths"]
+
+
+def _cohort_outcomes(
+    size: int, efficacy: bool
+) -> list[tuple[str, list[int], list[int] | None]]:
+    """Every outcome of a cohort up to order: (letters, DLTs, efficacies or None)."""
+    if not efficacy:
+        return [("N" * (size - x) + "T" * x, [0] * (size - x) + [1] * x, None)
+                for x in range(size + 1)]  # fmt: skip
+    out: list[tuple[str, list[int], list[int] | None]] = []
+    for combo in itertools.combinations_with_replacement("NETB", size):
+        t = [1 if c in "TB" else 0 for c in combo]
+        e = [1 if c in "EB" else 0 for c in combo]
+        out.append(("".join(combo), t, e))
+    return out
+
+
+def _cohort_prob(letters: str, pt: float, pe: float | None) -> float:
+    """Probability of a cohort's outcome multiset (binomial, or multinomial with independent
+    toxicity and efficacy)."""
+    m = len(letters)
+    if pe is None:
+        x = letters.count("T")
+        return float(binom.pmf(x, m, pt))
+    cell = {"N": (1 - pt) * (1 - pe), "E": (1 - pt) * pe, "T": pt * (1 - pe), "B": pt * pe}
+    counts = [letters.count(c) for c in "NETB"]
+    coef = math.factorial(m) / math.prod(math.factorial(c) for c in counts)
+    return float(coef * math.prod(cell[c] ** k for c, k in zip("NETB", counts, strict=True)))
+
 
 
 @dataclass(frozen=True)
@@ -72,20 +105,59 @@ class DosePaths:
         }
 
 
+def _check_tree(design: Design, cohorts_ahead: int, max_nodes: int | None, n_treated: int) -> int:
+    """The node cap in force; refuse a tree whose upper bound is over it.  Designs that do not
+    stop on their own (the root of the rule chain needs a sample size) grow the whole tree,
+    down to the depth a ``stop_at_n`` rule allows."""
+    from il2sim import limits
+
+    cap = int(limits.limit("path_nodes")) if max_nodes is None else int(max_nodes)
+    s = max(int(design.cohort_size), 1)
+    depth = int(cohorts_ahead)
+    node: Any = design
+    while getattr(node, "parent", None) is not None:
+        if str(getattr(node, "rule_name", "")).startswith("stop_at_n"):
+            depth = min(depth, -(-max(int(node.n) - n_treated, 0) // s))
+        node = node.parent
+    if not getattr(node, "requires_sample_size", False):
+        return cap
+    bound, level = 1, 1
+    for _ in range(depth):
+        level *= s + 1
+        bound += level
+        if bound > cap:
+            break
+    if bound > cap:
+        raise limits.LimitError(
+            f"the tree of {cohorts_ahead} cohorts of {s} has more than {cap:,} nodes (sum of "
+            f"({s}+1)^k for k = 0..{cohorts_ahead}; each refits the design): use fewer "
+            f"cohorts ahead, or start later with --outcomes (limit path_nodes, "
+            f"{limits.LIMITS['path_nodes'].env})",
+            field="cohorts_ahead",
+            value=cohorts_ahead,
+        )
+    return cap
+
+
 def dose_paths(
     design: Design,
     outcomes: Outcomes | str = "",
     cohorts_ahead: int = 2,
     truth: Any = None,
-    max_nodes: int = 200_000,
+    max_nodes: int | None = None,
+    truth_eff: Any = None,
 ) -> DosePaths:
     """Enumerate the next ``cohorts_ahead`` cohorts from ``outcomes``.
 
-    Raises :class:`DesignError` for ``cohorts_ahead < 1`` or a tree over ``max_nodes`` nodes.
+    Raises :class:`DesignError` for ``cohorts_ahead < 1`` or a tree over ``max_nodes`` nodes
+    (default: the ``path_nodes`` limit of :mod:`il2sim.limits`); a design that does not stop
+    on its own (CRM, interval designs) is refused before fitting when the tree's upper bound,
+    sum of (cohort size + 1)^k, is over that limit.
     """
     if cohorts_ahead < 1:
         raise DesignError(f"must be >= 1, got {cohorts_ahead}", field="cohorts_ahead")
     start = Outcomes.parse(outcomes, design.n_doses) if isinstance(outcomes, str) else outcomes
+    max_nodes = _check_tree(design, cohorts_ahead, max_nodes, int(start.dose.size))
     design.check_outcomes(start)
     p = None
     if truth is not None:
@@ -94,6 +166,16 @@ def dose_paths(
             raise DesignError(
                 f"has {p.size} doses but the design has {design.n_doses}", field="truth"
             )
+    q = None
+    if truth_eff is not None:
+        q = check_truth(truth_eff)
+        if q.size != design.n_doses:
+            raise DesignError(
+                f"has {q.size} doses but the design has {design.n_doses}", field="truth_eff"
+            )
+    eff = bool(getattr(design, "efficacy", False))
+    if eff and p is not None and q is None:
+        p = None  # no probabilities without the efficacy truth
     nodes: list[PathNode] = []
     root_dec = design.fit(start).decision()
     nodes.append(PathNode("", start.to_string(), 0, root_dec, 1.0 if p is not None else None))
@@ -105,14 +187,13 @@ def dose_paths(
                 continue
             size = dec.cohort_size or design.cohort_size
             dose = dec.next_dose
-            for x in range(size + 1):
-                y = np.zeros(size, dtype=np.int64)
-                y[size - x :] = 1
-                child = out.add_cohort(dose, y)
-                tok = f"{dose}" + "N" * (size - x) + "T" * x
+            for letters, y, e in _cohort_outcomes(size, eff):
+                child = out.add_cohort(dose, y, e)
+                tok = f"{dose}{letters}"
                 cpath = f"{path} {tok}".strip()
                 cdec = design.fit(child).decision()
-                cpr = pr * float(binom.pmf(x, size, p[dose - 1])) if p is not None else pr
+                pe = None if q is None else float(q[dose - 1])
+                cpr = pr * _cohort_prob(letters, float(p[dose - 1]), pe) if p is not None else pr
                 nodes.append(
                     PathNode(cpath, child.to_string(), depth, cdec, cpr if p is not None else None)
                 )

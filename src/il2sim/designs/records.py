@@ -25,7 +25,8 @@ class SimulatedTrials:
     into a cap (else the design stopped it); ``duration_days`` (T,): time of the final decision
     (0 without an accrual process); ``cohort_dose``/``cohort_size``/``cohort_dlt`` (T, C): level,
     patients and DLTs of each cohort in order (level 0 = no such cohort); ``details``: named
-    per-trial float arrays a kernel adds (e.g. the CRM's final beta).
+    per-trial float arrays a kernel adds (e.g. the CRM's final beta); ``eff_per_dose`` (T, K):
+    efficacious patients per level (efficacy-toxicity designs, else None).
 
     Filled in place by a kernel or the controller, then frozen (read-only arrays).
     """
@@ -39,10 +40,16 @@ class SimulatedTrials:
     cohort_size: IntArray
     cohort_dlt: IntArray
     details: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    eff_per_dose: IntArray | None = None
 
     @classmethod
     def empty(
-        cls, n_trials: int, n_doses: int, n_cohorts: int, detail_names: tuple[str, ...] = ()
+        cls,
+        n_trials: int,
+        n_doses: int,
+        n_cohorts: int,
+        detail_names: tuple[str, ...] = (),
+        efficacy: bool = False,
     ) -> SimulatedTrials:
         """Zeroed arrays for ``n_trials`` trials."""
         t, k, c = int(n_trials), int(n_doses), int(n_cohorts)
@@ -56,6 +63,7 @@ class SimulatedTrials:
             cohort_size=np.zeros((t, c), dtype=np.int64),
             cohort_dlt=np.zeros((t, c), dtype=np.int64),
             details={name: np.zeros(t, dtype=np.float64) for name in detail_names},
+            eff_per_dose=np.zeros((t, k), dtype=np.int64) if efficacy else None,
         )
 
     @property
@@ -80,6 +88,7 @@ class SimulatedTrials:
             self.cohort_size[lo:hi],
             self.cohort_dlt[lo:hi],
             {k: v[lo:hi] for k, v in self.details.items()},
+            None if self.eff_per_dose is None else self.eff_per_dose[lo:hi],
         )
 
     def frozen(self) -> SimulatedTrials:
@@ -94,6 +103,7 @@ class SimulatedTrials:
             self.cohort_size,
             self.cohort_dlt,
             *self.details.values(),
+            *(() if self.eff_per_dose is None else (self.eff_per_dose,)),
         ):
             arr.setflags(write=False)
         return self
@@ -115,7 +125,9 @@ class SimulatedTrials:
 @dataclass(frozen=True)
 class CohortLog:
     """One treated cohort: number (from 1), dose level (from 1), DLTs per patient, entry day
-    per patient, the decision the design made after seeing them, and the source's payload."""
+    per patient, the decision the design made after seeing them (time-to-event designs: the
+    decision that assigned them, made at the first patient's arrival), the source's payload and
+    (time-to-event designs) each patient's days from entry to the DLT (``inf`` = none)."""
 
     number: int
     level: int
@@ -123,6 +135,7 @@ class CohortLog:
     entry_days: npt.NDArray[np.float64]
     decision: Decision
     payload: Any = None
+    dlt_days: npt.NDArray[np.float64] | None = None
 
     @property
     def size(self) -> int:

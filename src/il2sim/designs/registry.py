@@ -40,6 +40,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "mtpi2": ("il2sim.designs.mtpi2", "MTPI2"),
     "i3+3": ("il2sim.designs.i3plus3", "I3Plus3"),
     "keyboard": ("il2sim.designs.keyboard", "Keyboard"),
+    "tite-crm": ("il2sim.designs.tite", "TITECRM"),
+    "tite-boin": ("il2sim.designs.tite_boin", "TITEBOIN"),
+    "boin12": ("il2sim.designs.boin12", "BOIN12"),
 }
 
 _AB: dict[str, dict[str, Any]] = {
@@ -69,7 +72,11 @@ _UNIVERSAL = ("n_doses", "target", "start_dose", "cohort_size")
 
 def _normalise(name: str) -> str:
     key = name.strip().lower().replace(" ", "")
-    aliases = {"i3plus3": "i3+3", "mtpi-2": "mtpi2", "mtpi": "mtpi2", "aplusb": "a+b"}
+    aliases = {
+        "i3plus3": "i3+3", "mtpi-2": "mtpi2", "mtpi": "mtpi2", "aplusb": "a+b",
+        "titecrm": "tite-crm", "tite_crm": "tite-crm", "titeboin": "tite-boin",
+        "tite_boin": "tite-boin",
+    }  # fmt: skip
     return aliases.get(key, key)
 
 

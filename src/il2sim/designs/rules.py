@@ -66,6 +66,25 @@ class Rule(Design):
         """As the parent (a rule that stops the trial by itself overrides this)."""
         return self.parent.requires_sample_size
 
+    def simulation_caps(self, caps: Any) -> Any:
+        """As the parent."""
+        return self.parent.simulation_caps(caps)
+
+    @property
+    def time_to_event(self) -> bool:
+        """As the parent."""
+        return self.parent.time_to_event
+
+    @property
+    def efficacy(self) -> bool:
+        """As the parent."""
+        return self.parent.efficacy
+
+    @property
+    def timing(self) -> Any:
+        """The parent's timing (time-to-event designs)."""
+        return getattr(self.parent, "timing", None)
+
     @property
     def base(self) -> Design:
         """The innermost (non-rule) design."""

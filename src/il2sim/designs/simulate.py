@@ -20,6 +20,7 @@ from il2sim.designs.controller import Accrual, Progress, TrialController, TrialR
 from il2sim.designs.kernels import Caps
 from il2sim.designs.oc import OperatingCharacteristics, summarise
 from il2sim.designs.sources import BernoulliSource
+from il2sim.errors import DesignError
 
 __all__ = ["Arrival", "simulate_trial", "simulate_trials"]
 
@@ -45,6 +46,7 @@ def simulate_trials(
     progress: Progress | None = None,
     workers: int = 1,
     chunk_trials: int | None = None,
+    truth_eff: Any = None,
 ) -> OperatingCharacteristics:
     """Operating characteristics of ``design`` over ``n_trials`` seeded trials.
 
@@ -52,11 +54,16 @@ def simulate_trials(
     (the CRM and the interval designs need one); ``target`` (or the design's own) defines
     overdosing; ``arrival`` adds entry times and ``mean_duration_days`` (generic loop);
     ``use_kernel=False`` forces the generic loop; ``progress(done, total)`` is called as trials
-    finish; ``workers`` threads run kernel chunks.  Ctrl-C returns the finished trials
+    finish; ``workers`` threads run kernel chunks; ``truth_eff``: efficacy probability per
+    level (efficacy-toxicity designs, drawn independently of the DLT).  Ctrl-C returns the
+    finished trials
     (``interrupted`` True).  The same seed gives the same numbers whatever ``workers`` and
     ``chunk_trials``.
     """
-    src = BernoulliSource(tuple(np.asarray(truth, dtype=float).ravel().tolist()))
+    eff = () if truth_eff is None else tuple(np.asarray(truth_eff, dtype=float).ravel().tolist())
+    if design.efficacy and not eff:
+        raise DesignError(f"{design.name} needs the true efficacy per dose", field="truth_eff")
+    src = BernoulliSource(tuple(np.asarray(truth, dtype=float).ravel().tolist()), eff)
     caps = Caps(max_cohorts, max_patients)
     acc = Accrual(arrival) if arrival is not None else None
     ctl = TrialController(design, src, caps, acc, use_kernel, chunk_trials, workers)
@@ -72,7 +79,7 @@ def simulate_trials(
         seed=int(seed) if not isinstance(seed, np.random.SeedSequence) else None,
         n_requested=sim.n_requested,
         interrupted=sim.interrupted,
-        with_duration=acc is not None,
+        with_duration=acc is not None or design.time_to_event,
         details=sim.details,
     )
 

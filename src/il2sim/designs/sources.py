@@ -45,10 +45,14 @@ Gaps = Callable[[np.random.Generator, int], npt.NDArray[np.float64]]
 
 @dataclass(frozen=True)
 class CohortDraw:
-    """A cohort's DLTs (0/1 per patient, in enrolment order) and the source's payload."""
+    """A cohort's DLTs (0/1 per patient, in enrolment order), the source's payload and,
+    optionally, each patient's days from the first dose to the DLT (``inf`` = none; a
+    time-to-event design draws them from its own distribution when the source gives none)."""
 
     dlt: npt.NDArray[np.int64]
     payload: Any = None
+    dlt_days: npt.NDArray[np.float64] | None = None
+    eff: npt.NDArray[np.int64] | None = None
 
 
 class TrialPatients(Protocol):
@@ -78,13 +82,22 @@ class PatientSource(ABC):
 
 @dataclass(frozen=True)
 class BernoulliSource(PatientSource):
-    """Independent patients with DLT probability ``truth[level - 1]``."""
+    """Independent patients with DLT probability ``truth[level - 1]`` and, when
+    ``eff_probabilities`` are given, efficacy drawn independently of the DLT (after it)."""
 
     probabilities: tuple[float, ...]
+    eff_probabilities: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         p = check_truth(self.probabilities)
         object.__setattr__(self, "probabilities", tuple(float(v) for v in p))
+        if self.eff_probabilities:
+            q = check_truth(self.eff_probabilities)
+            if q.size != p.size:
+                raise DesignError(
+                    f"has {q.size} doses but the toxicity truth has {p.size}", field="truth_eff"
+                )
+            object.__setattr__(self, "eff_probabilities", tuple(float(v) for v in q))
 
     @property
     def n_doses(self) -> int:
@@ -96,17 +109,22 @@ class BernoulliSource(PatientSource):
         return np.asarray(self.probabilities, dtype=float)
 
     def trial(self, seed: np.random.SeedSequence, rng: np.random.Generator) -> TrialPatients:
-        """Draws ``rng.random(size) < truth[level - 1]`` per cohort."""
-        return _BernoulliTrial(self.truth(), rng)
+        """Draws ``rng.random(size) < truth[level - 1]`` per cohort (then efficacy alike)."""
+        q = np.asarray(self.eff_probabilities, dtype=float) if self.eff_probabilities else None
+        return _BernoulliTrial(self.truth(), rng, q)
 
 
 @dataclass
 class _BernoulliTrial:
     p: npt.NDArray[np.float64]
     rng: np.random.Generator
+    q: npt.NDArray[np.float64] | None = None
 
     def draw(self, level: int, size: int, cohort: int) -> CohortDraw:
-        return CohortDraw((self.rng.random(size) < self.p[level - 1]).astype(np.int64))
+        y = (self.rng.random(size) < self.p[level - 1]).astype(np.int64)
+        if self.q is None:
+            return CohortDraw(y)
+        return CohortDraw(y, eff=(self.rng.random(size) < self.q[level - 1]).astype(np.int64))
 
 
 @dataclass(frozen=True)

@@ -4,39 +4,29 @@
 (``il2sim serve``: a trial protocol's design) all turn the same options into a design through
 :meth:`DesignSpec.build`: ``--design``, ``--target``, ``--skeleton``, ``--n-doses``,
 ``--start-dose``, ``--cohort-size``, ``--model``, the A+B thresholds, the rules,
-``--max-patients`` and any other design option as ``KEY=VALUE`` text (``-O``/``--option``).
+``--max-patients``, the time-to-event options (``--window-days``, ``--accrual-per-window``,
+``--accrual``, ``--weights``, ``--tox-time``) and any other design option as ``KEY=VALUE`` text
+(``-O``/``--option``).
 The CLI declares the options (``il2sim.cli._design_options``); the conversion lives here, once.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from il2sim import checks
 from il2sim.errors import DesignError, InputError
 
 __all__ = ["DesignSpec", "float_list", "parse_options", "parse_value"]
 
 
 def float_list(text: str, field: str) -> list[float]:
-    """Parse ``"0.4,0.6,0.8"`` into finite floats; raise InputError naming ``field``."""
-    out: list[float] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            raise InputError(f"empty entry in list {text!r}", field=field, value=text)
-        try:
-            x = float(part)
-        except ValueError:
-            raise InputError(f"not a number: {part!r}", field=field, value=part) from None
-        if not math.isfinite(x):
-            raise InputError(f"not a finite number: {part!r}", field=field, value=part)
-        out.append(x)
-    return out
+    """Parse ``"0.4,0.6,0.8"`` into finite floats (:func:`il2sim.checks.number_list`)."""
+    return checks.number_list(text, field)
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, field: str = "option") -> Any:
     """A ``KEY=VALUE`` option's value: true/yes, false/no, a comma list of floats, an int, a
     float, else the text."""
     t = text.strip()
@@ -45,13 +35,13 @@ def parse_value(text: str) -> Any:
     if t.lower() in ("false", "no"):
         return False
     if "," in t:
-        return float_list(t, "option")
-    for conv in (int, float):
-        try:
-            return conv(t)
-        except ValueError:
-            pass
-    return t
+        return float_list(t, field)
+    if not checks.looks_numeric(t):
+        return t
+    try:
+        return checks.integer_text(t, field)
+    except InputError:
+        return checks.number_text(t, field)
 
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
@@ -64,7 +54,7 @@ def parse_options(items: list[str] | None) -> dict[str, Any]:
         key = k.strip().replace("-", "_")
         if not key:
             raise InputError(f"expected KEY=VALUE, got {item!r}", field="option", value=item)
-        out[key] = parse_value(v)
+        out[key] = parse_value(v, key)
     return out
 
 
@@ -74,6 +64,8 @@ class DesignSpec:
 
     design: str
     target: float | None = None
+    target_tox: float | None = None
+    target_eff: float | None = None
     skeleton: str | None = None
     n_doses: int | None = None
     start_dose: int | None = None
@@ -91,6 +83,11 @@ class DesignSpec:
     demand_n: int | None = None
     stop_n_mtd: int | None = None
     max_patients: int | None = None
+    window_days: float | None = None
+    accrual_per_window: float | None = None
+    accrual: str | None = None
+    weights: str | None = None
+    tox_time: str | None = None
     option: tuple[str, ...] = ()
 
     def build(
@@ -105,8 +102,12 @@ class DesignSpec:
         from il2sim.designs.base import check_target
         from il2sim.designs.registry import build_design
 
-        if self.target is not None:
-            check_target(self.target)
+        if self.target is not None and self.target_tox is not None:
+            if self.target != self.target_tox:
+                raise DesignError("give --target or --target-tox, not both", field="target_tox")
+        target = self.target if self.target is not None else self.target_tox
+        if target is not None:
+            check_target(target)
         sk = float_list(self.skeleton, "skeleton") if self.skeleton else None
         nd = self.n_doses
         for guess in (len(sk) if sk else None, len(truth) if truth else None, n_doses):
@@ -117,7 +118,8 @@ class DesignSpec:
         return build_design(
             self.design,
             n_doses=nd,
-            target=self.target,
+            target=target,
+            target_eff=self.target_eff,
             skeleton=sk,
             start_dose=self.start_dose,
             cohort_size=self.cohort_size,
@@ -134,5 +136,10 @@ class DesignSpec:
             demand_n=self.demand_n,
             stop_n_mtd=self.stop_n_mtd,
             max_patients=self.max_patients if max_patients_rule else None,
+            window_days=self.window_days,
+            accrual_per_window=self.accrual_per_window,
+            accrual=self.accrual,
+            weights=self.weights,
+            tox_time=self.tox_time,
             **parse_options(list(self.option)),
         )

@@ -235,13 +235,15 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
 
     Read by the one reader (:func:`il2sim.cdisc.read.read_package`): file and variable names
     in any case, every value parsed to its type, a bad value rejected with its dataset, row
-    and column (never turned into a missing value).  Doses: one record per study day of each
+    and column (never turned into a missing value); values checked as for analysis
+    (:mod:`il2sim.cdisc.checks`: every problem listed).  Doses: one record per study day of each
     EX period with EXDOSE > 0 (MIU/m2, multiplied by the subject's BSA; daily, at the start of
     the study day, s.c. -> depot).  Study day ``d`` is ``TIME = 24 (d - 1)`` hours.
     PC: ``TIME = 24 (PCDY - 1) + PCELTM`` (ISO 8601 duration, or hours); below-LLOQ samples
     (PCSTRESC ``<LLOQ``, or a PCBLQFL = Y column) have MDV 1 and BLQ 1.  CP: ``NKCELLS``
     (DVID 2) and ``NKBRIGHT`` (DVID 3).
     """
+    from il2sim.cdisc.checks import check_values, raise_all
     from il2sim.cdisc.read import read_package
     from il2sim.cdisc.sdtm_spec import SDTM
 
@@ -249,6 +251,7 @@ def nonmem_from_sdtm(folder: str | os.PathLike[str]) -> pd.DataFrame:
     if not root.is_dir():
         raise InputError(f"no such folder: {str(root)!r}", field="sdtm", value=str(root))
     pkg = read_package(_sdtm_folder(root), SDTM, names=("DM", "SUPPDM", "EX", "PC", "CP"))
+    raise_all(check_values(pkg.tables), str(pkg.path))  # counts, concentrations, study days
     for name in ("DM", "SUPPDM", "EX"):
         if name not in pkg.tables:
             raise DataError(f"missing domain {name.lower()} in {str(pkg.path)!r}", field=name)

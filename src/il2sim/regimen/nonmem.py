@@ -15,14 +15,17 @@ Columns (names case-insensitive; only ``TIME`` and ``AMT`` are required):
 ``ADDL``   number of additional doses every ``II`` after this one
 ``CMT``    1 = depot (s.c./i.m. absorption), 2 = central (i.v. bolus, or i.v. infusion
            when RATE/DUR > 0).  Missing: 2 if RATE/DUR > 0 else 1
-``EVID``   1 (dose) and 4 (reset and dose; read as a dose) are kept; 0, 2, 3 rows
-           (observations, other, reset) are skipped.  Missing: rows with AMT > 0
+``EVID``   1 (dose) is kept; 0 (observation) and 2 (other event) rows are skipped; 3
+           (reset) and 4 (reset and dose) only as an ID's first record, where a reset
+           changes nothing (elsewhere "not supported").  Missing: rows with AMT > 0
 ``ROUTE``  optional: sc | im | iv bolus | iv infusion; must agree with CMT
 ``SS``     optional; steady-state doses (SS != 0) are rejected
 =========  ==========================================================================
 
 Missing values may be blank or ``.``.  Errors name the column, the row (1-based data rows)
-and the value: :class:`~il2sim.errors.DataError` for a malformed table.
+and the value: :class:`~il2sim.errors.DataError` for a malformed table.  The record rules
+(one header, no ragged rows, no duplicated columns or rows, IDs contiguous, TIME
+non-decreasing within an ID, a byte-order mark removed): :mod:`._nonmem_records`.
 
 Writing: :func:`to_nonmem_table` writes one row per event (or, with ``addl=True``, one row
 per run of equally spaced identical doses using II/ADDL).  With ``bsa_m2`` per-m2 amounts are
@@ -35,13 +38,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from il2sim import units
 from il2sim.errors import DataError, Il2simError, InputError
+from il2sim.regimen._nonmem_records import check_id, check_records, read_event_csv
 from il2sim.regimen.canonical import arithmetic_runs
 from il2sim.regimen.events import DoseEvent, Regimen, Route, canonical_unit
 
@@ -94,6 +97,8 @@ def _numeric_column(df: pd.DataFrame, name: str) -> np.ndarray:
                 raise DataError(
                     f"row {i + 1}: not a number, got {v!r}", field=name, value=v
                 ) from None
+            if math.isnan(out[i]):  # the text "nan" is not a missing value (blank or ".")
+                raise DataError(f"row {i + 1}: not a number, got {v!r}", field=name, value=v)
         elif isinstance(v, bool):
             raise DataError(f"row {i + 1}: not a number, got {v!r}", field=name, value=v)
         else:
@@ -148,17 +153,10 @@ def regimens_from_table(
     n = len(df)
     ids: list[int | str]
     if "ID" in df.columns:
-        ids = []
-        for i, v in enumerate(df["ID"].tolist()):
-            if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() in ("", "."):
-                raise DataError(f"row {i + 1}: missing ID", field="ID", value=v)
-            try:
-                f = float(v)
-                ids.append(int(f) if f == int(f) else str(v).strip())
-            except (TypeError, ValueError):
-                ids.append(str(v).strip())
+        ids = [check_id(v, i + 1) for i, v in enumerate(df["ID"].tolist())]
     else:
         ids = [1] * n
+    check_records(ids, list(num["TIME"]), list(num["EVID"]) if "EVID" in num else None)
     routes: list[str | None] = [None] * n
     if "ROUTE" in df.columns:
         routes = [
@@ -181,7 +179,7 @@ def regimens_from_table(
                 raise DataError(f"row {row}: missing EVID", field="EVID", value=None)
             if evid not in (0.0, 1.0, 2.0, 3.0, 4.0):
                 raise DataError(f"row {row}: must be 0-4, got {evid:g}", field="EVID", value=evid)
-            if evid not in (1.0, 4.0):
+            if evid not in (1.0, 4.0):  # 4 only as the first record (check_records)
                 continue
             if math.isnan(amt):
                 raise DataError(f"row {row}: a dose row needs AMT", field="AMT", value=None)
@@ -256,7 +254,7 @@ def regimens_from_table(
                 )
             if given.is_depot:
                 route = given
-        addl = _zero_if_nan(col("ADDL", i))
+        addl = _zero_if_nan(col("ADDL", i))  # TODO(i16-harden): the ADDL/administrations limit
         ii = _zero_if_nan(col("II", i))
         if addl < 0 or addl != int(addl):
             raise DataError(
@@ -311,18 +309,11 @@ def read_nonmem_csv(
     amount_unit: str = "IU",
     per_m2: bool = False,
 ) -> dict[int | str, Regimen]:
-    """Read a NONMEM-style CSV (see module docstring) into ``{id: Regimen}``."""
-    import pandas as pd
-
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"no such file: {str(p)!r}", field="events", value=str(p))
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"cannot read {str(p)!r} as CSV: {msg}", field="events") from None
-    return regimens_from_table(df, time_unit=time_unit, amount_unit=amount_unit, per_m2=per_m2)
+    """Read a NONMEM-style CSV (see module docstring) into ``{id: Regimen}``, strictly
+    (:func:`._nonmem_records.read_event_csv`: BOM, one header, no ragged rows)."""
+    return regimens_from_table(
+        read_event_csv(path), time_unit=time_unit, amount_unit=amount_unit, per_m2=per_m2
+    )
 
 
 def to_nonmem_table(

@@ -13,10 +13,11 @@ values drawn over the data (see :func:`normalise_reference`), e.g. for the seed 
 
 from __future__ import annotations
 
+import functools
 import io
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,23 @@ TEST_LABELS: dict[str, str] = {
 A4_WIDTH_IN: float = 7.0
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _literal_text(fn: _F) -> _F:
+    """Run ``fn`` with matplotlib's math parsing off: text from data (AE terms, labels) is
+    drawn literally (``Pyrexia $^$`` is not mathtext), and never through TeX."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return fn(*args, **kwargs)
+
+    return cast(_F, wrapper)
+
+
 def _plt() -> Any:
     import matplotlib
 
@@ -50,6 +68,7 @@ def _colors(n: int) -> list[Any]:
     return [cmap(x) for x in np.linspace(0.05, 0.85, max(n, 1))]
 
 
+@_literal_text
 def figure_png(fig: Figure, dpi: int = 130) -> bytes:
     """Render ``fig`` to PNG bytes and close it."""
     plt = _plt()
@@ -126,6 +145,7 @@ def _levels(result: AnalysisResult) -> list[tuple[int, float]]:
 # ------------------------------------------------------------------------------------------
 
 
+@_literal_text
 def plot_escalation(result: AnalysisResult, reference: Mapping[str, Any] | None = None) -> Figure:
     """Dose by patient in enrolment order; DLTs marked; the MTD picked as a line."""
     plt = _plt()
@@ -164,6 +184,7 @@ def plot_escalation(result: AnalysisResult, reference: Mapping[str, Any] | None 
     return fig
 
 
+@_literal_text
 def plot_pk(result: AnalysisResult, reference: Mapping[str, Any] | None = None) -> Figure | None:
     """Serum IL-2 (pM) per dose level: each subject's daily peak by study day and, when the
     time after dose is recorded, all samples by hour after dose."""
@@ -228,6 +249,7 @@ def plot_pk(result: AnalysisResult, reference: Mapping[str, Any] | None = None) 
     return fig
 
 
+@_literal_text
 def plot_nk_time(result: AnalysisResult) -> Figure:
     """NK and CD56bright counts (cells/ul), mean ± SD per study day, one line per dose level."""
     plt = _plt()
@@ -264,6 +286,7 @@ def plot_nk_time(result: AnalysisResult) -> Figure:
     return fig
 
 
+@_literal_text
 def plot_peak_vs_dose(result: AnalysisResult, reference: Mapping[str, Any] | None = None) -> Figure:
     """Peak % increase vs dose: subjects, level means, log-dose fit and the trend test."""
     plt = _plt()
@@ -321,6 +344,7 @@ def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
 
+@_literal_text
 def plot_ae_heatmap(result: AnalysisResult) -> Figure | None:
     """Worst grade of each AE term per dose level (colour) with the number of subjects."""
     table = result.ae_table
@@ -376,6 +400,7 @@ def _n_treated(result: AnalysisResult, level: int) -> int:
     return int(t.loc[t["level"] == level, "n_treated"].iloc[0])
 
 
+@_literal_text
 def plot_antibodies(
     result: AnalysisResult, reference: Mapping[str, Any] | None = None
 ) -> Figure | None:
@@ -432,6 +457,7 @@ def plot_antibodies(
     return fig
 
 
+@_literal_text
 def plot_operating_characteristics(result: AnalysisResult) -> Figure | None:
     """Bar charts of per-level operating characteristics from a replicate summary JSON.
 

@@ -62,6 +62,12 @@ class ReproduceResult:
     out_dir: str | None
     files: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    n_replicates_requested: int = 0
+
+    @property
+    def interrupted(self) -> bool:
+        """True when Ctrl-C ended the replicates early (:mod:`il2sim._interrupt`)."""
+        return self.n_replicates < self.n_replicates_requested
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``results`` and ``mtd_selected_pct`` plus details."""
@@ -73,6 +79,8 @@ class ReproduceResult:
             "n_results": len(self.results),
             "seed": self.seed,
             "n_replicates": self.n_replicates,
+            "n_replicates_requested": self.n_replicates_requested,
+            "interrupted": self.interrupted,
             "representative_trial": self.representative,
             "replicates": self.replicates,
             "out_dir": self.out_dir,
@@ -151,6 +159,7 @@ def reproduce(
             replicates=reps.to_dict(pools) | extra,
             seed=seed,
             n_replicates=reps.n_replicates,
+            n_replicates_requested=int(n_replicates),
             out_dir=str(out_dir) if out_dir is not None else None,
             notes=tuple(notes),
         )

@@ -26,7 +26,7 @@ from il2sim.serve.service import Principal, ServeError, snapshot
 
 __all__ = ["add_cohort", "create_trial", "record_decision", "update_protocol"]
 
-_LETTERS_RE = re.compile(r"^\s*(\d*)\s*([NTEBntebNTEB]{1,30})\s*$")
+_LETTERS_RE = re.compile(r"^\s*(\d*)\s*([NTEBntebNTEB]{1,30})\s*$", re.ASCII)
 MAX_COHORTS = 1000
 
 

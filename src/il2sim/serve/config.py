@@ -45,8 +45,13 @@ def normalise_db_url(url: str) -> str:
     u = url.strip()
     if not u:
         raise InputError("empty database URL", field="db", value=url)
+    if "\x00" in u:
+        raise InputError("a database URL must not contain a NUL byte", field="db", value=url)
     if "://" not in u:
-        return f"sqlite:///{Path(u).expanduser().resolve()}"
+        try:
+            return f"sqlite:///{Path(u).expanduser().resolve()}"
+        except (RuntimeError, OSError) as exc:  # '~user' unknown, a name too long, ...
+            raise InputError(f"not a usable SQLite file path ({exc})", field="db", value=url) from None
     scheme = u.split("://", 1)[0].lower()
     if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + u.split("://", 1)[1]
@@ -71,7 +76,7 @@ def is_loopback_host(host: str) -> bool:
         pass
     try:
         infos = socket.getaddrinfo(h, None)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):  # unresolvable, not IDNA-encodable, NUL in it
         return False
     addrs = {info[4][0] for info in infos}
     return bool(addrs) and all(

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from il2sim import checks
 from il2sim.errors import DesignError, Il2simError, InputError
 
 __all__ = [
@@ -79,23 +80,8 @@ _PAIRED_FLAGS = ("expand_lower",)
 
 
 def float_list(value: Any, name: str) -> list[float]:
-    """As ``cli._common.parse_float_list``: comma text (or a JSON list) of finite numbers."""
-    parts = value if isinstance(value, list | tuple) else str(value).split(",")
-    out: list[float] = []
-    for part in parts:
-        if isinstance(part, bool):
-            raise InputError(f"not a number: {part!r}", field=name, value=part)
-        text = str(part).strip()
-        if not text:
-            raise InputError(f"empty entry in list {value!r}", field=name, value=value)
-        try:
-            x = float(text)
-        except ValueError:
-            raise InputError(f"not a number: {text!r}", field=name, value=text) from None
-        if not math.isfinite(x):
-            raise InputError(f"not a finite number: {text!r}", field=name, value=text)
-        out.append(x)
-    return out
+    """Comma text (or a JSON list) of finite numbers (:func:`il2sim.checks.number_list`)."""
+    return checks.number_list(value, name)
 
 
 def _scalar(value: Any, kind: str, name: str) -> Any:

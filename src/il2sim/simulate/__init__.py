@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from il2sim import units
+from il2sim import limits, units
 from il2sim.errors import InputError
 from il2sim.model.declaration import Model
 from il2sim.model.il2nk import IL2NK
@@ -28,7 +28,18 @@ from il2sim.simulate.result import SimulationResult
 #: Names of the solver presets.
 SOLVERS: tuple[str, ...] = tuple(PRESETS)
 
-__all__ = ["SOLVERS", "SimulationResult", "SolverOptions", "simulate"]
+__all__ = ["SOLVERS", "SimulationResult", "SolverOptions", "check_size", "simulate"]
+
+
+def check_size(n_patients: int, n_times: int, model: Model = IL2NK) -> None:
+    """Refuse a simulation whose stored time courses (patients x states x output times) are
+    over the ``stored_values`` limit of :mod:`il2sim.limits`, before allocating them."""
+    limits.check(
+        "stored_values",
+        float(n_patients) * model.n_states * n_times,
+        f"{n_patients:,} patients x {model.n_states} states x {n_times:,} output times",
+        field="patients",
+    )
 
 
 def simulate(
@@ -63,6 +74,13 @@ def simulate(
     horizon = float(regimen.default_horizon_day if horizon_day is None else horizon_day)
     if not (np.isfinite(horizon) and horizon > 0):
         raise InputError(f"must be a positive number of days, got {horizon_day!r}", field="horizon")
+    limits.check("horizon_days", horizon, field="horizon_days")
+    n_out = (
+        int(horizon / options.output_step_day) + 2
+        if output_times_day is None
+        else int(np.size(output_times_day))
+    )
+    check_size(pop.n, n_out, model)
     for e in regimen.events:
         if model.dose_target(e.route) is None:
             raise InputError(f"the model {model.name!r} has no dose target", field=e.route.value)

@@ -204,6 +204,59 @@ def structure(model: Model) -> dict[str, Any]:
     }
 
 
+def input_block(sym: Symbolic, stiff_index: int) -> dict[str, Any]:
+    """The linear dose-input block feeding the stiff state (exact forcing of the integrator).
+
+    F is the largest set of states whose rates are linear with constant coefficients in the
+    states of F only (no infusion input): the depot chain of a PK model.  Its solution over a
+    step is ``exp(s A_F) y_F(0)``, so the input ``u(s) = b^T exp(s A_F) y_F(0)`` into the
+    stiff row (``b = d f_stiff / d y_F``, constant) is a sum of terms ``a s^m/m! exp(mu s)``
+    (from sympy's matrix exponential).  Returns ``F``, ``b`` and the terms (mu, m, a) with
+    mu constant and a linear in y_F(0); empty when there is no such input, when the stiff
+    rate is not linear in y_F, or when a term has m > 1 (phi_3 and above are not cached)."""
+    states = sym.states
+    n = len(states)
+    rows: dict[int, list[Any]] = {}
+    for i, r in enumerate(sym.rates):
+        if i == stiff_index or r.has(sym.rate_in):
+            continue
+        row = [sympy.diff(r, x) for x in states]
+        if all(constant_only(sym, e) for e in row) and sympy.expand(
+            r - sum(e * x for e, x in zip(row, states, strict=True))
+        ) == 0:
+            rows[i] = row
+    f = set(rows)
+    while True:
+        bad = {i for i in f if any(rows[i][j] != 0 and j not in f for j in range(n))}
+        if not bad:
+            break
+        f -= bad
+    fs = sorted(f)
+    empty: dict[str, Any] = {"states": [], "b": [], "terms": []}
+    rate_s = sym.rates[stiff_index]
+    b = [sympy.diff(rate_s, states[j]) for j in fs]
+    if not fs or all(e == 0 for e in b):
+        return empty
+    if not all(constant_only(sym, e) for e in b):
+        return empty
+    s_ = sympy.Symbol("s_in", positive=True)
+    a_f = sympy.Matrix([[rows[i][j] for j in fs] for i in fs])
+    u = sympy.expand(
+        (sympy.Matrix([b]) * (a_f * s_).exp() * sympy.Matrix([states[j] for j in fs]))[0]
+    )
+    terms: list[tuple[Any, int, Any]] = []
+    for term in sympy.Add.make_args(u):
+        coef, dep = term.as_independent(s_)
+        exps = list(dep.atoms(sympy.exp))
+        mu = sympy.simplify(sum((e.args[0] for e in exps), sympy.S.Zero) / s_)
+        rest = sympy.simplify(dep / sympy.Mul(*exps))
+        m = int(sympy.degree(rest, s_)) if rest != 1 else 0
+        if rest != s_**m or not constant_only(sym, mu) or mu.has(s_) or m > 1:
+            return empty
+        terms.append((mu, m, coef * sympy.factorial(m)))
+    return {"states": fs, "b": b, "terms": terms}
+
+
 def hooks_source(model: Model, route_codes: Sequence[Route]) -> str:
     """Source text of every hook for ``model``."""
     sym = symbolic(model)
@@ -252,6 +305,23 @@ def hooks_source(model: Model, route_codes: Sequence[Route]) -> str:
             if dij != 0:
                 jac_targets.append((f"jac[{i}, {j}]", dij))
     jac, _ = _body(sym, jac_targets, False)
+    inb = input_block(sym, idx(model.stiff))
+    mus: list[Any] = []
+    for mu, _, _ in inb["terms"]:
+        if not any(sympy.simplify(mu - x) == 0 for x in mus):
+            mus.append(mu)
+    in_mu = [next(k for k, x in enumerate(mus) if sympy.simplify(mu - x) == 0)
+             for mu, _, _ in inb["terms"]]  # fmt: skip
+    in_rate, _ = _body(
+        sym, [], False, sum((bj * sym.states[j] for bj, j in zip(inb["b"], inb["states"],
+                                                                  strict=True)), sympy.S.Zero)
+    )  # fmt: skip
+    in_terms, _ = _body(
+        sym,
+        [(f"mu[{k}]", x) for k, x in enumerate(mus)]
+        + [(f"a[{k}]", a) for k, (_, _, a) in enumerate(inb["terms"])],
+        False,
+    )
     control = [i for i, s in enumerate(model.states) if s.control]
     pool = [i for i, s in enumerate(model.states) if s.pool]
     sinks = [i for i, s in enumerate(model.states) if s.sink]
@@ -271,6 +341,10 @@ def hooks_source(model: Model, route_codes: Sequence[Route]) -> str:
         f"SINKS = {arr(sinks)}",
         f"COUPLED = {arr(st['coupled'])}",
         f"CONTROL = {arr(control)}",
+        f"N_IN = {len(inb['terms'])}",
+        f"N_MU = {max(len(mus), 1)}",
+        f"IN_MU = {arr(in_mu)}",
+        f"IN_POW = {arr([m for _, m, _ in inb['terms']])}",
     ]
     parts = [
         "\n".join(consts) + "\n",
@@ -283,6 +357,8 @@ def hooks_source(model: Model, route_codes: Sequence[Route]) -> str:
         _func("model_ext_scale", "th", "float", xs),
         _func("model_pow_setup", "th, pc", "None", pow_lines),
         _func("model_jac", "y, th, rate, jac", "None", ["jac[:, :] = 0.0", *jac]),
+        _func("model_input", "y, th", "float", in_rate),
+        _func("model_input_terms", "y, th, mu, a", "None", in_terms),
     ]
     return "\n\n".join(parts)
 

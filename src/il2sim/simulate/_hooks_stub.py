@@ -26,6 +26,10 @@ POOL: IntArray = np.zeros(0, dtype=np.int64)
 SINKS: IntArray = np.zeros(0, dtype=np.int64)
 COUPLED: IntArray = np.zeros(0, dtype=np.int64)
 CONTROL: IntArray = np.zeros(0, dtype=np.int64)
+N_IN = 0
+N_MU = 1
+IN_MU: IntArray = np.zeros(0, dtype=np.int64)
+IN_POW: IntArray = np.zeros(0, dtype=np.int64)
 
 
 def _unused() -> NotImplementedError:
@@ -76,4 +80,15 @@ def model_pow_setup(th: FloatArray, pc: FloatArray) -> None:
 
 def model_jac(y: FloatArray, th: FloatArray, rate: float, jac: FloatArray) -> None:
     """The full Jacobian d f / d y (exact powers) into ``jac``."""
+    raise _unused()
+
+
+def model_input(y: FloatArray, th: FloatArray) -> float:
+    """Input rate into the stiff state from the linear dose-input block, ``b^T y_F``."""
+    raise _unused()
+
+
+def model_input_terms(y: FloatArray, th: FloatArray, mu: FloatArray, a: FloatArray) -> None:
+    """The input over a step from ``y``: ``u(s) = sum_k a[k] s^m_k/m_k! exp(mu[IN_MU[k]] s)``
+    (``m_k = IN_POW[k]``); rates ``mu`` (N_MU,) and coefficients ``a`` (N_IN,)."""
     raise _unused()

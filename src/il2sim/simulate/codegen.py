@@ -88,11 +88,27 @@ def load_kernel(model: Model) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - importlib failure
         raise ModelError(f"cannot import generated kernel {path}", field="model")
+    _prefer_exit_safe_threading()
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     _LOADED[key] = mod
     return mod
+
+
+def _prefer_exit_safe_threading() -> None:
+    """Prefer numba's OpenMP (then workqueue) threading layer over TBB for the parallel kernel.
+
+    With Debian's libtbb12, processes that ran a ``parallel=True`` kernel can hang at
+    interpreter exit in ``tbb::finalize`` (numba issues #5983, #10556; seen with ``il2sim fit``
+    and the CLI subprocess tests).  OpenMP is thread-safe and has no such hang.  A user's
+    ``NUMBA_THREADING_LAYER`` or ``NUMBA_THREADING_LAYER_PRIORITY`` is respected.
+    """
+    if "NUMBA_THREADING_LAYER" in os.environ or "NUMBA_THREADING_LAYER_PRIORITY" in os.environ:
+        return
+    import numba
+
+    setattr(numba.config, "THREADING_LAYER_PRIORITY", ["omp", "workqueue", "tbb"])  # noqa: B010
 
 
 # --- source generation -------------------------------------------------------------------------

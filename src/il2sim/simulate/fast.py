@@ -77,5 +77,8 @@ def solve_fast(
         float(options.dt_init_day),
         np.array([s.scale_floor for s in model.states], dtype=float) if floor is None else floor,
         options.scheme == "krogstad",
+        bool(options.exact_input and k.N_IN > 0),
+        bool(options.refine_peaks),
+        options.error_estimate == "embedded",
     )
     return RawSolution(*raw)

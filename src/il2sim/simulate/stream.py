@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from il2sim import units
+from il2sim._interrupt import interrupt_fields, interruptible
 from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters
 from il2sim.population import Population
@@ -235,8 +236,9 @@ def _seed_entropy(seed: int | np.random.SeedSequence) -> list[int]:
         ent = seed.entropy
         ints: Sequence[int] = ent if isinstance(ent, Sequence) else [int(ent or 0)]
         return [int(x) for x in ints] + [int(k) for k in seed.spawn_key]
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
-        raise InputError(f"must be a non-negative integer, got {seed!r}", field="seed", value=seed)
+    from il2sim.checks import seed as check_seed
+
+    check_seed(seed)
     return [int(seed)]
 
 
@@ -303,7 +305,7 @@ def simulate_streaming(
     regimen: Regimen | str,
     n_patients: int,
     seed: int | np.random.SeedSequence = 0,
-    batch_size: int = 10 * BLOCK_PATIENTS,
+    batch_size: int = BLOCK_PATIENTS,
     parameters: Parameters | None = None,
     *,
     horizon_day: float | None = None,
@@ -318,10 +320,12 @@ def simulate_streaming(
     blocks of :data:`BLOCK_PATIENTS` (at least one).  Block ``k`` of the population is
     :func:`block_population` ``(k, size, [*seed, k], parameters)``.  ``workers > 1`` simulates
     batches in that many worker processes (spawned; at most ``2 * workers`` batches in
-    flight); the summary is identical for any ``workers`` and ``batch_size``.
+    flight; :mod:`il2sim.simulate._ordered_pool`); the summary is identical for any
+    ``workers`` and ``batch_size``.
     ``on_batch(done, total)`` is called after each batch (progress); Ctrl-C returns the
     summary of the finished blocks (its ``patients`` says how many, ``interrupted`` is true),
-    or re-raises when none finished.  Returns the dict of :meth:`SimulationResult.summary`
+    or re-raises when none finished (:mod:`il2sim._interrupt`: the first Ctrl-C stops between
+    batches, workers ignore SIGINT).  Returns the dict of :meth:`SimulationResult.summary`
     plus ``interrupted`` and a ``streaming`` entry describing the approximation.
 
     ``extra(result, regimen, population, block_seed) -> {name: mean over the patients}`` is
@@ -352,40 +356,22 @@ def simulate_streaming(
         if on_batch is not None:
             on_batch(acc.n, n)
 
-    pool: Any = None
-    interrupted = False
-    try:
+    with interruptible() as stop:  # the shared contract: stop between batches, never in numba
         if n_workers == 1:
             for blocks in batches:
+                if stop:
+                    break
                 fold(_simulate_batch(regimen, blocks, *args))
         else:
-            import multiprocessing
-            from collections import deque
-            from concurrent.futures import ProcessPoolExecutor
+            from il2sim.simulate._ordered_pool import ordered_map
 
-            pool = ProcessPoolExecutor(
-                max_workers=n_workers, mp_context=multiprocessing.get_context("spawn")
-            )
-            pending: deque[Any] = deque()
-            todo = iter(batches)
-            for blocks in todo:
-                pending.append(pool.submit(_simulate_batch, regimen, blocks, *args))
-                if len(pending) >= 2 * n_workers:
-                    break
-            while pending:
-                fold(pending.popleft().result())
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending.append(pool.submit(_simulate_batch, regimen, nxt, *args))
-    except KeyboardInterrupt:
-        interrupted = True
-        if acc.n == 0:
-            raise
-    finally:
-        if pool is not None:  # reap the workers, unless Ctrl-C asked to stop now
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
+            jobs = [(regimen, blocks, *args) for blocks in batches]
+            for parts in ordered_map(_simulate_batch, jobs, n_workers, stop):
+                fold(parts)
+    if acc.n == 0:
+        raise KeyboardInterrupt  # stopped before any batch finished: nothing to keep
     out = acc.summary(int(seed) if isinstance(seed, int | np.integer) else None)
-    out["interrupted"] = acc.n < n
+    out.update(interrupt_fields(acc.n, n))
     return out
 
 

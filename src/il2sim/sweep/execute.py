@@ -4,7 +4,11 @@ Every chunk's seed is ``SeedSequence([sweep seed, point index, chunk])`` and chu
 combined in chunk order, so results are identical whatever the order chunks finish in or the
 number of workers.  Chunks already in the store are skipped (resume).  Results are written by
 this (driver) process as they arrive, so workers need no access to the store's file system.
-Ctrl-C stops the sweep and keeps every chunk that finished.
+Ctrl-C follows the interruption contract (:mod:`il2sim._interrupt`): the first stops the
+sweep after the chunk in hand (a chunk still running in this process when the stop came is
+discarded, never stored half-done), keeps every chunk that finished and flags the run; Dask
+workers are started with SIGINT ignored, so a Ctrl-C sent to the process group prints nothing
+from them.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from il2sim.errors import InputError
+from il2sim._interrupt import interruptible, sigint_ignored
+from il2sim.errors import Il2simError, InputError
 from il2sim.sweep.grid import Grid, GridPoint
-from il2sim.sweep.runners import get_runner, run_chunk
+from il2sim.sweep.runners import check_point, get_runner, run_chunk
 from il2sim.sweep.store import Store
 
 __all__ = ["SweepRun", "run_sweep"]
@@ -45,6 +50,8 @@ class SweepRun:
             "ran": self.ran,
             "remaining": self.n_tasks - self.already_done - self.ran,
             "interrupted": self.interrupted,
+            "done": self.already_done + self.ran,
+            "asked": self.n_tasks,
             "elapsed_s": self.elapsed_s,
             "executor": self.executor,
         }
@@ -98,19 +105,40 @@ def _dask_client(
     assert workers is not None
     # Thread workers talk in-process (no sockets); process workers bind to 127.0.0.1 only.
     net: dict[str, Any] = {"host": "127.0.0.1"} if processes else {}
-    cluster = LocalCluster(
-        n_workers=int(workers),
-        threads_per_worker=1,
-        processes=processes,
-        dashboard_address="127.0.0.1:8787" if dashboard else None,
-        **net,
-    )
+    with sigint_ignored():  # worker processes inherit "ignore SIGINT": Ctrl-C is the driver's
+        cluster = LocalCluster(
+            n_workers=int(workers),
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address="127.0.0.1:8787" if dashboard else None,
+            **net,
+        )
     client = Client(cluster)
     try:
         yield client
     finally:
         client.close()
         cluster.close()
+
+
+def _check_grid(grid: Grid) -> None:
+    """Validate every point of ``grid`` (:func:`~il2sim.sweep.runners.check_point`); one
+    InputError listing the failing points (their index and parameters)."""
+    problems: list[str] = []
+    for pt in grid.points():
+        try:
+            check_point(grid.kind, pt.params)
+        except (Il2simError, TypeError, ValueError) as exc:
+            problems.append(f"point {pt.index} {pt.params}: {exc}")
+    if problems:
+        shown = "\n".join(f"  - {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise InputError(
+            f"{len(problems)} of {grid.n_points} grid point(s) are invalid; nothing was run or "
+            f"written\n{shown}{more}",
+            field="grid",
+            value=len(problems),
+        )
 
 
 def run_sweep(
@@ -136,6 +164,11 @@ def run_sweep(
         raise InputError(f"must be >= 1, got {workers}", field="workers", value=workers)
     if workers is not None and scheduler is not None:
         raise InputError("give --workers or --scheduler, not both", field="scheduler")
+    if scheduler is not None:
+        from il2sim.checks import scheduler_address
+
+        scheduler = scheduler_address(scheduler)
+    _check_grid(grid)  # every point, before the store exists: a bad grid leaves nothing behind
     store = Store(out)
     store.open_for(grid)
     done = store.done()
@@ -152,43 +185,46 @@ def run_sweep(
     ran = 0
     interrupted = False
     executor = "in-process" if workers is None and scheduler is None else "dask"
-    with _progress(progress, grid.n_tasks, already) as advance:
-        try:
-            if executor == "in-process":
+    with interruptible() as stop, _progress(progress, grid.n_tasks, already) as advance:
+        if executor == "in-process":
+            for pt, c in tasks:
+                if stop:
+                    break
+                metrics = run_chunk(grid.kind, pt.params, grid.chunk_size, grid.seed, pt.index, c)
+                if stop:  # the chunk may have stopped early too: discard it, rerun on resume
+                    break
+                store.write_chunk(pt, c, grid.chunk_size, metrics)
+                ran += 1
+                advance()
+        else:
+            from dask.distributed import as_completed
+
+            with _dask_client(workers, scheduler, dashboard, processes) as client:
+                futures: list[Any] = []
+                where: dict[str, tuple[GridPoint, int]] = {}
                 for pt, c in tasks:
-                    metrics = run_chunk(
-                        grid.kind, pt.params, grid.chunk_size, grid.seed, pt.index, c
+                    fut = client.submit(
+                        run_chunk,
+                        grid.kind,
+                        pt.params,
+                        grid.chunk_size,
+                        grid.seed,
+                        pt.index,
+                        c,
+                        key=f"il2sim-chunk-{grid.grid_hash}-{pt.point_hash}-{c:06d}",
+                        pure=False,
                     )
-                    store.write_chunk(pt, c, grid.chunk_size, metrics)
+                    futures.append(fut)
+                    where[fut.key] = (pt, c)
+                for fut in as_completed(futures):
+                    pt, c = where[fut.key]  # workers run chunks whole (SIGINT ignored)
+                    store.write_chunk(pt, c, grid.chunk_size, fut.result())
                     ran += 1
                     advance()
-            else:
-                from dask.distributed import as_completed
-
-                with _dask_client(workers, scheduler, dashboard, processes) as client:
-                    futures: list[Any] = []
-                    where: dict[str, tuple[GridPoint, int]] = {}
-                    for pt, c in tasks:
-                        fut = client.submit(
-                            run_chunk,
-                            grid.kind,
-                            pt.params,
-                            grid.chunk_size,
-                            grid.seed,
-                            pt.index,
-                            c,
-                            key=f"il2sim-chunk-{grid.grid_hash}-{pt.point_hash}-{c:06d}",
-                            pure=False,
-                        )
-                        futures.append(fut)
-                        where[fut.key] = (pt, c)
-                    for fut in as_completed(futures):
-                        pt, c = where[fut.key]
-                        store.write_chunk(pt, c, grid.chunk_size, fut.result())
-                        ran += 1
-                        advance()
-        except KeyboardInterrupt:
-            interrupted = True
+                    if stop:
+                        client.cancel(futures)
+                        break
+        interrupted = bool(stop) and already + ran < grid.n_tasks
     return SweepRun(
         store=str(out),
         n_tasks=grid.n_tasks,

@@ -29,7 +29,17 @@ __all__ = ["RUNNERS", "Runner", "flatten_metrics", "get_runner", "run_chunk", "s
 Runner = Callable[[Mapping[str, Any], int, np.random.SeedSequence], dict[str, float]]
 
 #: Keys of result dictionaries that are not per-replicate means (labels, seeds, MC errors).
-_SKIP_KEYS = {"n_trials", "seed", "method", "design", "truth", "target", "interrupted"}
+_SKIP_KEYS = {
+    "n_trials",
+    "seed",
+    "method",
+    "design",
+    "truth",
+    "target",
+    "interrupted",
+    "done",
+    "asked",
+}
 
 
 def seed_int(seed: np.random.SeedSequence) -> int:
@@ -185,6 +195,57 @@ RUNNERS: dict[str, Runner] = {
     "simulate": run_simulate,
     "trial": run_trial,
 }
+
+
+def check_point(kind: str, params: Mapping[str, Any]) -> None:
+    """Validate one grid point without running it (what the runner of ``kind`` would build:
+    the design, the regimen, the doses, the parameter overrides); raise the runner's error."""
+    from il2sim.designs.registry import build_design
+
+    opts = dict(params)
+    if kind == "design":
+        truth = _as_truth(opts)
+        opts.pop("truth")
+        name = str(opts.pop("design", "4+5"))
+        opts.pop("max_cohorts", None)
+        opts.setdefault("n_doses", len(truth))
+        build_design(name, **opts)
+    elif kind == "simulate":
+        from il2sim.model.parameters import load_parameters
+        from il2sim.regimen.spec import parse_spec
+        from il2sim.simulate import SOLVERS
+
+        regimen = opts.pop("regimen", None)
+        if not isinstance(regimen, str):
+            raise InputError(f"needs a regimen text, got {regimen!r}", field="regimen")
+        parse_spec(regimen)
+        horizon = opts.pop("horizon_day", None)
+        if horizon is not None and not (
+            isinstance(horizon, int | float) and 0 < float(horizon) < math.inf
+        ):
+            raise InputError(
+                f"must be a positive number of days, got {horizon!r}", field="horizon_day"
+            )
+        solver = opts.pop("solver", None)
+        if solver is not None and solver not in SOLVERS:
+            raise InputError(f"must be one of {', '.join(SOLVERS)}, got {solver!r}", field="solver")
+        if opts:
+            load_parameters().with_params(**{k: float(v) for k, v in opts.items()})
+    elif kind == "trial":
+        from il2sim.trial.run import check_doses
+
+        doses = opts.pop("doses", None)
+        if not isinstance(doses, list | tuple) or not doses:
+            raise InputError(f"needs a list of doses (MIU/m2/day), got {doses!r}", field="doses")
+        check_doses([float(d) for d in doses])
+        opts.pop("design", None)
+        name = str(params.get("design", "4+5"))
+        for key in ("max_patients", "neutralising"):
+            opts.pop(key, None)
+        opts.setdefault("n_doses", len(doses))
+        build_design(name, **opts)
+    else:
+        get_runner(kind)
 
 
 def get_runner(kind: str) -> Runner:

@@ -29,9 +29,42 @@ from il2sim.sweep.grid import Grid, GridPoint, _canonical
 
 __all__ = ["ChunkRow", "Store", "SweepSummary"]
 
-_CHUNK_RE = re.compile(r"^([0-9a-f]{16})-(\d{6})\.parquet$")
+_CHUNK_RE = re.compile(r"^([0-9a-f]{16})-(\d{6})\.parquet$", re.ASCII)
 _MANIFEST = "manifest.json"
 _FORMAT = "il2sim-sweep-store/1"
+
+
+def _read_chunk(path: Path, pq: Any) -> list[dict[str, Any]]:
+    """The rows of one chunk file; an empty, truncated or foreign file is a DataError naming
+    it (its magic bytes are checked first; Arrow's own refusal is the last resort)."""
+    import pyarrow as pa
+
+    def bad(why: str) -> DataError:
+        return DataError(
+            f"unreadable chunk file {path.name} ({why}): delete it and re-run `il2sim sweep "
+            "run` with the same grid to recompute it",
+            field="chunk",
+            value=path.name,
+        )
+
+    size = path.stat().st_size
+    if size < 12:
+        raise bad(f"{size} bytes")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        fh.seek(-4, os.SEEK_END)
+        tail = fh.read(4)
+    if head != b"PAR1" or tail != b"PAR1":
+        raise bad("not a Parquet file")
+    try:
+        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+    except (pa.ArrowException, OSError) as exc:
+        raise bad(str(exc).splitlines()[0][:200]) from None
+    for r in rows:
+        missing = {"point_index", "point_hash", "chunk", "n", "params"} - set(r)
+        if missing:
+            raise bad(f"missing column(s) {', '.join(sorted(missing))}")
+    return rows
 
 
 @dataclass(frozen=True)
@@ -180,7 +213,7 @@ class Store:
         for p in sorted(self.chunks_dir.iterdir()):
             if not _CHUNK_RE.match(p.name):
                 continue
-            t = pq.read_table(p).to_pylist()
+            t = _read_chunk(p, pq)
             if len(t) != 1:
                 raise DataError(f"expected one row, got {len(t)}", field="chunk", value=p.name)
             r = t[0]

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from il2sim._interrupt import interrupt_fields, interruptible
 from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters
 from il2sim.population import Population
@@ -39,9 +40,10 @@ from il2sim.toxicity.table import load_toxicity_parameters
 __all__ = ["CHUNK_PATIENTS", "SimulationRun", "ToxicityExtra", "run_simulation", "summarise"]
 
 #: Patients per in-memory chunk (the granularity of progress and of Ctrl-C): the reference
-#: solvers integrate one patient at a time, the batched presets 2000 at a time.
+#: solvers integrate one patient at a time, the batched presets 1000 at a time (a Ctrl-C
+#: waits for at most one chunk).
 CHUNK_PATIENTS: dict[str, int] = {"reference": 1, "reference-lsoda": 1}
-DEFAULT_CHUNK_PATIENTS = 2000
+DEFAULT_CHUNK_PATIENTS = 1000
 
 Progress = Callable[[int, int], None]
 
@@ -79,14 +81,28 @@ class SimulationRun:
 def _check(patients: object, seed: object, solver: str, horizon_day: float | None) -> None:
     if isinstance(patients, bool) or not isinstance(patients, int) or patients <= 0:
         raise InputError(f"must be a positive integer, got {patients!r}", field="patients")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"must be a non-negative integer, got {seed!r}", field="seed")
+    from il2sim import checks, limits
+
+    checks.seed(seed)
+    limits.check("patients", patients, field="patients")
     if solver not in SOLVERS:
         raise InputError(f"must be one of {', '.join(SOLVERS)}, got {solver!r}", field="solver")
     if horizon_day is not None and not (horizon_day > 0 and horizon_day < float("inf")):
         raise InputError(
             f"must be a positive number of days, got {horizon_day}", field="horizon-days"
         )
+
+
+def _check_size(regimen: Regimen, patients: int, horizon_day: float | None, solver: str) -> None:
+    """Resource limits before sampling (:mod:`il2sim.limits`): horizon, patients x states x
+    output times of a run held in memory."""
+    from il2sim import limits
+    from il2sim.simulate import check_size
+    from il2sim.simulate.options import resolve
+
+    horizon = float(regimen.default_horizon_day if horizon_day is None else horizon_day)
+    limits.check("horizon_days", horizon, field="horizon_days")
+    check_size(patients, int(horizon / resolve(solver)[1].output_step_day) + 2)
 
 
 def _simulate_chunked(
@@ -97,13 +113,16 @@ def _simulate_chunked(
     solver: str,
     progress: Progress | None,
 ) -> tuple[SimulationResult, Population, bool]:
-    """Simulate ``pop`` in chunks of :data:`CHUNK_PATIENTS`; Ctrl-C keeps the finished chunks
-    (returns them with ``interrupted`` true) unless none has finished."""
+    """Simulate ``pop`` in chunks of :data:`CHUNK_PATIENTS`; the first Ctrl-C
+    (:mod:`il2sim._interrupt`) stops between chunks and keeps the finished ones (returned with
+    ``interrupted`` true) unless none has finished."""
     size = CHUNK_PATIENTS.get(solver, DEFAULT_CHUNK_PATIENTS)
     done: list[SimulationResult] = []
     n_done = 0
-    try:
+    with interruptible() as stop:  # the shared contract: stop between chunks, never in numba
         for start in range(0, pop.n, size):
+            if stop:
+                break
             sub = pop if (start == 0 and pop.n <= size) else pop.subset(
                 range(start, min(start + size, pop.n))
             )
@@ -111,9 +130,8 @@ def _simulate_chunked(
             n_done += sub.n
             if progress is not None:
                 progress(n_done, pop.n)
-    except KeyboardInterrupt:
-        if not done:
-            raise
+    if not done:
+        raise KeyboardInterrupt  # stopped before a chunk finished: nothing to keep
     res = done[0] if len(done) == 1 else concat_results(done)
     finished = pop if n_done == pop.n else pop.subset(range(n_done))
     return res, finished, n_done < pop.n
@@ -168,16 +186,15 @@ def run_simulation(
         result: SimulationResult | None = None
         pop: Population | None = None
     else:
+        _check_size(regimen, patients, horizon_day, solver)
         full = Population.sample(patients, seed, params)
-        result, pop, interrupted = _simulate_chunked(
-            regimen, full, params, horizon_day, solver, progress
-        )
+        result, pop, _ = _simulate_chunked(regimen, full, params, horizon_day, solver, progress)
         summary = result.summary()
         # chunks are subsets, which carry no seed: v0.1 printed "seed": null for the reference
         # solver and for more than one chunk of patients
         summary["seed"] = seed
         summary.update(toxicity_summary(result, regimen, pop, t, dlt, seed=seed))
-        summary["interrupted"] = interrupted
+        summary.update(interrupt_fields(pop.n, patients))  # "interrupted" when pop.n < patients
     summary["regimen"] = label if label is not None else regimen.spec
     return SimulationRun(summary=summary, result=result, population=pop)
 

@@ -55,12 +55,16 @@ def conduct_trial(
     neutralising: bool = False,
     max_patients: int = DEFAULT_MAX_PATIENTS,
     writer: TrialWriter | None = None,
+    parameters: Any = None,
 ) -> TrialOutput:
     """Run one in-silico trial (:func:`il2sim.trial.run_trial`) and write its datasets into
     ``out_dir`` with ``writer`` (None: nothing is written)."""
+    from il2sim import checks
+
+    checks.seed(seed)
     trial = run_trial(
         design, doses_miu_per_m2, seed, schedule=schedule, modification=modification,
-        neutralising=neutralising, max_patients=max_patients,
+        neutralising=neutralising, max_patients=max_patients, parameters=parameters,
     )  # fmt: skip
     files = () if writer is None else tuple(writer(trial, Path(out_dir)))
     return TrialOutput(trial, Path(out_dir), files)
@@ -91,10 +95,16 @@ def replicate_trials(
     max_patients: int = DEFAULT_MAX_PATIENTS,
     out_dir: Path | None = None,
     progress: TaskProgress | None = None,
+    parameters: Any = None,
 ) -> ReplicateOutput:
     """Simulate ``pool_size`` patients per level, run ``n_trials`` replicate trials from the
     pools (:func:`il2sim.trial.run_replicates`) and, with ``out_dir``, write
     ``replicates.json`` there (atomically)."""
+    from il2sim import checks, limits
+
+    checks.seed(seed)
+    checks.count(n_trials, "trials")
+    limits.check("trials", n_trials, field="trials")
 
     def report(task: str) -> Callable[[int, int], None] | None:
         if progress is None:
@@ -104,6 +114,7 @@ def replicate_trials(
     pools = build_pools(
         doses_miu_per_m2, pool_size, seed, schedule=schedule, modification=modification,
         neutralising=neutralising, progress=report("simulating pools"),
+        parameters=parameters,
     )  # fmt: skip
     reps = run_replicates(
         design, pools, n_trials, seed, max_patients=max_patients,

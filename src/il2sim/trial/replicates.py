@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from il2sim._interrupt import stop_requested
 from il2sim.designs import (
     Caps,
     Design,
@@ -94,15 +95,25 @@ def build_pools(
     progress: Progress | None = None,
 ) -> Pools:
     """Simulate ``pool_size`` patients at each dose level (see module docstring);
-    ``progress(levels done, levels)`` after each level."""
+    ``progress(levels done, levels)`` after each level.  A stop asked for in an
+    :func:`~il2sim._interrupt.interruptible` scope ends the build (KeyboardInterrupt) between
+    levels: replicates need every pool."""
     doses = check_doses(doses_miu_per_m2)
     if pool_size < 1:
         raise InputError(f"must be >= 1, got {pool_size}", field="pool_size")
+    from il2sim import limits
+
+    limits.check(
+        "pool_patients", len(doses) * pool_size, f"{len(doses)} levels x {pool_size:,}",
+        field="pool_size",
+    )  # fmt: skip
     t = tox or load_toxicity_parameters()
     sch = schedule or Schedule()
     pool_ss = np.random.SeedSequence(seed).spawn(4)[2]
     cohorts: list[CohortResult] = []
     for j, (dose, kid) in enumerate(zip(doses, pool_ss.spawn(len(doses)), strict=True)):
+        if stop_requested():  # replicates need every pool: an interrupted build keeps nothing
+            raise KeyboardInterrupt
         pop, eff = sample_cohort_inputs(pool_size, kid, t, parameters)
         cohorts.append(
             simulate_cohort(dose, pop, eff, t, parameters, sch, dlt, modification, neutralising)
@@ -223,6 +234,8 @@ def run_replicates(
     ctl = TrialController(design, src, caps)
     root = trial_seed(np.random.SeedSequence(seed), 3)
     sim = ctl.run(int(n_replicates), root, progress, keep_records=True)
+    if not sim.records:  # stopped before one replicate finished: nothing to keep
+        raise KeyboardInterrupt
     pats: list[tuple[npt.NDArray[np.int64], ...]] = []
     dlts: list[tuple[npt.NDArray[np.bool_], ...]] = []
     for rec in sim.records:

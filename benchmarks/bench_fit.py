@@ -1,0 +1,234 @@
+"""Benchmark of ``il2sim fit``: parameter recovery (the issue's table), fit time, batching.
+
+Parts (all in one run, measured on this machine; the speed numbers are ratios against
+baselines measured in the same run):
+
+1. toy recovery: ``--toy-replicates`` one-compartment oral studies (40 subjects, proportional
+   error, LLOQ censoring) through SAEM; table of mean relative errors and CI coverage.
+2. il2sim recovery: ``--replicates`` simulated seed-design trials (4+5 at the seven levels,
+   43 patients, the sampling and noise ``il2sim trial`` uses), the default four free
+   parameters with their variabilities, default SAEM settings; the table (goal: typical
+   values within 15%, SDs within 35%, 95% CIs covering in >= 85%), the wall time of each fit
+   (goal: <= 5 min on 2 cores) and an interrupt-and-resume check on replicate 0.
+3. batching: one batched model evaluation of all subjects against one call per subject
+   (the E-step's cost driver), as a ratio.
+4. ``--identifiability``: correlations of the expected-information estimates for candidate
+   free-parameter sets on the seed design (why ka_per_day is not in the default set).
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_fit.py [--replicates 20] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from il2sim.fit.estimate import PostOptions, fit
+from il2sim.fit.il2sim_model import BASELINE_PARAMS, DEFAULT_FREE, Il2simDesign, Il2simModel
+from il2sim.fit.model import FitSpec
+from il2sim.fit.recovery import TOY_OMEGA, TOY_TRUTH, run_recovery, toy_oral_dataset
+from il2sim.fit.saem import SaemOptions
+from il2sim.fit.simdata import seed_trial_table, truth_parameters
+from il2sim.fit.workflow import baseline_distribution
+from il2sim.model.parameters import load_parameters
+
+BASE = load_parameters()
+
+
+def _il2sim_make(free: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    truth = truth_parameters({k: BASE.bpv_cv(k) for k in free})
+
+    def make(rep: int):  # type: ignore[no-untyped-def]
+        design = Il2simDesign.from_table(seed_trial_table(truth, 1000 + rep))
+        return design.data, Il2simModel(design, free, BASE)
+
+    return make
+
+
+def batching(n_repeat: int = 5) -> None:
+    make = _il2sim_make(DEFAULT_FREE)
+    data, model = make(0)
+    n = data.n_subjects
+    phi = np.tile(np.log(model.initial()), (n, 1))
+    subj = np.arange(n)
+    model.predict(phi, subj)
+    t0 = time.perf_counter()
+    for _ in range(n_repeat):
+        model.predict(phi, subj)
+    batched = (time.perf_counter() - t0) / n_repeat
+    t0 = time.perf_counter()
+    for i in range(n):
+        model.predict(phi[i:i + 1], subj[i:i + 1])
+    single = time.perf_counter() - t0
+    print(f"batching: one call for {n} subjects {1e3 * batched:.1f} ms; one call per subject "
+          f"{1e3 * single:.1f} ms; ratio {single / batched:.1f}x")
+
+
+def identifiability() -> None:
+    cands = ["ka_per_day", "f_sc", "cl_renal_ml_per_min", "receptor_pool_scale",
+             "emax_production", "hill_production", "nk_loss_per_day", "marrow_transit_day",
+             "signal_ke0_per_day"]
+    design = Il2simDesign.from_table(seed_trial_table(truth_parameters({"f_sc": 0.3}), 1))
+    m = Il2simModel(design, cands, BASE)
+    m = Il2simModel(Il2simDesign.from_table(seed_trial_table(truth_parameters({"f_sc": 0.3}), 1),
+                                            BASE, "observed"), cands, BASE)
+    design = m.design
+    d = design.data
+    n = d.n_subjects
+    phi = np.tile(np.log(m.initial()), (n, 1))
+    f0 = m.predict(phi, np.arange(n))
+    use = d.mask & ((f0 > 0.5) | (d.obs_type > 0))
+    jac = []
+    for k in range(len(cands)):
+        p = phi.copy()
+        p[:, k] += 0.02
+        jac.append(((np.log(np.maximum(m.predict(p, np.arange(n)), 1e-300)) - np.log(
+            np.maximum(f0, 1e-300))) / 0.02)[use])
+    jw = np.array(jac).T / np.where(d.obs_type[use] == 0, 0.15, 0.13)[:, None]
+    sets = [("ka_per_day", "f_sc", "emax_production", "nk_loss_per_day"),
+            ("f_sc", "receptor_pool_scale", "emax_production", "nk_loss_per_day"),
+            ("f_sc", "emax_production", "hill_production", "nk_loss_per_day"),
+            DEFAULT_FREE]
+    print("identifiability (expected information of the typical values, seed design):")
+    for s in sets:
+        ix = [cands.index(x) for x in s]
+        cov = np.linalg.inv(jw[:, ix].T @ jw[:, ix])
+        se = np.sqrt(np.diag(cov))
+        corr = cov / np.outer(se, se)
+        print(f"  {','.join(s)}: max |corr| {np.max(np.abs(corr - np.eye(len(s)))):.3f}")
+
+
+def _table_from_rows(rows: list[dict], truth: dict[str, float],  # type: ignore[type-arg]
+                     omega: dict[str, float]) -> None:
+    """Print the recovery table from per-replicate rows (several processes' files).  An
+    interval that could not be computed (SE n/a: the information matrix was not positive
+    definite in that direction) counts as not covering."""
+    print(f"il2sim recovery from {len(rows)} replicate fits")
+    print(f"{'parameter':24s} {'truth':>10s} {'mean est':>10s} {'rel err %':>9s} "
+          f"{'mean |err| %':>12s} {'95% CI cov %':>12s} {'SE n/a':>6s}")
+    for k, t in truth.items():
+        est = np.array([r[k] for r in rows])
+        cov = np.mean([r[f"lo_{k}"] <= t <= r[f"hi_{k}"] for r in rows])
+        print(f"{k:24s} {t:10.4g} {est.mean():10.4g} {100 * (est.mean() / t - 1):9.1f} "
+              f"{100 * np.mean(np.abs(est / t - 1)):12.1f} {100 * cov:12.0f} "
+              f"{sum(not math.isfinite(r[f'lo_{k}']) for r in rows):6d}")
+    for k, t in omega.items():
+        sd = np.array([r[f"sd_{k}"] for r in rows])
+        cov = np.mean([abs(r[f"sd_{k}"] - t) <= 1.96 * r[f"sdse_{k}"] for r in rows])
+        print(f"{'omega ' + k:24s} {t:10.4g} {sd.mean():10.4g} {100 * (sd.mean() / t - 1):9.1f} "
+              f"{100 * np.mean(np.abs(sd / t - 1)):12.1f} {100 * cov:12.0f} "
+              f"{sum(not math.isfinite(r[f'sdse_{k}']) for r in rows):6d}")
+    secs = np.array([r["seconds"] for r in rows])
+    cpu = np.array([r.get("cpu_seconds", np.nan) for r in rows])
+    print(f"fit wall time: mean {secs.mean():.0f} s, max {secs.max():.0f} s; process CPU time "
+          f"mean {np.nanmean(cpu):.0f} s (goal <= 300 s wall on 2 cores; machine shared)")
+
+
+def _truth() -> tuple[dict[str, float], dict[str, float]]:
+    m0, c0 = baseline_distribution(BASE)
+    omega = {k: math.sqrt(math.log1p(BASE.bpv_cv(k) ** 2)) for k in DEFAULT_FREE}
+    truth = {k: BASE.value(k) for k in DEFAULT_FREE}
+    for j, k in enumerate(BASELINE_PARAMS):
+        truth[k] = math.exp(m0[j])
+        omega[k] = math.sqrt(c0[j, j])
+    return truth, omega
+
+
+def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
+                    reps: list[int] | None = None) -> None:
+    truth, omega = _truth()  # baselines: the population's reference-range distribution
+    opts = SaemOptions(k1=100, k2=50) if quick else SaemOptions()
+    post = PostOptions(n_conditional=40, n_is=100) if quick else PostOptions(n_conditional=150,
+                                                                              n_is=500)
+    rows: list[dict[str, object]] = []
+    cpu0 = [time.process_time()]
+
+    def on_fit(rep: int, res) -> None:  # type: ignore[no-untyped-def]
+        cpu = time.process_time() - cpu0[0]
+        cpu0[0] = time.process_time()
+        row = {"rep": rep, "seconds": res.elapsed_s, "cpu_seconds": cpu,
+               **{k: res.parameters[k].estimate for k in truth},
+               **{f"lo_{k}": res.parameters[k].ci95[0] for k in truth},
+               **{f"hi_{k}": res.parameters[k].ci95[1] for k in truth},
+               **{f"sd_{k}": res.omega[k]["sd"] for k in omega},
+               **{f"sdse_{k}": res.omega[k]["se"] for k in omega}}
+        rows.append(row)
+        print(f"  replicate {rep}: {res.elapsed_s:.0f} s " + " ".join(
+            f"{k}={res.parameters[k].estimate:.4g}" for k in DEFAULT_FREE), flush=True)
+        if out is not None:
+            out.write_text(json.dumps(rows, indent=1))
+
+    tab = run_recovery(_il2sim_make(DEFAULT_FREE), truth, omega, n_rep, opts, post,
+                       initial_factor=1.3, on_fit=on_fit, blocks=(BASELINE_PARAMS,), reps=reps)
+    print(f"il2sim recovery: {tab.n_replicates} seed-design trials (43 patients), "
+          f"{len(DEFAULT_FREE)} free parameters + variabilities")
+    print("\n".join(tab.lines()))
+    print(f"fit wall time per trial: mean {np.mean(tab.seconds):.0f} s, max "
+          f"{np.max(tab.seconds):.0f} s (goal <= 300 s on 2 cores; machine shared)")
+
+
+def resume_check() -> None:
+    data, model = _il2sim_make(DEFAULT_FREE)(0)
+    spec = FitSpec(model.param_names, model.initial(), model.param_names)
+    opts = SaemOptions(k1=30, k2=10, checkpoint_every_s=0.0)
+    post = PostOptions(n_conditional=5, n_is=10)
+    ck = Path("/tmp/il2sim-bench-fit-state.npz")
+    ref = fit(data, model, spec, opts, post)
+
+    def stop(phase: str, done: int, total: int, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "saem" and done == 20:
+            raise KeyboardInterrupt
+
+    try:
+        fit(data, model, spec, opts, post, progress=stop, checkpoint=ck)
+    except KeyboardInterrupt:
+        pass
+    res = fit(data, model, spec, opts, post, checkpoint=ck, resume=True)
+    same = bool(np.array_equal(res.mu, ref.mu))
+    print(f"interrupt at iteration 20 and resume: identical estimates to an uninterrupted run: "
+          f"{same}")
+    ck.unlink(missing_ok=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--replicates", type=int, default=20)
+    ap.add_argument("--toy-replicates", type=int, default=20)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--identifiability", action="store_true")
+    ap.add_argument("--rows", type=Path, default=None, help="write per-replicate rows (JSON)")
+    ap.add_argument("--reps", type=str, default=None, help="replicate numbers, e.g. 0,2,4")
+    ap.add_argument("--il2sim-only", action="store_true", help="skip the toy/batching parts")
+    ap.add_argument("--aggregate", type=Path, nargs="*", help="print the table of rows files")
+    a = ap.parse_args()
+    if a.aggregate:
+        rows = [r for f in a.aggregate for r in json.loads(f.read_text())]
+        _table_from_rows(rows, *_truth())
+        return 0
+    reps = [int(x) for x in a.reps.split(",")] if a.reps else None
+    if a.il2sim_only:
+        il2sim_recovery(a.replicates, a.quick, a.rows, reps)
+        return 0
+    if a.quick:
+        a.replicates, a.toy_replicates = min(a.replicates, 2), min(a.toy_replicates, 4)
+    if a.identifiability:
+        identifiability()
+    batching()
+    t0 = time.perf_counter()
+    tab = run_recovery(toy_oral_dataset, TOY_TRUTH, TOY_OMEGA, a.toy_replicates,
+                       SaemOptions(k1=150, k2=60), PostOptions(n_conditional=60, n_is=100))
+    print(f"toy recovery: {tab.n_replicates} oral studies ({time.perf_counter() - t0:.0f} s)")
+    print("\n".join(tab.lines()))
+    resume_check()
+    il2sim_recovery(a.replicates, a.quick, a.rows, reps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""The validation boundary: one checker per kind of user value, the same rule and message
+everywhere (CLI options, library entry points, the server's request models).
+
+Each checker takes the value and the name of the field it came from, returns the value in its
+canonical type, and raises :class:`~il2sim.errors.InputError` naming the field and the value
+(``seed: must be a whole number in 0..2^63-1, got -1``).  Kinds:
+
+* :func:`seed` -- a whole number ``0 <= seed < 2**63`` (what ``numpy.random.SeedSequence``
+  takes without surprise; no mapping of negative numbers: they are refused).
+* :func:`count` -- a whole number in ``minimum..maximum``.
+* :func:`real` -- a finite float (no NaN, no infinity, no subnormal), optionally in a range;
+  :func:`positive` and :func:`dose` are its common cases; :func:`time_days` is a duration.
+* :func:`probability` and :func:`probability_vector` -- in ``[0, 1]`` (or open ``(0, 1)``).
+* :func:`number_text` / :func:`integer_text` -- numbers written as text (CLI arguments,
+  ``KEY=VALUE`` options, table cells): ASCII digits only, so Arabic-Indic or full-width digits,
+  which Python's ``float()`` silently accepts, are refused.
+* :func:`output_file`, :func:`output_folder`, :func:`input_file`, :func:`input_folder` --
+  paths, checked *before* the work starts (see "Outputs" below).
+
+Outputs (decided once for every command): a file output that is an existing folder, or a
+folder output that is an existing file, is refused (so is a device such as
+``/dev/null``, which the rename would replace); a missing parent folder is created; a
+parent that is a file, or a folder that cannot be written, is refused.  The file itself is
+written to a temporary name and renamed only when complete (:mod:`il2sim._files`), so a
+failed or interrupted run leaves an existing file untouched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from il2sim.errors import InputError
+
+__all__ = [
+    "SEED_MAX",
+    "count",
+    "dose",
+    "input_file",
+    "input_folder",
+    "integer_text",
+    "looks_numeric",
+    "number_text",
+    "output_file",
+    "output_folder",
+    "positive",
+    "probability",
+    "probability_vector",
+    "real",
+    "scheduler_address",
+    "seed",
+    "time_days",
+]
+
+#: Largest seed accepted: 2^63 - 1 (a signed 64-bit integer, as stored in JSON and databases).
+SEED_MAX = 2**63 - 1
+
+#: Smallest positive normal double; anything smaller (subnormal, e.g. 1e-320) is refused.
+_TINY = sys.float_info.min
+
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_SPECIAL = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+def _fail(field: str, value: object, expected: str) -> InputError:
+    return InputError(f"{expected}, got {value!r}", field=field, value=value)
+
+
+def _is_int(value: object) -> bool:
+    """True for a Python or numpy integer (never a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def seed(value: object, field: str = "seed") -> int:
+    """A seed: a whole number in ``0..2^63-1``."""
+    if not _is_int(value) or not 0 <= int(value) <= SEED_MAX:  # type: ignore[call-overload]
+        raise _fail(field, value, "must be a whole number in 0..2^63-1")
+    return int(value)  # type: ignore[call-overload]
+
+
+def count(
+    value: object,
+    field: str,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+    why: str = "",
+) -> int:
+    """A whole number in ``minimum..maximum`` (``why``: appended to the message)."""
+    if not _is_int(value):
+        raise _fail(field, value, "must be a whole number")
+    n = int(value)  # type: ignore[call-overload]
+    if n < minimum or (maximum is not None and n > maximum):
+        rng = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum:,}"
+        extra = f" ({why})" if why else ""
+        raise _fail(field, value, f"must be a whole number {rng}{extra}")
+    return n
+
+
+def real(
+    value: object,
+    field: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    open_min: bool = False,
+    unit: str = "",
+) -> float:
+    """A finite, normal (not subnormal) float in the given range."""
+    if isinstance(value, bool):
+        raise _fail(field, value, "must be a number")
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise _fail(field, value, "must be a number") from None
+    if not math.isfinite(x):
+        raise _fail(field, value, "must be a finite number")
+    if x != 0.0 and abs(x) < _TINY:
+        raise _fail(field, value, f"must be 0 or at least {_TINY:.3g} in size (not subnormal)")
+    u = f" {unit}" if unit else ""
+    if minimum is not None and (x <= minimum if open_min else x < minimum):
+        rel = ">" if open_min else ">="
+        raise _fail(field, value, f"must be {rel} {minimum:g}{u}")
+    if maximum is not None and x > maximum:
+        raise _fail(field, value, f"must be <= {maximum:g}{u}")
+    return x
+
+
+def positive(value: object, field: str, *, maximum: float | None = None, unit: str = "") -> float:
+    """A finite number > 0 (and <= ``maximum``)."""
+    return real(value, field, minimum=0.0, open_min=True, maximum=maximum, unit=unit)
+
+
+def dose(value: object, field: str = "dose", *, unit: str = "") -> float:
+    """A dose: a finite number > 0 (not subnormal)."""
+    return positive(value, field, unit=unit)
+
+
+def time_days(value: object, field: str, *, maximum: float | None = None) -> float:
+    """A duration in days: finite, > 0, at most ``maximum`` days."""
+    return positive(value, field, maximum=maximum, unit="days")
+
+
+def probability(value: object, field: str, *, open_interval: bool = False) -> float:
+    """A probability in ``[0, 1]`` (``open_interval``: in ``(0, 1)``)."""
+    x = real(value, field)
+    if open_interval and not 0.0 < x < 1.0:
+        raise _fail(field, value, "must be a probability strictly between 0 and 1")
+    if not 0.0 <= x <= 1.0:
+        raise _fail(field, value, "must be a probability in [0, 1]")
+    return x
+
+
+def probability_vector(
+    values: Iterable[object],
+    field: str,
+    *,
+    open_interval: bool = False,
+    increasing: bool = False,
+    max_length: int | None = None,
+) -> tuple[float, ...]:
+    """A non-empty vector of probabilities (optionally strictly increasing)."""
+    items = list(values)
+    if not items:
+        raise _fail(field, items, "must hold at least one probability")
+    if max_length is not None and len(items) > max_length:
+        raise _fail(field, f"{len(items)} values", f"must hold at most {max_length} values")
+    out = tuple(probability(v, field, open_interval=open_interval) for v in items)
+    if increasing and any(b <= a for a, b in itertools.pairwise(out)):
+        raise _fail(field, list(out), "must be strictly increasing")
+    return out
+
+
+def number_text(text: str, field: str) -> float:
+    """Parse a number written in ASCII (``1.5``, ``-2e-3``); refuse other digits, NaN, inf."""
+    s = str(text).strip()
+    if s.lower() in _SPECIAL:
+        raise _fail(field, text, "must be a finite number")
+    if not _FLOAT_RE.fullmatch(s):
+        raise _fail(field, text, "must be a number written with ASCII digits")
+    return real(float(s), field)
+
+
+def number_list(value: object, field: str) -> list[float]:
+    """Comma text (``"0.4,0.6,0.8"``) or a sequence (a JSON list) of finite numbers; every entry
+    through :func:`number_text` (text) or :func:`real` (numbers).  The one list parser of the CLI,
+    the design options and the server."""
+    parts: Iterable[object] = (
+        value if isinstance(value, list | tuple) else str(value).split(",")
+    )
+    out: list[float] = []
+    for part in parts:
+        if isinstance(part, str):
+            if not part.strip():
+                raise _fail(field, value, "must not have an empty entry")
+            out.append(number_text(part, field))
+        else:
+            out.append(real(part, field))
+    return out
+
+
+def looks_numeric(text: str) -> bool:
+    """True when ``text`` is meant as a number: an ASCII number, NaN/infinity, or any text
+    with a non-ASCII digit (then :func:`number_text` refuses it)."""
+    s = str(text).strip()
+    return bool(
+        _FLOAT_RE.fullmatch(s)
+        or s.lower() in _SPECIAL
+        or any(ch.isdigit() and not ch.isascii() for ch in s)
+    )
+
+
+def integer_text(text: str, field: str) -> int:
+    """Parse a whole number written in ASCII digits."""
+    s = str(text).strip()
+    if not _INT_RE.fullmatch(s):
+        raise _fail(field, text, "must be a whole number written with ASCII digits")
+    return int(s)
+
+
+#: POSIX limits on one file-name component and on a whole path, in bytes (Linux NAME_MAX, PATH_MAX).
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4096
+
+
+def _path(path: str | os.PathLike[str], field: str) -> Path:
+    """``path`` as a :class:`Path`, refusing what the OS cannot take: a NUL byte, a component over
+    255 bytes or a path over 4096 bytes (found by the fuzzed CLI, issue 16)."""
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise _fail(field, text, "must not contain a NUL byte")
+    try:
+        raw = os.fsencode(text)
+    except UnicodeError:
+        raise _fail(field, text, "is not a valid file name on this system") from None
+    if len(raw) > PATH_MAX_BYTES:
+        raise _fail(field, text[:80] + "...", f"is longer than {PATH_MAX_BYTES} bytes")
+    for part in raw.split(b"/"):
+        if len(part) > NAME_MAX_BYTES:
+            raise _fail(
+                field, text[:80] + "...", f"has a name longer than {NAME_MAX_BYTES} bytes"
+            )
+    return Path(text)
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _check_parent(path: Path, field: str) -> None:
+    base = _nearest_existing(path.parent)
+    if not base.is_dir():
+        raise _fail(field, str(path), "cannot be created: a parent is a file, not a folder")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise _fail(field, str(path), f"cannot be written: folder {str(base)!r} is not writable")
+
+
+def output_file(path: str | os.PathLike[str], field: str = "out") -> Path:
+    """A file to write: not an existing folder; its parent a folder we can write (or create)."""
+    p = _path(path, field)
+    if str(path) == "" or p.name in ("", ".", ".."):
+        raise _fail(field, str(path), "must be a file name")
+    if p.is_dir():
+        raise _fail(field, str(path), "is an existing folder, expected a file name")
+    if p.exists() and not p.is_file():
+        raise _fail(field, str(path), "is not a regular file (a device, FIFO or socket)")
+    if p.exists() and not os.access(p, os.W_OK) and not os.access(p.parent, os.W_OK):
+        raise _fail(field, str(path), "cannot be written")
+    _check_parent(p, field)
+    return p
+
+
+def output_folder(path: str | os.PathLike[str], field: str = "out") -> Path:
+    """A folder to write into: not an existing file; writable (or creatable)."""
+    p = _path(path, field)
+    if str(path) == "":
+        raise _fail(field, str(path), "must be a folder name")
+    if p.exists() and not p.is_dir():
+        raise _fail(field, str(path), "is an existing file, expected a folder")
+    if p.is_dir():
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise _fail(field, str(path), "cannot be written: the folder is not writable")
+        return p
+    _check_parent(p, field)
+    return p
+
+
+def input_file(path: str | os.PathLike[str], field: str) -> Path:
+    """An existing, readable file."""
+    p = _path(path, field)
+    if not p.exists():
+        raise _fail(field, str(path), "no such file")
+    if p.is_dir():
+        raise _fail(field, str(path), "is a folder, expected a file")
+    if not os.access(p, os.R_OK):
+        raise _fail(field, str(path), "cannot be read")
+    return p
+
+
+def input_folder(path: str | os.PathLike[str], field: str) -> Path:
+    """An existing, readable folder."""
+    p = _path(path, field)
+    if not p.exists():
+        raise _fail(field, str(path), "no such folder")
+    if not p.is_dir():
+        raise _fail(field, str(path), "is a file, expected a folder")
+    return p
+
+
+_ADDRESS_RE = re.compile(r"(?:(tcp|tls)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
+
+
+def scheduler_address(text: str, field: str = "scheduler", *, probe_s: float = 2.0) -> str:
+    """A Dask scheduler address ``tcp://HOST:PORT`` (or ``tls://``; ``HOST:PORT`` means tcp)
+    whose port accepts a connection within ``probe_s`` seconds; returns it with its scheme."""
+    import socket
+
+    m = _ADDRESS_RE.fullmatch(str(text).strip())
+    if m is None or not 1 <= int(m.group(3)) <= 65535:
+        raise _fail(field, text, "must be a scheduler address tcp://HOST:PORT (port 1-65535)")
+    scheme, host, port = m.group(1) or "tcp", m.group(2).strip("[]"), int(m.group(3))
+    if probe_s > 0:
+        try:
+            with socket.create_connection((host, port), timeout=probe_s):
+                pass
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise _fail(field, text, f"no scheduler answers there ({reason})") from None
+    return f"{scheme}://{m.group(2)}:{port}"

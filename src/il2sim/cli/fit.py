@@ -1,0 +1,225 @@
+"""``il2sim fit``, ``il2sim vpc``, ``il2sim sensitivity`` and ``il2sim params``.
+
+Only option parsing, progress bars and printing; the work is in :mod:`il2sim.fit`.
+
+Examples::
+
+    il2sim trial --design a+b --a 4 --b 5 --seed 1 --out trial1
+    il2sim fit trial1 --out fit1 --json
+    il2sim fit trial.csv --params f_sc,emax_production --omega f_sc=0.3 --error prop
+    il2sim vpc trial1 --parameters fit1/parameters.toml --out vpc1
+    il2sim sensitivity --method sobol --n 256 --json
+    il2sim params --parameters fit1/parameters.toml --json
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from il2sim.cli._common import print_json
+from il2sim.errors import InputError
+
+_PHASES = {"saem": "SAEM iterations", "conditional": "conditional distributions + FIM",
+           "modes": "conditional modes (EBEs)", "likelihood": "-2LL (importance sampling)"}
+
+
+@contextmanager
+def _bars(enabled: bool) -> Iterator[Callable[[str, int, int, dict[str, Any]], None]]:
+    """A rich progress bar per fit phase on stderr (no-op when disabled)."""
+    if not enabled:
+        yield lambda phase, done, total, info: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    tasks: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                  transient=False) as prog:
+
+        def update(phase: str, done: int, total: int, info: dict[str, Any]) -> None:
+            if phase not in tasks:
+                tasks[phase] = prog.add_task(_PHASES.get(phase, phase), total=total)
+            prog.update(tasks[phase], completed=done)
+
+        yield update
+
+
+def _positive_int(v: int, field: str, minimum: int = 1) -> int:
+    if v < minimum:
+        raise InputError(f"must be an integer >= {minimum}, got {v}", field=field, value=v)
+    return v
+
+
+def fit_cmd(
+    data: Annotated[str, typer.Argument(help="SDTM folder or NONMEM-style CSV.")],
+    params: Annotated[str | None, typer.Option("--params", help="Fitted parameters, comma-separated (default: f_sc,emax_production,nk_loss_per_day,marrow_transit_day).")] = None,
+    omega: Annotated[str | None, typer.Option("--omega", help="Random effects: NAME[=SD],... or block(A,B).")] = None,
+    error: Annotated[str | None, typer.Option("--error", help="Residual error: prop|add|combined|exp or TYPE=KIND,...")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Output folder (fit.json, parameters.toml, report.html, ...).")] = Path("il2sim-fit"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted fit from OUT/saem_state.npz.")] = False,
+    iterations: Annotated[str, typer.Option("--iterations", help="SAEM K1,K2 (exploration, smoothing).")] = "300,100",
+    chains: Annotated[int, typer.Option("--chains", help="MCMC chains per subject.")] = 1,
+    is_samples: Annotated[int, typer.Option("--is-samples", help="Importance samples per subject for -2LL.")] = 500,
+    conditional: Annotated[int, typer.Option("--conditional", help="MCMC sweeps for EBEs and standard errors.")] = 150,
+    parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table to start from (default: packaged).")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    baseline: Annotated[str, typer.Option("--baseline", help="Baseline NK counts: estimate (individual parameters) or observed (covariates).")] = "estimate",
+    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
+) -> None:
+    """Fit the model to a trial's individual data by SAEM (Monolix/saemix-style)."""
+    from il2sim.fit.estimate import PostOptions
+    from il2sim.fit.saem import SaemOptions
+    from il2sim.fit.workflow import prepare, run, write_outputs
+
+    try:
+        k1, k2 = (int(x) for x in iterations.split(","))
+    except ValueError:
+        raise InputError(f"expected K1,K2, got {iterations!r}", field="iterations", value=iterations) from None
+    opts = SaemOptions(k1=_positive_int(k1, "iterations", 0), k2=_positive_int(k2, "iterations"),
+                       n_chains=_positive_int(chains, "chains"), seed=seed,
+                       checkpoint_every_s=max(0.0, float(checkpoint_every)))
+    post = PostOptions(n_conditional=_positive_int(conditional, "conditional", 2),
+                       n_is=_positive_int(is_samples, "is-samples", 2))
+    job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
+    if resume and not (out / "saem_state.npz").exists():
+        raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
+    try:
+        with _bars(True) as bar:
+            result = run(job, opts, post, out, resume, bar)
+    except (KeyboardInterrupt, SystemError) as exc:
+        from il2sim.fit.saem import interrupted
+
+        if not interrupted(exc):
+            raise
+        print(f"il2sim: interrupted; SAEM state saved in {out / 'saem_state.npz'} "
+              "(continue with --resume)", file=sys.stderr)
+        raise KeyboardInterrupt from None
+    paths = write_outputs(result, job, out, report=not no_report)
+    if json_out:
+        print_json(result.to_dict(individual=False) | {"files": [str(p) for p in paths]})
+        return
+    _print_fit(result, paths)
+
+
+def _print_fit(result: Any, paths: list[Path]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    tab = Table(title=f"il2sim fit: {result.method}, {result.n_subjects} subjects, "
+                      f"{result.n_observations} observations ({result.n_censored} BLQ)")
+    for c in ("parameter", "estimate", "SE", "95% CI", "omega SD", "CV %", "shrinkage %"):
+        tab.add_column(c, justify="left" if c == "parameter" else "right")
+    for n, p in result.parameters.items():
+        om = result.omega.get(n, {})
+        sh = result.shrinkage["eta"].get(n, math.nan)
+        tab.add_row(n, f"{p.estimate:.4g}", f"{p.se:.3g}", f"{p.ci95[0]:.4g}-{p.ci95[1]:.4g}",
+                    f"{om.get('sd', math.nan):.3g}", f"{om.get('cv_pct', math.nan):.3g}", f"{sh:.3g}")
+    con = Console()
+    con.print(tab)
+    for t, r in result.residual.items():
+        con.print(f"residual {t}: {r['kind']} a={r['a']:.4g} b={r['b']:.4g}")
+    con.print(f"-2LL {result.ofv:.2f} (MC SE {result.ofv_se:.2f})  AIC {result.aic:.2f}  "
+              f"BIC {result.bic:.2f}  ({result.elapsed_s:.0f} s)")
+    for n in result.notes:
+        con.print(f"note: {n}")
+    con.print("files: " + ", ".join(str(p) for p in paths))
+
+
+def vpc_cmd(
+    data: Annotated[str, typer.Argument(help="SDTM folder or NONMEM-style CSV.")],
+    parameters: Annotated[str, typer.Option("--parameters", help="fit.json or parameters.toml of a fit.")],
+    n_sim: Annotated[int, typer.Option("--n-sim", help="Simulated replicates of the dataset.")] = 200,
+    pc: Annotated[bool, typer.Option("--pc", help="Prediction-corrected VPC (Bergstrand 2011).")] = False,
+    bins: Annotated[int, typer.Option("--bins", help="Largest number of time bins per type.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulations.")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="Output folder (vpc.csv, vpc_<type>.png).")] = Path("il2sim-vpc"),
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Visual predictive check of a fitted model against a dataset (BLQ-aware)."""
+    from il2sim.fit.vpc_run import run_vpc
+
+    res, paths, notes = run_vpc(data, parameters, _positive_int(n_sim, "n-sim", 20),
+                                pc, _positive_int(bins, "bins"), seed, out)
+    if json_out:
+        print_json(res.to_dict() | {"files": [str(p) for p in paths], "notes": notes})
+        return
+    print(f"VPC ({'prediction-corrected, ' if pc else ''}{n_sim} replicates): "
+          f"{100 * res.coverage:.1f}% of observed percentiles inside the simulated 90% "
+          f"intervals ({len(res.table)} bins)")
+    for n in notes:
+        print(f"note: {n}")
+    print("files: " + ", ".join(str(p) for p in paths))
+
+
+def sensitivity_cmd(
+    method: Annotated[str, typer.Option("--method", help="sobol or morris.")] = "sobol",
+    params: Annotated[str | None, typer.Option("--params", help="Parameters (default: calibrated + fitted ones).")] = None,
+    regimen: Annotated[str, typer.Option("--regimen", help="Regimen text.")] = "1.25 MIU/m2 sc qd x90",
+    n: Annotated[int, typer.Option("--n", help="Sobol base sample N (rows N(D+2)) or Morris trajectories.")] = 256,
+    factor: Annotated[float, typer.Option("--factor", help="Interval [value/f, value*f] (log-uniform) where no fitted CI is known.")] = 2.0,
+    parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table (a fit's: its 95% CIs are the intervals).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Dask LocalCluster workers (127.0.0.1).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Existing Dask scheduler address.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 1,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for sensitivity.json and the figure.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Global sensitivity (SALib Sobol / Morris) of NK expansion and IL-2 exposure."""
+    from il2sim.fit.sensitivity_run import run_sensitivity
+
+    if not (math.isfinite(factor) and factor > 1):
+        raise InputError(f"must be > 1, got {factor}", field="factor", value=factor)
+    res, paths = run_sensitivity(method, params, regimen, _positive_int(n, "n", 2), factor,
+                                 parameters, workers, scheduler, seed, out, progress=not json_out)
+    if json_out:
+        print_json(res.to_dict() | {"files": [str(p) for p in paths]})
+        return
+    key = "ST" if res.method == "sobol" else "mu_star"
+    for o in res.outputs:
+        top = ", ".join(f"{p} ({res.indices[o][p][key]:.2f})" for p in res.ranking(o)[:4])
+        print(f"{o}: driven by {top}")
+    if paths:
+        print("files: " + ", ".join(str(p) for p in paths))
+
+
+def params_cmd(
+    parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table file (default: packaged).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The parameter table in force: {NAME: {value, unit, cv, source}}."""
+    from il2sim.fit.paramfile import parameter_table
+    from il2sim.model.parameters import load_parameters
+
+    if parameters is not None and not Path(parameters).is_file():
+        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
+    tab = parameter_table(load_parameters(parameters) if parameters else load_parameters())
+    if json_out:
+        print_json(tab)
+        return
+    for name, e in tab.items():
+        print(f"{name:28s} {e['value']:<14.6g} {e['unit']:<28s} cv {e['cv']:<5g} {e['source'][:60]}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add fit, vpc, sensitivity and params to ``app``."""
+    app.command("fit")(fit_cmd)
+    app.command("vpc")(vpc_cmd)
+    app.command("sensitivity")(sensitivity_cmd)
+    app.command("params")(params_cmd)

@@ -1,0 +1,183 @@
+"""``fit(data, model, spec)``: SAEM, then EBEs, standard errors, -2LL, shrinkage.
+
+Phases (each reported to ``progress(phase, done, total, info)``): ``saem`` (the estimation;
+checkpointed and resumable, :mod:`il2sim.fit.saem`), ``conditional`` (MCMC at the estimate:
+conditional means, Louis' information), ``likelihood`` (importance sampling), then the
+conditional modes, predictions and shrinkage (:mod:`il2sim.fit.posthoc`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from il2sim.errors import InputError
+from il2sim.fit.data import FitData
+from il2sim.fit.model import FitSpec, StructuralModel
+from il2sim.fit.posthoc import (
+    conditional_modes,
+    conditional_phase,
+    final_omega,
+    importance_ll,
+    predictions,
+)
+from il2sim.fit.problem import Problem
+from il2sim.fit.result import FitResult, ParameterEstimate, cv_pct, lognormal_ci
+from il2sim.fit.saem import Progress, SaemOptions, load_state, run_saem, save_state
+
+__all__ = ["PostOptions", "fit"]
+
+
+@dataclass(frozen=True)
+class PostOptions:
+    """Post-estimation settings: MCMC sweeps of the conditional phase, importance samples per
+    subject, L-BFGS iterations of the conditional modes."""
+
+    n_conditional: int = 200
+    n_is: int = 1000
+    map_iter: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("n_conditional", "n_is"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 2:
+                raise InputError(f"must be an integer >= 2, got {v!r}", field=name, value=v)
+
+
+@dataclass(frozen=True)
+class _Meta:
+    data: str
+    spec: str
+    options: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"data": self.data, "spec": self.spec, "options": self.options, **self.extra}
+
+
+def fit(
+    data: FitData,
+    model: StructuralModel,
+    spec: FitSpec,
+    options: SaemOptions | None = None,
+    post: PostOptions | None = None,
+    *,
+    default_error: str = "prop",
+    progress: Progress | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    model_id: str = "",
+) -> FitResult:
+    """Estimate ``spec``'s parameters of ``model`` from ``data`` (see the module docstring).
+
+    ``checkpoint``: file for the SAEM state (written every few seconds and on Ctrl-C);
+    ``resume``: continue from it (it must have been written for the same data, spec, options
+    and ``model_id``).  Raises ``KeyboardInterrupt`` after saving when interrupted.
+    """
+    t0 = time.perf_counter()
+    opts = options or SaemOptions()
+    post = post or PostOptions()
+    problem = Problem.build(data, model, spec, default_error)
+    meta = _Meta(data.fingerprint(), repr(spec), opts.fingerprint(), {"model": model_id})
+    ck_path = Path(checkpoint) if checkpoint is not None else None
+    state = None
+    if resume:
+        if ck_path is None or not ck_path.exists():
+            raise InputError(f"no checkpoint to resume from: {str(ck_path)!r}", field="resume",
+                             value=str(ck_path))
+        state = load_state(ck_path, meta.as_dict())
+
+    def save(st: object) -> None:
+        assert ck_path is not None
+        save_state(st, ck_path, meta.as_dict())  # type: ignore[arg-type]
+
+    st = run_saem(problem, opts, state, progress, save if ck_path is not None else None)
+    if ck_path is not None:
+        save(st)
+    cond = conditional_phase(problem, st, opts, post.n_conditional, opts.seed, progress)
+    omega = final_omega(problem, st.omega)
+    mode = conditional_modes(problem, st.mu, omega, st.ab, cond.best, post.map_iter, progress)
+    ll, ll_se = importance_ll(problem, st.mu, omega, st.ab, cond, post.n_is, opts.seed,
+                              progress=progress)
+    return _assemble(problem, st, cond, omega, mode, ll, ll_se, opts, post, time.perf_counter() - t0)
+
+
+def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mode: np.ndarray,
+              ll: float, ll_se: float, opts: SaemOptions, post: PostOptions,
+              elapsed: float) -> FitResult:
+    from il2sim.fit.posthoc import Conditional
+    from il2sim.fit.saem import SaemState
+
+    assert isinstance(st, SaemState) and isinstance(cond, Conditional)
+    spec, data = problem.spec, problem.data
+    lay = cond.layout
+    notes: list[str] = list(data.notes)
+    info = cond.info
+    bad = ~np.isfinite(info).all(axis=1)
+    info = np.where(np.isfinite(info), info, 0.0)
+    info[bad, bad] = np.where(info[bad, bad] > 0, info[bad, bad], 1e-300)
+    try:
+        np.linalg.cholesky(info)
+        cov_ok = True
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        cov_ok = False
+        cov = np.linalg.pinv(info)
+        notes.append("the Fisher information is not positive definite: standard errors are "
+                     "unreliable (a parameter may not be identifiable from these data)")
+    se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+    se_of = dict(zip(lay.names, se, strict=True))
+    params: dict[str, ParameterEstimate] = {}
+    for k, name in enumerate(spec.param_names):
+        mu, s = float(st.mu[k]), float(se_of[name])
+        params[name] = ParameterEstimate(
+            name, math.exp(mu), math.exp(mu) * s, lognormal_ci(mu, s), float(spec.initial[k]),
+            spec.units.get(name, ""), mu, s,
+        )
+    sd = np.sqrt(np.maximum(np.diag(omega), 0.0))
+    om_out = {
+        n: {"sd": float(sd[k]), "se": float(se_of[f"omega_{n}"]), "cv_pct": cv_pct(float(sd[k]))}
+        for k, n in enumerate(spec.param_names) if problem.rmask[k]
+    }
+    corr = {
+        f"{spec.param_names[lay.index[p][0]]},{spec.param_names[lay.index[p][1]]}":
+            {"estimate": float(cond.theta[p]), "se": float(se[p])}
+        for p in range(lay.d) if lay.kinds[p] == "corr"
+    }
+    res = problem.residual0.with_ab(st.ab)
+    resid: dict[str, dict[str, object]] = {}
+    for t, tn in enumerate(data.type_names):
+        resid[tn] = {"kind": res.kinds[t], "a": float(st.ab[t, 0]), "b": float(st.ab[t, 1]),
+                     "se_a": float(se_of.get(f"{tn}.a", math.nan)),
+                     "se_b": float(se_of.get(f"{tn}.b", math.nan)),
+                     "unit": data.type_units[t]}
+    pop_phi = np.tile(st.mu, (problem.n, 1))
+    pred = predictions(problem, pop_phi)
+    ipred = predictions(problem, mode)
+    iwres = res.standardized(data.dv, ipred, data.obs_type)
+    iwres = np.where(data.mask & ~data.censored, iwres, np.nan)
+    eta = mode - st.mu
+    shr_eta = {n: float(100.0 * (1.0 - np.std(eta[:, k], ddof=1) / sd[k])) if sd[k] > 0 else math.nan
+               for k, n in enumerate(spec.param_names) if problem.rmask[k]}
+    shr_eps = {}
+    for t, tn in enumerate(data.type_names):
+        v = iwres[data.type_mask(t) & ~data.censored]
+        v = v[np.isfinite(v)]
+        shr_eps[tn] = float(100.0 * (1.0 - np.std(v, ddof=1))) if v.size > 1 else math.nan
+    hist_names = ([f"mu_{n}" for n in spec.param_names] + [f"sd_{n}" for n in spec.param_names]
+                  + [f"{tn}.{ab}" for tn in data.type_names for ab in ("a", "b")])
+    return FitResult(
+        method="SAEM", n_subjects=data.n_subjects, n_observations=data.n_observations,
+        n_censored=data.n_censored, parameters=params, omega=om_out, correlations=corr,
+        residual=resid, shrinkage={"eta": shr_eta, "epsilon": shr_eps}, ofv=-2.0 * ll,
+        ofv_se=2.0 * ll_se, n_estimated=lay.d, covariance_ok=cov_ok,
+        param_names=spec.param_names, subject_ids=data.subject_ids, ebe_mode=mode,
+        ebe_mean=cond.mean, pred=pred, ipred=ipred, iwres=iwres, mu=st.mu.copy(),
+        omega_matrix=omega, ab=st.ab.copy(), residual_kinds=res.kinds,
+        history=np.array(st.history), history_names=tuple(hist_names), elapsed_s=elapsed,
+        seed=opts.seed, options={"saem": asdict(opts), "post": asdict(post)}, notes=tuple(notes),
+    )

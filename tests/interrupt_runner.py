@@ -1,0 +1,118 @@
+"""Run the il2sim CLI in this process and send SIGINT at a chosen point (tests/test_interrupt_cli.py).
+
+Usage: ``python interrupt_runner.py WHEN HOOK ARGS...``.  ``WHEN`` is ``K`` (after the K-th
+progress report with something done, so the count that finished is known exactly), ``KxK``
+(at the K-th report, then again: a second Ctrl-C) or ``tS`` (S seconds after start, before
+anything finished).  ``HOOK`` names the progress callback to watch: ``bar`` (the CLI's shared
+progress bar: trial, reproduce, design simulate; optionally ``bar:TASK``), ``simulate``,
+``sweep`` or ``calibrate``.  The signal goes to the whole process group (the test starts this
+runner in a new session), as a terminal's Ctrl-C would, so worker processes receive it too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any
+
+WHEN, HOOK, ARGV = sys.argv[1], sys.argv[2], sys.argv[3:]
+_calls = [0]
+
+
+def _fire() -> None:
+    os.kill(0, signal.SIGINT)
+
+
+def _tick() -> None:
+    _calls[0] += 1
+    if "x" in WHEN:
+        k = int(WHEN.split("x")[0])
+        if _calls[0] == k:
+            _fire()
+            time.sleep(0.2)
+            _fire()
+    elif not WHEN.startswith("t") and _calls[0] == int(WHEN):
+        _fire()
+
+
+def _patch() -> None:
+    if HOOK.startswith("bar"):
+        import il2sim.cli._common as common
+
+        task_name = HOOK.split(":", 1)[1] if ":" in HOOK else None
+        original = common.progress_bar
+
+        @contextmanager
+        def bar(enabled: bool = True) -> Any:
+            with original(False) as update:
+
+                def hooked(task: str, done: int, total: int) -> None:
+                    update(task, done, total)
+                    if done > 0 and (task_name is None or task == task_name):
+                        _tick()
+
+                yield hooked
+
+        common.progress_bar = bar  # type: ignore[assignment]
+    elif HOOK == "simulate":
+        import il2sim.cli.simulate as sim
+
+        original_bar = sim._progress_bar
+
+        def progress_bar(label: str) -> Any:
+            bar, progress = original_bar(label)
+
+            def hooked(done: int, total: int) -> None:
+                progress(done, total)
+                _tick()
+
+            return bar, hooked
+
+        sim._progress_bar = progress_bar  # type: ignore[assignment]
+    elif HOOK == "sweep":
+        import il2sim.sweep.execute as ex
+
+        original_progress = ex._progress
+
+        @contextmanager
+        def progress(enabled: bool, total: int, done: int) -> Any:
+            with original_progress(False, total, done) as advance:
+
+                def hooked() -> None:
+                    advance()
+                    _tick()
+
+                yield hooked
+
+        ex._progress = progress  # type: ignore[assignment]
+    elif HOOK == "calibrate":
+        import il2sim.calibrate as cal
+
+        original_cal = cal.calibrate
+
+        def calibrate(**kw: Any) -> Any:
+            inner = kw.get("progress")
+
+            def hooked(n: int, cost: float) -> None:
+                if inner is not None:
+                    inner(n, cost)
+                _tick()
+
+            kw["progress"] = hooked
+            return original_cal(**kw)
+
+        cal.calibrate = calibrate  # type: ignore[assignment]
+
+
+if __name__ == "__main__":
+    _patch()
+    if WHEN.startswith("t"):
+        threading.Timer(float(WHEN[1:]), _fire).start()
+    sys.argv = ["il2sim", *ARGV]
+    from il2sim.cli.entry import main  # the console script's entry (a quiet Ctrl-C on import)
+
+    main()
