@@ -1,6 +1,6 @@
 """Model v2 (issue 11) against its own golden outputs (``tests/golden/v2``, recorded by
 ``tests/golden/record_v2.py`` once v2 was final): the library summary of the ten regimens of
-issue 10 (50 patients, adaptive preset), every number to 1e-7 relative (the same arithmetic up
+issue 10 (50 patients, the default preset `fast`), every number to 1e-7 relative (the same arithmetic up
 to rounding: a change of the biology or of the solver shows here first)."""
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def test_roundtrip_seed_regimen_matches_il2sim_solver() -> None:
 
 def test_roundtrip_iv_bolus_and_infusion_events() -> None:
     """i.v. bolus + infusions: events land at the same times with the same amounts/rates
-    (il2sim with adaptive steps, which resolve the fast decay after the bolus)."""
+    (il2sim with the default adaptive steps, which resolve the fast decay after the bolus)."""
     reg = parse_spec("0.5 MIU/m2 iv bolus once + 2 MIU/m2 iv infusion over 6h qd x3 @1")
     horizon = 6.0
     t = np.arange(round(horizon / STEP_DAY) + 1) * STEP_DAY
@@ -100,7 +100,6 @@ def test_roundtrip_iv_bolus_and_infusion_events() -> None:
     pop = Population.sample(1, 1, params)
     res = simulate(
         reg, pop, params.without_variability(), horizon_day=horizon, output_times_day=t,
-        solver="adaptive",
     )  # fmt: skip
     out = _runner(export_sbml(reg, patient=None, seed=1, parameters=params).sbml).simulate(times=t)
     conc, nk = out[:, 1], out[:, 2]

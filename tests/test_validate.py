@@ -109,3 +109,23 @@ def test_cli_json_and_out(tmp_path: Path) -> None:
                                  "model_p5", "model_p95", "agree", "role", "rule"}
     assert json.loads((tmp_path / "o" / "validate.json").read_text())["n_rows"] == 2
     assert (tmp_path / "o" / "validate.txt").read_text().startswith("study | regimen")
+
+
+def test_a_stop_keeps_the_finished_rows_flagged(tmp_path: Path) -> None:
+    """The interruption contract (il2sim._interrupt): a stop asked before the first simulation
+    keeps no row, and the report says so (interrupted, done 0 of 2)."""
+    import yaml
+
+    from il2sim._interrupt import interruptible
+    from il2sim.validate.library import run_studies
+
+    f = tmp_path / "mine.yaml"
+    f.write_text(yaml.safe_dump({"studies": [ROW, {**ROW, "id": "toy2"}]}))
+    with interruptible() as stop:
+        stop.set()
+        assert run_studies(load_studies(f)) == ()
+    from il2sim.validate import ValidationReport
+
+    rep = ValidationReport((), 2026, str(f), asked=2)
+    d = rep.to_dict()
+    assert rep.interrupted and (d["interrupted"], d["done"], d["asked"]) == (True, 0, 2)

@@ -2,7 +2,7 @@
 
 The ten regimens of issue 10 (``record_v1.REGIMENS``), 50 virtual patients each (seed 20 + i),
 the library summary (``il2sim simulate --json`` model keys: ``simulate(...).summary()``), the
-adaptive preset; plus ``il2sim validate --json`` (the built-in library, seed 2026).  Run from
+default preset (``fast``); plus ``il2sim validate --json`` (the built-in library, seed 2026).  Run from
 the repository root once model v2 is final::
 
     nice -n 10 .venv/bin/python tests/golden/record_v2.py
@@ -25,7 +25,7 @@ N_PATIENTS = 50
 
 
 def summary_of(name: str) -> dict[str, object]:
-    """The v2 summary of regimen ``name`` (adaptive preset)."""
+    """The v2 summary of regimen ``name`` (default preset, ``fast``)."""
     from il2sim._json import to_jsonable
     from il2sim.population import Population
     from il2sim.regimen.spec import parse_spec
@@ -34,8 +34,7 @@ def summary_of(name: str) -> dict[str, object]:
     spec, extra = REGIMENS[name]
     horizon = float(extra[1]) if extra else None
     seed = 20 + list(REGIMENS).index(name)
-    res = simulate(parse_spec(spec), Population.sample(N_PATIENTS, seed), horizon_day=horizon,
-                   solver="adaptive")
+    res = simulate(parse_spec(spec), Population.sample(N_PATIENTS, seed), horizon_day=horizon)
     out: dict[str, object] = to_jsonable(res.summary())
     out["regimen"] = spec
     return out

@@ -87,7 +87,7 @@ def weighted_residuals(
     parameters: Parameters, studies: Sequence[Study], seed: int
 ) -> tuple[npt.NDArray[np.float64], tuple[ValidationRow, ...]]:
     """Residuals of every training row under ``parameters`` (and the rows)."""
-    rows = run_studies(studies, seed=seed, parameters=parameters, solver="adaptive")
+    rows = run_studies(studies, seed=seed, parameters=parameters, solver="fast")
     return np.array([r.study.residual(r.statistic) for r in rows], dtype=float), rows
 
 
@@ -170,3 +170,26 @@ def fit_training(
         intervals=intervals, rows=rows, residuals=tuple(float(v) for v in r),
         cost=float(0.5 * np.sum(r * r)), n_evaluations=n_eval, interrupted=interrupted,
     )
+
+
+def fitted_descriptions(
+    fit: StudyFit, patients: int, seed: int, max_evaluations: int, day: str | None = None
+) -> dict[str, str]:
+    """The ``description`` written beside each fitted value: when and how it was fitted, its
+    interval and whether the training data identify it (``il2sim calibrate --write``)."""
+    import datetime
+
+    when = day or datetime.datetime.now(datetime.UTC).date().isoformat()
+    out: dict[str, str] = {}
+    for iv in fit.intervals:
+        flag = ("identified" if iv.identified else
+                f"NOT identified by the training data (95% interval wider than "
+                f"{IDENTIFIED_MAX_RATIO:g}x)")
+        out[iv.name] = (
+            f"calibrated by il2sim calibrate on {when}, settings: --patients {patients} "
+            f"--seed {seed} --max-evaluations {max_evaluations} ({fit.n_evaluations} "
+            f"evaluations incl. the Jacobian's); fitted to the training rows of "
+            f"validate/studies.yaml weighted by their published uncertainty (validation rows "
+            f"never); ci95 = Gauss-Newton 95% interval on the log scale; {flag}"
+        )
+    return out

@@ -19,8 +19,8 @@ from typing import Annotated
 
 import typer
 
-from il2sim.cli._common import print_json, progress_bar, to_jsonable
-from il2sim.errors import InputError
+from il2sim import checks
+from il2sim.cli._common import exit_interrupted, print_json, progress_bar, to_jsonable
 
 
 def validate_cmd(
@@ -37,10 +37,10 @@ def validate_cmd(
     from il2sim._files import write_text_atomic
     from il2sim.validate import format_table, validate
 
-    if studies is not None and not studies.is_file():
-        raise InputError("no such file", field="studies", value=str(studies))
-    if out is not None and out.exists() and not out.is_dir():
-        raise InputError("exists and is not a directory", field="out", value=str(out))
+    if studies is not None:
+        studies = checks.input_file(studies, "studies")
+    if out is not None:
+        out = checks.output_folder(out, "out")
     with progress_bar(not json_out) as update:
         report = validate(
             studies, seed=seed, progress=lambda d, t: update("simulating studies", d, t)
@@ -55,6 +55,9 @@ def validate_cmd(
         print_json(report.to_dict())
     else:
         print(text)
+    if report.interrupted:
+        exit_interrupted("study rows", len(report.rows), report.asked,
+                         str(out / "validate.json") if out is not None else None)
 
 
 def register(app: typer.Typer) -> None:

@@ -213,12 +213,14 @@ def write_values(
     *,
     calibrated_only: bool = True,
     intervals: Mapping[str, tuple[float, float, bool]] | None = None,
+    descriptions: Mapping[str, str] | None = None,
 ) -> Path:
     """Write new ``value`` fields for ``updates`` into the TOML table at ``path`` (default:
     the model's table), atomically (temp file, then rename), and return the path.
 
     ``intervals`` (name -> (low, high, identified)) also writes the calibration's 95% interval
-    (``ci95 = [low, high]``, an unbounded end as 1e300) and ``identified`` beside the value.
+    (``ci95 = [low, high]``, an unbounded end as 1e300) and ``identified`` beside the value;
+    ``descriptions`` (name -> text) replaces the entry's ``description`` (how it was fitted).
     The file is edited with ``tomlkit``: only the ``value`` of each named entry changes
     (written as Python's shortest round-trip repr); comments, order, spacing and every other
     field are kept byte for byte.  With ``calibrated_only`` (the default) an entry whose
@@ -250,6 +252,8 @@ def write_values(
             lo, hi, ident = intervals[name]
             entry["ci95"] = [float(lo), float(hi) if math.isfinite(hi) else 1e300]  # type: ignore[index]
             entry["identified"] = bool(ident)  # type: ignore[index]
+        if descriptions and name in descriptions:
+            entry["description"] = str(descriptions[name])  # type: ignore[index]
     text = tomlkit.dumps(doc)
     check = tomllib.loads(text)
     for name, v in updates.items():

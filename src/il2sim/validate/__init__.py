@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from il2sim._interrupt import interrupt_fields, interruptible
 from il2sim.model.parameters import Parameters
 from il2sim.validate.library import (
     DEFAULT_PATIENTS,
@@ -51,6 +52,13 @@ class ValidationReport:
     rows: tuple[ValidationRow, ...]
     seed: int
     studies_file: str
+    #: Rows asked for (``len(rows) < asked``: interrupted, the finished rows only).
+    asked: int = -1
+
+    @property
+    def interrupted(self) -> bool:
+        """True when a Ctrl-C stopped the run before every row was simulated."""
+        return 0 <= self.asked and len(self.rows) < self.asked
 
     def counts(self) -> dict[str, dict[str, int]]:
         """{role: {rows, agree}}."""
@@ -72,6 +80,7 @@ class ValidationReport:
             "n_rows": len(self.rows),
             "n_agree": sum(r.agree for r in self.rows),
             "rows": [r.to_dict() for r in self.rows],
+            **interrupt_fields(len(self.rows), self.asked if self.asked >= 0 else len(self.rows)),
         }
 
     def table_rows(self) -> list[dict[str, str]]:
@@ -109,6 +118,10 @@ def validate(
     parameters: Parameters | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ValidationReport:
-    """Run the rows of ``studies`` (a file; default the built-in library)."""
-    rows = run_studies(load_studies(studies), seed=seed, parameters=parameters, progress=progress)
-    return ValidationReport(rows, seed, str(studies) if studies is not None else "built-in")
+    """Run the rows of ``studies`` (a file; default the built-in library).  Interruptible
+    (:mod:`il2sim._interrupt`): a first Ctrl-C keeps the finished rows, flagged."""
+    table = load_studies(studies)
+    with interruptible():
+        rows = run_studies(table, seed=seed, parameters=parameters, progress=progress)
+    return ValidationReport(rows, seed, str(studies) if studies is not None else "built-in",
+                            asked=len(table))

@@ -216,15 +216,21 @@ def run_studies(
     seed: int = 2026,
     parameters: Parameters | None = None,
     progress: Callable[[int, int], None] | None = None,
-    solver: str = "adaptive",
+    solver: str = "fast",
 ) -> tuple[ValidationRow, ...]:
     """Simulate every row (one simulation per regimen/horizon/patients, the same seeded
-    virtual population for each) and apply its rule."""
+    virtual population for each) and apply its rule.  Inside an
+    :func:`il2sim._interrupt.interruptible` scope a first Ctrl-C stops between simulations:
+    the rows finished so far are returned (in study order), the others are left out."""
+    from il2sim._interrupt import stop_requested
+
     groups: dict[tuple[str, float | None, int], list[Study]] = {}
     for s in studies:
         groups.setdefault((s.regimen, s.horizon_day, s.patients), []).append(s)
     out: dict[str, ValidationRow] = {}
     for k, ((spec, horizon, n), rows) in enumerate(groups.items()):
+        if stop_requested():
+            break
         pop = Population.sample(n, seed, parameters=parameters)
         res = simulate(parse_spec(spec), pop, parameters=parameters, horizon_day=horizon,
                        solver=solver)
@@ -236,4 +242,4 @@ def run_studies(
                                       float(np.percentile(v, 95)), stat, s.agrees(stat))
         if progress is not None:
             progress(k + 1, len(groups))
-    return tuple(out[s.id] for s in studies)
+    return tuple(out[s.id] for s in studies if s.id in out)
