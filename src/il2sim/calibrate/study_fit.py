@@ -83,11 +83,17 @@ def training_studies(path: str | Path | None = None, patients: int | None = None
     return tuple(replace(s, patients=patients) for s in rows) if patients else rows
 
 
+class _Stopped(Exception):
+    """Raised from the objective when a stop was asked for (ends ``least_squares``)."""
+
+
 def weighted_residuals(
     parameters: Parameters, studies: Sequence[Study], seed: int
 ) -> tuple[npt.NDArray[np.float64], tuple[ValidationRow, ...]]:
     """Residuals of every training row under ``parameters`` (and the rows)."""
     rows = run_studies(studies, seed=seed, parameters=parameters, solver="fast")
+    if len(rows) < len(studies):  # a stop inside run_studies: this evaluation did not finish
+        raise _Stopped
     return np.array([r.study.residual(r.statistic) for r in rows], dtype=float), rows
 
 
@@ -107,10 +113,6 @@ def intervals_from_jacobian(
         lo, hi = float(np.exp(x[i] - _Z975 * se)), float(np.exp(x[i] + _Z975 * se))
         out.append(Interval(n, float(np.exp(x[i])), lo, hi, hi / lo <= IDENTIFIED_MAX_RATIO))
     return tuple(out)
-
-
-class _Stopped(Exception):
-    """Raised from the objective when a stop was asked for (ends ``least_squares``)."""
 
 
 def fit_training(
