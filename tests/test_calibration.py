@@ -107,3 +107,17 @@ def test_cli_calibrate_check_json() -> None:
     out = json.loads(r.stdout)
     assert out["patients_per_level"] == 3 and len(out["levels"]) == 7
     assert out["toxicity_current"] is True and out["toxicity"] is None
+
+
+def test_every_calibrated_value_is_stored_with_its_interval_and_how_it_was_fitted() -> None:
+    """Issue 11: every calibrated parameter has a 95% interval and an identified flag, and its
+    description says it was fitted by ``il2sim calibrate`` (not hand-tuned)."""
+    p = load_parameters()
+    for name in p.calibrated_names():
+        spec = p.specs[name]
+        assert spec.ci95 is not None, name
+        lo, hi = spec.ci95
+        assert lo <= spec.value <= hi, (name, lo, spec.value, hi)
+        assert "calibrated by il2sim calibrate on" in spec.description, name
+        assert "hand-tuned" not in spec.description, name
+    assert {iv.name for iv in cal.model_fit.stored_intervals(p)} == set(p.calibrated_names())
