@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from il2sim._interrupt import StopFlag, interruptible
+from il2sim._interrupt import StopFlag, interruptible, paced
 from il2sim.designs.base import Decision, Design, Outcomes
 from il2sim.designs.kernels import HARD_CAP_COHORTS, Caps, Kernel
 from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
@@ -51,6 +51,7 @@ from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixe
 from il2sim.errors import DesignError
 
 __all__ = [
+    "INTERRUPTED",
     "Accrual",
     "CohortLog",
     "Progress",
@@ -67,6 +68,10 @@ Progress = Callable[[int, int], None]
 #: Uniforms held in memory per kernel chunk (8 MB of doubles).
 _UNIFORM_BUDGET = 1 << 20
 _MAX_CHUNK_TRIALS = 50_000
+
+#: ``Decision.reason`` of a trial a Ctrl-C ended (``run_one(seed, stop)``).
+INTERRUPTED = "interrupted"
+_INTERRUPTED = Decision(None, True, INTERRUPTED)
 
 
 def trial_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
@@ -166,13 +171,19 @@ class TrialController:
                 return self._run_kernel(kern, n, root, progress, flag)
             return self._run_generic(n, lambda i: trial_seed(root, i), progress, flag, keep_records)
 
-    def run_one(self, seed: int | np.random.SeedSequence) -> TrialRecord:
-        """One trial by the generic loop with its own seed (``rng = default_rng(seed)``)."""
+    def run_one(
+        self, seed: int | np.random.SeedSequence, stop: StopFlag | None = None
+    ) -> TrialRecord:
+        """One trial by the generic loop with its own seed (``rng = default_rng(seed)``).
+
+        ``stop``: checked before each cohort (one long trial, ``il2sim trial``); once set the
+        trial ends with the cohorts that finished and the final decision
+        ``Decision(None, True, INTERRUPTED)`` (no dose selected)."""
         ss = _as_root(seed)
         rng = np.random.default_rng(ss)
         patients = self.source.trial(ss, rng)
         if self.design.time_to_event:
-            return self._run_one_tte(ss, rng, patients)
+            return self._run_one_tte(ss, rng, patients, stop)
         design, caps, acc = self.design, self.caps, self.accrual
         out = Outcomes()
         logs: list[CohortLog] = []
@@ -181,6 +192,8 @@ class TrialController:
         while not dec.stop:
             if len(logs) >= caps.cohorts or out.n_patients >= caps.patients:
                 break
+            if stop is not None and stop.is_set():
+                return TrialRecord(ss, tuple(logs), _INTERRUPTED, False, clock, out)
             level = dec.next_dose
             if level is None or not 1 <= level <= design.n_doses:
                 raise DesignError(
@@ -200,7 +213,11 @@ class TrialController:
         return TrialRecord(ss, tuple(logs), dec, not dec.stop, clock, out)
 
     def _run_one_tte(
-        self, ss: np.random.SeedSequence, rng: np.random.Generator, patients: Any
+        self,
+        ss: np.random.SeedSequence,
+        rng: np.random.Generator,
+        patients: Any,
+        stop: StopFlag | None = None,
     ) -> TrialRecord:
         """The loop of a time-to-event design (TITE-CRM, TITE-BOIN; dfcrm ``titesim``).
 
@@ -232,6 +249,9 @@ class TrialController:
         dec = design.fit(Outcomes()).decision()
         waits = 0
         while len(logs) < caps.cohorts and len(dose) < caps.patients:
+            if stop is not None and stop.is_set():
+                done = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh))
+                return TrialRecord(ss, tuple(logs), _INTERRUPTED, False, clock, done)
             t0 = clock + float(tm.gaps(rng, 1)[0]) if (logs or tm.first_gap) else 0.0
             if logs:
                 dec = design.fit(seen(t0)).decision()
@@ -348,8 +368,9 @@ class TrialController:
 
         done = 0
         try:
-            if self.workers == 1:
-                for lo, hi in bounds:
+            if self.workers == 1:  # time-sized chunks: the flag is checked about every second
+                sized = bounds if self.chunk_trials else paced(n, first=1, most=chunk)
+                for lo, hi in sized:
                     if flag.is_set():
                         break
                     job(lo, hi)
