@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from il2sim import checks
 from il2sim.errors import InputError
+from il2sim.limits import LIMITS, limit
 from il2sim.serve import audit, engine
 from il2sim.serve.db import Database
 from il2sim.serve.models import Cohort, Decision, Patient, Trial
@@ -28,7 +29,8 @@ from il2sim.serve.service import Principal, ServeError, snapshot
 __all__ = ["add_cohort", "create_trial", "record_decision", "update_protocol"]
 
 _LETTERS_RE = re.compile(r"^\s*(\d*)\s*([NTEBntebNTEB]{1,30})\s*$", re.ASCII)
-MAX_COHORTS = 1000
+#: The default cap on cohorts per trial; the cap in force is ``limit("cohorts")``.
+MAX_COHORTS = int(LIMITS["cohorts"].default)
 
 
 def _user_error(exc: Exception) -> ServeError:
@@ -179,7 +181,7 @@ def add_cohort(
     """Enter the next cohort (investigators and statisticians); returns (number, recommendation)."""
     who.require("investigator")
     if cohort not in (None, ""):
-        cohort = _checked(checks.whole, cohort, "cohort", minimum=1, maximum=MAX_COHORTS)
+        cohort = _checked(checks.whole, cohort, "cohort", minimum=1, maximum=int(limit("cohorts")))
     try:
         with db.write() as s:
             trial = _trial(s, trial_id)
@@ -196,8 +198,10 @@ def add_cohort(
                 what = "was already entered" if int(cohort) < seq else "is not next"
                 raise ServeError(409, f"cohort {int(cohort)} {what}; cohort {seq} is next",
                                  "cohort")  # fmt: skip
-            if seq > MAX_COHORTS:
-                raise ServeError(409, f"at most {MAX_COHORTS} cohorts", "cohort")
+            cap = int(limit("cohorts"))
+            if seq > cap:
+                raise ServeError(409, f"at most {cap} cohorts (limit cohorts, docs/limits.md)",
+                                 "cohort")  # fmt: skip
             history = [(int(r.dose_level), str(r.outcomes)) for r in rows] + [(level, letters)]
             try:
                 design = Protocol(proto).design()
