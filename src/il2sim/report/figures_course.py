@@ -28,6 +28,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 
+def _mean_sd(ax: Any, x: Any, stats: Any, offset: float, color: Any, **label: Any) -> None:
+    """One dose level's mean ± SD over ``x`` (shifted by ``offset`` so levels do not overlap)."""
+    ax.errorbar(x + offset, stats["mean"], yerr=stats["std"].fillna(0.0), marker="o", ms=3,
+                capsize=2, lw=1.1, color=color, **label)  # fmt: skip
+
+
 @_literal_text
 def plot_escalation(result: AnalysisResult, reference: Mapping[str, Any] | None = None) -> Figure:
     """Dose by patient in enrolment order; DLTs marked; the MTD picked as a line."""
@@ -89,29 +95,11 @@ def plot_pk(result: AnalysisResult, reference: Mapping[str, Any] | None = None) 
         daily_peak = g.groupby(["USUBJID", "day"])["conc_used_pm"].max().reset_index()
         by_day = daily_peak.groupby("day")["conc_used_pm"].agg(["mean", "std"]).reset_index()
         ax = axes[0, 0]
-        ax.errorbar(
-            by_day["day"] + _dodge(k, len(levels), 0.8),
-            by_day["mean"],
-            yerr=by_day["std"].fillna(0.0),
-            marker="o",
-            ms=3,
-            capsize=2,
-            lw=1.1,
-            color=colors[k],
-            label=_level_label(level, dose),
-        )
+        _mean_sd(ax, by_day["day"], by_day, _dodge(k, len(levels), 0.8), colors[k],
+                 label=_level_label(level, dose))  # fmt: skip
         if has_hours:
             by_h = g.groupby("time_h")["conc_used_pm"].agg(["mean", "std"]).reset_index()
-            axes[0, 1].errorbar(
-                by_h["time_h"] + _dodge(k, len(levels), 0.08),
-                by_h["mean"],
-                yerr=by_h["std"].fillna(0.0),
-                marker="o",
-                ms=3,
-                capsize=2,
-                lw=1.1,
-                color=colors[k],
-            )
+            _mean_sd(axes[0, 1], by_h["time_h"], by_h, _dodge(k, len(levels), 0.08), colors[k])
     axes[0, 0].set_xlabel("study day")
     axes[0, 0].set_title("Daily peak IL-2 by study day (mean ± SD)", fontsize=10)
     if has_hours:
@@ -149,17 +137,8 @@ def plot_nk_time(result: AnalysisResult) -> Figure:
             if g.empty:
                 continue
             g = g.reset_index()
-            ax.errorbar(
-                g["day"] + _dodge(k, len(levels), 0.8),
-                g["mean"],
-                yerr=g["std"].fillna(0.0),
-                marker="o",
-                ms=3,
-                capsize=2,
-                lw=1.1,
-                color=colors[k],
-                label=_level_label(level, dose),
-            )
+            _mean_sd(ax, g["day"], g, _dodge(k, len(levels), 0.8), colors[k],
+                     label=_level_label(level, dose))  # fmt: skip
         ax.axvline(1, color="0.6", lw=0.8, ls=":")
         ax.set_xlabel("study day (first dose on day 1)")
         ax.set_ylabel("cells/µL (mean ± SD)")
