@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PANEL = "Design options"
 _DESIGN_HELP = (
     "3+3 (=3+3a), 3+3a, 3+3b, 4+5, a+b, crm, boin, mtpi2, i3+3, keyboard, tite-crm, tite-boin, "
-    "boin12."
+    "boin12, efftox."
 )
 _TITE = "Time-to-event (tite-crm, tite-boin)"
 
@@ -50,7 +50,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             float | None,
             typer.Option(
                 "--target-tox",
-                help="Efficacy-toxicity designs (boin12): toxicity threshold phi_T (= --target).",
+                help="Efficacy-toxicity designs (boin12, efftox): toxicity threshold (= --target).",
                 rich_help_panel=_PANEL,
             ),
         ],
@@ -61,7 +61,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             float | None,
             typer.Option(
                 "--target-eff",
-                help="Efficacy-toxicity designs (boin12): lowest acceptable efficacy phi_E.",
+                help="Efficacy-toxicity designs (boin12, efftox): lowest acceptable efficacy.",
                 rich_help_panel=_PANEL,
             ),
         ],

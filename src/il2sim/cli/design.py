@@ -252,6 +252,10 @@ def paths_cmd(
     truth: Annotated[
         str | None, typer.Option("--truth", help="True DLT probabilities per dose.")
     ] = None,
+    truth_eff: Annotated[
+        str | None,
+        typer.Option("--truth-eff", help="True efficacy probabilities (boin12, efftox)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """All outcomes of the next cohorts with the design's decisions (and probabilities)."""
@@ -259,7 +263,8 @@ def paths_cmd(
 
     p = _truth(truth)
     des = spec.build(truth=p)
-    res = dose_paths(des, _outcomes(outcomes, outcomes_file, des.n_doses), cohorts_ahead, p)
+    oc = _outcomes(outcomes, outcomes_file, des.n_doses)
+    res = dose_paths(des, oc, cohorts_ahead, p, truth_eff=_truth(truth_eff))
     if json_out:
         print_json(res)
         return

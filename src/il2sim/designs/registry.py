@@ -43,6 +43,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "tite-crm": ("il2sim.designs.tite", "TITECRM"),
     "tite-boin": ("il2sim.designs.tite_boin", "TITEBOIN"),
     "boin12": ("il2sim.designs.boin12", "BOIN12"),
+    "efftox": ("il2sim.designs.efftox", "EffTox"),
 }
 
 _AB: dict[str, dict[str, Any]] = {
