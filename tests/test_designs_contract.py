@@ -41,6 +41,7 @@ OPTIONS: dict[str, dict[str, object]] = {
     "tite-boin": {"target": 0.3, "window_days": 28},
     "boin12": {"target": 0.35, "target_eff": 0.25},
     "efftox": {"doses": [1, 2, 4, 6.6, 10], "n_draws": 2048},
+    "bf-boin": {"target": 0.25},
 }
 
 

@@ -126,13 +126,16 @@ def tite_estimate_nb(
             pl[n_part] = level[i]
             pw[n_part] = w[i]
             n_part += 1
-    # pooled part; the partial terms log(1 - w p) lie in [log(1 - w), 0], so grid points whose
-    # pooled log posterior is > 45 below the best lower bound carry < 3e-20 of the mass and
-    # keep that lower bound instead of the exact value (saves most log1p calls)
+    # pooled part first; the partial terms log(1 - w p) are <= 0, so the pooled log posterior
+    # bounds each grid point from above.  The exact value at the pooled mode, v*, bounds the
+    # maximum from below: points whose bound is > 40 below v* carry < 5e-18 of the mass and
+    # keep the lower bound (pooled + sum log(1 - w)) instead of the exact value.  The partial
+    # terms enter as one log of their product per point (each factor in [1 - w, 1]).
     shift = 0.0
     for j in range(n_part):
         shift += np.log1p(-pw[j])
     best = -1e300
+    g_best = 0
     for g in range(g_n):
         s = 0.0
         for i in range(k):
@@ -140,17 +143,20 @@ def tite_estimate_nb(
         ll[g] = s
         if s + logprior[g] > best:
             best = s + logprior[g]
-    floor = best + shift - 45.0
-    for g in range(g_n):
-        if n_part == 0:
-            break
-        if ll[g] + logprior[g] < floor:
-            ll[g] += shift
-            continue
-        s = 0.0
+            g_best = g
+    if n_part > 0:
+        prod = 1.0
         for j in range(n_part):
-            s += np.log1p(-pw[j] * pp[g, pl[j]])
-        ll[g] += s
+            prod *= 1.0 - pw[j] * pp[g_best, pl[j]]
+        floor = best + np.log(prod) - 40.0
+        for g in range(g_n):
+            if ll[g] + logprior[g] < floor:
+                ll[g] += shift
+                continue
+            prod = 1.0
+            for j in range(n_part):
+                prod *= 1.0 - pw[j] * pp[g, pl[j]]
+            ll[g] += np.log(prod)
     ll_inf = 0.0
     for i in range(k):
         if ny[i] > 0:

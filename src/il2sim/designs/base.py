@@ -87,6 +87,12 @@ class Design(ABC):
         return False
 
     @property
+    def uses_efficacy(self) -> bool:
+        """True when simulation needs the true efficacy per dose (the efficacy-toxicity designs,
+        and BF-BOIN, whose responses open doses for backfill)."""
+        return self.efficacy
+
+    @property
     def time_to_event(self) -> bool:
         """True for designs that decide at each arrival from partially observed outcomes
         (TITE-CRM, TITE-BOIN): the controller then runs its time-to-event loop and the design
