@@ -74,32 +74,21 @@ def beta_sf_nb(x: float, a: float, b: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def scores_nb(
-    n: npt.NDArray[np.int64], ce: npt.NDArray[np.int64], cn: npt.NDArray[np.int64],
-    cb: npt.NDArray[np.int64], u2: float, u3: float, ub: float, out: npt.NDArray[np.float64],
+def dose_stats_nb(
+    i: int, n: npt.NDArray[np.int64], tox: npt.NDArray[np.int64], eff: npt.NDArray[np.int64],
+    ce: npt.NDArray[np.int64], cn: npt.NDArray[np.int64], cb: npt.NDArray[np.int64],
+    u2: float, u3: float, ub: float, target: float, target_eff: float, c_t: float, c_e: float,
+    u: npt.NDArray[np.float64], ok: npt.NDArray[np.bool_],
 ) -> None:  # fmt: skip
-    """Utility score 100 Pr(U > u_b / 100), U ~ Beta(1 + x, 1 + n - x), x = (100 E + u2 N +
-    u3 B) / 100 (u1 = 100, u4 = 0), per dose, into ``out``."""
-    for i in range(n.size):
-        x = (100.0 * ce[i] + u2 * cn[i] + u3 * cb[i]) / 100.0
-        out[i] = 100.0 * beta_sf_nb(ub / 100.0, 1.0 + x, 1.0 + n[i] - x)
-
-
-@njit(cache=True, nogil=True)
-def admissible_nb(
-    d: int, n: npt.NDArray[np.int64], tox: npt.NDArray[np.int64], eff: npt.NDArray[np.int64],
-    target: float, target_eff: float, c_t: float, c_e: float, out: npt.NDArray[np.bool_],
-) -> None:  # fmt: skip
-    """Admissible doses among d-1, d, d+1: not Pr(p_T > phi_T) >= c_t, not Pr(p_E < phi_E) >=
-    c_e (Beta(1, 1) priors)."""
-    k = n.size
-    for i in range(k):
-        out[i] = False
-        if i < d - 1 or i > d + 1:
-            continue
-        too_tox = beta_sf_nb(target, 1.0 + tox[i], 1.0 + n[i] - tox[i]) >= c_t
-        futile = 1.0 - beta_sf_nb(target_eff, 1.0 + eff[i], 1.0 + n[i] - eff[i]) >= c_e
-        out[i] = not too_tox and not futile
+    """Dose ``i``'s utility score ``u[i]`` = 100 Pr(U > u_b / 100), U ~ Beta(1 + x, 1 + n - x),
+    x = (100 E + u2 N + u3 B) / 100 (u1 = 100, u4 = 0), and ``ok[i]``: not Pr(p_T > phi_T) >=
+    c_t and not Pr(p_E < phi_E) >= c_e (Beta(1, 1) priors).  Only dose i's counts enter, so a
+    kernel updates the dose of the last cohort only."""
+    x = (100.0 * ce[i] + u2 * cn[i] + u3 * cb[i]) / 100.0
+    u[i] = 100.0 * beta_sf_nb(ub / 100.0, 1.0 + x, 1.0 + n[i] - x)
+    too_tox = beta_sf_nb(target, 1.0 + tox[i], 1.0 + n[i] - tox[i]) >= c_t
+    futile = 1.0 - beta_sf_nb(target_eff, 1.0 + eff[i], 1.0 + n[i] - eff[i]) >= c_e
+    ok[i] = not too_tox and not futile
 
 
 @njit(cache=True, nogil=True)
@@ -156,16 +145,14 @@ def obd_nb(
 
 @njit(cache=True, nogil=True)
 def decide_nb(
-    d: int, n: npt.NDArray[np.int64], tox: npt.NDArray[np.int64], eff: npt.NDArray[np.int64],
-    ce: npt.NDArray[np.int64], cn: npt.NDArray[np.int64], cb: npt.NDArray[np.int64],
-    target: float, target_eff: float, u2: float, u3: float, ub: float, lam_e: float,
-    lam_d: float, n_star: int, c_t: float, c_e: float, n_stop: int,
+    d: int, n: npt.NDArray[np.int64], tox: npt.NDArray[np.int64], u: npt.NDArray[np.float64],
+    ok: npt.NDArray[np.bool_], target: float, lam_e: float, lam_d: float, n_star: int,
+    n_stop: int,
 ) -> tuple[int, int, int]:  # fmt: skip
-    """(next dose or -1 to stop, reason code, OBD or -1) after the data, current dose ``d``
-    (the order of ``boin12_next_dose``; see ``boin12``)."""
+    """(next dose or -1 to stop, reason code, OBD or -1) after the data, current dose ``d``, from
+    the per-dose scores ``u`` and flags ``ok`` (:func:`dose_stats_nb`); the order of
+    ``boin12_next_dose`` (see ``boin12``).  Admissible = ``ok`` among d-1, d, d+1."""
     k = n.size
-    u = np.empty(k)
-    scores_nb(n, ce, cn, cb, u2, u3, ub, u)
     obd = obd_nb(n, tox, u, target)
     if n.max() >= n_stop:
         return -1, STOP_N, obd
@@ -174,22 +161,20 @@ def decide_nb(
         return d + 1, EXPLORE, obd
     if pt >= lam_d:
         return max(d - 1, 0), DEESCALATE, obd
-    adm = np.empty(k, dtype=np.bool_)
-    admissible_nb(d, n, tox, eff, target, target_eff, c_t, c_e, adm)
     if lam_e < pt < lam_d and n[d] >= n_star:
         lo = d - 1 if d >= 1 else d
-        if lo < d and adm[lo] and adm[d]:
+        if lo < d and ok[lo] and ok[d]:
             nxt = lo if u[lo] >= u[d] else d
-        elif lo < d and adm[lo]:
+        elif lo < d and ok[lo]:
             nxt = lo
-        elif adm[d]:
+        elif ok[d]:
             nxt = d
         else:
             nxt = 0
         return nxt, PAIR, obd
     best = -1
-    for i in range(k):
-        if adm[i] and (best < 0 or u[i] >= u[best]):
+    for i in range(max(d - 1, 0), min(d + 2, k)):
+        if ok[i] and (best < 0 or u[i] >= u[best]):
             best = i
     if best < 0:
         return -1, NONE_ADMISSIBLE, -1
@@ -212,13 +197,22 @@ def simulate_boin12_nb(
     stop when it says so, else treat the next cohort until ``max_cohorts`` / ``max_patients``
     (the last cohort cut to fit); the selection is the OBD of the last decision."""
     k = pt.size
+    u0 = np.empty(k)
+    ok0 = np.empty(k, dtype=np.bool_)
+    uu = np.empty(k)
+    ok = np.empty(k, dtype=np.bool_)
     ce = np.zeros(k, dtype=np.int64)
     cn = np.zeros(k, dtype=np.int64)
     cb = np.zeros(k, dtype=np.int64)
     tox = np.zeros(k, dtype=np.int64)
     eff = np.zeros(k, dtype=np.int64)
     n = np.zeros(k, dtype=np.int64)
+    for i in range(k):  # the untreated doses' scores and flags
+        dose_stats_nb(i, n, tox, eff, ce, cn, cb, u2, u3, ub, target, target_eff, c_t, c_e,
+                      u0, ok0)  # fmt: skip
     for t in range(u.shape[0]):
+        uu[:] = u0
+        ok[:] = ok0
         ce[:] = 0
         cn[:] = 0
         cb[:] = 0
@@ -257,8 +251,9 @@ def simulate_boin12_nb(
             cohort_dlt[t, c] = ny
             cohort_eff[t, c] = ne
             cohort_both[t, c] = nboth
-            nxt, _, obd = decide_nb(d, n, tox, eff, ce, cn, cb, target, target_eff, u2, u3, ub,
-                                    lam_e, lam_d, n_star, c_t, c_e, n_stop)  # fmt: skip
+            dose_stats_nb(d, n, tox, eff, ce, cn, cb, u2, u3, ub, target, target_eff, c_t, c_e,
+                          uu, ok)  # fmt: skip
+            nxt, _, obd = decide_nb(d, n, tox, uu, ok, target, lam_e, lam_d, n_star, n_stop)
             if nxt < 0:
                 stopped = True
                 break

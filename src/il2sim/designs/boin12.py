@@ -133,22 +133,28 @@ class BOIN12Fit(Fit):
             "B": per((e > 0) & (t > 0)), "T": per((e == 0) & (t > 0)),
         }  # fmt: skip
 
-    def utility(self) -> npt.NDArray[np.float64]:
-        """100 Pr(U_d > u_b / 100) per dose."""
+    def _stats(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Per dose: utility score and the admissibility flag (before the d-1..d+1 window)."""
         des = self.design
         c = self.counts()
-        out = np.empty(des.n_doses)
-        nb.scores_nb(c["n"], c["E"], c["N"], c["B"], des.u2, des.u3, des.benchmark(), out)
-        return out
+        u = np.empty(des.n_doses)
+        ok = np.empty(des.n_doses, dtype=bool)
+        for i in range(des.n_doses):
+            nb.dose_stats_nb(i, c["n"], c["tox"], c["eff"], c["E"], c["N"], c["B"], des.u2,
+                             des.u3, des.benchmark(), des.target, des.target_eff, des.c_t,
+                             des.c_e, u, ok)  # fmt: skip
+        return u, ok
+
+    def utility(self) -> npt.NDArray[np.float64]:
+        """100 Pr(U_d > u_b / 100) per dose."""
+        return self._stats()[0]
 
     def admissible(self, d: int) -> npt.NDArray[np.bool_]:
         """Admissible doses among d-1, d, d+1 (0-based ``d``)."""
-        des = self.design
-        c = self.counts()
-        out = np.empty(des.n_doses, dtype=bool)
-        nb.admissible_nb(d, c["n"], c["tox"], c["eff"], des.target, des.target_eff, des.c_t,
-                         des.c_e, out)  # fmt: skip
-        return out
+        ok = self._stats()[1]
+        window = np.zeros(ok.size, dtype=bool)
+        window[max(d - 1, 0) : min(d + 2, ok.size)] = True
+        return np.asarray(window & ok)
 
     def obd(self) -> int | None:
         """escalation's ``select_boin12_obd``: OBD among doses <= the isotonic MTD."""
@@ -166,11 +172,9 @@ class BOIN12Fit(Fit):
         c = self.counts()
         d = int(oc.dose[-1]) - 1
         lam_e, lam_d = lambdas(des.target)
-        nxt, why, obd = nb.decide_nb(
-            d, c["n"], c["tox"], c["eff"], c["E"], c["N"], c["B"], des.target, des.target_eff,
-            des.u2, des.u3, des.benchmark(), lam_e, lam_d, des.n_star, des.c_t, des.c_e,
-            des.n_stop,
-        )  # fmt: skip
+        u, ok = self._stats()
+        nxt, why, obd = nb.decide_nb(d, c["n"], c["tox"], u, ok, des.target, lam_e, lam_d,
+                                     des.n_star, des.n_stop)  # fmt: skip
         mtd = None if obd < 0 else int(obd) + 1
         if nxt < 0:
             return Decision(None, True, REASONS[why], mtd=mtd)
