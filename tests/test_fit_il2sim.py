@@ -65,6 +65,28 @@ def test_predictions_invariant_to_row_order_and_batch(small_design: Il2simDesign
     np.testing.assert_array_equal(two[0], two[1])
 
 
+def test_fit_solver_agrees_with_the_trial_preset(small_design: Il2simDesign) -> None:
+    """The fit's cheaper grid (FIT_SOLVER) against the ``trial`` preset that ``il2sim trial``
+    simulates with, on draws of every free parameter (SD 0.4) at every observation: IL-2
+    above the LLOQ within 2%, cell counts within 1% (measured on 43 patients x 4 draws:
+    1.2%, 0.37%, 0.60%; residual errors are 12-15%)."""
+    fit_m = Il2simModel(small_design)
+    trial_m = Il2simModel(small_design, solver="trial")
+    assert fit_m.solver_name == "fit" and trial_m.solver_name == "trial"
+    n = small_design.data.n_subjects
+    rng = np.random.default_rng(4)
+    phi = np.log(fit_m.initial()) + 0.4 * rng.standard_normal((3 * n, len(fit_m.param_names)))
+    subj = np.tile(np.arange(n), 3)
+    a, b = fit_m.predict(phi, subj), trial_m.predict(phi, subj)
+    d = small_design.data
+    mask, ty = d.mask[subj], d.obs_type[subj]
+    il2 = mask & (ty == d.type_names.index("il2")) & (b > 0.5)
+    cells = mask & (ty != d.type_names.index("il2"))
+    assert il2.sum() > 50 and cells.sum() > 100
+    assert np.max(np.abs(a[il2] / b[il2] - 1)) < 0.02
+    assert np.max(np.abs(a[cells] / b[cells] - 1)) < 0.01
+
+
 def _to_sdtm(df: pd.DataFrame, folder: Path) -> None:
     """Write the reading table as the SDTM tables `il2sim trial` writes (DM, SUPPDM, EX, PC,
     CP; one EX record per constant-dose run)."""

@@ -34,18 +34,31 @@ __all__ = ["PostOptions", "fit"]
 
 @dataclass(frozen=True)
 class PostOptions:
-    """Post-estimation settings: MCMC sweeps of the conditional phase, importance samples per
-    subject, L-BFGS iterations of the conditional modes."""
+    """Post-estimation settings: MCMC sweeps of the conditional phase (at most
+    ``n_conditional``; from ``conditional_min`` on it stops by saemix's rule with
+    ``lmcmc``/``rmcmc``, :func:`il2sim.fit.posthoc.conditional_phase`; ``conditional_min``
+    None = always ``n_conditional``), importance samples per subject, L-BFGS iterations of the
+    conditional modes."""
 
     n_conditional: int = 200
     n_is: int = 1000
     map_iter: int = 50
+    conditional_min: int | None = 100
+    lmcmc: int = 50
+    rmcmc: float = 0.05
 
     def __post_init__(self) -> None:
-        for name in ("n_conditional", "n_is"):
+        for name in ("n_conditional", "n_is", "lmcmc"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 2:
                 raise InputError(f"must be an integer >= 2, got {v!r}", field=name, value=v)
+        if self.conditional_min is not None and (not isinstance(self.conditional_min, int)
+                                                 or self.conditional_min < 1):
+            raise InputError(f"must be a positive integer, got {self.conditional_min!r}",
+                             field="conditional_min", value=self.conditional_min)
+        if not (isinstance(self.rmcmc, float | int) and 0 < self.rmcmc < 1):
+            raise InputError(f"must be in (0, 1), got {self.rmcmc!r}", field="rmcmc",
+                             value=self.rmcmc)
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,8 @@ def fit(
     st = run_saem(problem, opts, state, progress, save if ck_path is not None else None)
     if ck_path is not None:
         save(st)
-    cond = conditional_phase(problem, st, opts, post.n_conditional, opts.seed, progress)
+    cond = conditional_phase(problem, st, opts, post.n_conditional, opts.seed, progress,
+                             post.conditional_min, post.lmcmc, post.rmcmc)
     omega = final_omega(problem, st.omega)
     mode = conditional_modes(problem, st.mu, omega, st.ab, cond.best, post.map_iter, progress)
     ll, ll_se = importance_ll(problem, st.mu, omega, st.ab, cond, post.n_is, opts.seed,
@@ -179,5 +193,6 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         ebe_mean=cond.mean, pred=pred, ipred=ipred, iwres=iwres, mu=st.mu.copy(),
         omega_matrix=omega, ab=st.ab.copy(), residual_kinds=res.kinds,
         history=np.array(st.history), history_names=tuple(hist_names), elapsed_s=elapsed,
-        seed=opts.seed, options={"saem": asdict(opts), "post": asdict(post)}, notes=tuple(notes),
+        seed=opts.seed, options={"saem": asdict(opts), "post": asdict(post),
+                                 "conditional_sweeps": cond.n_draws}, notes=tuple(notes),
     )

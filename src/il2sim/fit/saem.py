@@ -56,7 +56,10 @@ class SaemOptions:
     ``k2`` smoothing iterations (step ``1/j^alpha``); ``n_chains`` chains per subject;
     ``mcmc`` = (prior, joint random walk, component-wise random walk) proposals per
     iteration; ``sa_iters`` (default ``k1 // 2``) annealing iterations with factor
-    ``sa_alpha``; ``seed`` of every draw.
+    ``sa_alpha``; ``seed`` of every draw; ``scan``: the component-wise kernel moves one
+    random component per row per pass (``random``: one model call a pass) or every component
+    in turn (``systematic``, saemix's kernel: one call per component), see
+    :func:`il2sim.fit.mcmc.mcmc_sweep`.
     """
 
     n_burn: int = 5
@@ -72,12 +75,16 @@ class SaemOptions:
     rw_rate: float = 0.4
     seed: int = 1
     checkpoint_every_s: float = 10.0
+    scan: str = "random"
 
     def __post_init__(self) -> None:
         for name in ("n_burn", "k1", "k2", "n_chains"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < (1 if name in ("k2", "n_chains") else 0):
                 raise InputError(f"must be a non-negative integer, got {v!r}", field=name, value=v)
+        if self.scan not in ("random", "systematic"):
+            raise InputError(f"must be random or systematic, got {self.scan!r}", field="scan",
+                             value=self.scan)
         if not (0.5 < self.step_exponent <= 1.0):
             raise InputError(f"must be in (0.5, 1], got {self.step_exponent}",
                              field="step_exponent", value=self.step_exponent)
@@ -98,7 +105,7 @@ class SaemOptions:
     def fingerprint(self) -> str:
         """Settings that must match for a resume."""
         return repr((self.n_burn, self.k1, self.k2, self.n_chains, self.mcmc, self.sa_iters,
-                     self.sa_alpha, self.step_exponent, self.nonrandom_decay, self.seed))
+                     self.sa_alpha, self.step_exponent, self.nonrandom_decay, self.seed, self.scan))
 
 
 @dataclass

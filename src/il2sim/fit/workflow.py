@@ -285,6 +285,7 @@ def load_fitted(path: str, table: Any) -> tuple[PopulationModel, Il2simDesign, l
         kinds.append(r["kind"] if r["kind"] in KINDS else "prop")
         ab.append((float(r["a"]), float(r["b"])))
     typical = {n: math.exp(v) for n, v in zip(names, mu, strict=True) if n in free}
-    model = Il2simModel(design, free, base.with_params(**typical))
+    solver = str(meta.get("solver", "fit")) if meta is not None else "fit"
+    model = Il2simModel(design, free, base.with_params(**typical), solver=solver)
     res = ResidualModel(tuple(kinds), np.asarray(ab), np.full(len(types), 1e-12))
     return PopulationModel(model, mu, omega, res), design, notes
