@@ -87,6 +87,19 @@ def test_fit_solver_agrees_with_the_trial_preset(small_design: Il2simDesign) -> 
     assert np.max(np.abs(a[cells] / b[cells] - 1)) < 0.01
 
 
+def test_far_tail_rows_are_not_simulated(small_design: Il2simDesign) -> None:
+    """A proposal 10^6-fold from the start (the model's derived constants may not be finite
+    there; seen as "i0_per_ul_per_day: non-finite individual constant" on a 3-patient fit)
+    gets NaN predictions (likelihood 0); the other rows are unchanged."""
+    m = Il2simModel(small_design)
+    phi = np.tile(np.log(m.initial()), (3, 1))
+    phi[1, -2] += 14.0
+    subj = np.array([0, 1, 2])
+    f = m.predict(phi, subj)
+    assert np.isnan(f[1]).all() and np.isfinite(f[[0, 2]][small_design.data.mask[[0, 2]]]).all()
+    np.testing.assert_allclose(f[[0, 2]], m.predict(phi[[0, 2]], subj[[0, 2]]), rtol=1e-12)
+
+
 def _to_sdtm(df: pd.DataFrame, folder: Path) -> None:
     """Write the reading table as the SDTM tables `il2sim trial` writes (DM, SUPPDM, EX, PC,
     CP; one EX record per constant-dose run)."""

@@ -70,6 +70,8 @@ def resolve_fit_solver(solver: str | SolverOptions) -> tuple[str, SolverOptions]
 #: (``benchmarks/bench_fit.py --identifiability``, docs/fit.md).
 DEFAULT_FREE: tuple[str, ...] = ("f_sc", "emax_production", "nk_loss_per_day",
                                  "marrow_transit_day")
+#: Largest |log(theta / start)| a row may have to be simulated (a 22000-fold change).
+PHI_SPAN = 10.0
 #: Reference CV given to fitted parameters so that z maps to phi (see the module docstring).
 _REF_CV = 1.0
 _OMEGA_REF = float(np.sqrt(np.log1p(_REF_CV**2)))
@@ -232,6 +234,7 @@ class Il2simModel:
         self.ref = base.without_variability().with_bpv(**{k: _REF_CV for k in free})
         self.log_typical = np.log([base.value(k) for k in free])
         self.solver_name, self.solver = resolve_fit_solver(solver)
+        self._log_start = np.log(self.initial())
         _passive_openmp()
 
     @property
@@ -277,8 +280,22 @@ class Il2simModel:
                         amount_scale=d.amount_scale[subjects], solver=self.solver)
 
     def predict(self, phi: FloatArray, subjects: IntArray) -> FloatArray:
-        """Predictions (R, J) at each row's subject's observations."""
-        res = self.simulate(np.asarray(phi, dtype=float), np.asarray(subjects, dtype=np.int64))
+        """Predictions (R, J) at each row's subject's observations.  Rows with a parameter
+        more than ``exp(PHI_SPAN)``-fold from its starting value (an MCMC proposal far in a
+        tail; the model's derived constants may not be finite there) are not simulated:
+        their predictions are NaN, which the fit treats as likelihood 0."""
+        phi = np.asarray(phi, dtype=float)
+        subjects = np.asarray(subjects, dtype=np.int64)
+        ok = np.all(np.abs(phi - self._log_start) <= PHI_SPAN, axis=1)
+        if not ok.all():
+            out = np.full((phi.shape[0], self.design.out_idx.shape[1]), np.nan)
+            if ok.any():
+                out[ok] = self._predict(phi[ok], subjects[ok])
+            return out
+        return self._predict(phi, subjects)
+
+    def _predict(self, phi: FloatArray, subjects: IntArray) -> FloatArray:
+        res = self.simulate(phi, subjects)
         names = self.design.data.type_names
         stack = np.stack([np.asarray(getattr(res, _TYPE_ATTR[t]), dtype=float) for t in names])
         ty = np.clip(self.design.data.obs_type[subjects], 0, None)

@@ -24,7 +24,7 @@ from scipy import optimize, special
 from il2sim.fit.fim import Louis, ThetaLayout
 from il2sim.fit.mcmc import mcmc_sweep
 from il2sim.fit.problem import Problem, gauss_logpdf
-from il2sim.fit.saem import SaemOptions, SaemState
+from il2sim.fit.saem import SaemOptions, SaemState, check_stop
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -99,6 +99,7 @@ def conditional_phase(problem: Problem, st: SaemState, options: SaemOptions, n_i
         done = it + 1
         if progress is not None:
             progress("conditional", done, n_iter, {})
+        check_stop("conditional", done, n_iter)
         m = s1 / cnt[:, None]
         var = np.einsum("nkk->nk", s2) / cnt[:, None] - m**2
         ebar.append(m.mean(axis=0))
@@ -161,6 +162,7 @@ def conditional_modes(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         it[0] += 1
         if progress is not None:
             progress("modes", it[0], max_iter, {})
+        check_stop("modes", it[0], max_iter)
 
     out = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", callback=step,
                             options={"maxiter": max_iter, "gtol": 1e-5})
@@ -215,6 +217,8 @@ def importance_ll(problem: Problem, mu: FloatArray, omega: FloatArray, ab: Float
         done += m
         if progress is not None:
             progress("likelihood", done, n_samples, {})
+        if done < n_samples:
+            check_stop("likelihood", done, n_samples)
     logw = np.concatenate(logw_all, axis=0)  # (M, N)
     mx = logw.max(axis=0)
     w = np.exp(logw - mx)

@@ -42,7 +42,25 @@ from il2sim.fit.problem import Problem
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["Progress", "SaemOptions", "SaemState", "interrupted", "run_saem"]
+__all__ = ["FitInterrupted", "Progress", "SaemOptions", "SaemState", "interrupted", "run_saem"]
+
+
+class FitInterrupted(Exception):
+    """A first Ctrl-C under :func:`il2sim._interrupt.interruptible` stopped the fit between
+    iterations (or sweeps, samples) of ``phase``; ``done`` of ``asked`` of that phase had
+    finished and the SAEM state was saved (when a checkpoint file was given)."""
+
+    def __init__(self, phase: str, done: int, asked: int) -> None:
+        super().__init__(f"interrupted in {phase}: {done} of {asked}")
+        self.phase, self.done, self.asked = phase, int(done), int(asked)
+
+
+def check_stop(phase: str, done: int, asked: int) -> None:
+    """Raise :class:`FitInterrupted` if the active interruption scope was asked to stop."""
+    from il2sim._interrupt import stop_requested
+
+    if stop_requested():
+        raise FitInterrupted(phase, done, asked)
 
 #: progress(phase, done, total, info)
 Progress = Callable[[str, int, int, dict[str, Any]], None]
@@ -219,7 +237,9 @@ def run_saem(
     """Run SAEM from ``state`` (default: :func:`initial_state`) to ``options.n_iter``.
 
     ``checkpoint(state)`` is called every ``options.checkpoint_every_s`` seconds and, on
-    Ctrl-C, with the last completed iteration before the ``KeyboardInterrupt`` propagates.
+    Ctrl-C, with the last completed iteration: under :func:`il2sim._interrupt.interruptible`
+    (the CLI) the first Ctrl-C stops after the iteration in hand and raises
+    :class:`FitInterrupted`; outside a scope Python's ``KeyboardInterrupt`` propagates.
     """
     st = state if state is not None else initial_state(problem, options)
     rng = np.random.default_rng()
@@ -234,6 +254,12 @@ def run_saem(
             if checkpoint is not None and time.monotonic() - last_save >= options.checkpoint_every_s:
                 checkpoint(st)
                 last_save = time.monotonic()
+            if st.k < total:
+                check_stop("saem", st.k, total)
+    except FitInterrupted:
+        if checkpoint is not None:
+            checkpoint(st)
+        raise
     except KeyboardInterrupt:
         if checkpoint is not None:
             checkpoint(st)

@@ -182,7 +182,12 @@ def write_outputs(result: FitResult, job: FitJob, out_dir: Path, n_sim: int = 20
                                        np.full(data.n_types, 1e-12)))
     if progress:
         progress("simulating replicates for NPDE")
-    sims, cens = simulate_replicates(pm, data, n_sim, result.seed)
+    from il2sim._interrupt import stop_requested
+    from il2sim.fit.saem import FitInterrupted
+
+    sims, cens = simulate_replicates(pm, data, n_sim, result.seed, stop=stop_requested)
+    if sims.shape[0] < n_sim or stop_requested():
+        raise FitInterrupted("npde", sims.shape[0], n_sim)  # nothing written yet
     nd = npde(data, sims, cens, result.seed)
     body = result.to_dict() | {"model": fitted_model_dict(result, job), "data": job.data_label}
     paths = [out_dir / "fit.json", out_dir / "parameters.toml", out_dir / "individual.csv",
