@@ -288,3 +288,18 @@ def test_fit_second_ctrl_c_stops_at_once(fit_csv: Path, tmp_path: Path) -> None:
     assert message_lines(err) == ["il2sim: interrupted (stopped at once, nothing kept)"], err
     assert not (out / "fit.json").exists()
     no_hidden(tmp_path)
+
+
+def test_sensitivity_stops_between_chunks_and_writes_nothing(tmp_path: Path) -> None:
+    """Sobol indices need every model run: a first Ctrl-C after chunk 1 of 2 exits 130 with
+    the counts and the flag, and writes no file."""
+    out = tmp_path / "sens"
+    rc, stdout, err = run(
+        "1", "bar", "sensitivity", "--params", "f_sc,ka_per_day", "--n", "1024",
+        "--regimen", "1 MIU/m2 sc qd x2", "--json", "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    line = assert_contract(rc, err)
+    assert counts(line) == (1, 2)
+    res = json.loads(stdout)
+    assert res["interrupted"] is True and (res["done"], res["asked"]) == (1, 2)
+    assert res["indices"] is None and not out.exists()

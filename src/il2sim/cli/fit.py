@@ -197,12 +197,29 @@ def sensitivity_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Global sensitivity (SALib Sobol / Morris) of NK expansion and IL-2 exposure."""
+    from il2sim._interrupt import interruptible
+    from il2sim.cli._common import exit_interrupted
+    from il2sim.fit.sensitivity import SensitivityInterrupted
     from il2sim.fit.sensitivity_run import run_sensitivity
 
     if not (math.isfinite(factor) and factor > 1):
         raise InputError(f"must be > 1, got {factor}", field="factor", value=factor)
-    res, paths = run_sensitivity(method, params, regimen, _positive_int(n, "n", 2), factor,
-                                 parameters, workers, scheduler, seed, out, progress=not json_out)
+    from il2sim.cli import _common
+
+    m = method.strip().lower()
+    with interruptible(), _common.progress_bar(not json_out) as update:
+        try:
+            res, paths = run_sensitivity(
+                method, params, regimen, _positive_int(n, "n", 2), factor, parameters, workers,
+                scheduler, seed, out,
+                progress=lambda done, total: update(f"{m}: model evaluations (chunks)", done, total))
+        except SensitivityInterrupted as stop:
+            # the indices need every model run: nothing is written
+            if json_out:
+                print_json({"interrupted": True, "done": stop.done, "asked": stop.asked,
+                            "method": method, "indices": None})
+            exit_interrupted("chunks of model runs (indices need every run: nothing written)",
+                             stop.done, stop.asked)
     if json_out:
         print_json(res.to_dict() | {"files": [str(p) for p in paths]})
         return
