@@ -246,7 +246,7 @@ def cost(n_iter: int = 10) -> None:
 
 def omega_profile(extra_nk_days: tuple[int, ...], rep: int = 0,
                   grid: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.29, 0.4, 0.55, 0.75),
-                  n_is: int = 300) -> None:
+                  n_is: int = 200, k: tuple[int, int] = (150, 50)) -> None:
     """Identifiability of the between-patient SD of ``nk_loss_per_day``: fit replicate ``rep``
     (its data; with NK and CD56bright also on ``extra_nk_days``), then the partial profile of
     -2LL in that SD (every other parameter at its estimate; importance sampling with the fit's
@@ -265,7 +265,7 @@ def omega_profile(extra_nk_days: tuple[int, ...], rep: int = 0,
     spec = FitSpec(names, tuple(truth[n] * 1.3 for n in names), names, {n: 0.5 for n in names},
                    (BASELINE_PARAMS,), error={"*": "prop"})
     problem = Problem.build(design.data, model, spec)
-    opts = SaemOptions(seed=1 + rep)
+    opts = SaemOptions(k1=k[0], k2=k[1], seed=1 + rep)
     st = run_saem(problem, opts)
     cond = conditional_phase(problem, st, opts, 150, opts.seed, min_iter=100)
     om = final_omega(problem, st.omega)
@@ -278,7 +278,8 @@ def omega_profile(extra_nk_days: tuple[int, ...], rep: int = 0,
         se = math.nan
     n_nk = int((design.data.mask & (design.data.obs_type == 1)).sum())
     label = f"NK on visits + days {list(extra_nk_days)}" if extra_nk_days else "seed visits"
-    print(f"omega profile, replicate {rep}, {label}: {design.data.n_subjects} patients, "
+    print(f"omega profile, replicate {rep}, {label}, SAEM K1,K2 = {k}: "
+          f"{design.data.n_subjects} patients, "
           f"{n_nk} NK counts; SD estimate {math.sqrt(om[j, j]):.3f} (SE {se:.3f}; truth "
           f"{omega['nk_loss_per_day']:.3f}); mu nk_loss {math.exp(st.mu[j]):.4g}")
     rows = []

@@ -182,7 +182,7 @@ def test_reduced_recovery_il2sim() -> None:
         spec = FitSpec(names, tuple(1.3 * v for v in m.initial()), names,
                        {k: 0.5 for k in names}, blocks=(names[-2:],))
         r = fit(design.data, m, spec, SaemOptions(k1=60, k2=30, seed=rep),
-                PostOptions(n_conditional=10, n_is=20))
+                PostOptions(n_conditional=10, n_is=10, map_iter=5))
         for k in free:
             est[k].append(r.parameters[k].estimate)
             sds[k].append(r.omega[k]["sd"])
