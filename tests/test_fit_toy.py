@@ -164,3 +164,25 @@ def test_block_omega_estimates_correlation() -> None:
     c = r.correlations["V,CL"]
     assert abs(c["estimate"] - 0.7) < 0.2 and c["se"] > 0
     assert r.omega_matrix[0, 1] == 0.0  # ka outside the block stays uncorrelated
+
+
+def test_replicates_stop_between_chunks() -> None:
+    """``il2sim vpc``'s first Ctrl-C: simulate_replicates returns the chunks that finished,
+    the same draws as the first replicates of an uninterrupted run."""
+    from il2sim.fit.predictive import PopulationModel, simulate_replicates
+    from il2sim.fit.residual import ResidualModel
+
+    data, model = toy_oral_dataset(1, n=10)
+    pm = PopulationModel(model, np.log([1.5, 30.0, 3.0]), np.diag([0.1, 0.1, 0.1]),
+                         ResidualModel(("prop",), np.array([[0.0, 0.1]]), np.full(1, 1e-12)))
+    asked = [0]
+
+    def stop() -> bool:
+        asked[0] += 1
+        return asked[0] >= 2
+
+    sims, cens = simulate_replicates(pm, data, 100, 1, chunk_rows=100, stop=stop)
+    full, full_cens = simulate_replicates(pm, data, 100, 1, chunk_rows=100)
+    assert sims.shape[0] == 20 and full.shape[0] == 100  # two chunks of 10 replicates
+    np.testing.assert_array_equal(np.nan_to_num(sims), np.nan_to_num(full[:20]))
+    np.testing.assert_array_equal(cens, full_cens[:20])
