@@ -57,6 +57,15 @@ def test_theophylline_matches_nlmixr2(theoph_fit) -> None:  # type: ignore[no-un
     assert abs(r.residual["conc"]["a"] - NLMIXR2_ADD_SD) < 0.03
     assert r.covariance_ok
     assert math.isfinite(r.ofv) and r.ofv_se < 1.0
+    assert all(o["identified"] for o in r.omega.values()), r.notes
+
+
+def test_poorly_identified_sd_is_flagged() -> None:
+    from il2sim.fit.estimate import _poorly_identified
+
+    assert _poorly_identified(0.3, 0.05, 20.0) == ""
+    assert _poorly_identified(0.03, math.nan, 96.0) == "eta shrinkage 96%, SE not available"
+    assert _poorly_identified(0.2, 0.15, 30.0) == "RSE 75%"
 
 
 def test_toy_recovery_with_censoring() -> None:
