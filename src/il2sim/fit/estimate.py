@@ -142,6 +142,44 @@ def _poorly_identified(sd: float, se: float, shrinkage_pct: float) -> str:
     return ", ".join(why)
 
 
+def _cov_without_flat_sds(problem: Problem, lay: object, info: np.ndarray, omega: np.ndarray,
+                          mode: np.ndarray, mu: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Covariance when the information is not positive definite: the rows of SDs whose
+    random effect shrank past :data:`MAX_SHRINKAGE_PCT` (a variance collapsing towards 0
+    makes the information singular in its direction) are removed and the rest inverted,
+    i.e. the SEs of the other parameters hold those SDs at their estimates (their own SE is
+    NaN); if the rest is still singular, the pseudo-inverse (SEs unreliable)."""
+    from il2sim.fit.fim import ThetaLayout
+
+    assert isinstance(lay, ThetaLayout)
+    sd = np.sqrt(np.maximum(np.diag(omega), 0.0))
+    flat: list[int] = []
+    for k in range(problem.spec.k):
+        if problem.rmask[k] and sd[k] > 0:
+            shr = 100.0 * (1.0 - np.std(mode[:, k] - mu[k], ddof=1) / sd[k])
+            if shr > MAX_SHRINKAGE_PCT:
+                flat.append(k)
+    drop = [p for p, (kind, ix) in enumerate(zip(lay.kinds, lay.index, strict=True))
+            if kind in ("sd", "corr") and any(i in flat for i in ix)]
+    keep = np.array([p for p in range(lay.d) if p not in drop], dtype=int)
+    if drop and keep.size:
+        sub = info[np.ix_(keep, keep)]
+        try:
+            np.linalg.cholesky(sub)
+            cov = np.full_like(info, np.nan)
+            cov[np.ix_(keep, keep)] = np.linalg.inv(sub)
+            names = ", ".join(problem.spec.param_names[k] for k in flat)
+            notes.append("the Fisher information is singular in the direction of the "
+                         f"between-patient SD of {names} (it shrank towards 0): the other "
+                         "standard errors hold it at its estimate")
+            return cov
+        except np.linalg.LinAlgError:
+            pass
+    notes.append("the Fisher information is not positive definite: standard errors are "
+                 "unreliable (a parameter may not be identifiable from these data)")
+    return np.asarray(np.linalg.pinv(info))
+
+
 def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mode: np.ndarray,
               ll: float, ll_se: float, opts: SaemOptions, post: PostOptions,
               elapsed: float) -> FitResult:
@@ -162,9 +200,7 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
         cov_ok = False
-        cov = np.linalg.pinv(info)
-        notes.append("the Fisher information is not positive definite: standard errors are "
-                     "unreliable (a parameter may not be identifiable from these data)")
+        cov = _cov_without_flat_sds(problem, lay, info, omega, mode, st.mu, notes)
     se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     se_of = dict(zip(lay.names, se, strict=True))
     params: dict[str, ParameterEstimate] = {}
