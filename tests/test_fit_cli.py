@@ -3,6 +3,13 @@ naming the field and value, no traceback, no output)."""
 
 from __future__ import annotations
 
+import os
+
+# numba's OpenMP threads sleep between the fit's thousands of short batched calls instead of
+# spinning (il2sim.fit.il2sim_model._passive_openmp; it must be set before the first kernel
+# runs in this process, and collection precedes every test)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import json
 from pathlib import Path
 
@@ -87,7 +94,7 @@ def test_fit_json_contract_and_parameter_file(tiny_csv: Path, tmp_path: Path,
     out = tmp_path / "fit"
     code, stdout, err = _run(["fit", str(tiny_csv), "--params", "f_sc,emax_production",
                               "--iterations", "8,4", "--conditional", "3", "--is-samples", "10",
-                              "--out", str(out), "--json"], capsys)
+                              "--npde-replicates", "20", "--out", str(out), "--json"], capsys)
     assert code == 0, err
     d = json.loads(stdout)
     for key in ("method", "n_subjects", "n_observations", "ofv", "aic", "bic", "parameters",

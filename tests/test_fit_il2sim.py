@@ -4,6 +4,13 @@ same design, a VPC of the model against data simulated from it, a reduced recove
 
 from __future__ import annotations
 
+import os
+
+# numba's OpenMP threads sleep between the fit's thousands of short batched calls instead of
+# spinning (il2sim.fit.il2sim_model._passive_openmp; it must be set before the first kernel
+# runs in this process, and collection precedes every test)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import math
 from pathlib import Path
 

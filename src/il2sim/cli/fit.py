@@ -66,6 +66,7 @@ def fit_cmd(
     conditional: Annotated[int, typer.Option("--conditional", help="MCMC sweeps for EBEs and standard errors.")] = 150,
     parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table to start from (default: packaged).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    npde_replicates: Annotated[int, typer.Option("--npde-replicates", help="Simulated replicates of the dataset for the NPDE.")] = 200,
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline NK counts: estimate (individual parameters) or observed (covariates).")] = "estimate",
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
 ) -> None:
@@ -83,6 +84,7 @@ def fit_cmd(
                        checkpoint_every_s=max(0.0, float(checkpoint_every)))
     post = PostOptions(n_conditional=_positive_int(conditional, "conditional", 2),
                        n_is=_positive_int(is_samples, "is-samples", 2))
+    _positive_int(npde_replicates, "npde-replicates", 10)
     job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
     if resume and not (out / "saem_state.npz").exists():
         raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
@@ -94,7 +96,7 @@ def fit_cmd(
         try:
             with _bars(True) as bar:
                 result = run(job, opts, post, out, resume, bar)
-            paths = write_outputs(result, job, out, report=not no_report)
+            paths = write_outputs(result, job, out, n_sim=npde_replicates, report=not no_report)
         except FitInterrupted as stop:
             _exit_fit_interrupted(stop, opts.n_iter, state, json_out)
     if json_out:
