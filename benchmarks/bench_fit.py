@@ -14,6 +14,13 @@ baselines measured in the same run):
    (the E-step's cost driver), as a ratio.
 4. ``--identifiability``: correlations of the expected-information estimates for candidate
    free-parameter sets on the seed design (why ka_per_day is not in the default set).
+5. ``--cost``: CPU per SAEM iteration with the settings before session 20 (systematic
+   component-wise kernel, the ``trial`` solver) against the defaults, as a ratio.
+6. ``--omega-profile``: the -2LL profile in the between-patient SD of ``nk_loss_per_day`` on
+   the seed design and with NK sampled twice weekly (docs/fit.md, identifiability).
+
+The recovery rows (``--rows FILE``) of a run are aggregated by ``--aggregate FILE...``; the
+session-20 rows are in ``benchmarks/results/fit_recovery_s20.json``.
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/bench_fit.py [--replicates 20] [--quick]``.
 """
