@@ -321,3 +321,75 @@ def test_staging_folder_of_a_killed_trial_is_removed_by_the_next_run(tmp_path: P
     assert not any(p.exists() for p in left)
     no_hidden(tmp_path)
     assert (target / "sdtm" / "dm.xpt").is_file()
+
+
+# --- fit (issue 14): the SAEM state is what finished; --resume continues it -----------------
+
+
+@pytest.fixture(scope="module")
+def fit_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three seed-design patients as a NONMEM-style CSV (a fit of seconds)."""
+    from il2sim.fit.simdata import seed_trial_table, truth_parameters
+
+    truth = truth_parameters({"f_sc": 0.3, "emax_production": 0.3})
+    df = seed_trial_table(truth, 4, n_per_level=(1, 1, 1), levels=(0.6, 1.0, 1.5))
+    path = tmp_path_factory.mktemp("fitdata") / "trial.csv"
+    df.rename(columns={"CENS": "BLQ"}).to_csv(path, index=False)
+    return path
+
+
+def _fit_args(csv: Path, out: Path) -> list[str]:
+    # 5 burn-in + 8 + 4 = 17 SAEM iterations
+    return ["fit", str(csv), "--params", "f_sc", "--iterations", "8,4", "--conditional", "3",
+            "--is-samples", "10", "--npde-replicates", "10", "--no-report", "--json", "--out",
+            str(out)]
+
+
+def test_fit_first_ctrl_c_keeps_the_state_and_resume_gives_the_uninterrupted_fit(
+    fit_csv: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    out = tmp_path / "fit"
+    rc, stdout, err = run("5", "bar:SAEM iterations", *_fit_args(fit_csv, out), cwd=tmp_path)
+    line = assert_contract(rc, err)
+    assert counts(line) == (5, 17) and "--resume" in line
+    res = json.loads(stdout)
+    assert res["interrupted"] is True and (res["done"], res["asked"]) == (5, 17)
+    assert int(np.load(out / "saem_state.npz")["k"]) == 5
+    assert not (out / "fit.json").exists()
+    no_hidden(tmp_path)
+    cli = [sys.executable, "-m", "il2sim.cli.main"]
+    resumed = subprocess.run([*cli, *_fit_args(fit_csv, out), "--resume"], capture_output=True,
+                             text=True, timeout=TIMEOUT_S, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = subprocess.run([*cli, *_fit_args(fit_csv, tmp_path / "whole")], capture_output=True,
+                           text=True, timeout=TIMEOUT_S, cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    a, b = json.loads(resumed.stdout), json.loads(whole.stdout)
+    assert a["parameters"] == b["parameters"] and a["omega"] == b["omega"]
+    assert a["ofv"] == b["ofv"] and a["residual"] == b["residual"]
+
+
+def test_fit_second_ctrl_c_stops_at_once(fit_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fit"
+    rc, _, err = run("5x5", "bar:SAEM iterations", *_fit_args(fit_csv, out), cwd=tmp_path)
+    assert rc == 130 and "Traceback" not in err, err
+    assert message_lines(err) == ["il2sim: interrupted (stopped at once, nothing kept)"], err
+    assert not (out / "fit.json").exists()
+    no_hidden(tmp_path)
+
+
+def test_sensitivity_stops_between_chunks_and_writes_nothing(tmp_path: Path) -> None:
+    """Sobol indices need every model run: a first Ctrl-C after chunk 1 of 2 exits 130 with
+    the counts and the flag, and writes no file."""
+    out = tmp_path / "sens"
+    rc, stdout, err = run(
+        "1", "bar", "sensitivity", "--params", "f_sc,ka_per_day", "--n", "1024",
+        "--regimen", "1 MIU/m2 sc qd x2", "--json", "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    line = assert_contract(rc, err)
+    assert counts(line) == (1, 2)
+    res = json.loads(stdout)
+    assert res["interrupted"] is True and (res["done"], res["asked"]) == (1, 2)
+    assert res["indices"] is None and not out.exists()
