@@ -235,8 +235,8 @@ CASES = (
          needs="dask.distributed"),
     Case("validate", "study-rows", "1", "bar:simulating studies", ("validate", "--json"),
          _validate),
-    # fit: the case is i14-fit's to add here (fit's own Ctrl-C test:
-    # tests/test_fit_cli.py::test_ctrl_c_saves_and_resume_finishes).
+    # fit: covered by the dedicated tests at the end of this file (first Ctrl-C + resume,
+    # second Ctrl-C), which need a fit data file.
     # optimise: i13-doseopt's command; add its case when it lands.
 )
 
@@ -255,7 +255,8 @@ def test_first_ctrl_c_keeps_what_finished(case: Case, tmp_path: Path) -> None:
         pytest.skip(f"`il2sim {case.command}` does not exist in this checkout")
     if not case.args:
         if case.command == "fit":
-            pytest.skip("fit's case is i14-fit's to add to CASES (not added in this checkout)")
+            pytest.skip("fit: covered by the dedicated tests below (test_fit_first_ctrl_c_..., "
+                        "test_fit_second_ctrl_c_stops_at_once)")
         pytest.fail(f"`il2sim {case.command}` exists but has no case in CASES: add one")
     if case.needs is not None:
         pytest.importorskip(case.needs)
@@ -267,7 +268,7 @@ def test_first_ctrl_c_keeps_what_finished(case: Case, tmp_path: Path) -> None:
 
 
 def test_every_long_command_has_a_case() -> None:
-    """A long command that exists here has a case (fit: i14's to add; see CASES)."""
+    """A long command that exists here has a case (fit: its dedicated tests below)."""
     covered = {c.command for c in CASES}
     missing = [c for c in LONG_COMMANDS if exists(c) and c not in covered and c != "fit"]
     assert missing == [], f"long commands without an interruption case: {missing}"
