@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from il2sim.designs._fast import pava_nb
+
 #: Reason codes of :func:`decide_nb` (the text is in ``boin12.REASONS``).
 STOP_N, EXPLORE, DEESCALATE, PAIR, NONE_ADMISSIBLE, BEST = range(6)
 
@@ -108,27 +110,10 @@ def obd_nb(
             m += 1
     if m == 0:
         return -1
-    val = np.empty(m)
-    wt = np.empty(m)
-    size = np.empty(m, dtype=np.int64)
-    top = 0
+    ratio = np.empty(m)
     for j in range(m):
-        val[top] = tox[idx[j]] / n[idx[j]]
-        wt[top] = 1.0
-        size[top] = 1
-        top += 1
-        while top > 1 and val[top - 2] > val[top - 1]:
-            w = wt[top - 2] + wt[top - 1]
-            val[top - 2] = (wt[top - 2] * val[top - 2] + wt[top - 1] * val[top - 1]) / w
-            wt[top - 2] = w
-            size[top - 2] += size[top - 1]
-            top -= 1
-    iso = np.empty(m)
-    j = 0
-    for b in range(top):
-        for _ in range(size[b]):
-            iso[j] = val[b]
-            j += 1
+        ratio[j] = tox[idx[j]] / n[idx[j]]
+    iso = pava_nb(ratio, np.ones(m))
     best = 1e300
     mtd = 0
     for j in range(m):
