@@ -14,6 +14,13 @@ baselines measured in the same run):
    (the E-step's cost driver), as a ratio.
 4. ``--identifiability``: correlations of the expected-information estimates for candidate
    free-parameter sets on the seed design (why ka_per_day is not in the default set).
+5. ``--cost``: CPU per SAEM iteration with the settings before session 20 (systematic
+   component-wise kernel, the ``trial`` solver) against the defaults, as a ratio.
+6. ``--omega-profile``: the -2LL profile in the between-patient SD of ``nk_loss_per_day`` on
+   the seed design and with NK sampled twice weekly (docs/fit.md, identifiability).
+
+The recovery rows (``--rows FILE``) of a run are aggregated by ``--aggregate FILE...``; the
+session-20 rows are in ``benchmarks/results/fit_recovery_s20.json``.
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/bench_fit.py [--replicates 20] [--quick]``.
 """
@@ -23,9 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before numba's OpenMP layer loads
 
 import numpy as np
 
@@ -144,8 +154,9 @@ def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
                     reps: list[int] | None = None) -> None:
     truth, omega = _truth()  # baselines: the population's reference-range distribution
     opts = SaemOptions(k1=100, k2=50) if quick else SaemOptions()
+    # -2LL is not in the table: 100 importance samples (the CLI's 500 cost 5x more)
     post = PostOptions(n_conditional=40, n_is=100) if quick else PostOptions(n_conditional=150,
-                                                                              n_is=500)
+                                                                              n_is=100)
     rows: list[dict[str, object]] = []
     cpu0 = [time.process_time()]
 
@@ -157,7 +168,10 @@ def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
                **{f"lo_{k}": res.parameters[k].ci95[0] for k in truth},
                **{f"hi_{k}": res.parameters[k].ci95[1] for k in truth},
                **{f"sd_{k}": res.omega[k]["sd"] for k in omega},
-               **{f"sdse_{k}": res.omega[k]["se"] for k in omega}}
+               **{f"sdse_{k}": res.omega[k]["se"] for k in omega},
+               "covariance_ok": res.covariance_ok,
+               "conditional_sweeps": res.options.get("conditional_sweeps"),
+               "shrinkage": res.shrinkage["eta"]}
         rows.append(row)
         print(f"  replicate {rep}: {res.elapsed_s:.0f} s " + " ".join(
             f"{k}={res.parameters[k].estimate:.4g}" for k in DEFAULT_FREE), flush=True)
@@ -196,6 +210,97 @@ def resume_check() -> None:
     ck.unlink(missing_ok=True)
 
 
+def cost(n_iter: int = 10) -> None:
+    """CPU time per SAEM iteration and per conditional sweep on a 43-patient seed-design
+    trial (replicate 0), the settings before session 20 (systematic component-wise kernel:
+    16 model calls an iteration; the ``trial`` solver) against the defaults (random scan: 6
+    calls; :data:`FIT_SOLVER`), in this process one after the other (a ratio, on a shared
+    machine).  The spin-wait fix (``OMP_WAIT_POLICY=PASSIVE``) applies to both here."""
+    from il2sim.fit.problem import Problem
+    from il2sim.fit.saem import run_saem
+
+    truth, _omega = _truth()
+    tp = truth_parameters({k: BASE.bpv_cv(k) for k in DEFAULT_FREE})
+    design = Il2simDesign.from_table(seed_trial_table(tp, 1000))
+    out = {}
+    for label, scan, solver in (("before (systematic, trial)", "systematic", "trial"),
+                                ("now (random scan, fit)", "random", "fit")):
+        model = Il2simModel(design, DEFAULT_FREE, BASE, solver=solver)
+        calls = [0]
+        inner = model.predict
+
+        def counted(phi, subj, inner=inner, calls=calls):  # type: ignore[no-untyped-def]
+            calls[0] += 1
+            return inner(phi, subj)
+
+        model.predict = counted  # type: ignore[method-assign]
+        names = model.param_names
+        spec = FitSpec(names, tuple(truth[n] * 1.3 for n in names), names,
+                       {n: 0.5 for n in names}, (BASELINE_PARAMS,), error={"*": "prop"})
+        problem = Problem.build(design.data, model, spec)
+        opts = SaemOptions(n_burn=0, k1=n_iter, k2=1, scan=scan)
+        run_saem(problem, SaemOptions(n_burn=0, k1=1, k2=1, scan=scan))  # warm
+        calls[0] = 0
+        c0, t0 = time.process_time(), time.perf_counter()
+        run_saem(problem, opts)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        out[label] = cpu / opts.n_iter
+        print(f"cost {label}: {cpu / opts.n_iter:.3f} CPU-s and {wall / opts.n_iter:.3f} s wall "
+              f"per SAEM iteration, {calls[0] / opts.n_iter:.1f} model calls per iteration")
+    a, b = out.values()
+    print(f"cost ratio per SAEM iteration: {a / b:.1f}x (load {os.getloadavg()[0]:.1f})")
+
+
+def omega_profile(extra_nk_days: tuple[int, ...], rep: int = 0,
+                  grid: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.29, 0.4, 0.55, 0.75),
+                  n_is: int = 200, k: tuple[int, int] = (150, 50)) -> None:
+    """Identifiability of the between-patient SD of ``nk_loss_per_day``: fit replicate ``rep``
+    (its data; with NK and CD56bright also on ``extra_nk_days``), then the partial profile of
+    -2LL in that SD (every other parameter at its estimate; importance sampling with the fit's
+    conditional distributions as proposal and the same draws at every grid point)."""
+    from il2sim.fit.posthoc import conditional_phase, final_omega, importance_ll
+    from il2sim.fit.problem import Problem
+    from il2sim.fit.saem import run_saem
+
+    t0 = time.perf_counter()
+    truth, omega = _truth()
+    tp = truth_parameters({k: BASE.bpv_cv(k) for k in DEFAULT_FREE})
+    df = seed_trial_table(tp, 1000 + rep, extra_nk_days=extra_nk_days)
+    design = Il2simDesign.from_table(df)
+    model = Il2simModel(design, DEFAULT_FREE, BASE)
+    names = model.param_names
+    spec = FitSpec(names, tuple(truth[n] * 1.3 for n in names), names, {n: 0.5 for n in names},
+                   (BASELINE_PARAMS,), error={"*": "prop"})
+    problem = Problem.build(design.data, model, spec)
+    opts = SaemOptions(k1=k[0], k2=k[1], seed=1 + rep)
+    st = run_saem(problem, opts)
+    cond = conditional_phase(problem, st, opts, 150, opts.seed, min_iter=100)
+    om = final_omega(problem, st.omega)
+    j = names.index("nk_loss_per_day")
+    info = cond.info
+    p = cond.layout.names.index("omega_nk_loss_per_day")
+    try:
+        se = float(np.sqrt(np.linalg.inv(info)[p, p]))
+    except np.linalg.LinAlgError:
+        se = math.nan
+    n_nk = int((design.data.mask & (design.data.obs_type == 1)).sum())
+    label = f"NK on visits + days {list(extra_nk_days)}" if extra_nk_days else "seed visits"
+    print(f"omega profile, replicate {rep}, {label}, SAEM K1,K2 = {k}: "
+          f"{design.data.n_subjects} patients, "
+          f"{n_nk} NK counts; SD estimate {math.sqrt(om[j, j]):.3f} (SE {se:.3f}; truth "
+          f"{omega['nk_loss_per_day']:.3f}); mu nk_loss {math.exp(st.mu[j]):.4g}")
+    rows = []
+    for sd in (*grid, math.sqrt(om[j, j])):
+        o = om.copy()
+        o[j, j] = sd * sd
+        ll, mc = importance_ll(problem, st.mu, o, st.ab, cond, n_is, 7)
+        rows.append((sd, -2.0 * ll, 2.0 * mc))
+    best = min(r[1] for r in rows)
+    for sd, v, mc in sorted(rows):
+        print(f"  SD {sd:6.3f}  -2LL {v:10.2f}  delta {v - best:7.2f}  (MC SE {mc:.2f})")
+    print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--replicates", type=int, default=20)
@@ -206,7 +311,21 @@ def main() -> int:
     ap.add_argument("--reps", type=str, default=None, help="replicate numbers, e.g. 0,2,4")
     ap.add_argument("--il2sim-only", action="store_true", help="skip the toy/batching parts")
     ap.add_argument("--aggregate", type=Path, nargs="*", help="print the table of rows files")
+    ap.add_argument("--cost", action="store_true", help="CPU per SAEM iteration, before/now")
+    ap.add_argument("--omega-profile", action="store_true",
+                    help="identifiability of the SD of nk_loss_per_day: seed design vs NK twice "
+                         "weekly")
     a = ap.parse_args()
+    if a.cost:
+        cost()
+        return 0
+    if a.omega_profile:
+        reps = [int(x) for x in a.reps.split(",")] if a.reps else [0]
+        twice_weekly = tuple(d for d in range(4, 85, 7)) + tuple(d for d in range(1, 92, 7))
+        for rep in reps:
+            omega_profile((), rep)
+            omega_profile(tuple(sorted(set(twice_weekly))), rep)
+        return 0
     if a.aggregate:
         rows = [r for f in a.aggregate for r in json.loads(f.read_text())]
         _table_from_rows(rows, *_truth())

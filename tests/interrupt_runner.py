@@ -4,8 +4,8 @@ Usage: ``python interrupt_runner.py WHEN HOOK ARGS...``.  ``WHEN`` is ``K`` (aft
 progress report with something done, so the count that finished is known exactly), ``KxK``
 (at the K-th report, then again: a second Ctrl-C) or ``tS`` (S seconds after start, before
 anything finished).  ``HOOK`` names the progress callback to watch: ``bar`` (the CLI's shared
-progress bar: trial, reproduce, design simulate; optionally ``bar:TASK``), ``simulate``,
-``sweep`` or ``calibrate``.  The signal goes to the whole process group (the test starts this
+progress bar: trial, reproduce, design simulate, validate; optionally ``bar:TASK``),
+``simulate``, ``sweep``, ``calibrate`` or ``cohort`` (one trial: after each cohort).  The signal goes to the whole process group (the test starts this
 runner in a new session), as a terminal's Ctrl-C would, so worker processes receive it too.
 """
 
@@ -89,6 +89,17 @@ def _patch() -> None:
                 yield hooked
 
         ex._progress = progress  # type: ignore[assignment]
+    elif HOOK == "cohort":  # one trial: after each model-simulated cohort
+        import il2sim.trial.run as tr
+
+        original_draw = tr._ModelTrial.draw
+
+        def draw(self: Any, level: int, size: int, cohort: int) -> Any:
+            out = original_draw(self, level, size, cohort)
+            _tick()
+            return out
+
+        tr._ModelTrial.draw = draw  # type: ignore[method-assign]
     elif HOOK == "calibrate":
         import il2sim.calibrate as cal
 

@@ -183,3 +183,36 @@ def test_number_list_is_the_one_list_parser() -> None:
     assert serve_float_list([0.1, "0.2"], "truth") == [0.1, 0.2]
     with pytest.raises(InputError, match="number"):
         serve_float_list([True], "truth")
+
+
+# --- session 20: the sweep and regimen caps are limits too (IL2SIM_LIMIT_<NAME>) ------------
+
+
+def test_regimen_administrations_limit_is_overridable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from il2sim.regimen import parse_spec
+
+    monkeypatch.setenv("IL2SIM_LIMIT_ADMINISTRATIONS", "10")
+    assert len(parse_spec("1 MIU sc qd x10")) == 10
+    with pytest.raises(InputError, match=r"more than the limit of 10 .*IL2SIM_LIMIT_ADMINISTRATIONS"):
+        parse_spec("1 MIU sc qd x11")
+    monkeypatch.delenv("IL2SIM_LIMIT_ADMINISTRATIONS")
+    assert len(parse_spec("1 MIU sc qd x11")) == 11
+
+
+def test_sweep_task_and_grid_value_limits_are_overridable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from il2sim.sweep.grid import Grid, load_grid
+
+    grid = {"kind": "design", "fixed": {"design": "3+3"},
+            "grid": {"truth": [[0.1, 0.2], [0.2, 0.3], [0.3, 0.4]]}, "chunks": 4}  # fmt: skip
+    assert Grid.from_dict(grid).n_tasks == 12
+    monkeypatch.setenv("IL2SIM_LIMIT_SWEEP_TASKS", "11")
+    with pytest.raises(InputError, match=r"12 chunks .* limit of 11 .*IL2SIM_LIMIT_SWEEP_TASKS"):
+        Grid.from_dict(grid)
+    path = tmp_path / "g.yaml"
+    path.write_text("kind: design\nfixed: {design: 3+3}\ngrid: {truth: [[0.1, 0.2], [0.2, 0.3]]}\n")
+    assert load_grid(path).n_points == 2
+    monkeypatch.setenv("IL2SIM_LIMIT_GRID_VALUES", "3")
+    with pytest.raises(InputError, match=r"limit of 3 .*IL2SIM_LIMIT_GRID_VALUES"):
+        load_grid(path)

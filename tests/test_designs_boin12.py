@@ -120,3 +120,78 @@ def test_oc_within_monte_carlo_error_of_escalation() -> None:
             assert abs(oc.obd_selection_pct[i] - 100 * sel_r[i + 1]) <= 4 * se, i
         se_n = np.hypot(oc.patients_per_dose_se[i], ref["patients_per_dose_se"][i])
         assert abs(oc.patients_per_dose[i] - ref["patients_per_dose"][i]) <= 4 * se_n, i
+
+
+def _replay_boin12(des: BOIN12, trials: Any, max_cohorts: int, max_patients: int) -> None:
+    """Kernel trial by trial == fit(): next dose after each cohort (with its N/E/T/B counts),
+    stop vs cap, and the selected OBD."""
+    for t in range(trials.n_trials):
+        out = Outcomes()
+        dec = des.fit(out).decision()
+        cols = np.flatnonzero(trials.cohort_dose[t] > 0).tolist()
+        for c in cols:
+            assert not dec.stop, (t, c)
+            m, y = int(trials.cohort_size[t, c]), int(trials.cohort_dlt[t, c])
+            e, b = int(trials.cohort_eff[t, c]), int(trials.cohort_both[t, c])
+            assert dec.next_dose == int(trials.cohort_dose[t, c]), (t, c, out.to_string(), dec)
+            assert m == min(des.cohort_size, max_patients - out.n_patients)
+            eff = [0] * (m - y - (e - b)) + [1] * (e - b) + [0] * (y - b) + [1] * b
+            dlt = [0] * (m - y) + [1] * y
+            out = out.add_cohort(int(trials.cohort_dose[t, c]), dlt, eff)
+            dec = des.fit(out).decision()
+        assert dec.stop == (not trials.capped[t]), (t, out.to_string(), dec)
+        if not dec.stop:
+            assert len(cols) == max_cohorts or out.n_patients == max_patients
+        assert (dec.mtd or 0) == int(trials.selected[t]), (t, out.to_string(), dec)
+        assert np.array_equal(out.eff_per_dose(des.n_doses), trials.eff_per_dose[t])
+        assert np.array_equal(out.dlt_per_dose(des.n_doses), trials.dlt_per_dose[t])
+
+
+@pytest.mark.parametrize(
+    ("opts", "truth_tox", "truth_eff", "caps"),
+    [
+        ({}, [0.05, 0.1, 0.15, 0.3, 0.45], [0.1, 0.3, 0.5, 0.55, 0.6], (12, None)),
+        ({"u2": 20, "u3": 70, "start_dose": 2}, [0.1, 0.2, 0.35, 0.5, 0.6],
+         [0.3, 0.4, 0.45, 0.5, 0.5], (10, 28)),
+        ({"n_stop": 9, "n_star": 3}, [0.4, 0.5, 0.6, 0.7, 0.8], [0.05, 0.1, 0.1, 0.1, 0.1],
+         (15, None)),
+    ],
+)  # fmt: skip
+def test_kernel_replays_through_fit(opts: dict[str, Any], truth_tox: list[float],
+                                    truth_eff: list[float], caps: tuple[int, int | None]) -> None:  # fmt: skip
+    """The compiled BOIN12 kernel decides as ``fit()`` trial by trial (300 trials each)."""
+    from il2sim.designs import BernoulliSource, Caps, TrialController
+
+    des = BOIN12(target=0.35, n_doses=5, target_eff=0.25, **opts)
+    ctl = TrialController(des, BernoulliSource(tuple(truth_tox), tuple(truth_eff)), Caps(*caps))
+    assert ctl.kernel() is not None
+    sim = ctl.run(300, 7)
+    assert sim.kernel
+    _replay_boin12(des, sim.trials, caps[0], caps[1] or 10**9)
+
+
+def test_beta_sf_matches_scipy() -> None:
+    from scipy.stats import beta
+
+    from il2sim.designs._fast_boin12 import beta_sf_nb
+
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        a, b = rng.uniform(0.5, 40, 2)
+        x = rng.uniform(0, 1)
+        assert beta_sf_nb(x, a, b) == pytest.approx(beta.sf(x, a, b), abs=1e-12, rel=1e-10)
+
+
+def test_kernel_oc_equal_generic_loop_in_distribution() -> None:
+    """Kernel and generic loop (different uniforms) give the same OBD selection within MC
+    error (2,000 trials each)."""
+    from il2sim.designs import simulate_trials
+
+    des = BOIN12(target=0.35, n_doses=5, target_eff=0.25)
+    tt, te = [0.05, 0.1, 0.15, 0.3, 0.45], [0.1, 0.3, 0.5, 0.55, 0.6]
+    a = simulate_trials(des, tt, 2000, 1, max_cohorts=12, truth_eff=te)
+    b = simulate_trials(des, tt, 400, 2, max_cohorts=12, truth_eff=te, use_kernel=False)
+    assert a.obd_selection_pct is not None and b.obd_selection_pct is not None
+    for p, q in zip(a.obd_selection_pct, b.obd_selection_pct, strict=True):
+        se = np.sqrt(max(p * (100 - p), 25.0) * (1 / 2000 + 1 / 400))
+        assert abs(p - q) <= 4 * se

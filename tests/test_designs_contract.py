@@ -40,6 +40,8 @@ OPTIONS: dict[str, dict[str, object]] = {
     "tite-crm": {"target": 0.25, "skeleton": SKELETON, "window_days": 28},
     "tite-boin": {"target": 0.3, "window_days": 28},
     "boin12": {"target": 0.35, "target_eff": 0.25},
+    "efftox": {"doses": [1, 2, 4, 6.6, 10], "n_draws": 2048},
+    "bf-boin": {"target": 0.25},
 }
 
 
@@ -122,7 +124,12 @@ def test_simulated_trials_terminate_and_stay_in_range(name: str) -> None:
             assert again.stop and again.mtd == res.selected
 
 
-@pytest.mark.parametrize("name", DESIGN_NAMES)
+#: EffTox (trialr's model) leaves the toxicity slope free, so after '1TTT' it recommends dose 2,
+#: as trialr 0.1.6 does (tests/test_designs_efftox.py::test_all_toxic_histories_...).
+_FREE_SLOPE = ("efftox",)
+
+
+@pytest.mark.parametrize("name", [n for n in DESIGN_NAMES if n not in _FREE_SLOPE])
 def test_all_toxic_never_selects_above_first_dose(name: str) -> None:
     """Every patient has a DLT: no design may escalate, none picks a dose above 1."""
     des = _design(name)

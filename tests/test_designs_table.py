@@ -21,6 +21,7 @@ OPTS: dict[str, dict[str, object]] = {
     "tite-crm": {"target": 0.25, "skeleton": [0.05, 0.12, 0.25, 0.4, 0.55], "window_days": 28},
     "tite-boin": {"target": 0.3, "window_days": 28},
     "boin12": {"target": 0.35, "target_eff": 0.25},
+    "bf-boin": {"target": 0.25},
     **{k: {"target": 0.3} for k in ("boin", "mtpi2", "i3+3", "keyboard")},
 }
 

@@ -3,6 +3,13 @@ naming the field and value, no traceback, no output)."""
 
 from __future__ import annotations
 
+import os
+
+# numba's OpenMP threads sleep between the fit's thousands of short batched calls instead of
+# spinning (il2sim.fit.il2sim_model._passive_openmp; it must be set before the first kernel
+# runs in this process, and collection precedes every test)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import json
 from pathlib import Path
 
@@ -87,7 +94,7 @@ def test_fit_json_contract_and_parameter_file(tiny_csv: Path, tmp_path: Path,
     out = tmp_path / "fit"
     code, stdout, err = _run(["fit", str(tiny_csv), "--params", "f_sc,emax_production",
                               "--iterations", "8,4", "--conditional", "3", "--is-samples", "10",
-                              "--out", str(out), "--json"], capsys)
+                              "--npde-replicates", "20", "--out", str(out), "--json"], capsys)
     assert code == 0, err
     d = json.loads(stdout)
     for key in ("method", "n_subjects", "n_observations", "ofv", "aic", "bic", "parameters",
@@ -138,34 +145,3 @@ def test_sensitivity_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert (tmp_path / "s" / "sensitivity.png").exists()
     code, _, err = _run(["sensitivity", "--params", "f_sc,bogus"], capsys)
     assert code == 2 and "bogus" in err
-
-
-def test_ctrl_c_saves_and_resume_finishes(tiny_csv: Path, tmp_path: Path) -> None:
-    """SIGINT during SAEM: exit 130, the state is saved; --resume finishes the fit."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    out = tmp_path / "fit"
-    args = [sys.executable, "-m", "il2sim.cli.main", "fit", str(tiny_csv), "--params", "f_sc",
-            "--iterations", "60,20", "--conditional", "3", "--is-samples", "10",
-            "--checkpoint-every", "0.2", "--no-report", "--out", str(out)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = out / "saem_state.npz"
-    deadline = time.monotonic() + 240
-    while not state.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert state.exists(), proc.communicate()[1]
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "--resume" in err and "Traceback" not in err
-    assert not (out / "fit.json").exists()
-    import numpy as np
-
-    k_saved = int(np.load(state)["k"])
-    assert 0 < k_saved < 85
-    done = subprocess.run([*args, "--resume", "--json"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["method"] == "SAEM" and (out / "fit.json").exists()

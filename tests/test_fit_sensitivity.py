@@ -4,6 +4,13 @@ the il2sim outputs for a typical patient."""
 
 from __future__ import annotations
 
+import os
+
+# numba's OpenMP threads sleep between the fit's thousands of short batched calls instead of
+# spinning (il2sim.fit.il2sim_model._passive_openmp; it must be set before the first kernel
+# runs in this process, and collection precedes every test)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import math
 
 import numpy as np

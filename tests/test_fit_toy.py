@@ -57,13 +57,22 @@ def test_theophylline_matches_nlmixr2(theoph_fit) -> None:  # type: ignore[no-un
     assert abs(r.residual["conc"]["a"] - NLMIXR2_ADD_SD) < 0.03
     assert r.covariance_ok
     assert math.isfinite(r.ofv) and r.ofv_se < 1.0
+    assert all(o["identified"] for o in r.omega.values()), r.notes
+
+
+def test_poorly_identified_sd_is_flagged() -> None:
+    from il2sim.fit.estimate import _poorly_identified
+
+    assert _poorly_identified(0.3, 0.05, 20.0) == ""
+    assert _poorly_identified(0.03, math.nan, 96.0) == "eta shrinkage 96%, SE not available"
+    assert _poorly_identified(0.2, 0.15, 30.0) == "RSE 75%"
 
 
 def test_toy_recovery_with_censoring() -> None:
     """20 replicate oral studies (40 subjects, proportional error, LLOQ censoring): mean
     typical values within 15% and SDs within 35% of the truth, 95% CIs cover in >= 85%."""
-    tab = run_recovery(toy_oral_dataset, TOY_TRUTH, TOY_OMEGA, 20, SaemOptions(k1=150, k2=60),
-                       PostOptions(n_conditional=60, n_is=100))
+    tab = run_recovery(toy_oral_dataset, TOY_TRUTH, TOY_OMEGA, 20, SaemOptions(k1=100, k2=50),
+                       PostOptions(n_conditional=40, n_is=10))
     n_cens = toy_oral_dataset(0)[0].n_censored
     assert n_cens > 10  # M3 is exercised
     for n, row in tab.fixed.items():
@@ -164,3 +173,25 @@ def test_block_omega_estimates_correlation() -> None:
     c = r.correlations["V,CL"]
     assert abs(c["estimate"] - 0.7) < 0.2 and c["se"] > 0
     assert r.omega_matrix[0, 1] == 0.0  # ka outside the block stays uncorrelated
+
+
+def test_replicates_stop_between_chunks() -> None:
+    """``il2sim vpc``'s first Ctrl-C: simulate_replicates returns the chunks that finished,
+    the same draws as the first replicates of an uninterrupted run."""
+    from il2sim.fit.predictive import PopulationModel, simulate_replicates
+    from il2sim.fit.residual import ResidualModel
+
+    data, model = toy_oral_dataset(1, n=10)
+    pm = PopulationModel(model, np.log([1.5, 30.0, 3.0]), np.diag([0.1, 0.1, 0.1]),
+                         ResidualModel(("prop",), np.array([[0.0, 0.1]]), np.full(1, 1e-12)))
+    asked = [0]
+
+    def stop() -> bool:
+        asked[0] += 1
+        return asked[0] >= 2
+
+    sims, cens = simulate_replicates(pm, data, 100, 1, chunk_rows=100, stop=stop)
+    full, full_cens = simulate_replicates(pm, data, 100, 1, chunk_rows=100)
+    assert sims.shape[0] == 20 and full.shape[0] == 100  # two chunks of 10 replicates
+    np.testing.assert_array_equal(np.nan_to_num(sims), np.nan_to_num(full[:20]))
+    np.testing.assert_array_equal(cens, full_cens[:20])

@@ -27,6 +27,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "il2sim"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version", "_interrupt"),  # foundations (_interrupt: the Ctrl-C contract)
     ("checks", "limits"),  # the validation boundary: one checker per kind, resource limits
+    ("option_rules",),  # the rule of each named option (CLI and server), from the checkers
     ("_files", "_json", "seed", "baseline"),  # seed: published facts; baseline: % change
     ("units",),
     ("regimen",),

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from il2sim._interrupt import (
     interrupt_fields,
@@ -120,3 +121,74 @@ def test_an_unacknowledged_stop_ends_after_the_grace_period(tmp_path: Path) -> N
     )
     assert proc.returncode == 130 and "not reached" not in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_paced_chunks_aim_at_the_target_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks grow at most 4-fold from ``first`` and settle where one takes about target_s
+    (a fake clock: 1 ms per item, so about 50 items per 0.05 s chunk)."""
+    import itertools
+
+    import il2sim._interrupt as it
+
+    now = [0.0]
+    monkeypatch.setattr(it.time, "perf_counter", lambda: now[0])
+    sizes = []
+    for lo, hi in it.paced(2000, first=1, most=400, target_s=0.05):
+        sizes.append(hi - lo)
+        now[0] += 0.001 * (hi - lo)
+    assert sizes[:4] == [1, 4, 16, 50]
+    assert all(b <= 4 * a for a, b in itertools.pairwise(sizes))
+    assert sum(sizes) == 2000 and set(sizes[3:-1]) == {50}
+
+
+def test_paced_respects_most_and_covers_every_item() -> None:
+    from il2sim._interrupt import paced
+
+    bounds = list(paced(10, first=3, most=3))
+    assert bounds == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert list(paced(0)) == []
+
+
+GRACE_STUB = """
+import os, signal, sys, time
+import il2sim._interrupt as it
+it.GRACE_S = {grace}
+tmp = sys.argv[1]
+open(tmp, "w").write("partial")
+with it.interruptible() as stop:
+    it.register_temporary(tmp)
+    done = 0
+    for chunk in range(5):
+        if stop:
+            break
+        if chunk == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        time.sleep({chunk_s})  # a chunk that cannot check the flag (a long numba call)
+        done += 1
+    it.unregister_temporary(tmp)
+print("kept", done)
+"""
+
+
+def test_a_stop_not_noticed_within_the_grace_period_ends_at_once(tmp_path: Path) -> None:
+    """A chunk longer than GRACE_S after the first Ctrl-C: the process ends at once (exit 130,
+    one line saying so), and the registered temporary is removed (docs/interrupt.md)."""
+    tmp = tmp_path / ".x.il2sim-1-part"
+    code = GRACE_STUB.format(grace=0.5, chunk_s=3.0)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == (
+        "il2sim: interrupted (no checkpoint reached within 0.5 s: stopped at once, nothing kept)"
+    )
+    assert "kept" not in proc.stdout and not tmp.exists()
+
+
+def test_a_stop_noticed_in_time_keeps_the_finished_chunks(tmp_path: Path) -> None:
+    tmp = tmp_path / ".x.il2sim-1-part"
+    code = GRACE_STUB.format(grace=5.0, chunk_s=0.2)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "kept 2", proc.stderr

@@ -36,7 +36,19 @@ BASE: dict[str, list[str]] = {
     "tite-boin": ["--target", "0.3", "--cohorts", "3", "--window-days", "28"],
     "boin12": ["--target-tox", "0.35", "--target-eff", "0.25", "--truth-eff",
                "0.1,0.3,0.5,0.55,0.6", "--cohorts", "4"],
+    "efftox": ["--truth-eff", "0.1,0.3,0.5,0.55,0.6", "-O", "doses=1,2,4,6.6,10", "-O",
+               "n_draws=2048", "--cohorts", "4"],
+    "bf-boin": ["--target", "0.3", "--truth-eff", "0.1,0.3,0.5,0.55,0.6", "--cohorts", "4"],
 }  # fmt: skip
+#: Variants a design refuses with a one-line error (BF-BOIN: bfboin 0.1.1 has no stopping or
+#: skipping rules, so ``--no-skip``/``--stop-*``/``--demand-n`` exit 2 there).
+REFUSED: dict[str, set[str]] = {
+    "bf-boin": {"no-skip", "stop-n-mtd", "stop-tox", "demand-n"},
+}
+#: Designs with an efficacy endpoint (OBD selection and efficacy per dose in the OC).
+EFFICACY_DESIGNS = {"boin12", "efftox"}
+#: Designs whose trials have a duration (time-to-event accrual).
+TIMED_DESIGNS = {"tite-crm", "tite-boin", "bf-boin"}
 #: Variants applied to every design (rules force the generic loop).
 VARIANTS: dict[str, list[str]] = {
     "plain": [],
@@ -102,14 +114,21 @@ def test_every_design_and_variant_prints_the_oc_keys(capsys: pytest.CaptureFixtu
         extra = list(BASE[name])
         if variant == "target" and ("--target" in extra or "--target-tox" in extra):
             continue
+        if variant in REFUSED.get(name, set()):
+            with pytest.raises(SystemExit) as exc:
+                main(["design", "simulate", "--design", name, "--truth", TRUTH, "--trials", "12",
+                      "--seed", "3", *extra, *VARIANTS[variant], "--json"])  # fmt: skip
+            assert exc.value.code == 2, (name, variant)
+            capsys.readouterr()
+            continue
         d = _simulate(["--design", name, *extra, *VARIANTS[variant]], capsys)
         seen[tuple(d)] = f"{name} {variant}"
         assert tuple(d) == OC_KEYS, (name, variant)
         assert d["method"] == "simulation" and d["n_trials"] == d["n_trials_requested"] == 12
         assert all(d[k] is not None for k in ("selection_pct_se", "mean_patients_se"))
-        if name.startswith("tite"):
+        if name in TIMED_DESIGNS:
             assert d["mean_duration_days"] is not None, (name, variant)
-        eff = name == "boin12"
+        eff = name in EFFICACY_DESIGNS
         assert (d["obd_selection_pct"] is not None) == eff, (name, variant)
         assert (d["efficacy_per_dose"] is not None) == eff, (name, variant)
     for label, args in SPECIFIC.items():

@@ -34,6 +34,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("designs/controller.py", "_run_one_tte"): "THE loop of a time-to-event design (TITE): "
     "arrivals, decisions at each arrival",
     ("designs/paths.py", "dose_paths"): "enumeration of the outcome tree, no simulation",
+    ("designs/randomised.py", "stage1"): "replays the parent's decisions over prefixes of the "
+    "given outcomes to find where escalation ended; draws no patients",
     ("designs/ab.py", "exact_oc"): "enumeration of count states (exact OC), no simulation",
     ("trial/replicates.py", "build_pools"): "one batch of pool patients per dose level",
     ("fit/recovery.py", "run_recovery"): "replicate datasets of a parameter-recovery study: "

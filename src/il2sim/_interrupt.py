@@ -33,6 +33,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
     "interrupt_fields",
     "interrupt_message",
     "interruptible",
+    "paced",
     "register_temporary",
     "sigint_ignored",
     "stop_requested",
@@ -58,6 +60,11 @@ EXIT_INTERRUPTED = 130
 #: Seconds the work has to notice a first Ctrl-C (check the flag) before the process stops
 #: as on a second Ctrl-C: covers phases that cannot check, e.g. a numba compilation.
 GRACE_S = 10.0
+
+#: Seconds of work :func:`paced` aims at between two checks of the flag: ten times shorter
+#: than :data:`GRACE_S`, so a chunk must run ten times slower than the one before it for a
+#: first Ctrl-C to miss the grace period.
+CHUNK_S = 1.0
 
 
 class StopFlag:
@@ -104,7 +111,7 @@ def unregister_temporary(path: str | os.PathLike[str]) -> None:
     _TEMPORARIES.pop(os.fspath(path), None)
 
 
-def _abort() -> None:
+def _abort(message: bytes = b"il2sim: interrupted (stopped at once, nothing kept)\n") -> None:
     """The second Ctrl-C: remove registered temporaries, print one line, exit 130 now."""
     import shutil
 
@@ -120,7 +127,7 @@ def _abort() -> None:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
-    os.write(2, b"il2sim: interrupted (stopped at once, nothing kept)\n")
+    os.write(2, message)
     os._exit(EXIT_INTERRUPTED)
 
 
@@ -147,8 +154,12 @@ def _watch(fd: int, flag: StopFlag, closed: threading.Event) -> None:
 
 def _grace(flag: StopFlag, closed: threading.Event) -> None:
     """End the process if the work neither read the flag nor left the scope in time."""
-    if not flag.acknowledged(GRACE_S) and not closed.is_set():
-        _abort()
+    grace = GRACE_S
+    if not flag.acknowledged(grace) and not closed.is_set():
+        _abort(
+            b"il2sim: interrupted (no checkpoint reached within %g s: stopped at once, "
+            b"nothing kept)\n" % grace
+        )
 
 
 @contextmanager
@@ -198,6 +209,32 @@ def interruptible() -> Iterator[StopFlag]:
         os.close(r)
 
 
+def paced(
+    n: int, first: int = 1, most: int | None = None, target_s: float | None = None
+) -> Iterator[tuple[int, int]]:
+    """Chunk bounds ``(lo, hi)`` over ``range(n)`` sized by time: each chunk aims at
+    ``target_s`` seconds (default :data:`CHUNK_S`), measured from the chunk before it.
+
+    The caller does the chunk's work between two ``next`` calls (and checks the stop flag
+    there).  The first chunk has ``first`` items (keep it small: it carries a numba compile or
+    cache load); a chunk grows at most 4-fold over the one before, never beyond ``most``.
+    Only the bounds depend on the timing, so the work must not depend on the chunking (the
+    callers draw their random numbers per patient or per trial).
+    """
+    target = CHUNK_S if target_s is None else float(target_s)
+    cap = n if most is None else max(1, int(most))
+    size = max(1, min(int(first), cap))
+    lo = 0
+    while lo < n:
+        hi = min(n, lo + size)
+        start = time.perf_counter()
+        yield lo, hi
+        took = time.perf_counter() - start
+        rate = (hi - lo) / max(took, 1e-6)
+        size = max(1, min(cap, 4 * size, round(rate * target)))
+        lo = hi
+
+
 def stop_requested() -> bool:
     """True when the active :func:`interruptible` scope was asked to stop (False outside a
     scope and off the main thread: work handed to other threads runs whole)."""
@@ -234,10 +271,12 @@ def interrupt_fields(done: int, asked: int) -> dict[str, Any]:
     return {"interrupted": int(done) < int(asked), "done": int(done), "asked": int(asked)}
 
 
-def interrupt_message(what: str, done: int, asked: int, where: str | None = None) -> str:
-    """The one stderr line of an interrupted command (``what``: e.g. ``"patients"``)."""
+def interrupt_message(what: str, done: int, asked: int | None, where: str | None = None) -> str:
+    """The one stderr line of an interrupted command (``what``: e.g. ``"patients"``;
+    ``asked`` None where the total is not known in advance: the cohorts of one trial)."""
     kept = f"; the finished {what} are in {where}" if where else ""
+    of = "" if asked is None else f" of {int(asked)}"
     return (
-        f"il2sim: interrupted: {int(done)} of {int(asked)} {what} finished{kept} "
+        f"il2sim: interrupted: {int(done)}{of} {what} finished{kept} "
         '(result flagged "interrupted": true)'
     )

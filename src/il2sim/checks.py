@@ -14,6 +14,8 @@ canonical type, and raises :class:`~il2sim.errors.InputError` naming the field a
 * :func:`number_text` / :func:`integer_text` -- numbers written as text (CLI arguments,
   ``KEY=VALUE`` options, table cells): ASCII digits only, so Arabic-Indic or full-width digits,
   which Python's ``float()`` silently accepts, are refused.
+* :func:`whole`, :func:`number`, :func:`text` -- values of a request (JSON or a form):
+  numbers as numbers or ASCII text, user text without control characters.
 * :func:`output_file`, :func:`output_folder`, :func:`input_file`, :func:`input_folder` --
   paths, checked *before* the work starts (see "Outputs" below).
 
@@ -35,6 +37,7 @@ import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from il2sim.errors import InputError
 
@@ -46,6 +49,7 @@ __all__ = [
     "input_folder",
     "integer_text",
     "looks_numeric",
+    "number",
     "number_text",
     "output_file",
     "output_folder",
@@ -55,7 +59,9 @@ __all__ = [
     "real",
     "scheduler_address",
     "seed",
+    "text",
     "time_days",
+    "whole",
 ]
 
 #: Largest seed accepted: 2^63 - 1 (a signed 64-bit integer, as stored in JSON and databases).
@@ -223,6 +229,49 @@ def integer_text(text: str, field: str) -> int:
     if not _INT_RE.fullmatch(s):
         raise _fail(field, text, "must be a whole number written with ASCII digits")
     return int(s)
+
+
+def whole(value: object, field: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """A whole number from a request (JSON or a form): an int, an integral float or ASCII
+    integer text, then :func:`count`'s range."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str):
+        value = integer_text(value, field)
+    return count(value, field, minimum=minimum, maximum=maximum)
+
+
+def number(value: object, field: str, **limits: Any) -> float:
+    """A number from a request: an int/float through :func:`real`, text through
+    :func:`number_text` (ASCII digits only); ``limits`` as for :func:`real`."""
+    if isinstance(value, str):
+        value = number_text(value, field)
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _fail(field, value, "must be a number")
+    return real(value, field, **limits)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
+
+
+def text(
+    value: object, field: str, *, maximum: int, minimum: int = 0, multiline: bool = False
+) -> str:
+    """User text (a name, a reason): a string of ``minimum..maximum`` characters after
+    stripping, without NUL or other control characters (line breaks only if ``multiline``).
+    The text is kept as given (escaping is the writer's job); returns it stripped."""
+    if not isinstance(value, str):
+        raise _fail(field, value, "must be text")
+    s = value.strip()
+    if not minimum <= len(s) <= maximum:
+        shown: object = value if len(value) <= 60 else f"{len(value)} characters"
+        raise _fail(field, shown, f"must be text of {minimum}-{maximum:,} characters")
+    bad = _CONTROL.search(s) or (None if multiline else _LINE_BREAK.search(s))
+    if bad is not None:
+        raise _fail(field, bad.group(0), "must not contain control characters or line breaks"
+                    if not multiline else "must not contain control characters")  # fmt: skip
+    return s
 
 
 #: POSIX limits on one file-name component and on a whole path, in bytes (Linux NAME_MAX, PATH_MAX).

@@ -76,7 +76,8 @@ LIMITS: dict[str, Limit] = {
         Limit(
             "cohorts",
             1000.0,
-            "cohorts per trial (design simulate) or per decision table (design boundaries)",
+            "cohorts per trial (design simulate; a trial conducted on the server) or per "
+            "decision table (design boundaries)",
             "a dose-finding trial has tens of cohorts; the kernels cap a trial at 1000 cohorts "
             "and size their arrays by it",
         ),
@@ -101,6 +102,27 @@ LIMITS: dict[str, Limit] = {
             "each pool patient is simulated over the whole course and kept in memory (10^6 "
             "patients take about an hour)",
             "a smaller --pool-size (replicates resample the pools)",
+        ),
+        Limit(
+            "administrations",
+            1e5,
+            "dose events one regimen text expands to",
+            "about 11 years of hourly doses; counted from the text before any event is built, "
+            "so x99999999999 is refused at once instead of exhausting memory",
+        ),
+        Limit(
+            "sweep_tasks",
+            1e6,
+            "chunks of one sweep (grid points x chunks per point)",
+            "the store and the scheduler keep one entry per chunk; counted before any point is "
+            "built (10 axes of 100 values would list 10^20 points)",
+            "fewer axis values, or a larger chunk_size with fewer chunks",
+        ),
+        Limit(
+            "grid_values",
+            1e6,
+            "values a sweep grid file holds after its YAML aliases are expanded",
+            "a few lines of nested aliases expand to billions of values and exhaust memory",
         ),
         Limit(
             "path_nodes",

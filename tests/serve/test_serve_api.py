@@ -123,7 +123,7 @@ def test_bad_cohorts_are_422_naming_the_field(
         ({"doses": [0.8, 0.4]}, "doses"),
         ({"doses": []}, "doses"),
         ({"dose_unit": "furlongs"}, "dose_unit"),
-        ({"options": {"target": 1.5}}, "target"),
+        ({"options": {"target": 1.5}}, "options.target"),  # the option as given (i16: option_rules)
         ({"options": {"colour": 1}}, "options.colour"),
         ({"options": "--target"}, "options"),
         ({"cohort_size": "three"}, "options.cohort_size"),

@@ -63,7 +63,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         yield update
 
 
-def exit_interrupted(what: str, done: int, asked: int, where: str | None = None) -> None:
+def exit_interrupted(what: str, done: int, asked: int | None, where: str | None = None) -> None:
     """End an interrupted command: print the contract's one line and exit 130
     (:mod:`il2sim._interrupt`).  Call it after the flagged result was written and printed."""
     import sys

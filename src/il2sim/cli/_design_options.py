@@ -26,9 +26,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 _PANEL = "Design options"
 _DESIGN_HELP = (
     "3+3 (=3+3a), 3+3a, 3+3b, 4+5, a+b, crm, boin, mtpi2, i3+3, keyboard, tite-crm, tite-boin, "
-    "boin12."
+    "boin12, efftox."
 )
 _TITE = "Time-to-event (tite-crm, tite-boin)"
+_STAGE2 = "Randomised dose-optimisation stage"
 
 #: name -> (annotation, default) of every shared option, in ``--help`` order.
 _OPTIONS: dict[str, tuple[Any, Any]] = {
@@ -50,7 +51,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             float | None,
             typer.Option(
                 "--target-tox",
-                help="Efficacy-toxicity designs (boin12): toxicity threshold phi_T (= --target).",
+                help="Efficacy-toxicity designs (boin12, efftox): toxicity threshold (= --target).",
                 rich_help_panel=_PANEL,
             ),
         ],
@@ -61,7 +62,7 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             float | None,
             typer.Option(
                 "--target-eff",
-                help="Efficacy-toxicity designs (boin12): lowest acceptable efficacy phi_E.",
+                help="Efficacy-toxicity designs (boin12, efftox): lowest acceptable efficacy.",
                 rich_help_panel=_PANEL,
             ),
         ],
@@ -241,7 +242,9 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
     "accrual": (
         Annotated[
             str | None,
-            typer.Option("--accrual", help="Accrual: fixed or poisson.", rich_help_panel=_TITE),
+            typer.Option(
+                "--accrual", help="Accrual: fixed, poisson or uniform.", rich_help_panel=_TITE
+            ),
         ],
         None,
     ),
@@ -259,9 +262,64 @@ _OPTIONS: dict[str, tuple[Any, Any]] = {
             str | None,
             typer.Option(
                 "--tox-time",
-                help="DLT day within the window: uniform (default), late or early.",
+                help="DLT day within the window: uniform (default), late, early or weibull "
+                "(bf-boin's default: Weibull, half the DLT probability by mid-window).",
                 rich_help_panel=_TITE,
             ),
+        ],
+        None,
+    ),
+    "backfill": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--backfill",
+                help="Backfill cohorts below the current dose (boin -> BF-BOIN, Zhao et al. "
+                "2024; needs --truth-eff in simulate: responses open doses).",
+                rich_help_panel=_PANEL,
+            ),
+        ],
+        False,
+    ),
+    "stage1_patients": (
+        Annotated[
+            int | None,
+            typer.Option("--stage1-patients", help="Randomised stage: escalation sample size (stage 1 ends here or when the design stops).", rich_help_panel=_STAGE2),
+        ],
+        None,
+    ),
+    "stage2_patients": (
+        Annotated[
+            int | None,
+            typer.Option("--stage2-patients", help="Randomised stage: patients randomised after escalation (enables the stage).", rich_help_panel=_STAGE2),
+        ],
+        None,
+    ),
+    "stage2_arms": (
+        Annotated[
+            int | None,
+            typer.Option("--stage2-arms", help="Randomised stage: 2 or 3 candidate doses (the selection and the treated doses below).", rich_help_panel=_STAGE2),
+        ],
+        None,
+    ),
+    "stage2_ratio": (
+        Annotated[
+            str | None,
+            typer.Option("--stage2-ratio", help="Randomised stage: allocation ratio, lowest dose first (e.g. 1,1 or 2,1).", rich_help_panel=_STAGE2),
+        ],
+        None,
+    ),
+    "stage2_rule": (
+        Annotated[
+            str | None,
+            typer.Option("--stage2-rule", help="Randomised stage: selection rule, utility or lower.", rich_help_panel=_STAGE2),
+        ],
+        None,
+    ),
+    "stage2_margin": (
+        Annotated[
+            float | None,
+            typer.Option("--stage2-margin", help="Randomised stage: response-rate margin for rule=lower (0.1).", rich_help_panel=_STAGE2),
         ],
         None,
     ),

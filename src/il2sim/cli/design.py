@@ -74,12 +74,12 @@ def _outcomes(text: str | None, path: Path | None, n_doses: int) -> Any:
     return out
 
 
-def _truth(text: str | None) -> list[float] | None:
+def _truth(text: str | None, field: str = "truth") -> list[float] | None:
     from il2sim.designs import check_truth
 
     if text is None:
         return None
-    return [float(v) for v in check_truth(parse_float_list(text, "truth"))]
+    return [float(v) for v in check_truth(parse_float_list(text, field), field)]
 
 
 def _print_oc(oc: Any) -> None:
@@ -200,7 +200,7 @@ def simulate_cmd(
     if text is None:
         raise InputError("give --truth (true DLT probabilities per dose)", field="truth")
     p = _truth(text)
-    q = _truth(truth_eff)
+    q = _truth(truth_eff, "truth_eff")
     if q is not None and p is not None and len(q) != len(p):
         raise InputError(
             f"has {len(q)} doses but --truth has {len(p)}", field="truth_eff", value=truth_eff
@@ -252,6 +252,10 @@ def paths_cmd(
     truth: Annotated[
         str | None, typer.Option("--truth", help="True DLT probabilities per dose.")
     ] = None,
+    truth_eff: Annotated[
+        str | None,
+        typer.Option("--truth-eff", help="True efficacy probabilities (boin12, efftox)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """All outcomes of the next cohorts with the design's decisions (and probabilities)."""
@@ -259,7 +263,8 @@ def paths_cmd(
 
     p = _truth(truth)
     des = spec.build(truth=p)
-    res = dose_paths(des, _outcomes(outcomes, outcomes_file, des.n_doses), cohorts_ahead, p)
+    oc = _outcomes(outcomes, outcomes_file, des.n_doses)
+    res = dose_paths(des, oc, cohorts_ahead, p, truth_eff=_truth(truth_eff, "truth_eff"))
     if json_out:
         print_json(res)
         return

@@ -1,27 +1,11 @@
-"""The ``il2sim`` console script: a Ctrl-C while the CLI is still importing (seconds on a
-loaded machine) exits 130 with one line, no traceback (docs/interrupt.md).
+"""The ``il2sim`` console script's entry, re-exported for callers inside the package.
 
-Only the import is guarded: once :func:`il2sim.cli.main.main` runs, Python's ordinary
-``KeyboardInterrupt`` (mapped to exit 130 there) and the long commands' own contract
-(:mod:`il2sim._interrupt`) take over.
+The console script itself is :mod:`il2sim_console` (outside the package, so that its SIGINT
+handler is installed before ``il2sim/__init__.py`` runs; docs/interrupt.md).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-from typing import Any
+from il2sim_console import main
 
-
-def _quiet(signum: int, frame: Any) -> None:
-    os.write(2, b"il2sim: interrupted\n")
-    os._exit(130)
-
-
-def main() -> None:
-    """Import the CLI with a quiet Ctrl-C, then run it."""
-    previous = signal.signal(signal.SIGINT, _quiet)
-    from il2sim.cli.main import main as run
-
-    signal.signal(signal.SIGINT, previous)
-    run()
+__all__ = ["main"]

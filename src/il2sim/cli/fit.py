@@ -27,36 +27,22 @@ from il2sim.cli._common import print_json
 from il2sim.errors import InputError
 
 _PHASES = {"saem": "SAEM iterations", "conditional": "conditional distributions + FIM",
-           "modes": "conditional modes (EBEs)", "likelihood": "-2LL (importance sampling)"}
+           "modes": "conditional modes (EBEs)", "likelihood": "-2LL (importance sampling)",
+           "npde": "NPDE replicates"}
 
 
 @contextmanager
 def _bars(enabled: bool) -> Iterator[Callable[[str, int, int, dict[str, Any]], None]]:
-    """A rich progress bar per fit phase on stderr (no-op when disabled)."""
-    if not enabled:
-        yield lambda phase, done, total, info: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    """The shared progress bar (:func:`il2sim.cli._common.progress_bar`), one bar per fit
+    phase on stderr."""
+    from il2sim.cli import _common
 
-    tasks: dict[str, Any] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
-                  transient=False) as prog:
+    with _common.progress_bar(enabled) as update:
 
-        def update(phase: str, done: int, total: int, info: dict[str, Any]) -> None:
-            if phase not in tasks:
-                tasks[phase] = prog.add_task(_PHASES.get(phase, phase), total=total)
-            prog.update(tasks[phase], completed=done)
+        def phase_update(phase: str, done: int, total: int, info: dict[str, Any]) -> None:
+            update(_PHASES.get(phase, phase), done, total)
 
-        yield update
+        yield phase_update
 
 
 def _positive_int(v: int, field: str, minimum: int = 1) -> int:
@@ -80,6 +66,7 @@ def fit_cmd(
     conditional: Annotated[int, typer.Option("--conditional", help="MCMC sweeps for EBEs and standard errors.")] = 150,
     parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table to start from (default: packaged).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    npde_replicates: Annotated[int, typer.Option("--npde-replicates", help="Simulated replicates of the dataset for the NPDE.")] = 200,
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline NK counts: estimate (individual parameters) or observed (covariates).")] = "estimate",
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
 ) -> None:
@@ -97,25 +84,48 @@ def fit_cmd(
                        checkpoint_every_s=max(0.0, float(checkpoint_every)))
     post = PostOptions(n_conditional=_positive_int(conditional, "conditional", 2),
                        n_is=_positive_int(is_samples, "is-samples", 2))
+    _positive_int(npde_replicates, "npde-replicates", 10)
     job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
     if resume and not (out / "saem_state.npz").exists():
         raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
-    try:
-        with _bars(True) as bar:
-            result = run(job, opts, post, out, resume, bar)
-    except (KeyboardInterrupt, SystemError) as exc:
-        from il2sim.fit.saem import interrupted
+    from il2sim._interrupt import interruptible
+    from il2sim.fit.saem import FitInterrupted
 
-        if not interrupted(exc):
-            raise
-        print(f"il2sim: interrupted; SAEM state saved in {out / 'saem_state.npz'} "
-              "(continue with --resume)", file=sys.stderr)
-        raise KeyboardInterrupt from None
-    paths = write_outputs(result, job, out, report=not no_report)
+    state = out / "saem_state.npz"
+    with interruptible():
+        try:
+            with _bars(True) as bar:
+                result = run(job, opts, post, out, resume, bar)
+            paths = write_outputs(result, job, out, n_sim=npde_replicates, report=not no_report)
+        except FitInterrupted as stop:
+            _exit_fit_interrupted(stop, opts.n_iter, state, json_out)
     if json_out:
         print_json(result.to_dict(individual=False) | {"files": [str(p) for p in paths]})
         return
     _print_fit(result, paths)
+
+
+def _exit_fit_interrupted(stop: Any, n_iter: int, state: Path, json_out: bool) -> None:
+    """The interruption contract (docs/interrupt.md) for a fit: what finished is the SAEM
+    state (``state``, written atomically); print it flagged ``"interrupted": true`` (with
+    ``--json``), one line on stderr, exit 130.  ``--resume`` continues from it."""
+    import numpy as np
+
+    from il2sim.cli._common import exit_interrupted
+
+    k = int(np.load(state)["k"]) if state.exists() else 0
+    kept = state.exists() and k > 0
+    if json_out:
+        print_json({"interrupted": True, "done": k, "asked": n_iter, "phase": stop.phase,
+                    "phase_done": stop.done, "phase_asked": stop.asked,
+                    "checkpoint": str(state) if kept else None,
+                    "resume": "--resume" if kept else None})
+    if not kept:
+        print("il2sim: interrupted", file=sys.stderr)
+        raise SystemExit(130)
+    where = f"{state}" + ("" if stop.phase == "saem" else f"; {_PHASES.get(stop.phase, stop.phase)} "
+                          "not finished") + "; continue with --resume"
+    exit_interrupted("SAEM iterations", k, n_iter, where)
 
 
 def _print_fit(result: Any, paths: list[Path]) -> None:
@@ -153,19 +163,26 @@ def vpc_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Visual predictive check of a fitted model against a dataset (BLQ-aware)."""
+    from il2sim._interrupt import interrupt_fields, interruptible
+    from il2sim.cli._common import exit_interrupted
     from il2sim.fit.vpc_run import run_vpc
 
-    res, paths, notes = run_vpc(data, parameters, _positive_int(n_sim, "n-sim", 20),
-                                pc, _positive_int(bins, "bins"), seed, out)
+    n_sim = _positive_int(n_sim, "n-sim", 20)
+    with interruptible():
+        res, paths, notes, done = run_vpc(data, parameters, n_sim, pc,
+                                          _positive_int(bins, "bins"), seed, out)
+    flag = interrupt_fields(done, n_sim)
     if json_out:
-        print_json(res.to_dict() | {"files": [str(p) for p in paths], "notes": notes})
-        return
-    print(f"VPC ({'prediction-corrected, ' if pc else ''}{n_sim} replicates): "
-          f"{100 * res.coverage:.1f}% of observed percentiles inside the simulated 90% "
-          f"intervals ({len(res.table)} bins)")
-    for n in notes:
-        print(f"note: {n}")
-    print("files: " + ", ".join(str(p) for p in paths))
+        print_json(res.to_dict() | {"files": [str(p) for p in paths], "notes": notes} | flag)
+    else:
+        print(f"VPC ({'prediction-corrected, ' if pc else ''}{done} replicates): "
+              f"{100 * res.coverage:.1f}% of observed percentiles inside the simulated 90% "
+              f"intervals ({len(res.table)} bins)")
+        for n in notes:
+            print(f"note: {n}")
+        print("files: " + ", ".join(str(p) for p in paths))
+    if flag["interrupted"]:
+        exit_interrupted("replicates", done, n_sim, str(out) if paths else None)
 
 
 def sensitivity_cmd(
@@ -182,12 +199,29 @@ def sensitivity_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Global sensitivity (SALib Sobol / Morris) of NK expansion and IL-2 exposure."""
+    from il2sim._interrupt import interruptible
+    from il2sim.cli._common import exit_interrupted
+    from il2sim.fit.sensitivity import SensitivityInterrupted
     from il2sim.fit.sensitivity_run import run_sensitivity
 
     if not (math.isfinite(factor) and factor > 1):
         raise InputError(f"must be > 1, got {factor}", field="factor", value=factor)
-    res, paths = run_sensitivity(method, params, regimen, _positive_int(n, "n", 2), factor,
-                                 parameters, workers, scheduler, seed, out, progress=not json_out)
+    from il2sim.cli import _common
+
+    m = method.strip().lower()
+    with interruptible(), _common.progress_bar(not json_out) as update:
+        try:
+            res, paths = run_sensitivity(
+                method, params, regimen, _positive_int(n, "n", 2), factor, parameters, workers,
+                scheduler, seed, out,
+                progress=lambda done, total: update(f"{m}: model evaluations (chunks)", done, total))
+        except SensitivityInterrupted as stop:
+            # the indices need every model run: nothing is written
+            if json_out:
+                print_json({"interrupted": True, "done": stop.done, "asked": stop.asked,
+                            "method": method, "indices": None})
+            exit_interrupted("chunks of model runs (indices need every run: nothing written)",
+                             stop.done, stop.asked)
     if json_out:
         print_json(res.to_dict() | {"files": [str(p) for p in paths]})
         return

@@ -8,6 +8,7 @@ Only parsing and printing: the design comes from the shared design options
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,7 +77,6 @@ def trial_cmd(
 
     if out is not None:
         checks.output_folder(out, "--out")
-    from il2sim.cdisc import write_trial
     from il2sim.cdisc.sdtm import sdtm_options
     from il2sim.trial import DoseModification, Schedule, conduct_trial, replicate_trials
     from il2sim.trial.run import DEFAULT_MAX_PATIENTS
@@ -93,17 +93,20 @@ def trial_cmd(
         res = conduct_trial(
             des, levels, seed, out if out is not None else DEFAULT_OUT, schedule=sch,
             modification=mod, neutralising=neutralising, max_patients=cap,
-            writer=partial(write_trial, xpt=xpt, options=sdtm_options(start_date)),
+            writer=partial(_write_trial, xpt=xpt, options=sdtm_options(start_date)),
             parameters=param_set,
         )  # fmt: skip
+        t = res.trial
         if json_out:
             print_json(res)
-            return
-        t = res.trial
-        print(f"design {t.design}: {t.n_patients} patients, {t.n_dlt} DLTs")
-        print(f"outcomes: {t.outcomes().to_string()}")
-        print(f"MTD: {t.mtd_miu_per_m2 if t.mtd_miu_per_m2 else 'none'} MIU/m2/day")
-        print(f"SDTM and ADaM with define.xml written to {res.out_dir}/sdtm and {res.out_dir}/adam")
+        else:
+            print(f"design {t.design}: {t.n_patients} patients, {t.n_dlt} DLTs")
+            print(f"outcomes: {t.outcomes().to_string()}")
+            print(f"MTD: {t.mtd_miu_per_m2 if t.mtd_miu_per_m2 else 'none'} MIU/m2/day")
+            print(f"SDTM and ADaM with define.xml written to {res.out_dir}/sdtm and "
+                  f"{res.out_dir}/adam")  # fmt: skip
+        if t.interrupted:  # the finished cohorts were written, with interrupted.json beside
+            exit_interrupted("cohorts", len(t.cohorts), None, str(res.out_dir))
         return
     if trials < 1:
         raise InputError(f"must be >= 1, got {trials}", field="trials", value=trials)
@@ -121,6 +124,19 @@ def trial_cmd(
     if summary["interrupted"]:
         where = str(reps.file) if reps.file is not None else None
         exit_interrupted("trials", summary["n_trials"], summary["n_trials_requested"], where)
+
+
+def _write_trial(trial: Any, out_dir: Path, **options: Any) -> list[Path]:
+    """The SDTM/ADaM writer; an interrupted trial (docs/interrupt.md) also gets
+    ``interrupted.json`` (its summary, ``"interrupted": true``) in the same staged folder."""
+    from il2sim.cdisc import write_trial
+
+    def flag(stage: Path) -> list[Path]:
+        path = stage / "interrupted.json"
+        path.write_text(json.dumps(trial.to_dict(), indent=2) + "\n")
+        return [path]
+
+    return write_trial(trial, out_dir, extra=flag if trial.interrupted else None, **options)
 
 
 def _print_replicates(summary: dict[str, Any], levels: list[float], seed: int) -> None:

@@ -128,9 +128,9 @@ def posterior_mean_nb(
     tails: npt.NDArray[np.float64],
     ll_inf: float,
 ) -> float:
-    """dfcrm's posterior mean of beta from the log-likelihood ``ll`` on ``grid`` (overwritten):
-    trapezoid rule with end corrections, tails as :func:`crm_estimate_nb` describes;
-    ``ll_inf`` is the log-likelihood as beta -> -inf."""
+    """dfcrm's posterior mean of beta from the log-likelihood ``ll`` on ``grid`` (overwritten
+    with the unnormalised density): trapezoid rule with end corrections, tails as
+    :func:`crm_estimate_nb` describes; ``ll_inf`` is the log-likelihood as beta -> -inf."""
     g_n = grid.size
     m = -1e300
     for g in range(g_n):
@@ -139,12 +139,31 @@ def posterior_mean_nb(
             m = v
     ll_lo = ll[0]
     ll_hi = ll[g_n - 1]
+    for g in range(g_n):
+        v = ll[g] + logprior[g] - m
+        ll[g] = np.exp(v) if v > -60.0 else 0.0  # < 1e-26 relative: skip the exp
+    return density_mean_nb(ll, grid, tails, m, ll_lo, ll_hi, ll_inf)
+
+
+@njit(cache=True, nogil=True)
+def density_mean_nb(
+    dens: npt.NDArray[np.float64],
+    grid: npt.NDArray[np.float64],
+    tails: npt.NDArray[np.float64],
+    m: float,
+    ll_lo: float,
+    ll_hi: float,
+    ll_inf: float,
+) -> float:
+    """The posterior mean from the density ``dens`` = exp(ll + logprior - m) on ``grid`` (the
+    one integration step of the CRM and TITE-CRM kernels): trapezoid rule with Euler-Maclaurin
+    end corrections and dfcrm's tails (``ll_lo``/``ll_hi``: log-likelihood at the grid ends,
+    ``ll_inf`` as beta -> -inf)."""
+    g_n = grid.size
     num = 0.0
     den = 0.0
     for g in range(g_n):
-        v = ll[g] + logprior[g] - m
-        e = np.exp(v) if v > -60.0 else 0.0  # < 1e-26 relative: skip the exp
-        ll[g] = e
+        e = dens[g]
         if g == 0 or g == g_n - 1:
             e *= 0.5
         num += e * grid[g]
@@ -152,8 +171,8 @@ def posterior_mean_nb(
     h = grid[1] - grid[0]
     # Euler-Maclaurin end correction -h^2/12 (f'(hi) - f'(lo)), one-sided differences: the
     # integrand need not vanish at +-10 under a flat prior
-    w0, w1, w2 = ll[0], ll[1], ll[2]
-    v0, v1, v2 = ll[g_n - 1], ll[g_n - 2], ll[g_n - 3]
+    w0, w1, w2 = dens[0], dens[1], dens[2]
+    v0, v1, v2 = dens[g_n - 1], dens[g_n - 2], dens[g_n - 3]
     dw_lo = (-3.0 * w0 + 4.0 * w1 - w2) / (2.0 * h)
     dw_hi = (3.0 * v0 - 4.0 * v1 + v2) / (2.0 * h)
     b0, b1, b2 = grid[0], grid[1], grid[2]

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from il2sim.designs._fast_crm import crm_recommend_nb, posterior_mean_nb
+from il2sim.designs._fast_crm import crm_recommend_nb, density_mean_nb, posterior_mean_nb
 
 #: DLT-time distributions within the window (code -> name): uniform, late (density ~ t),
 #: early (density ~ window - t).
@@ -110,7 +110,8 @@ def tite_estimate_nb(
     """Posterior mean of beta under the weighted likelihood (``level`` 0-based per patient).
 
     Patients with weight 1 are pooled per dose (log p / log(1 - p) tables ``lp``/``lq``); the
-    partially followed ones add log(1 - w p) each (``pp`` = exp(lp))."""
+    partially followed ones multiply the density by (1 - w p) each (``pp`` = exp(lp)); the
+    integration is ``_fast_crm.density_mean_nb``, the CRM kernel's own step."""
     g_n, k = lp.shape
     ny = np.zeros(k, dtype=np.int64)
     nq = np.zeros(k, dtype=np.int64)
@@ -126,31 +127,6 @@ def tite_estimate_nb(
             pl[n_part] = level[i]
             pw[n_part] = w[i]
             n_part += 1
-    # pooled part; the partial terms log(1 - w p) lie in [log(1 - w), 0], so grid points whose
-    # pooled log posterior is > 45 below the best lower bound carry < 3e-20 of the mass and
-    # keep that lower bound instead of the exact value (saves most log1p calls)
-    shift = 0.0
-    for j in range(n_part):
-        shift += np.log1p(-pw[j])
-    best = -1e300
-    for g in range(g_n):
-        s = 0.0
-        for i in range(k):
-            s += ny[i] * lp[g, i] + nq[i] * lq[g, i]
-        ll[g] = s
-        if s + logprior[g] > best:
-            best = s + logprior[g]
-    floor = best + shift - 45.0
-    for g in range(g_n):
-        if n_part == 0:
-            break
-        if ll[g] + logprior[g] < floor:
-            ll[g] += shift
-            continue
-        s = 0.0
-        for j in range(n_part):
-            s += np.log1p(-pw[j] * pp[g, pl[j]])
-        ll[g] += s
     ll_inf = 0.0
     for i in range(k):
         if ny[i] > 0:
@@ -159,7 +135,36 @@ def tite_estimate_nb(
             ll_inf += nq[i] * lq_inf[i]
     for j in range(n_part):
         ll_inf += np.log1p(-pw[j] * np.exp(lp_inf[pl[j]]))
-    return posterior_mean_nb(ll, grid, logprior, tails, ll_inf)
+    # pooled part (log scale); the partially followed patients multiply the density by
+    # prod_j (1 - w_j p), each factor in [1 - w_j, 1], so exp(pooled + logprior - m) with m the
+    # pooled maximum bounds the density from above: points more than 60 below it carry no mass
+    # (< 1e-26 relative, as posterior_mean_nb) and need no product; no log per grid point.
+    m = -1e300
+    for g in range(g_n):
+        s = 0.0
+        for i in range(k):
+            s += ny[i] * lp[g, i] + nq[i] * lq[g, i]
+        ll[g] = s
+        if s + logprior[g] > m:
+            m = s + logprior[g]
+    if n_part == 0:
+        return posterior_mean_nb(ll, grid, logprior, tails, ll_inf)
+    ends = np.empty(2)
+    for e, g in enumerate((0, g_n - 1)):
+        prod = 1.0
+        for j in range(n_part):
+            prod *= 1.0 - pw[j] * pp[g, pl[j]]
+        ends[e] = ll[g] + np.log(prod)
+    for g in range(g_n):
+        v = ll[g] + logprior[g] - m
+        if v <= -60.0:
+            ll[g] = 0.0
+            continue
+        prod = 1.0
+        for j in range(n_part):
+            prod *= 1.0 - pw[j] * pp[g, pl[j]]
+        ll[g] = np.exp(v) * prod
+    return density_mean_nb(ll, grid, tails, m, ends[0], ends[1], ll_inf)
 
 
 @njit(cache=True, nogil=True)

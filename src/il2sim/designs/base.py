@@ -87,6 +87,12 @@ class Design(ABC):
         return False
 
     @property
+    def uses_efficacy(self) -> bool:
+        """True when simulation needs the true efficacy per dose (the efficacy-toxicity designs,
+        and BF-BOIN, whose responses open doses for backfill)."""
+        return self.efficacy
+
+    @property
     def time_to_event(self) -> bool:
         """True for designs that decide at each arrival from partially observed outcomes
         (TITE-CRM, TITE-BOIN): the controller then runs its time-to-event loop and the design
@@ -113,15 +119,17 @@ class Design(ABC):
             )
 
 
-def check_truth(truth: Sequence[float] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Validate a true toxicity curve: values in [0, 1], finite."""
+def check_truth(
+    truth: Sequence[float] | npt.NDArray[np.float64], field: str = "truth"
+) -> npt.NDArray[np.float64]:
+    """Validate a true probability curve (``field`` names it in errors): values in [0, 1]."""
     p = np.asarray(truth, dtype=float).ravel()
     if p.size == 0:
-        raise DesignError("needs at least one dose", field="truth")
+        raise DesignError("needs at least one dose", field=field)
     bad = ~np.isfinite(p) | (p < 0) | (p > 1)
     if bad.any():
         raise DesignError(
-            f"probabilities must be in [0, 1], got {float(p[bad][0])!r}", field="truth"
+            f"probabilities must be in [0, 1], got {float(p[bad][0])!r}", field=field
         )
     return p
 

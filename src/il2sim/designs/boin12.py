@@ -27,13 +27,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from il2sim.designs import _fast_boin12 as nb
 from il2sim.designs._interval import check_int, check_prob
-from il2sim.designs._isotonic import beta_sf, pava
 from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
 from il2sim.designs.boin import lambdas
+from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 from il2sim.errors import DesignError
 
-__all__ = ["BOIN12", "BOIN12Fit"]
+__all__ = ["BOIN12", "BOIN12Fit", "BOIN12Kernel"]
+
+#: Reason text per code of ``_fast_boin12.decide_nb``.
+REASONS = ("patients at a dose (n_stop)", "dose exploration", "de-escalate",
+           "d-1 or d by utility", "no admissible dose", "highest utility")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,10 @@ class BOIN12(Design):
                 + self.u3 * pt * pe + self.u4 * pt * (1 - pe))  # fmt: skip
         return ubar + (100.0 - ubar) / 2.0
 
+    def kernel(self) -> BOIN12Kernel:
+        """The compiled simulator (``_fast_boin12.simulate_boin12_nb``)."""
+        return BOIN12Kernel(self)
+
     def fit(self, outcomes: Outcomes) -> BOIN12Fit:
         """Fit to outcomes so far (letters N/T/E/B)."""
         self.check_outcomes(outcomes)
@@ -124,73 +133,52 @@ class BOIN12Fit(Fit):
             "B": per((e > 0) & (t > 0)), "T": per((e == 0) & (t > 0)),
         }  # fmt: skip
 
-    def utility(self) -> npt.NDArray[np.float64]:
-        """100 Pr(U_d > u_b / 100) per dose."""
+    def _stats(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Per dose: utility score and the admissibility flag (before the d-1..d+1 window)."""
         des = self.design
         c = self.counts()
-        x = (des.u1 * c["E"] + des.u2 * c["N"] + des.u3 * c["B"] + des.u4 * c["T"]) / 100.0
-        return 100.0 * beta_sf(des.benchmark() / 100.0, 1 + x, 1 + c["n"] - x)
+        u = np.empty(des.n_doses)
+        ok = np.empty(des.n_doses, dtype=bool)
+        for i in range(des.n_doses):
+            nb.dose_stats_nb(i, c["n"], c["tox"], c["eff"], c["E"], c["N"], c["B"], des.u2,
+                             des.u3, des.benchmark(), des.target, des.target_eff, des.c_t,
+                             des.c_e, u, ok)  # fmt: skip
+        return u, ok
+
+    def utility(self) -> npt.NDArray[np.float64]:
+        """100 Pr(U_d > u_b / 100) per dose."""
+        return self._stats()[0]
 
     def admissible(self, d: int) -> npt.NDArray[np.bool_]:
         """Admissible doses among d-1, d, d+1 (0-based ``d``)."""
-        des = self.design
-        c = self.counts()
-        k = des.n_doses
-        window = np.zeros(k, dtype=bool)
-        window[max(d - 1, 0) : min(d + 2, k)] = True
-        too_tox = beta_sf(des.target, 1 + c["tox"], 1 + c["n"] - c["tox"]) >= des.c_t
-        futile = (1 - beta_sf(des.target_eff, 1 + c["eff"], 1 + c["n"] - c["eff"])) >= des.c_e
-        return np.asarray(window & ~too_tox & ~futile)
+        ok = self._stats()[1]
+        window = np.zeros(ok.size, dtype=bool)
+        window[max(d - 1, 0) : min(d + 2, ok.size)] = True
+        return np.asarray(window & ok)
 
     def obd(self) -> int | None:
         """escalation's ``select_boin12_obd``: OBD among doses <= the isotonic MTD."""
-        des = self.design
         c = self.counts()
-        treated = np.nonzero(c["n"] > 0)[0]
-        if treated.size == 0:
-            return None
-        iso = pava(c["tox"][treated] / c["n"][treated])
-        dist = np.abs(iso - des.target)
-        mtd = int(treated[np.nonzero(dist == dist.min())[0].max()])
-        u = self.utility()[: mtd + 1]
-        return int(np.argmax(u)) + 1
+        o = int(nb.obd_nb(c["n"], c["tox"], self.utility(), self.design.target))
+        return None if o < 0 else o + 1
 
     def decision(self) -> Decision:
-        """The next dose by escalation's ``boin12_next_dose`` (module docstring)."""
+        """The next dose by escalation's ``boin12_next_dose`` (module docstring), computed by
+        ``_fast_boin12.decide_nb`` (the kernel's own function)."""
         des, oc = self.design, self.outcomes
         cs = des.cohort_size
         if oc.n_patients == 0:
             return Decision(des.start_dose, False, "start", mtd=None, cohort_size=cs)
         c = self.counts()
-        k = des.n_doses
         d = int(oc.dose[-1]) - 1
-        n = int(c["n"][d])
-        pt = c["tox"][d] / n
         lam_e, lam_d = lambdas(des.target)
-        adm = self.admissible(d)
-        u = self.utility()
-        obd = self.obd()
-        if c["n"].max() >= des.n_stop:  # escalation: stop_when_n_at_dose(n_stop, dose="any")
-            return Decision(None, True, f"{int(c['n'].max())} patients at a dose", mtd=obd)
-        if n > 8 and pt < lam_d and d < k - 1 and c["n"][d + 1] == 0:
-            return Decision(d + 2, False, "dose exploration", mtd=obd, cohort_size=cs)
-        if pt >= lam_d:
-            return Decision(max(d, 1), False, "de-escalate", mtd=obd, cohort_size=cs)
-        if lam_e < pt < lam_d and n >= des.n_star:
-            pair = [j for j in (d - 1, d) if j >= 0]
-            ok = [j for j in pair if adm[j]]
-            if len(ok) == 2:
-                nxt = ok[0] if u[ok[0]] >= u[ok[1]] else ok[1]
-            elif ok:
-                nxt = ok[0]
-            else:
-                nxt = 0
-            return Decision(nxt + 1, False, "d-1 or d by utility", mtd=obd, cohort_size=cs)
-        if not adm.any():
-            return Decision(None, True, "no admissible dose", mtd=None)
-        cand = np.nonzero(adm)[0]
-        best = cand[u[cand] == u[cand].max()].max()
-        return Decision(int(best) + 1, False, "highest utility", mtd=obd, cohort_size=cs)
+        u, ok = self._stats()
+        nxt, why, obd = nb.decide_nb(d, c["n"], c["tox"], u, ok, des.target, lam_e, lam_d,
+                                     des.n_star, des.n_stop)  # fmt: skip
+        mtd = None if obd < 0 else int(obd) + 1
+        if nxt < 0:
+            return Decision(None, True, REASONS[why], mtd=mtd)
+        return Decision(int(nxt) + 1, False, REASONS[why], mtd=mtd, cohort_size=cs)
 
     def estimates(self) -> dict[str, Any]:
         """Counts, utility scores, admissible set at the current dose and the OBD."""
@@ -202,3 +190,42 @@ class BOIN12Fit(Fit):
             "admissible": self.admissible(d).tolist(), "obd": self.obd(),
         })  # fmt: skip
         return out
+
+
+@dataclass(frozen=True)
+class BOIN12Kernel(Kernel):
+    """Compiled BOIN12 trials (two uniforms per patient: DLT, then efficacy)."""
+
+    design: BOIN12
+
+    def patient_slots(self, caps: Caps) -> int:
+        """Two uniforms per patient, at most ``max_cohorts`` full cohorts / ``max_patients``."""
+        return 2 * min(caps.cohorts * self.design.cohort_size, caps.patients)
+
+    def cohort_slots(self, caps: Caps) -> int:
+        """Full cohorts and one cut to fit ``max_patients``."""
+        n = self.patient_slots(caps) // 2
+        return min(-(-n // self.design.cohort_size), caps.cohorts)
+
+    def run(
+        self,
+        truth: npt.NDArray[np.float64],
+        u: npt.NDArray[np.float64],
+        caps: Caps,
+        out: SimulatedTrials,
+        truth_eff: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        """Simulate ``u.shape[0]`` trials into ``out``."""
+        des = self.design
+        if truth_eff is None:
+            raise DesignError("boin12 needs the true efficacy per dose", field="truth_eff")
+        lam_e, lam_d = lambdas(des.target)
+        assert out.eff_per_dose is not None and out.cohort_eff is not None
+        assert out.cohort_both is not None
+        nb.simulate_boin12_nb(
+            truth, truth_eff, u, des.target, des.target_eff, des.u2, des.u3, des.benchmark(),
+            lam_e, lam_d, des.n_star, des.c_t, des.c_e, des.n_stop, des.start_dose - 1,
+            des.cohort_size, caps.cohorts, min(caps.patients, self.patient_slots(caps) // 2),
+            out.selected, out.n_per_dose, out.dlt_per_dose, out.eff_per_dose, out.capped,
+            out.cohort_dose, out.cohort_size, out.cohort_dlt, out.cohort_eff, out.cohort_both,
+        )  # fmt: skip

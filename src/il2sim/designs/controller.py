@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from il2sim._interrupt import StopFlag, interruptible
+from il2sim._interrupt import StopFlag, interruptible, paced
 from il2sim.designs.base import Decision, Design, Outcomes
 from il2sim.designs.kernels import HARD_CAP_COHORTS, Caps, Kernel
 from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
@@ -51,6 +51,7 @@ from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixe
 from il2sim.errors import DesignError
 
 __all__ = [
+    "INTERRUPTED",
     "Accrual",
     "CohortLog",
     "Progress",
@@ -67,6 +68,10 @@ Progress = Callable[[int, int], None]
 #: Uniforms held in memory per kernel chunk (8 MB of doubles).
 _UNIFORM_BUDGET = 1 << 20
 _MAX_CHUNK_TRIALS = 50_000
+
+#: ``Decision.reason`` of a trial a Ctrl-C ended (``run_one(seed, stop)``).
+INTERRUPTED = "interrupted"
+_INTERRUPTED = Decision(None, True, INTERRUPTED)
 
 
 def trial_seed(root: np.random.SeedSequence, i: int) -> np.random.SeedSequence:
@@ -166,13 +171,19 @@ class TrialController:
                 return self._run_kernel(kern, n, root, progress, flag)
             return self._run_generic(n, lambda i: trial_seed(root, i), progress, flag, keep_records)
 
-    def run_one(self, seed: int | np.random.SeedSequence) -> TrialRecord:
-        """One trial by the generic loop with its own seed (``rng = default_rng(seed)``)."""
+    def run_one(
+        self, seed: int | np.random.SeedSequence, stop: StopFlag | None = None
+    ) -> TrialRecord:
+        """One trial by the generic loop with its own seed (``rng = default_rng(seed)``).
+
+        ``stop``: checked before each cohort (one long trial, ``il2sim trial``); once set the
+        trial ends with the cohorts that finished and the final decision
+        ``Decision(None, True, INTERRUPTED)`` (no dose selected)."""
         ss = _as_root(seed)
         rng = np.random.default_rng(ss)
         patients = self.source.trial(ss, rng)
         if self.design.time_to_event:
-            return self._run_one_tte(ss, rng, patients)
+            return self._run_one_tte(ss, rng, patients, stop)
         design, caps, acc = self.design, self.caps, self.accrual
         out = Outcomes()
         logs: list[CohortLog] = []
@@ -181,57 +192,86 @@ class TrialController:
         while not dec.stop:
             if len(logs) >= caps.cohorts or out.n_patients >= caps.patients:
                 break
-            level = dec.next_dose
-            if level is None or not 1 <= level <= design.n_doses:
-                raise DesignError(
-                    f"design recommended dose {level!r} while continuing", field="design"
-                )
-            size = min(int(dec.cohort_size or design.cohort_size), caps.patients - out.n_patients)
-            if acc is not None and acc.gaps is not None:
-                entry = clock + np.cumsum(np.asarray(acc.gaps(rng, size), dtype=float))
-            else:
-                entry = np.full(size, clock)
-            drawn = patients.draw(level, size, len(logs))
-            out = out.add_cohort(level, drawn.dlt, drawn.eff)
+            if stop is not None and stop.is_set():
+                return TrialRecord(ss, tuple(logs), _INTERRUPTED, False, clock, out)
+            # one cohort, or one per arm of a randomised stage (then one decision)
+            step: list[tuple[int | None, int]] = list(zip(dec.arms, dec.arm_sizes, strict=True)) or [
+                (dec.next_dose, int(dec.cohort_size or design.cohort_size))
+            ]
+            new_logs: list[tuple[int, Any, Any, Any]] = []
+            for level, want in step:
+                if level is None or not 1 <= level <= design.n_doses:
+                    raise DesignError(
+                        f"design recommended dose {level!r} while continuing", field="design"
+                    )
+                size = min(int(want), caps.patients - out.n_patients)
+                if size < 1:
+                    break
+                if acc is not None and acc.gaps is not None:
+                    entry = clock + np.cumsum(np.asarray(acc.gaps(rng, size), dtype=float))
+                    clock = float(entry[-1])
+                else:
+                    entry = np.full(size, clock)
+                drawn = patients.draw(level, size, len(logs) + len(new_logs))
+                out = out.add_cohort(level, drawn.dlt, drawn.eff)
+                new_logs.append((level, drawn.dlt, entry, drawn.payload))
             dec = design.fit(out).decision()
-            logs.append(CohortLog(len(logs) + 1, level, drawn.dlt, entry, dec, drawn.payload))
+            for level, dlt, entry, payload in new_logs:
+                logs.append(CohortLog(len(logs) + 1, level, dlt, entry, dec, payload))
             if acc is not None:
-                clock = float(entry[-1]) + acc.window_days
+                clock = float(new_logs[-1][2][-1]) + acc.window_days
         return TrialRecord(ss, tuple(logs), dec, not dec.stop, clock, out)
 
     def _run_one_tte(
-        self, ss: np.random.SeedSequence, rng: np.random.Generator, patients: Any
+        self,
+        ss: np.random.SeedSequence,
+        rng: np.random.Generator,
+        patients: Any,
+        stop: StopFlag | None = None,
     ) -> TrialRecord:
-        """The loop of a time-to-event design (TITE-CRM, TITE-BOIN; dfcrm ``titesim``).
+        """The loop of a time-to-event design (TITE-CRM, TITE-BOIN; dfcrm ``titesim``; BF-BOIN).
 
         Patients arrive after gaps from the design's ``timing`` (the first after one gap);
         at the arrival of each cohort's first patient the design decides from the outcomes
         observed by then (a DLT counts once its day has passed; follow-up capped at the
-        window); the rest of the cohort arrives after further gaps at the same dose.  DLT days
-        come from the source or, if it gives none, the design's DLT-time distribution.  The
-        final decision uses complete data; duration = last arrival + window.
+        window; efficacy seen at the window's end); the rest of the cohort arrives after
+        further gaps at the same dose.  A backfill decision (``Decision.backfill``) enrols the
+        arriving patient alone at its dose and does not count as a cohort; a backfill design
+        runs until the decision after its last cohort.  DLT days come from the source or, if
+        it gives none, the design's DLT-time distribution.  The final decision uses complete
+        data; duration = last arrival + window (a backfill design: its ``end_day``).
         """
         design, caps = self.design, self.caps
         tm = design.timing  # type: ignore[attr-defined]
         window = float(tm.window_days)
+        bf_design = bool(getattr(design, "backfill", False))
+        truth = self.source.truth()
         dose: list[int] = []
         dlt: list[int] = []
+        eff: list[int] = []
+        bfl: list[bool] = []
         day: list[float] = []
         entry: list[float] = []
         coh: list[int] = []
         logs: list[CohortLog] = []
         clock = 0.0
+        n_esc = 0
 
         def seen(now: float) -> Outcomes:
             e = np.asarray(entry, dtype=float)
             dd = np.asarray(day, dtype=float)
             obs = (np.asarray(dlt) > 0) & (e + dd <= now)
             fu = np.where(obs, dd, np.minimum(now - e, window))
-            return Outcomes(np.asarray(dose), obs.astype(np.int64), np.asarray(coh), fu, e)
+            ef = (np.asarray(eff, dtype=np.int64) > 0) & (e + window <= now)
+            return Outcomes(np.asarray(dose), obs.astype(np.int64), np.asarray(coh), fu, e,
+                            ef.astype(np.int64), np.asarray(bfl, dtype=bool), now)  # fmt: skip
 
         dec = design.fit(Outcomes()).decision()
         waits = 0
-        while len(logs) < caps.cohorts and len(dose) < caps.patients:
+        while (n_esc < caps.cohorts or bf_design) and len(dose) < caps.patients:
+            if stop is not None and stop.is_set():
+                done = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh))
+                return TrialRecord(ss, tuple(logs), _INTERRUPTED, False, clock, done)
             t0 = clock + float(tm.gaps(rng, 1)[0]) if (logs or tm.first_gap) else 0.0
             if logs:
                 dec = design.fit(seen(t0)).decision()
@@ -243,28 +283,42 @@ class TrialController:
                     if waits > 100 * HARD_CAP_COHORTS:
                         raise DesignError("accrual suspended without end", field="design")
                     continue
+            if not dec.backfill and n_esc >= caps.cohorts:
+                break  # a backfill design's decision after its last cohort
             level = dec.next_dose
             if level is None or not 1 <= level <= design.n_doses:
                 raise DesignError(
                     f"design recommended dose {level!r} while continuing", field="design"
                 )
-            size = min(int(dec.cohort_size or design.cohort_size), caps.patients - len(dose))
+            size = 1 if dec.backfill else int(dec.cohort_size or design.cohort_size)
+            size = min(size, caps.patients - len(dose))
             times = t0 + np.concatenate([[0.0], np.cumsum(tm.gaps(rng, size - 1))])
             drawn = patients.draw(level, size, len(logs))
             dd = drawn.dlt_days
             if dd is None:
-                dd = tm.dlt_days(rng, np.asarray(drawn.dlt))
+                p_lv = None if truth is None else float(truth[level - 1])
+                dd = tm.dlt_days(rng, np.asarray(drawn.dlt), p_lv)
             dose += [level] * size
             dlt += [int(v) for v in drawn.dlt]
+            eff += [0] * size if drawn.eff is None else [int(v) for v in drawn.eff]
+            bfl += [dec.backfill] * size
             day += [float(v) if d else math.inf for v, d in zip(dd, drawn.dlt, strict=True)]
             entry += times.tolist()
             coh += [len(logs) + 1] * size
+            n_esc += 0 if dec.backfill else 1
             logs.append(
                 CohortLog(len(logs) + 1, level, drawn.dlt, times, dec, drawn.payload,
                           np.asarray(day[-size:]))
             )  # fmt: skip
             clock = float(times[-1])
-        full = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh))
+        full = Outcomes(np.asarray(dose), np.asarray(dlt), np.asarray(coh),
+                        eff=np.asarray(eff, dtype=np.int64))  # fmt: skip
+        if bf_design:
+            view = design.fit(seen(math.inf))
+            mtd = None if dec.stop and dec.mtd is None else view.final_mtd()  # type: ignore[attr-defined]
+            final = Decision(None, True, dec.reason if dec.stop else "cohort cap", mtd=mtd)
+            end = view.end_day()  # type: ignore[attr-defined]
+            return TrialRecord(ss, tuple(logs), final, not dec.stop, end, full)
         final = design.fit(full).decision()
         if dec.stop:  # stopped at an arrival: the selection uses the complete data
             final = Decision(None, True, dec.reason, mtd=final.mtd)
@@ -280,7 +334,7 @@ class TrialController:
         keep_records: bool,
     ) -> Simulation:
         k = self.design.n_doses
-        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any, Any]] = []
+        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any, Any, Any, Any]] = []
         records: list[TrialRecord] = []
         every = max(1, n // 200)
         try:
@@ -292,9 +346,13 @@ class TrialController:
                 sz = np.array([c.size for c in rec.cohorts], dtype=np.int64)
                 yy = np.array([int(c.dlt.sum()) for c in rec.cohorts], dtype=np.int64)
                 o = rec.outcomes
+                ci = np.searchsorted(np.unique(o.cohort), o.cohort)
+                ef = o.efficacy()
+                ce = np.bincount(ci, weights=ef, minlength=lv.size).astype(np.int64)
+                cb = np.bincount(ci, weights=ef * o.dlt, minlength=lv.size).astype(np.int64)
                 rows.append(
                     (rec.selected or 0, o.n_per_dose(k), o.dlt_per_dose(k), rec.capped,
-                     rec.duration_days, lv, sz, yy, o.eff_per_dose(k))
+                     rec.duration_days, lv, sz, yy, o.eff_per_dose(k), ce, cb)
                 )  # fmt: skip
                 if keep_records:
                     records.append(rec)
@@ -307,9 +365,11 @@ class TrialController:
         width = max((r[5].size for r in rows), default=0)
         eff = bool(getattr(self.design, "efficacy", False))
         tab = SimulatedTrials.empty(done, k, width, efficacy=eff)
-        for t, (sel, npd, ypd, capped, dur, lv, sz, yy, ef) in enumerate(rows):
-            if tab.eff_per_dose is not None:
+        for t, (sel, npd, ypd, capped, dur, lv, sz, yy, ef, ce, cb) in enumerate(rows):
+            if tab.eff_per_dose is not None and tab.cohort_eff is not None:
                 tab.eff_per_dose[t] = ef
+                tab.cohort_eff[t, : ce.size] = ce
+                tab.cohort_both[t, : cb.size] = cb  # type: ignore[index]
             tab.selected[t] = sel
             tab.n_per_dose[t] = npd
             tab.dlt_per_dose[t] = ypd
@@ -333,23 +393,29 @@ class TrialController:
         caps = self.caps
         width = int(kern.patient_slots(caps))
         out = SimulatedTrials.empty(
-            n, self.design.n_doses, kern.cohort_slots(caps), kern.detail_names
+            n, self.design.n_doses, kern.cohort_slots(caps), kern.detail_names,
+            efficacy=bool(getattr(self.design, "efficacy", False)),
         )
         chunk = self.chunk_trials or max(
             1, min(_MAX_CHUNK_TRIALS, _UNIFORM_BUDGET // max(width, 1))
         )
         bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
 
+        extra: dict[str, Any] = {}
+        if getattr(self.design, "efficacy", False):  # efficacy-toxicity kernels (BOIN12)
+            extra["truth_eff"] = np.asarray(self.source.eff_probabilities, dtype=float)  # type: ignore[attr-defined]
+
         def job(lo: int, hi: int) -> None:
             bits = np.random.PCG64(root)
             bits.advance(lo * width)
             u = np.random.Generator(bits).random((hi - lo, width))
-            kern.run(truth, u, caps, out.rows(lo, hi))
+            kern.run(truth, u, caps, out.rows(lo, hi), **extra)
 
         done = 0
         try:
-            if self.workers == 1:
-                for lo, hi in bounds:
+            if self.workers == 1:  # time-sized chunks: the flag is checked about every second
+                sized = bounds if self.chunk_trials else paced(n, first=1, most=chunk)
+                for lo, hi in sized:
                     if flag.is_set():
                         break
                     job(lo, hi)

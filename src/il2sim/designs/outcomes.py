@@ -31,7 +31,9 @@ class Outcomes:
     patient's entry day (optional; the TITE "no escalation right after a DLT" rule uses it).
     Designs that are not time-to-event ignore both.  ``eff``: efficacy (0/1) per patient for
     the efficacy-toxicity designs (BOIN12; letters E = efficacy only, B = both); empty = none
-    recorded (read as no efficacy).
+    recorded (read as no efficacy).  ``backfill``: per patient, True for a backfill patient
+    (BF-BOIN), empty = none; ``now_day``: the day these outcomes were observed (time-to-event
+    designs that need it, e.g. BF-BOIN's responses seen at the end of the window).
     """
 
     dose: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -44,6 +46,8 @@ class Outcomes:
         default_factory=lambda: np.zeros(0, dtype=np.float64)
     )
     eff: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    backfill: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    now_day: float | None = None
 
     def __post_init__(self) -> None:
         d = np.asarray(self.dose, dtype=np.int64).ravel()
@@ -86,9 +90,18 @@ class Outcomes:
                               field="eff")  # fmt: skip
         if ef.size and ((ef != 0) & (ef != 1)).any():
             raise DesignError("efficacy must be 0 or 1", field="eff")
+        bf = np.asarray(self.backfill, dtype=bool).ravel()
+        if bf.size and bf.size != d.size:
+            raise DesignError(f"needs one backfill flag per patient ({d.size}), got {bf.size}",
+                              field="backfill")  # fmt: skip
         object.__setattr__(self, "followup_days", f)
         object.__setattr__(self, "entry_days", e)
         object.__setattr__(self, "eff", ef)
+        object.__setattr__(self, "backfill", bf)
+
+    def backfilled(self) -> npt.NDArray[np.bool_]:
+        """Backfill flag per patient (all False when none was recorded)."""
+        return self.backfill if self.backfill.size else np.zeros(self.dose.size, dtype=bool)
 
     def efficacy(self) -> npt.NDArray[np.int64]:
         """Efficacy per patient (zeros when none was recorded)."""
@@ -237,7 +250,10 @@ class Decision:
     ``next_dose`` is the level (from 1) for the next cohort, or None when the trial stops;
     ``mtd`` is the level selected if the trial stopped now (None = no dose is acceptable);
     ``cohort_size`` the number of patients for the next cohort (A+B designs vary it);
-    ``wait``: enrol no one now, decide again at the next arrival (TITE-BOIN's suspension).
+    ``wait``: enrol no one now, decide again at the next arrival (TITE-BOIN's suspension);
+    ``backfill``: the next patient is a backfill patient at ``next_dose`` (BF-BOIN);
+    ``arms``/``arm_sizes``: a randomised stage -- treat ``arm_sizes[i]`` patients at each level
+    ``arms[i]`` (the randomisation realised as fixed allocation counts) before deciding again.
     """
 
     next_dose: int | None
@@ -246,6 +262,9 @@ class Decision:
     mtd: int | None = None
     cohort_size: int | None = None
     wait: bool = False
+    backfill: bool = False
+    arms: tuple[int, ...] = ()
+    arm_sizes: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

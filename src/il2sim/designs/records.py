@@ -41,6 +41,8 @@ class SimulatedTrials:
     cohort_dlt: IntArray
     details: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     eff_per_dose: IntArray | None = None
+    cohort_eff: IntArray | None = None
+    cohort_both: IntArray | None = None
 
     @classmethod
     def empty(
@@ -64,6 +66,8 @@ class SimulatedTrials:
             cohort_dlt=np.zeros((t, c), dtype=np.int64),
             details={name: np.zeros(t, dtype=np.float64) for name in detail_names},
             eff_per_dose=np.zeros((t, k), dtype=np.int64) if efficacy else None,
+            cohort_eff=np.zeros((t, c), dtype=np.int64) if efficacy else None,
+            cohort_both=np.zeros((t, c), dtype=np.int64) if efficacy else None,
         )
 
     @property
@@ -89,6 +93,8 @@ class SimulatedTrials:
             self.cohort_dlt[lo:hi],
             {k: v[lo:hi] for k, v in self.details.items()},
             None if self.eff_per_dose is None else self.eff_per_dose[lo:hi],
+            None if self.cohort_eff is None else self.cohort_eff[lo:hi],
+            None if self.cohort_both is None else self.cohort_both[lo:hi],
         )
 
     def frozen(self) -> SimulatedTrials:
@@ -103,7 +109,7 @@ class SimulatedTrials:
             self.cohort_size,
             self.cohort_dlt,
             *self.details.values(),
-            *(() if self.eff_per_dose is None else (self.eff_per_dose,)),
+            *(a for a in (self.eff_per_dose, self.cohort_eff, self.cohort_both) if a is not None),
         ):
             arr.setflags(write=False)
         return self
@@ -113,13 +119,19 @@ class SimulatedTrials:
         keeps counts per cohort, and no design depends on the order within a cohort)."""
         doses: list[int] = []
         dlts: list[int] = []
+        effs: list[int] = []
         cohorts: list[int] = []
         for c in np.flatnonzero(self.cohort_dose[t] > 0).tolist():
             m, y = int(self.cohort_size[t, c]), int(self.cohort_dlt[t, c])
             doses += [int(self.cohort_dose[t, c])] * m
             dlts += [0] * (m - y) + [1] * y
             cohorts += [c + 1] * m
-        return Outcomes(np.array(doses), np.array(dlts), np.array(cohorts))
+            if self.cohort_eff is not None and self.cohort_both is not None:
+                e, b = int(self.cohort_eff[t, c]), int(self.cohort_both[t, c])
+                effs += [0] * (m - y - (e - b)) + [1] * (e - b) + [0] * (y - b) + [1] * b
+        if self.cohort_eff is None:
+            return Outcomes(np.array(doses), np.array(dlts), np.array(cohorts))
+        return Outcomes(np.array(doses), np.array(dlts), np.array(cohorts), eff=np.array(effs))
 
 
 @dataclass(frozen=True)

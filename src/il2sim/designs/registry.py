@@ -43,6 +43,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "tite-crm": ("il2sim.designs.tite", "TITECRM"),
     "tite-boin": ("il2sim.designs.tite_boin", "TITEBOIN"),
     "boin12": ("il2sim.designs.boin12", "BOIN12"),
+    "efftox": ("il2sim.designs.efftox", "EffTox"),
+    "bf-boin": ("il2sim.designs.bfboin", "BFBOIN"),
 }
 
 _AB: dict[str, dict[str, Any]] = {
@@ -75,7 +77,7 @@ def _normalise(name: str) -> str:
     aliases = {
         "i3plus3": "i3+3", "mtpi-2": "mtpi2", "mtpi": "mtpi2", "aplusb": "a+b",
         "titecrm": "tite-crm", "tite_crm": "tite-crm", "titeboin": "tite-boin",
-        "tite_boin": "tite-boin",
+        "tite_boin": "tite-boin", "bfboin": "bf-boin", "bf_boin": "bf-boin",
     }  # fmt: skip
     return aliases.get(key, key)
 
@@ -166,6 +168,11 @@ def wrap_rules(
     max_patients: int | None = None,
 ) -> Design:
     """Wrap ``design`` in the rules asked for, innermost first in the order of the arguments."""
+    given = [k for k, v in (("no_skip", no_skip), ("stop_tox_threshold", stop_tox_threshold),
+             ("stop_tox_confidence", stop_tox_confidence), ("demand_n", demand_n),
+             ("stop_n_mtd", stop_n_mtd), ("max_patients", max_patients)) if v]  # fmt: skip
+    if given and getattr(design, "backfill", False):
+        raise DesignError("rules are not available with backfill (bf-boin)", field=given[0])
     if no_skip:
         design = dont_skip_doses(design)
     if stop_tox_threshold is not None:

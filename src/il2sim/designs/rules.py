@@ -81,6 +81,11 @@ class Rule(Design):
         return self.parent.efficacy
 
     @property
+    def uses_efficacy(self) -> bool:
+        """As the parent."""
+        return self.parent.uses_efficacy
+
+    @property
     def timing(self) -> Any:
         """The parent's timing (time-to-event designs)."""
         return getattr(self.parent, "timing", None)

@@ -61,7 +61,7 @@ def simulate_trials(
     ``chunk_trials``.
     """
     eff = () if truth_eff is None else tuple(np.asarray(truth_eff, dtype=float).ravel().tolist())
-    if design.efficacy and not eff:
+    if design.uses_efficacy and not eff:
         raise DesignError(f"{design.name} needs the true efficacy per dose", field="truth_eff")
     src = BernoulliSource(tuple(np.asarray(truth, dtype=float).ravel().tolist()), eff)
     caps = Caps(max_cohorts, max_patients)

@@ -5,7 +5,7 @@
 :meth:`DesignSpec.build`: ``--design``, ``--target``, ``--skeleton``, ``--n-doses``,
 ``--start-dose``, ``--cohort-size``, ``--model``, the A+B thresholds, the rules,
 ``--max-patients``, the time-to-event options (``--window-days``, ``--accrual-per-window``,
-``--accrual``, ``--weights``, ``--tox-time``) and any other design option as ``KEY=VALUE`` text
+``--accrual``, ``--weights``, ``--tox-time``), ``--backfill`` and any other design option as ``KEY=VALUE`` text
 (``-O``/``--option``).
 The CLI declares the options (``il2sim.cli._design_options``); the conversion lives here, once.
 """
@@ -88,6 +88,13 @@ class DesignSpec:
     accrual: str | None = None
     weights: str | None = None
     tox_time: str | None = None
+    backfill: bool = False
+    stage1_patients: int | None = None
+    stage2_patients: int | None = None
+    stage2_arms: int | None = None
+    stage2_ratio: str | None = None
+    stage2_rule: str | None = None
+    stage2_margin: float | None = None
     option: tuple[str, ...] = ()
 
     def build(
@@ -115,8 +122,18 @@ class DesignSpec:
                 nd = guess
         if nd is None:
             raise DesignError("give --n-doses (or --skeleton / --truth)", field="n_doses")
-        return build_design(
-            self.design,
+        name = self.design
+        if self.backfill:
+            from il2sim.designs.registry import _normalise
+
+            if _normalise(name) not in ("boin", "bf-boin"):
+                raise DesignError(
+                    f"backfill is available for boin (BF-BOIN), not {name!r}",
+                    field="backfill", value=name,
+                )  # fmt: skip
+            name = "bf-boin"
+        design = build_design(
+            name,
             n_doses=nd,
             target=target,
             target_eff=self.target_eff,
@@ -143,3 +160,28 @@ class DesignSpec:
             tox_time=self.tox_time,
             **parse_options(list(self.option)),
         )
+        return self._stage2(design)
+
+    def _stage2(self, design: Any) -> Any:
+        """Wrap ``design`` in the randomised stage when ``--stage2-patients`` is given."""
+        extra = (self.stage2_arms, self.stage2_ratio, self.stage2_rule, self.stage2_margin)
+        if self.stage2_patients is None:
+            if self.stage1_patients is not None or any(v is not None for v in extra):
+                raise DesignError("the randomised stage needs --stage2-patients",
+                                  field="stage2_patients")  # fmt: skip
+            return design
+        from il2sim.designs.randomised import RandomisedStage
+
+        if self.stage1_patients is None:
+            raise DesignError("the randomised stage needs --stage1-patients (escalation size)",
+                              field="stage1_patients")  # fmt: skip
+        opts: dict[str, Any] = {}
+        if self.stage2_arms is not None:
+            opts["arms"] = self.stage2_arms
+        if self.stage2_ratio is not None:
+            opts["ratio"] = tuple(float_list(self.stage2_ratio, "stage2_ratio"))
+        if self.stage2_rule is not None:
+            opts["rule"] = self.stage2_rule
+        if self.stage2_margin is not None:
+            opts["margin"] = self.stage2_margin
+        return RandomisedStage(design, self.stage1_patients, self.stage2_patients, **opts)

@@ -47,6 +47,8 @@ from il2sim.errors import DesignError
 __all__ = ["ACCRUALS", "TITECRM", "WEIGHTS", "TITECRMFit", "TiteTiming"]
 
 ACCRUALS = ("fixed", "poisson")
+#: Extra timing kinds of bfboin (BF-BOIN only): uniform gaps, Weibull DLT times.
+BF_ACCRUALS = (*ACCRUALS, "uniform")
 WEIGHTS = ("linear", "adaptive")
 
 
@@ -65,14 +67,31 @@ def _choice(name: str, value: str, options: tuple[str, ...]) -> str:
     return value
 
 
+def weibull_dlt_days(
+    u: npt.NDArray[np.float64], window: float, p: float | None
+) -> npt.NDArray[np.float64]:
+    """bfboin's DLT time given a DLT (``sim.one.trial``): Weibull shape k = (log(-log(1-p)) -
+    log(-log(1-p/2))) / log 2, scale w (-log(1-p))^(-1/k), conditioned on T < w (inverse CDF
+    of the uniforms ``u``); uniform over the window when p is 0 or 1."""
+    if p is None:
+        raise DesignError("the Weibull DLT time needs the dose's true DLT probability",
+                          field="tox_time", value="weibull")  # fmt: skip
+    if not (0.0 < p < 1.0):
+        return np.asarray(u * window, dtype=float)
+    k = (math.log(-math.log(1 - p)) - math.log(-math.log(1 - p / 2))) / math.log(2.0)
+    scale = window * (-math.log(1 - p)) ** (-1.0 / k)
+    return np.asarray(scale * (-np.log1p(-u * p)) ** (1.0 / k), dtype=float)
+
+
 @dataclass(frozen=True)
 class TiteTiming:
     """The time-to-event part of a design: DLT window, accrual and DLT-time distribution.
 
     ``window_days`` > 0; ``accrual_per_window`` > 0 patients per window on average;
-    ``accrual`` fixed or poisson; ``tox_time`` uniform, late or early (within the window);
+    ``accrual`` fixed, poisson or uniform (bfboin: gaps Uniform(0, 2 window / rate));
+    ``tox_time`` uniform, late, early (within the window) or weibull (bfboin, needs p);
     ``first_gap``: the first patient arrives after one gap (dfcrm titesim), else at day 0
-    (TITEgBOIN).
+    (TITEgBOIN); ``bfboin_kinds``: also accept bfboin's uniform accrual and Weibull times.
     """
 
     window_days: float
@@ -80,14 +99,16 @@ class TiteTiming:
     accrual: str = "fixed"
     tox_time: str = "uniform"
     first_gap: bool = True
+    bfboin_kinds: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "window_days", _positive("window_days", self.window_days))
         object.__setattr__(
             self, "accrual_per_window", _positive("accrual_per_window", self.accrual_per_window)
         )
-        _choice("accrual", self.accrual, ACCRUALS)
-        _choice("tox_time", self.tox_time, TOX_TIMES)
+        _choice("accrual", self.accrual, BF_ACCRUALS if self.bfboin_kinds else ACCRUALS)
+        _choice("tox_time", self.tox_time,
+                (*TOX_TIMES, "weibull") if self.bfboin_kinds else TOX_TIMES)  # fmt: skip
 
     @property
     def gap_days(self) -> float:
@@ -98,13 +119,19 @@ class TiteTiming:
         """Days before each of ``n`` arrivals (the first counted from the previous one)."""
         if self.accrual == "poisson":
             return np.asarray(rng.exponential(self.gap_days, n), dtype=float)
+        if self.accrual == "uniform":  # bfboin: Uniform(0, 2 x mean gap)
+            return np.asarray(rng.uniform(0.0, 2.0 * self.gap_days, n), dtype=float)
         return np.full(n, self.gap_days)
 
     def dlt_days(
-        self, rng: np.random.Generator, dlt: npt.NDArray[np.int64]
+        self, rng: np.random.Generator, dlt: npt.NDArray[np.int64], p: float | None = None
     ) -> npt.NDArray[np.float64]:
-        """Day of each DLT within the window (``inf`` for patients without one)."""
+        """Day of each DLT within the window (``inf`` for patients without one).  ``weibull``
+        (bfboin's): the Weibull time to DLT with P(T < window) = ``p`` (the dose's true DLT
+        probability) and half of it by mid-window, given T < window."""
         u = rng.random(dlt.size)
+        if self.tox_time == "weibull":
+            return np.where(dlt > 0, weibull_dlt_days(u, self.window_days, p), np.inf)
         kind = TOX_TIMES.index(self.tox_time)
         out = np.array([tox_day_nb(float(v), self.window_days, kind) for v in u])
         return np.where(dlt > 0, out, np.inf)
@@ -152,8 +179,11 @@ class TITECRM(CRM):
         return TITECRMFit(self, outcomes)
 
     def kernel(self) -> TITECRMKernel | None:  # type: ignore[override]
-        """The compiled simulator (dfcrm ``titesim``); cohorts of one patient only."""
-        return TITECRMKernel(self) if self.cohort_size == 1 else None
+        """The compiled simulator (dfcrm ``titesim``); cohorts of one patient, fixed or Poisson
+        accrual and the kernel's DLT-time shapes only (else the generic loop)."""
+        tm = self.timing
+        ok = self.cohort_size == 1 and tm.accrual != "uniform" and tm.tox_time in TOX_TIMES
+        return TITECRMKernel(self) if ok else None
 
 
 def _tables(des: TITECRM) -> Any:

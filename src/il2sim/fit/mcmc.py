@@ -7,8 +7,13 @@ Comets et al. 2017):
 1. independent proposal from the population distribution ``N(mu, Omega)``, accepted with the
    likelihood ratio ``p(y|phi')/p(y|phi)``;
 2. joint random walk ``phi + s2 * chol(Omega) z``;
-3. component-wise random walk ``phi_k + s3_k * sqrt(Omega_kk) z`` for each parameter with a
-   random effect (or a pseudo-variance) in turn.
+3. component-wise random walk ``phi_k + s3_k * sqrt(Omega_kk) z``: with ``scan="random"``
+   (the default since session 20) each pass moves, in every row, one component chosen
+   uniformly at random, so a pass is one model call whatever the number of parameters
+   (random-scan Metropolis-within-Gibbs: the choice does not depend on the state, so the
+   mixture of the component kernels leaves the conditional distribution invariant); with
+   ``scan="systematic"`` (saemix's second kernel) every component with a random effect (or
+   a pseudo-variance) in turn, one model call each.
 
 Random-walk scales adapt to an acceptance rate of ``rw_target`` (0.4) by the factor ``1 +
 rw_rate (acc - target)`` after every pass, as saemix does.  Inputs are never modified: each
@@ -124,14 +129,32 @@ def mcmc_sweep(
             record.append(ch.phi.copy())
     scale3 = ch.scale3.copy()
     sd = np.sqrt(np.maximum(np.diag(omega), 0.0))
+    cols = np.flatnonzero(act)
+    scan = getattr(options, "scan", "systematic")
     for _ in range(n3):
-        for j in np.flatnonzero(act):
+        if scan == "random":
+            # random scan: every row moves one component chosen uniformly (independently of
+            # the state, so the mixture of the component kernels keeps the target), all rows
+            # in one model call
+            pick = cols[rng.integers(0, cols.size, r)]
             prop = ch.phi.copy()
-            prop[:, j] += scale3[j] * sd[j] * rng.standard_normal(r)
+            rows = np.arange(r)
+            prop[rows, pick] += scale3[pick] * sd[pick] * rng.standard_normal(r)
             lp_prop = lp(prop)
             ch, ok = _accept(problem, ch, prop, lp_prop - lp_cur, res, rng)
             lp_cur = np.where(ok > 0, lp_prop, lp_cur)
-            scale3[j] *= 1.0 + options.rw_rate * (ok.mean() - options.rw_target)
+            for j in cols:
+                sel = pick == j
+                if sel.any():
+                    scale3[j] *= 1.0 + options.rw_rate * (ok[sel].mean() - options.rw_target)
+        else:
+            for j in cols:
+                prop = ch.phi.copy()
+                prop[:, j] += scale3[j] * sd[j] * rng.standard_normal(r)
+                lp_prop = lp(prop)
+                ch, ok = _accept(problem, ch, prop, lp_prop - lp_cur, res, rng)
+                lp_cur = np.where(ok > 0, lp_prop, lp_cur)
+                scale3[j] *= 1.0 + options.rw_rate * (ok.mean() - options.rw_target)
         if record is not None:
             record.append(ch.phi.copy())
     return replace(ch, scale2=scale2, scale3=scale3)

@@ -24,7 +24,7 @@ from scipy import optimize, special
 from il2sim.fit.fim import Louis, ThetaLayout
 from il2sim.fit.mcmc import mcmc_sweep
 from il2sim.fit.problem import Problem, gauss_logpdf
-from il2sim.fit.saem import SaemOptions, SaemState
+from il2sim.fit.saem import SaemOptions, SaemState, check_stop
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -60,8 +60,13 @@ def final_omega(problem: Problem, omega: FloatArray) -> FloatArray:
 
 
 def conditional_phase(problem: Problem, st: SaemState, options: SaemOptions, n_iter: int,
-                      seed: int, progress: Progress | None = None) -> Conditional:
-    """Run ``n_iter`` MCMC sweeps at the estimate in ``st`` (see the module docstring)."""
+                      seed: int, progress: Progress | None = None, min_iter: int | None = None,
+                      lmcmc: int = 50, rmcmc: float = 0.05) -> Conditional:
+    """Run MCMC sweeps at the estimate in ``st`` (see the module docstring): at most
+    ``n_iter``; after ``min_iter`` (default ``n_iter``: a fixed count) it stops as soon as
+    saemix's rule holds (``ipar.lmcmc``/``ipar.rmcmc``, Comets et al. 2017): over the last
+    ``lmcmc`` sweeps the subjects' average running conditional mean and SD of every parameter
+    stayed within ``rmcmc`` (relative) of their current values."""
     rng = np.random.default_rng([seed, 7])
     omega = final_omega(problem, st.omega)
     res = problem.residual0.with_ab(st.ab)
@@ -75,6 +80,10 @@ def conditional_phase(problem: Problem, st: SaemState, options: SaemOptions, n_i
     best = np.tile(st.mu, (n, 1))
     best_val = np.full(n, -np.inf)
     ch = st.chains
+    first = n_iter if min_iter is None else max(1, min(min_iter, n_iter))
+    ebar: list[FloatArray] = []
+    sdbar: list[FloatArray] = []
+    done = 0
     for it in range(n_iter):
         ch = mcmc_sweep(problem, ch, st.mu, omega, res, options, rng)
         phi, subj = ch.phi, ch.subjects
@@ -87,11 +96,29 @@ def conditional_phase(problem: Problem, st: SaemState, options: SaemOptions, n_i
                 best_val[subj[r]] = val[r]
                 best[subj[r]] = phi[r]
         louis.add(phi, subj, ch.f)
+        done = it + 1
         if progress is not None:
-            progress("conditional", it + 1, n_iter, {})
+            progress("conditional", done, n_iter, {})
+        check_stop("conditional", done, n_iter)
+        m = s1 / cnt[:, None]
+        var = np.einsum("nkk->nk", s2) / cnt[:, None] - m**2
+        ebar.append(m.mean(axis=0))
+        sdbar.append(np.sqrt(np.maximum(var, 0.0)).mean(axis=0))
+        if done >= max(first, lmcmc) and _settled(ebar[-lmcmc:], rmcmc) and _settled(
+                sdbar[-lmcmc:], rmcmc):
+            break
+    if progress is not None and done < n_iter:
+        progress("conditional", n_iter, n_iter, {"stopped_at": done})
     mean = s1 / cnt[:, None]
     cov = s2 / cnt[:, None, None] - mean[:, :, None] * mean[:, None, :]
-    return Conditional(mean, cov, best, louis.information(), layout, theta, n_iter)
+    return Conditional(mean, cov, best, louis.information(), layout, theta, done)
+
+
+def _settled(history: list[FloatArray], rel: float) -> bool:
+    """saemix's band: every value of ``history`` within ``rel |last|`` of the last one."""
+    h = np.asarray(history)
+    last = h[-1]
+    return bool(np.all(np.abs(h - last) <= rel * np.abs(last) + 1e-12))
 
 
 def conditional_modes(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
@@ -135,6 +162,7 @@ def conditional_modes(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         it[0] += 1
         if progress is not None:
             progress("modes", it[0], max_iter, {})
+        check_stop("modes", it[0], max_iter)
 
     out = optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", callback=step,
                             options={"maxiter": max_iter, "gtol": 1e-5})
@@ -189,6 +217,8 @@ def importance_ll(problem: Problem, mu: FloatArray, omega: FloatArray, ab: Float
         done += m
         if progress is not None:
             progress("likelihood", done, n_samples, {})
+        if done < n_samples:
+            check_stop("likelihood", done, n_samples)
     logw = np.concatenate(logw_all, axis=0)  # (M, N)
     mx = logw.max(axis=0)
     w = np.exp(logw - mx)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,9 +56,11 @@ class PopulationModel:
 
 
 def simulate_replicates(pm: PopulationModel, data: FitData, n_sim: int, seed: int,
-                        chunk_rows: int = 4000) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+                        chunk_rows: int = 4000, stop: Callable[[], bool] | None = None,
+                        ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Simulated observations (n_sim, N, J) and their censoring flags (value NaN when
-    censored, i.e. below the observation's LLOQ)."""
+    censored, i.e. below the observation's LLOQ).  ``stop()`` is asked between chunks; when
+    it says True the replicates finished so far are returned (fewer than ``n_sim``)."""
     rng = np.random.default_rng([seed, 23])
     n = data.n_subjects
     per = max(1, chunk_rows // n)
@@ -76,6 +79,8 @@ def simulate_replicates(pm: PopulationModel, data: FitData, n_sim: int, seed: in
         ys.append(np.where(c, np.nan, y).reshape(m, n, -1))
         cs.append(c.reshape(m, n, -1))
         done += m
+        if stop is not None and done < n_sim and stop():
+            break
     return np.concatenate(ys), np.concatenate(cs)
 
 

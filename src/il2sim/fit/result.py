@@ -43,7 +43,8 @@ class ParameterEstimate:
 class FitResult:
     """Output of :func:`il2sim.fit.estimate.fit` (see docs/fit.md for every key).
 
-    ``omega``: name -> {sd (log scale), se, cv_pct}; ``correlations``: "a,b" -> {estimate, se};
+    ``omega``: name -> {sd (log scale), se, cv_pct, identified (False when flagged
+    as poorly identified by these data, with a note; :func:`il2sim.fit.estimate._poorly_identified`)}; ``correlations``: "a,b" -> {estimate, se};
     ``residual``: type -> {kind, a, b, se_a, se_b}; ``shrinkage``: {eta: {name: %}, epsilon:
     {type: %}} (Savic & Karlsson 2009, AAPS J 11:558); ``ofv`` = -2LL (importance sampling)
     with ``ofv_se`` its Monte Carlo error; ``aic = ofv + 2P``; ``bic = ofv + P log N``

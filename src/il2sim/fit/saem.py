@@ -42,7 +42,25 @@ from il2sim.fit.problem import Problem
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["Progress", "SaemOptions", "SaemState", "interrupted", "run_saem"]
+__all__ = ["FitInterrupted", "Progress", "SaemOptions", "SaemState", "interrupted", "run_saem"]
+
+
+class FitInterrupted(Exception):
+    """A first Ctrl-C under :func:`il2sim._interrupt.interruptible` stopped the fit between
+    iterations (or sweeps, samples) of ``phase``; ``done`` of ``asked`` of that phase had
+    finished and the SAEM state was saved (when a checkpoint file was given)."""
+
+    def __init__(self, phase: str, done: int, asked: int) -> None:
+        super().__init__(f"interrupted in {phase}: {done} of {asked}")
+        self.phase, self.done, self.asked = phase, int(done), int(asked)
+
+
+def check_stop(phase: str, done: int, asked: int) -> None:
+    """Raise :class:`FitInterrupted` if the active interruption scope was asked to stop."""
+    from il2sim._interrupt import stop_requested
+
+    if stop_requested():
+        raise FitInterrupted(phase, done, asked)
 
 #: progress(phase, done, total, info)
 Progress = Callable[[str, int, int, dict[str, Any]], None]
@@ -56,7 +74,10 @@ class SaemOptions:
     ``k2`` smoothing iterations (step ``1/j^alpha``); ``n_chains`` chains per subject;
     ``mcmc`` = (prior, joint random walk, component-wise random walk) proposals per
     iteration; ``sa_iters`` (default ``k1 // 2``) annealing iterations with factor
-    ``sa_alpha``; ``seed`` of every draw.
+    ``sa_alpha``; ``seed`` of every draw; ``scan``: the component-wise kernel moves one
+    random component per row per pass (``random``: one model call a pass) or every component
+    in turn (``systematic``, saemix's kernel: one call per component), see
+    :func:`il2sim.fit.mcmc.mcmc_sweep`.
     """
 
     n_burn: int = 5
@@ -72,12 +93,16 @@ class SaemOptions:
     rw_rate: float = 0.4
     seed: int = 1
     checkpoint_every_s: float = 10.0
+    scan: str = "random"
 
     def __post_init__(self) -> None:
         for name in ("n_burn", "k1", "k2", "n_chains"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < (1 if name in ("k2", "n_chains") else 0):
                 raise InputError(f"must be a non-negative integer, got {v!r}", field=name, value=v)
+        if self.scan not in ("random", "systematic"):
+            raise InputError(f"must be random or systematic, got {self.scan!r}", field="scan",
+                             value=self.scan)
         if not (0.5 < self.step_exponent <= 1.0):
             raise InputError(f"must be in (0.5, 1], got {self.step_exponent}",
                              field="step_exponent", value=self.step_exponent)
@@ -98,7 +123,7 @@ class SaemOptions:
     def fingerprint(self) -> str:
         """Settings that must match for a resume."""
         return repr((self.n_burn, self.k1, self.k2, self.n_chains, self.mcmc, self.sa_iters,
-                     self.sa_alpha, self.step_exponent, self.nonrandom_decay, self.seed))
+                     self.sa_alpha, self.step_exponent, self.nonrandom_decay, self.seed, self.scan))
 
 
 @dataclass
@@ -212,7 +237,9 @@ def run_saem(
     """Run SAEM from ``state`` (default: :func:`initial_state`) to ``options.n_iter``.
 
     ``checkpoint(state)`` is called every ``options.checkpoint_every_s`` seconds and, on
-    Ctrl-C, with the last completed iteration before the ``KeyboardInterrupt`` propagates.
+    Ctrl-C, with the last completed iteration: under :func:`il2sim._interrupt.interruptible`
+    (the CLI) the first Ctrl-C stops after the iteration in hand and raises
+    :class:`FitInterrupted`; outside a scope Python's ``KeyboardInterrupt`` propagates.
     """
     st = state if state is not None else initial_state(problem, options)
     rng = np.random.default_rng()
@@ -227,6 +254,12 @@ def run_saem(
             if checkpoint is not None and time.monotonic() - last_save >= options.checkpoint_every_s:
                 checkpoint(st)
                 last_save = time.monotonic()
+            if st.k < total:
+                check_stop("saem", st.k, total)
+    except FitInterrupted:
+        if checkpoint is not None:
+            checkpoint(st)
+        raise
     except KeyboardInterrupt:
         if checkpoint is not None:
             checkpoint(st)

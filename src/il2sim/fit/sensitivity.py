@@ -81,10 +81,23 @@ class SensitivityResult:
                 "scale": dict(zip(self.names, self.scale, strict=True))}
 
 
+class SensitivityInterrupted(Exception):
+    """A first Ctrl-C (:func:`il2sim._interrupt.interruptible`) stopped the model runs between
+    chunks: ``done`` of ``asked`` chunks had finished (the indices need every run)."""
+
+    def __init__(self, done: int, asked: int) -> None:
+        super().__init__(f"interrupted: {done} of {asked} chunks")
+        self.done, self.asked = int(done), int(asked)
+
+
 def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | None = None,
              scheduler: str | None = None,
              progress: Callable[[int, int], None] | None = None) -> FloatArray:
-    """``fn`` on the rows of ``x`` in chunks, here or on Dask (see the module docstring)."""
+    """``fn`` on the rows of ``x`` in chunks, here or on Dask (see the module docstring).
+    Under :func:`il2sim._interrupt.interruptible` a first Ctrl-C stops between chunks
+    (:class:`SensitivityInterrupted`; Dask futures not yet done are cancelled)."""
+    from il2sim._interrupt import sigint_ignored, stop_requested
+
     if workers is not None and scheduler is not None:
         raise InputError("give workers or scheduler, not both", field="scheduler")
     chunks = [x[i:i + chunk_rows] for i in range(0, x.shape[0], chunk_rows)]
@@ -94,13 +107,16 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
             out[i] = np.asarray(fn(c), dtype=float)
             if progress is not None:
                 progress(i + 1, len(chunks))
+            if i + 1 < len(chunks) and stop_requested():
+                raise SensitivityInterrupted(i + 1, len(chunks))
     else:
         from dask.distributed import Client, LocalCluster, as_completed
 
         cluster = None
         if scheduler is None:
-            cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=None)
+            with sigint_ignored():  # workers inherit "ignore": the driver handles Ctrl-C
+                cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1,
+                                       processes=True, host="127.0.0.1", dashboard_address=None)
         client = Client(scheduler if scheduler is not None else cluster)
         try:
             futs = {client.submit(fn, c, pure=False): i for i, c in enumerate(chunks)}
@@ -108,6 +124,9 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
                 out[futs[fut]] = np.asarray(fut.result(), dtype=float)
                 if progress is not None:
                     progress(k, len(chunks))
+                if k < len(chunks) and stop_requested():
+                    client.cancel(list(futs))
+                    raise SensitivityInterrupted(k, len(chunks))
         finally:
             client.close()
             if cluster is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from il2sim.errors import InputError
@@ -33,8 +34,10 @@ _CI = re.compile(r"95% CI ([0-9.eE+-]+)-([0-9.eE+-]+)")
 def run_sensitivity(method: str, params: str | None, regimen: str, n: int, factor: float,
                     parameters: str | None, workers: int | None, scheduler: str | None,
                     seed: int, out: Path | None,
-                    progress: bool = False) -> tuple[SensitivityResult, list[Path]]:
-    """Run and (with ``out``) write sensitivity.json and sensitivity.png."""
+                    progress: Callable[[int, int], None] | None = None,
+                    ) -> tuple[SensitivityResult, list[Path]]:
+    """Run and (with ``out``) write sensitivity.json and sensitivity.png; ``progress(done,
+    total)`` after each chunk of model runs."""
     from il2sim.regimen.spec import parse_spec
 
     m = method.strip().lower()
@@ -58,25 +61,8 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
         bounds.append((float(hit.group(1)), float(hit.group(2))) if hit else (v / factor, v * factor))
     fn = Il2simOutputs(regimen, tuple(names), parameters)
     run = sobol if m == "sobol" else morris
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        bar = Progress(console=Console(stderr=True), transient=True)
-        bar.start()
-        task = bar.add_task(f"{m}: model evaluations (chunks)", total=None)
-
-    def tick(done: int, total: int) -> None:
-        if bar is not None:
-            bar.update(task, completed=done, total=total)
-
-    try:
-        res = run(fn, names, bounds, il2sim_outputs(), n=n, seed=seed, scale=["log"] * len(names),
-                  workers=workers, scheduler=scheduler, progress=tick)
-    finally:
-        if bar is not None:
-            bar.stop()
+    res = run(fn, names, bounds, il2sim_outputs(), n=n, seed=seed, scale=["log"] * len(names),
+              workers=workers, scheduler=scheduler, progress=progress)
     paths: list[Path] = []
     if out is not None:
         from il2sim._files import write_atomic, write_text_atomic

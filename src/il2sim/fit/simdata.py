@@ -37,8 +37,11 @@ def truth_parameters(cv: Mapping[str, float], base: Parameters | None = None,
 
 
 def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = SEED_N_PER_LEVEL,
-                     levels: Sequence[float] = SEED_LEVELS, n_days: int = 90) -> pd.DataFrame:
-    """One simulated dataset (reading-table format; see the module docstring)."""
+                     levels: Sequence[float] = SEED_LEVELS, n_days: int = 90,
+                     extra_nk_days: Sequence[int] = ()) -> pd.DataFrame:
+    """One simulated dataset (reading-table format; see the module docstring).
+    ``extra_nk_days``: study days with NK and CD56bright counts in addition to the visits
+    (a richer design for identifiability comparisons; no IL-2 sample on those days)."""
     from il2sim.population import Population
     from il2sim.simulate import simulate
     from il2sim.toxicity.exposure import EXPOSURE_SOLVER
@@ -57,13 +60,14 @@ def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = 
     vis = sch.visit_days.astype(float) - 1.0
     hrs = np.asarray(sch.pc_hours, dtype=float)
     pc_t = (vis[:, None] + hrs[None, :] / 24.0).ravel()
-    out_t = np.unique(np.concatenate([vis, pc_t]))
+    nk_t = np.unique(np.concatenate([vis, np.asarray(extra_nk_days, dtype=float) - 1.0]))
+    out_t = np.unique(np.concatenate([nk_t, pc_t]))
     reg = daily_regimen(1.0, n_days)
     scale = np.repeat(dose[:, None], n_days, axis=1)
     res = simulate(reg, pop, parameters=truth, horizon_day=float(out_t.max() + 0.01),
                    output_times_day=out_t, amount_scale=scale, solver=EXPOSURE_SOLVER)
     rng = np.random.default_rng(s_noise)
-    iv = np.searchsorted(out_t, vis)
+    iv = np.searchsorted(out_t, nk_t)
     ip = np.searchsorted(out_t, pc_t)
     nk = add_flow_noise(np.asarray(res.nk_per_ul)[:, iv], rng)
     br = add_flow_noise(np.asarray(res.bright_per_ul)[:, iv], rng)
@@ -77,7 +81,7 @@ def seed_trial_table(truth: Parameters, seed: int, n_per_level: Sequence[int] = 
             rows.append({"ID": i + 1, "TIME": 24.0 * d, "EVID": 1,
                          "AMT": float(units.miu_to_iu(dose[i])) * cov["BSA"], "RATE": 0.0,
                          "CMT": 1, "DVID": 0, "DV": np.nan, "CENS": 0, "LLOQ": np.nan, **cov})
-        for v, t in enumerate(vis):
+        for v, t in enumerate(nk_t):
             for dvid, val in ((2, nk[i, v]), (3, br[i, v])):
                 rows.append({"ID": i + 1, "TIME": 24.0 * t, "EVID": 0, "AMT": 0.0, "RATE": 0.0,
                              "CMT": 3, "DVID": dvid, "DV": float(val), "CENS": 0,

@@ -11,15 +11,19 @@ __all__ = ["run_vpc"]
 
 
 def run_vpc(data_path: str, parameters: str, n_sim: int, pc: bool, max_bins: int, seed: int,
-            out: Path | None) -> tuple[VpcResult, list[Path], list[str]]:
-    """VPC result, written files (vpc.csv, one PNG per observation type) and notes."""
+            out: Path | None) -> tuple[VpcResult, list[Path], list[str], int]:
+    """VPC result, written files (vpc.csv, one PNG per observation type), notes and the
+    number of replicates simulated: under :func:`il2sim._interrupt.interruptible` a first
+    Ctrl-C stops between chunks of replicates and the VPC is made of those that finished
+    (at least one chunk), flagged by the caller."""
+    from il2sim._interrupt import stop_requested
     from il2sim.fit.predictive import simulate_replicates
     from il2sim.fit.reading import read_dataset
     from il2sim.fit.workflow import load_fitted
 
     pm, design, notes = load_fitted(parameters, read_dataset(data_path))
     data = design.data
-    sims, cens = simulate_replicates(pm, data, n_sim, seed)
+    sims, cens = simulate_replicates(pm, data, n_sim, seed, stop=stop_requested)
     pred = pm.pred(data) if pc else None
     res = vpc(data, sims, cens, strata=design.dose_level, pred=pred, max_bins=max_bins,
               strata_name="dose")
@@ -38,4 +42,4 @@ def run_vpc(data_path: str, parameters: str, n_sim: int, pc: bool, max_bins: int
                 p.write_bytes(b)
 
             write_atomic(paths[-1], _write)
-    return res, paths, notes
+    return res, paths, notes, int(sims.shape[0])

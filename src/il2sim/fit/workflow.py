@@ -182,7 +182,12 @@ def write_outputs(result: FitResult, job: FitJob, out_dir: Path, n_sim: int = 20
                                        np.full(data.n_types, 1e-12)))
     if progress:
         progress("simulating replicates for NPDE")
-    sims, cens = simulate_replicates(pm, data, n_sim, result.seed)
+    from il2sim._interrupt import stop_requested
+    from il2sim.fit.saem import FitInterrupted
+
+    sims, cens = simulate_replicates(pm, data, n_sim, result.seed, stop=stop_requested)
+    if sims.shape[0] < n_sim or stop_requested():
+        raise FitInterrupted("npde", sims.shape[0], n_sim)  # nothing written yet
     nd = npde(data, sims, cens, result.seed)
     body = result.to_dict() | {"model": fitted_model_dict(result, job), "data": job.data_label}
     paths = [out_dir / "fit.json", out_dir / "parameters.toml", out_dir / "individual.csv",
@@ -285,6 +290,7 @@ def load_fitted(path: str, table: Any) -> tuple[PopulationModel, Il2simDesign, l
         kinds.append(r["kind"] if r["kind"] in KINDS else "prop")
         ab.append((float(r["a"]), float(r["b"])))
     typical = {n: math.exp(v) for n, v in zip(names, mu, strict=True) if n in free}
-    model = Il2simModel(design, free, base.with_params(**typical))
+    solver = str(meta.get("solver", "fit")) if meta is not None else "fit"
+    model = Il2simModel(design, free, base.with_params(**typical), solver=solver)
     res = ResidualModel(tuple(kinds), np.asarray(ab), np.full(len(types), 1e-12))
     return PopulationModel(model, mu, omega, res), design, notes

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from il2sim import units
 from il2sim.errors import InputError
+from il2sim.limits import LIMITS, limit
 from il2sim.regimen._schedule import Count, Freq, Modifier, Schedule, Segment, expand, plan
 from il2sim.regimen._spec_errors import syntax_error
 from il2sim.regimen.canonical import arithmetic_runs, format_spec
@@ -59,8 +60,9 @@ __all__ = ["MAX_EVENTS", "arithmetic_runs", "format_spec", "parse_spec"]
 
 #: Largest number of events one text spec may expand to (a resource limit, checked before the
 #: events are built: ``x99999999999`` is refused at once instead of exhausting memory).  About
-#: 11 years of hourly doses; ``parse_spec(text, max_events=...)`` overrides it.
-MAX_EVENTS = 100_000
+#: 11 years of hourly doses; ``IL2SIM_LIMIT_ADMINISTRATIONS`` (docs/limits.md) or
+#: ``parse_spec(text, max_events=...)`` overrides it.
+MAX_EVENTS = int(LIMITS["administrations"].default)  # the limit in force: limit("administrations")
 
 #: Fixed frequencies: dosing interval in days (``tid`` = every 8 h, ``bid`` = every 12 h).
 _FREQ_FIXED_DAY = {
@@ -246,7 +248,7 @@ def _parser() -> Lark:
     return Lark(grammar, parser="lalr", lexer="contextual", transformer=_Builder())
 
 
-def parse_spec(text: str, *, max_events: int = MAX_EVENTS) -> Regimen:
+def parse_spec(text: str, *, max_events: int | None = None) -> Regimen:
     """Parse a regimen text spec (see the module docstring) into a :class:`Regimen`.
 
     Raises :class:`~il2sim.errors.InputError` naming the field and value on bad input, and
@@ -256,6 +258,8 @@ def parse_spec(text: str, *, max_events: int = MAX_EVENTS) -> Regimen:
 
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"empty regimen text, got {text!r}", field="regimen", value=text)
+    if max_events is None:
+        max_events = int(limit("administrations"))
     if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 1:
         raise InputError(
             f"must be a whole number >= 1, got {max_events!r}", field="max_events", value=max_events
@@ -271,7 +275,7 @@ def parse_spec(text: str, *, max_events: int = MAX_EVENTS) -> Regimen:
         shown = f"{total:,}" if total < 10**15 else f"about {float(total):.3g}"
         raise InputError(
             f"expands to {shown} dosing events, more than the limit of {max_events:,} "
-            "(parse_spec(..., max_events=N) raises it)",
+            "(override with IL2SIM_LIMIT_ADMINISTRATIONS=N, or parse_spec(..., max_events=N))",
             field="regimen",
             value=total,
         )

@@ -10,7 +10,6 @@ The protocol is frozen (its hash fixed) with the first patient; edits after that
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from il2sim import checks
+from il2sim.errors import InputError
+from il2sim.limits import LIMITS, limit
 from il2sim.serve import audit, engine
 from il2sim.serve.db import Database
 from il2sim.serve.models import Cohort, Decision, Patient, Trial
@@ -27,7 +29,8 @@ from il2sim.serve.service import Principal, ServeError, snapshot
 __all__ = ["add_cohort", "create_trial", "record_decision", "update_protocol"]
 
 _LETTERS_RE = re.compile(r"^\s*(\d*)\s*([NTEBntebNTEB]{1,30})\s*$", re.ASCII)
-MAX_COHORTS = 1000
+#: The default cap on cohorts per trial; the cap in force is ``limit("cohorts")``.
+MAX_COHORTS = int(LIMITS["cohorts"].default)
 
 
 def _user_error(exc: Exception) -> ServeError:
@@ -93,6 +96,15 @@ def update_protocol(db: Database, who: Principal, trial_id: int, raw: Mapping[st
         return proto.sha256
 
 
+def _checked(check: Any, value: Any, field: str, **kw: Any) -> Any:
+    """``check(value, field, **kw)`` (an :mod:`il2sim.checks` checker); its InputError becomes
+    HTTP 422 naming the field and the value."""
+    try:
+        return check(value, field, **kw)
+    except InputError as exc:
+        raise _user_error(exc) from None
+
+
 def parse_outcomes(outcomes: Any, dose_level: Any, n_doses: int) -> tuple[int, str]:
     """(dose level, letters) from ``"NNT"`` or ``"2NNT"`` and a dose level (from 1)."""
     if not isinstance(outcomes, str):
@@ -105,17 +117,10 @@ def parse_outcomes(outcomes: Any, dose_level: Any, n_doses: int) -> tuple[int, s
             "outcomes",
         )
     prefix, letters = m.group(1), m.group(2).upper()
-    level: Any = dose_level if dose_level not in (None, "") else (int(prefix) if prefix else None)
-    if isinstance(level, bool) or not isinstance(level, int | str):
+    level: Any = dose_level if dose_level not in (None, "") else (prefix or None)
+    if level is None:
         raise ServeError(422, f"expected a dose level from 1, got {dose_level!r}", "dose_level")
-    try:
-        lv = int(level)
-    except ValueError:
-        raise ServeError(
-            422, f"expected a dose level from 1, got {level!r}", "dose_level"
-        ) from None
-    if not 1 <= lv <= n_doses:
-        raise ServeError(422, f"must be in 1..{n_doses}, got {lv}", "dose_level")
+    lv = _checked(checks.whole, level, "dose_level", minimum=1, maximum=n_doses)
     if prefix and int(prefix) != lv:
         raise ServeError(422, f"starts with level {prefix} but dose_level is {lv}", "outcomes")
     return lv, letters
@@ -132,14 +137,11 @@ def parse_dlt_days(raw: Any, letters: str) -> list[float | None]:
         if v in (None, ""):
             out.append(None)
             continue
-        if isinstance(v, bool) or not isinstance(v, int | float | str):
-            raise ServeError(422, f"patient {k}: expected a day, got {v!r}", "dlt_days")
         try:
-            x = float(v)
-        except ValueError:
-            raise ServeError(422, f"patient {k}: expected a day, got {v!r}", "dlt_days") from None
-        if not math.isfinite(x) or not 0 <= x <= 3650:
-            raise ServeError(422, f"patient {k}: must be in 0..3650 days, got {v!r}", "dlt_days")
+            x = checks.number(v, "dlt_days", minimum=0.0, maximum=3650.0)
+        except InputError:
+            raise ServeError(422, f"patient {k}: must be a day in 0..3650, got {v!r}",
+                             "dlt_days") from None  # fmt: skip
         if ch not in "TB":
             raise ServeError(422, f"patient {k} has no DLT ({ch}) but a DLT day", "dlt_days")
         out.append(x)
@@ -178,8 +180,8 @@ def add_cohort(
 ) -> tuple[int, engine.Recommendation]:
     """Enter the next cohort (investigators and statisticians); returns (number, recommendation)."""
     who.require("investigator")
-    if cohort not in (None, "") and (isinstance(cohort, bool) or not str(cohort).isdigit()):
-        raise ServeError(422, f"expected the cohort number (from 1), got {cohort!r}", "cohort")
+    if cohort not in (None, ""):
+        cohort = _checked(checks.whole, cohort, "cohort", minimum=1, maximum=int(limit("cohorts")))
     try:
         with db.write() as s:
             trial = _trial(s, trial_id)
@@ -196,8 +198,10 @@ def add_cohort(
                 what = "was already entered" if int(cohort) < seq else "is not next"
                 raise ServeError(409, f"cohort {int(cohort)} {what}; cohort {seq} is next",
                                  "cohort")  # fmt: skip
-            if seq > MAX_COHORTS:
-                raise ServeError(409, f"at most {MAX_COHORTS} cohorts", "cohort")
+            cap = int(limit("cohorts"))
+            if seq > cap:
+                raise ServeError(409, f"at most {cap} cohorts (limit cohorts, docs/limits.md)",
+                                 "cohort")  # fmt: skip
             history = [(int(r.dose_level), str(r.outcomes)) for r in rows] + [(level, letters)]
             try:
                 design = Protocol(proto).design()
@@ -256,17 +260,14 @@ def record_decision(
     who.require("statistician")
     if action not in ("follow", "override"):
         raise ServeError(422, f"choose follow or override, got {action!r}", "action")
-    if not isinstance(reason, str) or len(reason) > 2000:
-        raise ServeError(422, "expected text of at most 2000 characters", "reason")
+    reason = _checked(checks.text, reason, "reason", maximum=2000, multiline=True)
     if not isinstance(stop, bool):
         raise ServeError(422, f"expected true or false, got {stop!r}", "stop")
 
     def _level(v: Any, name: str, n: int) -> int | None:
         if v in (None, ""):
             return None
-        if isinstance(v, bool) or not str(v).strip().isdigit() or not 1 <= int(v) <= n:
-            raise ServeError(422, f"must be a dose level in 1..{n}, got {v!r}", name)
-        return int(v)
+        return _checked(checks.whole, v, name, minimum=1, maximum=n)
 
     try:
         with db.write() as s:

@@ -22,13 +22,12 @@ the library's :class:`~il2sim.designs.spec.DesignSpec`, the same code the CLI ca
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from il2sim import checks
+from il2sim import checks, option_rules
 from il2sim.errors import DesignError, Il2simError, InputError
 
 __all__ = [
@@ -99,24 +98,12 @@ def _scalar(value: Any, kind: str, name: str) -> Any:
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"expected a name, got {value!r}", field=name, value=value)
         return value.strip()
-    if isinstance(value, bool):
-        raise InputError(f"expected a number, got {value!r}", field=name, value=value)
-    if kind == "int":
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise InputError(
-                f"expected an integer, got {value!r}", field=name, value=value
-            ) from None
-    try:
-        x = float(str(value).strip())
-    except ValueError:
-        raise InputError(f"expected a number, got {value!r}", field=name, value=value) from None
-    if not math.isfinite(x):
-        raise InputError(f"expected a finite number, got {value!r}", field=name, value=value)
-    return x
+    if kind == "int":  # ASCII digits only, then the option's rule (il2sim.option_rules)
+        v: Any = checks.whole(value, name, minimum=-(2**63), maximum=2**63 - 1)
+    else:
+        v = checks.number(value, name)
+    rule = option_rules.RULES.get(name.rsplit(".", 1)[-1])
+    return v if rule is None else rule(v, name)
 
 
 def canonical_options(raw: Mapping[str, Any]) -> dict[str, Any]:

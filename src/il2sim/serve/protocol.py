@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from il2sim import checks
 from il2sim.errors import InputError
 from il2sim.serve import engine
 from il2sim.serve.audit import canonical
@@ -126,23 +127,19 @@ def _doses(raw: Any, unit: Any) -> tuple[list[float], str]:
     units: set[str] = set()
     for k, item in enumerate(raw, start=1):
         text_unit = None
-        if isinstance(item, bool):
-            raise InputError(f"dose level {k}: not a number: {item!r}", field="doses", value=item)
-        if isinstance(item, int | float):
-            x = float(item)
-        else:
-            m = _DOSE_TEXT_RE.match(str(item))
-            try:
-                x = float(m.group(1)) if m else float("nan")
-            except ValueError:
-                x = float("nan")
+        number: object = item
+        if isinstance(item, str):
+            m = _DOSE_TEXT_RE.match(item)
+            number = m.group(1) if m else item
             text_unit = m.group(2) if m else None
-        if not math.isfinite(x) or x <= 0:
+        try:  # ASCII digits, finite, not subnormal, > 0 (the CLI's rule for a dose)
+            x = checks.number(number, "doses", minimum=0.0, open_min=True)
+        except InputError:
             raise InputError(
                 f"dose level {k}: must be a positive number, got {item!r}",
                 field="doses",
                 value=item,
-            )
+            ) from None
         values.append(x)
         if text_unit:
             units.add(text_unit.strip())
@@ -166,15 +163,7 @@ def _doses(raw: Any, unit: Any) -> tuple[list[float], str]:
 
 
 def _int(raw: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int | str | float):
-        raise InputError(f"expected an integer, got {raw!r}", field=name, value=raw)
-    try:
-        v = int(str(raw).strip())
-    except ValueError:
-        raise InputError(f"expected an integer, got {raw!r}", field=name, value=raw) from None
-    if not lo <= v <= hi:
-        raise InputError(f"must be in {lo}..{hi}, got {v}", field=name, value=v)
-    return v
+    return checks.whole(raw, name, minimum=lo, maximum=hi)
 
 
 def default_scenario(n: int, target: float | None) -> list[float]:
@@ -197,12 +186,14 @@ def _scenarios(raw: Any, n: int, target: float | None) -> list[dict[str, Any]]:
     for k, sc in enumerate(raw, start=1):
         if not isinstance(sc, Mapping) or "truth" not in sc:
             raise InputError(f"scenario {k}: expected {{name, truth}}", field="scenarios")
-        truth = engine.float_list(sc["truth"], f"scenarios[{k}].truth")
-        if len(truth) != n or any(not 0 <= p <= 1 for p in truth):
+        field = f"scenarios[{k}].truth"
+        truth = list(checks.probability_vector(engine.float_list(sc["truth"], field), field))
+        if len(truth) != n:
             raise InputError(
                 f"scenario {k}: needs {n} probabilities in [0, 1], got {truth}", field="scenarios"
             )
-        name = str(sc.get("name") or f"scenario {k}")[:100]
+        name = checks.text(sc.get("name") or f"scenario {k}", f"scenarios[{k}].name",
+                           maximum=100)  # fmt: skip
         out.append({"name": name, "truth": truth})
     if len(out) > 6:
         raise InputError(f"at most 6 scenarios, got {len(out)}", field="scenarios")
@@ -217,9 +208,7 @@ def build_protocol(raw: Mapping[str, Any]) -> Protocol:
     for k in raw:
         if k not in known:
             raise InputError(f"unknown field (fields: {', '.join(sorted(known))})", field=str(k))
-    name = raw.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise InputError("give a name of 1-200 characters", field="name", value=name)
+    name = checks.text(raw.get("name"), "name", minimum=1, maximum=200)
     design = raw.get("design")
     if not isinstance(design, str) or design.strip().lower() not in engine.design_names():
         raise InputError(
@@ -255,9 +244,7 @@ def build_protocol(raw: Mapping[str, Any]) -> Protocol:
         options[k] = v
     doses, unit = _doses(raw.get("doses"), raw.get("dose_unit"))
     engine.build(design.strip().lower(), options, len(doses))  # DesignError names the option
-    regimen = raw.get("regimen") or ""
-    if not isinstance(regimen, str) or len(regimen) > 500:
-        raise InputError("expected text of at most 500 characters", field="regimen")
+    regimen = checks.text(raw.get("regimen") or "", "regimen", maximum=500)
     if "{dose}" in regimen:
         for level, x in enumerate(doses, start=1):
             try:
@@ -265,6 +252,7 @@ def build_protocol(raw: Mapping[str, Any]) -> Protocol:
             except InputError as exc:
                 raise InputError(f"level {level}: {exc}", field="regimen", value=regimen) from None
     max_cohorts = raw.get("max_cohorts")
+    oc_seed = 1 if raw.get("oc_seed") in (None, "") else raw["oc_seed"]  # 0 is a seed too
     data: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "name": name.strip(),
@@ -278,6 +266,6 @@ def build_protocol(raw: Mapping[str, Any]) -> Protocol:
         else _int(max_cohorts, "max_cohorts", 1, 1000),
         "scenarios": _scenarios(raw.get("scenarios"), len(doses), options.get("target")),
         "oc_trials": _int(raw.get("oc_trials") or 2000, "oc_trials", 100, 20000),
-        "oc_seed": _int(raw.get("oc_seed") or 1, "oc_seed", 0, 2**31 - 1),
+        "oc_seed": _int(oc_seed, "oc_seed", 0, 2**31 - 1),
     }
     return Protocol(data)

@@ -107,11 +107,7 @@ def simulate(
         from il2sim.simulate.fast import solve_fast
 
         raw = solve_fast(model, theta, y0, grid, arrays.route, amounts, options)
-    elif options.method == "lsoda":
-        from il2sim.simulate.reference import solve_lsoda
-
-        raw = solve_lsoda(model, theta, y0, grid, arrays.route, amounts, options)
-    else:
+    else:  # radau or lsoda
         from il2sim.simulate.reference import solve_reference
 
         raw = solve_reference(model, theta, y0, grid, arrays.route, amounts, options)

@@ -103,7 +103,11 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 #: |z| below which the phi functions use their Taylor series (avoids cancellation).
-_PHI_SERIES_Z = 0.1
+_PHI_SERIES_Z = 1.0
+#: Terms of phi_4's series used below it (|z|^n / (n + 4)! < 1e-19 for n = 16, |z| < 1) and
+#: their coefficients 1 / (n + 4)!.
+_PHI4_N = 16
+_PHI4_C = np.array([1.0 / math.factorial(n + 4) for n in range(_PHI4_N)])
 #: Distinct step sizes whose constant-rate coefficients are cached per patient.
 _N_SLOTS = 8
 #: Coefficient rows per state (see :func:`_coefficients`).
@@ -153,46 +157,56 @@ def _rpow(x: float, g: float) -> float:
     return x**g if x > 0.0 else 0.0
 
 
-@njit(cache=True, error_model="numpy")
-def phi123(z: float) -> tuple[float, float, float]:
-    """phi_1, phi_2, phi_3 of ``z``: phi_k(z) = sum_n z^n / (n + k)!."""
+@njit(cache=True, error_model="numpy", inline="always")
+def _phis(z: float) -> tuple[float, float, float, float, float]:
+    """e^z and phi_1..phi_4 of ``z`` (phi_k(z) = sum_n z^n / (n + k)!).  For |z| <
+    :data:`_PHI_SERIES_Z`: phi_4 by Horner's rule on its series (no divisions; truncation below
+    1e-17), then the stable upward recurrence phi_{k-1} = 1/(k-1)! + z phi_k; else one expm1
+    and the downward recurrence phi_{k+1} = (phi_k - 1/k!) / z (loses at most ~24 eps)."""
     if abs(z) < _PHI_SERIES_Z:
-        p1 = 0.0
-        p2 = 0.0
-        p3 = 0.0
-        term = 1.0  # z^n / n!
-        for n in range(12):
-            p1 += term / (n + 1)
-            p2 += term / ((n + 1) * (n + 2))
-            p3 += term / ((n + 1) * (n + 2) * (n + 3))
-            term *= z / (n + 1)
-        return p1, p2, p3
-    em1 = math.expm1(z)
-    return em1 / z, (em1 - z) / (z * z), (em1 - z - 0.5 * z * z) / (z * z * z)
-
-
-@njit(cache=True, error_model="numpy")
-def phi1234(z: float) -> tuple[float, float, float, float]:
-    """phi_1..phi_4 of ``z``."""
-    if abs(z) < 0.5:
-        p1 = 0.0
-        p2 = 0.0
-        p3 = 0.0
-        p4 = 0.0
-        term = 1.0
-        for n in range(18):
-            p1 += term / (n + 1)
-            p2 += term / ((n + 1) * (n + 2))
-            p3 += term / ((n + 1) * (n + 2) * (n + 3))
-            p4 += term / ((n + 1) * (n + 2) * (n + 3) * (n + 4))
-            term *= z / (n + 1)
-        return p1, p2, p3, p4
+        p4 = _PHI4_C[_PHI4_N - 1]
+        for n in range(_PHI4_N - 2, -1, -1):
+            p4 = p4 * z + _PHI4_C[n]
+        p3 = 1.0 / 6.0 + z * p4
+        p2 = 0.5 + z * p3
+        p1 = 1.0 + z * p2
+        return 1.0 + z * p1, p1, p2, p3, p4
     em1 = math.expm1(z)
     iz = 1.0 / z
     p1 = em1 * iz
     p2 = (p1 - 1.0) * iz
     p3 = (p2 - 0.5) * iz
-    return p1, p2, p3, (p3 - 1.0 / 6.0) * iz
+    return em1 + 1.0, p1, p2, p3, (p3 - 1.0 / 6.0) * iz
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _double(
+    e: float, p1: float, p2: float, p3: float, p4: float
+) -> tuple[float, float, float, float, float]:
+    """e^{2x}, phi_1..phi_4(2x) from e^x and phi_k(x): phi_k(2x) = 2^-k (e^x phi_k(x) +
+    sum_{j=1..k} phi_j(x) / (k-j)!) (every term positive for real x: no cancellation)."""
+    e1 = e + 1.0
+    return (
+        e * e,
+        0.5 * e1 * p1,
+        0.25 * (e1 * p2 + p1),
+        0.125 * (e1 * p3 + p2 + 0.5 * p1),
+        0.0625 * (e1 * p4 + p3 + 0.5 * p2 + p1 / 6.0),
+    )
+
+
+@njit(cache=True, error_model="numpy")
+def phi123(z: float) -> tuple[float, float, float]:
+    """phi_1, phi_2, phi_3 of ``z``."""
+    _, p1, p2, p3, _ = _phis(z)
+    return p1, p2, p3
+
+
+@njit(cache=True, error_model="numpy")
+def phi1234(z: float) -> tuple[float, float, float, float]:
+    """phi_1..phi_4 of ``z``."""
+    _, p1, p2, p3, p4 = _phis(z)
+    return p1, p2, p3, p4
 
 
 @njit(cache=True, error_model="numpy")
@@ -235,23 +249,8 @@ def _coefficients(lam: float, h: float, co: FloatArray, i: int) -> None:
     """ETDRK4 coefficients of state ``i`` for diagonal rate ``lam`` and step ``h`` into
     ``co[:, i]``: e^z, e^{z/2}, phi1(z/2), b1, b2=b3, b4, and for Krogstad's stages
     phi2(z/2), phi1(z), phi2(z) (z = lam*h)."""
-    z = lam * h
-    if abs(z) < 2.0 * _PHI_SERIES_Z:
-        p1h, p2h, _ = phi123(0.5 * z)
-        p1, p2, p3 = phi123(z)
-        e2 = math.exp(0.5 * z)
-        e = e2 * e2
-    else:
-        e2 = math.exp(0.5 * z)
-        e = e2 * e2
-        zh = 0.5 * z
-        p1h = (e2 - 1.0) / zh
-        p2h = (e2 - 1.0 - zh) / (zh * zh)
-        iz = 1.0 / z
-        em1 = e - 1.0
-        p1 = em1 * iz
-        p2 = (em1 - z) * iz * iz
-        p3 = (em1 - z - 0.5 * z * z) * iz * iz * iz
+    e2, p1h, p2h, p3h, p4h = _phis(0.5 * lam * h)
+    e, p1, p2, p3, _ = _double(e2, p1h, p2h, p3h, p4h)
     co[0, i] = e
     co[1, i] = e2
     co[2, i] = p1h
@@ -272,32 +271,17 @@ def _star_coefficients(
     (F_k(hL) w)_i = co[k,i] w_i + od[k,i] w_s.  ``co`` holds the other states' coefficients."""
     c = STIFF
     lc = lam[c]
-    zc = lc * h
-    if abs(zc) < 1.0:
-        _coefficients(lc, h, co, c)
-        q1, q2, q3, q4 = phi1234(zc)
-        h1, h2, h3, _ = phi1234(0.5 * zc)
-    else:
-        e2 = math.exp(0.5 * zc)
-        e = e2 * e2
-        iz = 1.0 / zc
-        izh = 2.0 * iz
-        h1 = (e2 - 1.0) * izh
-        h2 = (h1 - 1.0) * izh
-        h3 = (h2 - 0.5) * izh
-        q1 = (e - 1.0) * iz
-        q2 = (q1 - 1.0) * iz
-        q3 = (q2 - 0.5) * iz
-        q4 = (q3 - 1.0 / 6.0) * iz
-        co[0, c] = e
-        co[1, c] = e2
-        co[2, c] = h1
-        co[3, c] = q1 - 3.0 * q2 + 4.0 * q3
-        co[4, c] = 2.0 * (q2 - 2.0 * q3)
-        co[5, c] = 4.0 * q3 - q2
-        co[6, c] = h2
-        co[7, c] = q1
-        co[8, c] = q2
+    e2, h1, h2, h3, h4 = _phis(0.5 * lc * h)
+    e, q1, q2, q3, q4 = _double(e2, h1, h2, h3, h4)
+    co[0, c] = e
+    co[1, c] = e2
+    co[2, c] = h1
+    co[3, c] = q1 - 3.0 * q2 + 4.0 * q3
+    co[4, c] = 2.0 * (q2 - 2.0 * q3)
+    co[5, c] = 4.0 * q3 - q2
+    co[6, c] = h2
+    co[7, c] = q1
+    co[8, c] = q2
     g0 = h * q1
     g1 = 0.5 * h * h1
     g2 = 0.5 * h * h2
@@ -341,15 +325,23 @@ def _input_coefficients(
     """Constant parts of the exact input over steps h/2 and h (``k`` = 0, 1): ``emu[k, j]`` =
     exp(mu_j tau) and, for the coupled rows i, ``psi[k, t, i]`` = int_0^tau e^{(tau-s)
     lam_i} s^m/m! e^{mu s} ds = e^{mu tau} tau^{m+1} phi_{m+1}((lam_i - mu) tau) of term t."""
-    for k in range(2):
-        tau = 0.5 * h if k == 0 else h
-        for j in range(N_MU):
-            emu[k, j] = math.exp(mu[j] * tau) if N_IN > 0 else 1.0
-        for t in range(N_IN):
-            m_ = IN_MU[t]
-            for i in COUPLED:
-                p1, p2, _ = phi123((lam[i] - mu[m_]) * tau)
-                psi[k, t, i] = emu[k, m_] * tau * (p1 if IN_POW[t] == 0 else tau * p2)
+    for j in range(N_MU):
+        e2 = math.exp(0.5 * mu[j] * h) if N_IN > 0 else 1.0
+        emu[0, j] = e2
+        emu[1, j] = e2 * e2
+    for i in COUPLED:
+        for m_ in range(N_MU):
+            if N_IN == 0:
+                break
+            e2, p1h, p2h, p3h, p4h = _phis(0.5 * (lam[i] - mu[m_]) * h)
+            _, p1, p2, _, _ = _double(e2, p1h, p2h, p3h, p4h)
+            for t in range(N_IN):
+                if IN_MU[t] == m_:
+                    for k in range(2):
+                        tau = 0.5 * h if k == 0 else h
+                        q1 = p1h if k == 0 else p1
+                        q2 = p2h if k == 0 else p2
+                        psi[k, t, i] = emu[k, m_] * tau * (q1 if IN_POW[t] == 0 else tau * q2)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -374,20 +366,29 @@ def _input_forcing(
     lc = lam[c]
     model_input_terms(y, th, mu, a_in)
     for k in range(2):
-        tau = 0.5 * h if k == 0 else h
-        sc = 0.0
-        for t in range(N_IN):
-            m_ = IN_MU[t]
-            p1, p2, _ = phi123((lc - mu[m_]) * tau)
-            ps = emu[k, m_] * tau * (p1 if IN_POW[t] == 0 else tau * p2)
-            sc += a_in[t] * ps
-            for i in COUPLED:
-                if t == 0:
-                    fv[k, i] = 0.0
-                dl = lc - lam[i]
-                if v[i] != 0.0 and abs(dl * h) >= 1e-3:
-                    fv[k, i] += v[i] * a_in[t] * (ps - psi[k, t, i]) / dl
-        fv[k, c] = sc
+        fv[k, c] = 0.0
+        for i in COUPLED:
+            fv[k, i] = 0.0
+    for m_ in range(N_MU):
+        if N_IN == 0:
+            break
+        # phi_1, phi_2 of (lam_s - mu) tau for tau = h/2 (series or one expm1) and, by the
+        # doubling formula, tau = h: shared by the terms of this mu
+        e2, p1h, p2h, p3h, p4h = _phis(0.5 * (lc - mu[m_]) * h)
+        _, p1f, p2f, _, _ = _double(e2, p1h, p2h, p3h, p4h)
+        for k in range(2):
+            tau = 0.5 * h if k == 0 else h
+            p1 = p1h if k == 0 else p1f
+            p2 = p2h if k == 0 else p2f
+            for t in range(N_IN):
+                if IN_MU[t] != m_:
+                    continue
+                ps = emu[k, m_] * tau * (p1 if IN_POW[t] == 0 else tau * p2)
+                fv[k, c] += a_in[t] * ps
+                for i in COUPLED:
+                    dl = lc - lam[i]
+                    if v[i] != 0.0 and abs(dl * h) >= 1e-3:
+                        fv[k, i] += v[i] * a_in[t] * (ps - psi[k, t, i]) / dl
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -690,6 +691,10 @@ def solve_batch(
     forcing: bool,
     refine: bool,
     embedded: bool,
+    restart: bool,
+    seg_tol: FloatArray,
+    safety: float,
+    max_up: int,
 ) -> tuple[
     FloatArray,
     FloatArray,
@@ -776,15 +781,23 @@ def solve_batch(
                 model_record(y, th, rec[p, k])
             if g == n_seg:
                 break
+            dosed = False
             while ep < n_ev and ev_node[ep] == g:
                 model_dose(y, th, ev_route[ep], ev_amount[p, ep])
                 ep += 1
+                dosed = True
             t0 = node_t[g]
             t1 = node_t[g + 1]
             seg = t1 - t0
             day = seg_day[g]
             first = seg_first[g]
             rate = inf_rate[p, g]
+            rt = rtol * seg_tol[g]
+            if restart and (dosed or (g > 0 and rate != inf_rate[p, g - 1])):
+                # restart the controller at a dose or an infusion switch: the step carried from
+                # the dose-free time before it would make the result depend on that history
+                # (a shifted regimen would take another step sequence after its first dose)
+                h_carry = h_init
             conc = y[EXT_STATE] * xs
             if conc > dmax[p, day]:
                 dmax[p, day] = conc
@@ -820,14 +833,14 @@ def solve_batch(
                     err = 0.0
                     if adaptive:
                         for i in CONTROL:
-                            sc = max(abs(y[i]), abs(ynew[i]), floor[i]) * rtol
-                            r = abs(ynew[i] - yc[i]) / sc
-                            if r > err:
-                                err = r
+                            sc = max(abs(y[i]), abs(ynew[i]), floor[i]) * rt
+                            d = abs(ynew[i] - yc[i])
+                            if d > err * sc:  # divide only for a new maximum
+                                err = d / sc
                                 lim[0] = i
                         limiter[p, lim[0]] += 1
                     if adaptive and err > 1.0 and h > h_min and lev < 40:
-                        fac = max(_MIN_FACTOR, _SAFETY * err ** (-1.0 / 3.0))
+                        fac = max(_MIN_FACTOR, safety * err ** (-1.0 / 3.0))
                         drop = 1
                         while 2.0 ** (-drop) > fac and drop < 6:
                             drop += 1
@@ -860,11 +873,11 @@ def solve_batch(
                     )  # fmt: skip
                     pos += 1
                     acc += 1
-                    fac = _SAFETY * err ** (-1.0 / 3.0) if err > 0.0 else 1e9
+                    fac = safety * err ** (-1.0 / 3.0) if err > 0.0 else 1e9
                     up = 0
                     while (
                         adaptive
-                        and up < _MAX_LEVELS_UP
+                        and up < max_up
                         and fac >= 2.0
                         and lev > 0
                         and pos % 2 == 0
@@ -916,7 +929,7 @@ def solve_batch(
                 # Richardson: error of the two-step solution ~ (y_2 - y_big) / (2^4 - 1)
                 err = 0.0
                 for i in CONTROL:
-                    sc = max(abs(y[i]), abs(ynew[i]), floor[i]) * rtol
+                    sc = max(abs(y[i]), abs(ynew[i]), floor[i]) * rt
                     r = abs(ynew[i] - ybig[i]) / (15.0 * sc)
                     if r > err:
                         err = r

@@ -80,5 +80,9 @@ def solve_fast(
         bool(options.exact_input and k.N_IN > 0),
         bool(options.refine_peaks),
         options.error_estimate == "embedded",
+        bool(options.restart_at_doses),
+        grid.seg_tol,
+        float(options.controller_safety),
+        int(options.max_growth_levels),
     )
     return RawSolution(*raw)

@@ -28,13 +28,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from il2sim.errors import InputError
+from il2sim.limits import LIMITS, limit
 
 __all__ = ["MAX_TASKS", "GridModel", "validate_grid"]
 
 #: Largest number of chunks (grid points x chunks per point) one sweep may have: a resource
 #: limit checked before any point is built (a grid of 10 axes of 100 values would otherwise
 #: try to list 10^20 points).
-MAX_TASKS = 1_000_000
+#: The default; the limit in force is ``il2sim.limits.limit("sweep_tasks")`` (docs/limits.md).
+MAX_TASKS = int(LIMITS["sweep_tasks"].default)
 
 _KEYS = ("chunk_size", "chunks", "fixed", "grid", "kind", "seed")
 
@@ -103,11 +105,12 @@ class GridModel(BaseModel):
         if both:
             raise PydanticCustomError("both", "is both fixed and a grid axis", {"name": both[0]})
         n_tasks = math.prod(len(v) for v in (self.grid or {}).values()) * self.chunks
-        if n_tasks > MAX_TASKS:
+        cap = limit("sweep_tasks")
+        if n_tasks > cap:
             points = n_tasks // self.chunks
             message = (
                 f"{n_tasks:,} chunks ({points:,} points x {self.chunks} chunks) is more than "
-                f"the limit of {MAX_TASKS:,}"
+                f"the limit of {cap:,.0f} (override with {LIMITS['sweep_tasks'].env}=N)"
             )
             raise PydanticCustomError("too_many_tasks", "{message}", {"message": message, "n": n_tasks})
         return self

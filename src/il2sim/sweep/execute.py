@@ -13,6 +13,7 @@ from them.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,6 +96,33 @@ def _dask_client(
     """A Dask client on ``scheduler`` or on a new LocalCluster bound to 127.0.0.1."""
     from dask.distributed import Client, LocalCluster
 
+    with _quiet_dask_logs():
+        yield from _client(LocalCluster, Client, workers, scheduler, dashboard, processes)
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Dask's loggers in this process (client, scheduler, thread workers) at CRITICAL while a
+    sweep runs: a failing chunk becomes one ``il2sim:`` line (:func:`_chunk_failed`), never a
+    "Compute Failed" block on stderr."""
+    names = ["distributed", "dask"] + [
+        n for n in logging.root.manager.loggerDict if n.startswith(("distributed.", "dask."))
+    ]  # the children too: dask's logging config gives some their own level
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _client(
+    LocalCluster: Any, Client: Any, workers: int | None, scheduler: str | None,
+    dashboard: bool, processes: bool,
+) -> Iterator[Any]:  # fmt: skip
     if scheduler is not None:
         client = Client(scheduler)
         try:
@@ -111,6 +139,7 @@ def _dask_client(
             threads_per_worker=1,
             processes=processes,
             dashboard_address="127.0.0.1:8787" if dashboard else None,
+            silence_logs=logging.CRITICAL,  # the workers' logs never reach the user's stderr
             **net,
         )
     client = Client(cluster)
@@ -119,6 +148,21 @@ def _dask_client(
     finally:
         client.close()
         cluster.close()
+
+
+def _chunk_failed(pt: GridPoint, chunk: int, exc: BaseException, ran: int, out: Any) -> Il2simError:
+    """The one error of a chunk that failed in a Dask worker: names the point, the chunk and
+    the worker's exception; the chunks that finished stay in the store (a rerun resumes)."""
+    if isinstance(exc, Il2simError):
+        what = str(exc)
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    return InputError(
+        f"point {pt.index} {pt.params} chunk {chunk} failed in a Dask worker: {what}; "
+        f"{ran} chunk(s) finished this run and are kept in {out} (a rerun resumes)",
+        field="grid",
+        value=pt.index,
+    )
 
 
 def _check_grid(grid: Grid) -> None:
@@ -218,7 +262,12 @@ def run_sweep(
                     where[fut.key] = (pt, c)
                 for fut in as_completed(futures):
                     pt, c = where[fut.key]  # workers run chunks whole (SIGINT ignored)
-                    store.write_chunk(pt, c, grid.chunk_size, fut.result())
+                    try:
+                        metrics = fut.result()
+                    except Exception as exc:  # raised in a worker: one line, the rest cancelled
+                        client.cancel(futures)
+                        raise _chunk_failed(pt, c, exc, ran, out) from None
+                    store.write_chunk(pt, c, grid.chunk_size, metrics)
                     ran += 1
                     advance()
                     if stop:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from il2sim.errors import InputError
+from il2sim.limits import LIMITS, limit
 
 __all__ = ["Grid", "GridPoint", "chunk_seed_sequence", "load_grid", "parse_param_list"]
 
@@ -155,8 +156,9 @@ def _mapping(field_name: str, value: Any) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
-#: Largest number of values (after YAML aliases are expanded) a grid file may hold.
-MAX_GRID_VALUES = 1_000_000
+#: Largest number of values (after YAML aliases are expanded) a grid file may hold: the
+#: default; the limit in force is ``il2sim.limits.limit("grid_values")`` (docs/limits.md).
+MAX_GRID_VALUES = int(LIMITS["grid_values"].default)
 
 
 def _expanded_size(data: Any) -> int:
@@ -211,10 +213,11 @@ def load_grid(path: str | Path) -> Grid:
     if not isinstance(data, Mapping):
         raise InputError(f"must hold a mapping, got {type(data).__name__}", field="grid")
     n = _expanded_size(data)
-    if n > MAX_GRID_VALUES:
+    cap = limit("grid_values")
+    if n > cap:
         raise InputError(
             f"{p.name} expands to {n:,} values (YAML aliases), more than the limit of "
-            f"{MAX_GRID_VALUES:,}",
+            f"{cap:,.0f} (override with {LIMITS['grid_values'].env}=N)",
             field="grid",
             value=n,
         )

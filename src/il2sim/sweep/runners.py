@@ -200,6 +200,7 @@ RUNNERS: dict[str, Runner] = {
 def check_point(kind: str, params: Mapping[str, Any]) -> None:
     """Validate one grid point without running it (what the runner of ``kind`` would build:
     the design, the regimen, the doses, the parameter overrides); raise the runner's error."""
+    from il2sim import checks, limits
     from il2sim.designs.registry import build_design
 
     opts = dict(params)
@@ -207,7 +208,9 @@ def check_point(kind: str, params: Mapping[str, Any]) -> None:
         truth = _as_truth(opts)
         opts.pop("truth")
         name = str(opts.pop("design", "4+5"))
-        opts.pop("max_cohorts", None)
+        max_cohorts = opts.pop("max_cohorts", None)
+        if max_cohorts is not None:
+            checks.count(max_cohorts, "max_cohorts", maximum=int(limits.limit("cohorts")))
         opts.setdefault("n_doses", len(truth))
         build_design(name, **opts)
     elif kind == "simulate":
@@ -240,8 +243,12 @@ def check_point(kind: str, params: Mapping[str, Any]) -> None:
         check_doses([float(d) for d in doses])
         opts.pop("design", None)
         name = str(params.get("design", "4+5"))
-        for key in ("max_patients", "neutralising"):
-            opts.pop(key, None)
+        max_patients = opts.pop("max_patients", None)
+        if max_patients is not None:
+            checks.count(max_patients, "max_patients", maximum=10**6)
+        neutralising = opts.pop("neutralising", False)
+        if not isinstance(neutralising, bool):
+            raise InputError(f"must be true or false, got {neutralising!r}", field="neutralising")
         opts.setdefault("n_doses", len(doses))
         build_design(name, **opts)
     else:

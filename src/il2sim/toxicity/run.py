@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from il2sim._interrupt import interrupt_fields, interruptible
+from il2sim._interrupt import interrupt_fields, interruptible, paced
 from il2sim.errors import InputError
 from il2sim.model.parameters import Parameters, load_parameters
 from il2sim.population import Population
@@ -39,9 +39,10 @@ from il2sim.toxicity.table import load_toxicity_parameters
 
 __all__ = ["CHUNK_PATIENTS", "SimulationRun", "ToxicityExtra", "run_simulation", "summarise"]
 
-#: Patients per in-memory chunk (the granularity of progress and of Ctrl-C): the reference
-#: solvers integrate one patient at a time, the batched presets 1000 at a time (a Ctrl-C
-#: waits for at most one chunk).
+#: Most patients per in-memory chunk: the reference solvers integrate one patient at a time,
+#: the batched presets up to 1000 at a time.  Chunks are sized by time (``il2sim._interrupt
+#: .paced``: about a second each, the first one patient, which carries the kernel's compile),
+#: so a first Ctrl-C waits about a second; the values do not depend on the chunking.
 CHUNK_PATIENTS: dict[str, int] = {"reference": 1, "reference-lsoda": 1}
 DEFAULT_CHUNK_PATIENTS = 1000
 
@@ -113,19 +114,17 @@ def _simulate_chunked(
     solver: str,
     progress: Progress | None,
 ) -> tuple[SimulationResult, Population, bool]:
-    """Simulate ``pop`` in chunks of :data:`CHUNK_PATIENTS`; the first Ctrl-C
+    """Simulate ``pop`` in time-sized chunks of at most :data:`CHUNK_PATIENTS`; the first Ctrl-C
     (:mod:`il2sim._interrupt`) stops between chunks and keeps the finished ones (returned with
     ``interrupted`` true) unless none has finished."""
     size = CHUNK_PATIENTS.get(solver, DEFAULT_CHUNK_PATIENTS)
     done: list[SimulationResult] = []
     n_done = 0
     with interruptible() as stop:  # the shared contract: stop between chunks, never in numba
-        for start in range(0, pop.n, size):
+        for start, end in paced(pop.n, first=1, most=size):
             if stop:
                 break
-            sub = pop if (start == 0 and pop.n <= size) else pop.subset(
-                range(start, min(start + size, pop.n))
-            )
+            sub = pop if (start == 0 and end == pop.n) else pop.subset(range(start, end))
             done.append(simulate(regimen, sub, parameters, horizon_day=horizon_day, solver=solver))
             n_done += sub.n
             if progress is not None:

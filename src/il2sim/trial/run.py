@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from il2sim._interrupt import interruptible
 from il2sim.designs import (
     Accrual,
     Caps,
@@ -36,7 +37,7 @@ from il2sim.designs import (
     TrialRecord,
     fixed_gaps,
 )
-from il2sim.designs.controller import Progress, trial_seed
+from il2sim.designs.controller import INTERRUPTED, Progress, trial_seed
 from il2sim.errors import DesignError, InputError
 from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
@@ -156,7 +157,14 @@ class Trial:
             "outcomes": o.to_string(),
             "stop_reason": self.final.reason,
             "schedule": self.schedule.to_dict(),
+            "interrupted": self.interrupted,
+            "n_cohorts": len(self.cohorts),
         }
+
+    @property
+    def interrupted(self) -> bool:
+        """True if a Ctrl-C ended the trial: only the cohorts that finished are in it."""
+        return self.final.reason == INTERRUPTED
 
 
 @dataclass(frozen=True)
@@ -276,7 +284,11 @@ def run_trial(
         design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising
     )
     ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
-    return trial_from(ctl.run_one(np.random.SeedSequence(seed)), src, design.name, seed, study_id)
+    with interruptible() as stop:  # a Ctrl-C ends the trial after the cohort in hand
+        rec = ctl.run_one(np.random.SeedSequence(seed), stop)
+    if rec.final.reason == INTERRUPTED and not rec.cohorts:
+        raise KeyboardInterrupt  # stopped before a cohort finished: nothing to keep
+    return trial_from(rec, src, design.name, seed, study_id)
 
 
 def run_trials(
