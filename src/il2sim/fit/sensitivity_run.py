@@ -17,17 +17,28 @@ from il2sim.fit.sensitivity import (
     morris,
     sobol,
 )
-from il2sim.model.parameters import load_parameters
+from il2sim.model.parameters import Parameters, load_parameters
 
-__all__ = ["DEFAULT_SENSITIVITY_PARAMS", "run_sensitivity"]
+__all__ = ["DEFAULT_SENSITIVITY_PARAMS", "default_sensitivity_params", "run_sensitivity"]
 
-#: Default parameters: the calibrated ones of the table plus the PK and NK parameters the fit
-#: estimates by default.
+#: Parameters the default set starts from (kept where the model's table has them): the PK and
+#: NK parameters the fit estimates by default; the table's calibrated rows are added to them.
 DEFAULT_SENSITIVITY_PARAMS: tuple[str, ...] = (
-    "f_sc", "ka_per_day", "cl_renal_ml_per_min", "receptor_pool_scale", "emax_production",
-    "hill_production", "signal_ke0_per_day", "homeostasis_gamma", "nk_loss_per_day",
+    "f_sc", "ka_per_day", "cl_renal_ml_per_min", "emax_production", "nk_loss_per_day",
     "marrow_transit_day",
 )
+
+
+def default_sensitivity_params(base: Parameters) -> tuple[str, ...]:
+    """The default parameters for the model of table ``base``: those of
+    :data:`DEFAULT_SENSITIVITY_PARAMS` that the table has, then its calibrated rows (so the
+    set follows the model: v1's ``receptor_pool_scale``, v2's saturable s.c. loss and Treg
+    Emax), each with a positive value."""
+    names = [n for n in (*DEFAULT_SENSITIVITY_PARAMS, *base.calibrated_names())
+             if n in base and base.value(n) > 0]
+    return tuple(dict.fromkeys(names))
+
+
 _CI = re.compile(r"95% CI ([0-9.eE+-]+)-([0-9.eE+-]+)")
 
 
@@ -47,7 +58,7 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
     if parameters is not None and not Path(parameters).is_file():
         raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
     base = load_parameters(parameters) if parameters else load_parameters()
-    names = DEFAULT_SENSITIVITY_PARAMS if not params else tuple(
+    names = default_sensitivity_params(base) if not params else tuple(
         t.strip() for t in params.split(",") if t.strip())
     bounds = []
     for nm in names:
