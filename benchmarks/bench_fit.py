@@ -151,7 +151,7 @@ def _truth() -> tuple[dict[str, float], dict[str, float]]:
 
 
 def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
-                    reps: list[int] | None = None) -> None:
+                    reps: list[int] | None = None, states: Path | None = None) -> None:
     truth, omega = _truth()  # baselines: the population's reference-range distribution
     opts = SaemOptions(k1=100, k2=50) if quick else SaemOptions()
     # -2LL is not in the table: 100 importance samples (the CLI's 500 cost 5x more)
@@ -170,9 +170,16 @@ def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
                **{f"sd_{k}": res.omega[k]["sd"] for k in omega},
                **{f"sdse_{k}": res.omega[k]["se"] for k in omega},
                "covariance_ok": res.covariance_ok,
+               "identified": {k: res.omega[k].get("identified") for k in omega},
+               "notes": list(res.notes),
                "conditional_sweeps": res.options.get("conditional_sweeps"),
                "shrinkage": res.shrinkage["eta"]}
         rows.append(row)
+        if states is not None:  # what the profile intervals need (--intervals)
+            states.mkdir(parents=True, exist_ok=True)
+            np.savez(states / f"rep{rep}.npz", mu=res.mu, omega=res.omega_matrix, ab=res.ab,
+                     ebe_mean=res.ebe_mean, ebe_cov=res.ebe_cov, ebe_mode=res.ebe_mode,
+                     row=json.dumps(row), fit=json.dumps(res.to_dict(individual=False)))
         print(f"  replicate {rep}: {res.elapsed_s:.0f} s " + " ".join(
             f"{k}={res.parameters[k].estimate:.4g}" for k in DEFAULT_FREE), flush=True)
         if out is not None:
@@ -309,6 +316,8 @@ def main() -> int:
     ap.add_argument("--identifiability", action="store_true")
     ap.add_argument("--rows", type=Path, default=None, help="write per-replicate rows (JSON)")
     ap.add_argument("--reps", type=str, default=None, help="replicate numbers, e.g. 0,2,4")
+    ap.add_argument("--states", type=Path, default=None,
+                    help="directory for each replicate's fitted state (for --intervals)")
     ap.add_argument("--il2sim-only", action="store_true", help="skip the toy/batching parts")
     ap.add_argument("--aggregate", type=Path, nargs="*", help="print the table of rows files")
     ap.add_argument("--cost", action="store_true", help="CPU per SAEM iteration, before/now")
@@ -332,7 +341,7 @@ def main() -> int:
         return 0
     reps = [int(x) for x in a.reps.split(",")] if a.reps else None
     if a.il2sim_only:
-        il2sim_recovery(a.replicates, a.quick, a.rows, reps)
+        il2sim_recovery(a.replicates, a.quick, a.rows, reps, a.states)
         return 0
     if a.quick:
         a.replicates, a.toy_replicates = min(a.replicates, 2), min(a.toy_replicates, 4)

@@ -259,4 +259,5 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         history=np.array(st.history), history_names=tuple(hist_names), elapsed_s=elapsed,
         seed=opts.seed, options={"saem": asdict(opts), "post": asdict(post),
                                  "conditional_sweeps": cond.n_draws}, notes=tuple(notes),
+        ebe_cov=cond.cov,
     )

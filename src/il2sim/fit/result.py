@@ -82,6 +82,9 @@ class FitResult:
     seed: int
     options: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: (N, K, K) conditional covariances of ``phi`` (the MCMC of the conditional phase):
+    #: with ``ebe_mean`` the importance-sampling proposal of the profile likelihood.
+    ebe_cov: FloatArray | None = None
 
     @property
     def aic(self) -> float:
