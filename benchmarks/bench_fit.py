@@ -150,6 +150,62 @@ def _truth() -> tuple[dict[str, float], dict[str, float]]:
     return truth, omega
 
 
+def interval_rows(states: Path, out: Path | None, n_draws: int = 200,
+                  mode: str = "auto") -> list[dict]:  # type: ignore[type-arg]
+    """The intervals of session 21 (:mod:`il2sim.fit.profile`) from the fitted states that
+    ``--states`` saved: every typical value and SD gets the Wald interval where the profile
+    -2LL confirms it at both bounds, else the profile-likelihood interval; the rows keep the
+    Wald interval as ``wald_lo_/wald_hi_`` and add ``lo_/hi_`` for the SDs."""
+    from il2sim.fit.problem import Problem
+    from il2sim.fit.profile import profile_intervals
+
+    truth, omega = _truth()
+    make = _il2sim_make(DEFAULT_FREE)
+    rows: list[dict] = []  # type: ignore[type-arg]
+    files = sorted(states.glob("rep*.npz"), key=lambda f: int(f.stem[3:]))
+    for fpath in files:
+        z = np.load(fpath)
+        row = json.loads(str(z["row"]))
+        rep = int(row["rep"])
+        data, model = make(rep)
+        spec = FitSpec(tuple(truth), tuple(truth[n] * 1.3 for n in truth), tuple(omega),
+                       {n: 0.5 for n in omega}, (BASELINE_PARAMS,), error={"*": "prop"})
+        problem = Problem.build(data, model, spec, "prop")
+        wald = {k: (row[f"lo_{k}"], row[f"hi_{k}"]) for k in truth}
+        for k in omega:
+            h = 1.959963984540054 * row[f"sdse_{k}"]
+            wald[f"omega_{k}"] = (row[f"sd_{k}"] - h, row[f"sd_{k}"] + h)
+        c0, t0 = time.process_time(), time.perf_counter()
+        iv = profile_intervals(problem, z["mu"], z["omega"], z["ab"], z["ebe_mean"],
+                               z["ebe_cov"], wald, mode=mode, n_draws=n_draws, seed=rep)
+        new = dict(row)
+        for k in truth:
+            new[f"wald_lo_{k}"], new[f"wald_hi_{k}"] = wald[k]
+            new[f"lo_{k}"], new[f"hi_{k}"] = iv[k].lo, iv[k].hi
+            new[f"method_{k}"] = iv[k].method
+            new[f"ess_{k}"] = iv[k].ess_min
+            new[f"mle_{k}"] = iv[k].mle
+        for k in omega:
+            q = iv[f"omega_{k}"]
+            new[f"wald_lo_omega_{k}"], new[f"wald_hi_omega_{k}"] = wald[f"omega_{k}"]
+            new[f"lo_omega_{k}"], new[f"hi_omega_{k}"] = q.lo, q.hi
+            new[f"method_omega_{k}"] = q.method
+            new[f"ess_omega_{k}"] = q.ess_min
+            new[f"mle_omega_{k}"] = q.mle
+        new["interval_cpu_s"] = time.process_time() - c0
+        new["interval_wall_s"] = time.perf_counter() - t0
+        new["interval_draws"] = n_draws
+        rows.append(new)
+        print(f"  replicate {rep}: intervals {new['interval_wall_s']:.0f} s wall, "
+              f"{new['interval_cpu_s']:.0f} CPU-s; nk_loss "
+              f"[{iv['nk_loss_per_day'].lo:.4g}, {iv['nk_loss_per_day'].hi:.4g}] "
+              f"({iv['nk_loss_per_day'].method}), Wald [{wald['nk_loss_per_day'][0]:.4g}, "
+              f"{wald['nk_loss_per_day'][1]:.4g}]", flush=True)
+        if out is not None:
+            out.write_text(json.dumps(rows, indent=1))
+    return rows
+
+
 def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
                     reps: list[int] | None = None, states: Path | None = None) -> None:
     truth, omega = _truth()  # baselines: the population's reference-range distribution
@@ -318,6 +374,10 @@ def main() -> int:
     ap.add_argument("--reps", type=str, default=None, help="replicate numbers, e.g. 0,2,4")
     ap.add_argument("--states", type=Path, default=None,
                     help="directory for each replicate's fitted state (for --intervals)")
+    ap.add_argument("--intervals", type=Path, default=None,
+                    help="compute the session-21 intervals from the states in this directory "
+                         "(--rows: where the rows go)")
+    ap.add_argument("--draws", type=int, default=200, help="importance draws of --intervals")
     ap.add_argument("--il2sim-only", action="store_true", help="skip the toy/batching parts")
     ap.add_argument("--aggregate", type=Path, nargs="*", help="print the table of rows files")
     ap.add_argument("--cost", action="store_true", help="CPU per SAEM iteration, before/now")
@@ -334,6 +394,9 @@ def main() -> int:
         for rep in reps:
             omega_profile((), rep)
             omega_profile(tuple(sorted(set(twice_weekly))), rep)
+        return 0
+    if a.intervals is not None:
+        interval_rows(a.intervals, a.rows, a.draws)
         return 0
     if a.aggregate:
         rows = [r for f in a.aggregate for r in json.loads(f.read_text())]

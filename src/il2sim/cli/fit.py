@@ -28,7 +28,7 @@ from il2sim.errors import InputError
 
 _PHASES = {"saem": "SAEM iterations", "conditional": "conditional distributions + FIM",
            "modes": "conditional modes (EBEs)", "likelihood": "-2LL (importance sampling)",
-           "npde": "NPDE replicates"}
+           "npde": "NPDE replicates", "profile": "95% intervals (profile likelihood)"}
 
 
 @contextmanager
@@ -69,6 +69,8 @@ def fit_cmd(
     npde_replicates: Annotated[int, typer.Option("--npde-replicates", help="Simulated replicates of the dataset for the NPDE.")] = 200,
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline NK counts: estimate (individual parameters) or observed (covariates).")] = "estimate",
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
+    intervals: Annotated[str, typer.Option("--intervals", help="95% intervals: auto (Wald where the profile likelihood confirms it, else profile), profile, or wald.")] = "auto",
+    profile_draws: Annotated[int, typer.Option("--profile-draws", help="Importance draws per subject of the profile likelihood.")] = 200,
 ) -> None:
     """Fit the model to a trial's individual data by SAEM (Monolix/saemix-style)."""
     from il2sim.fit.estimate import PostOptions
@@ -83,7 +85,9 @@ def fit_cmd(
                        n_chains=_positive_int(chains, "chains"), seed=seed,
                        checkpoint_every_s=max(0.0, float(checkpoint_every)))
     post = PostOptions(n_conditional=_positive_int(conditional, "conditional", 2),
-                       n_is=_positive_int(is_samples, "is-samples", 2))
+                       n_is=_positive_int(is_samples, "is-samples", 2),
+                       intervals=str(intervals).strip().lower(),
+                       profile_draws=_positive_int(profile_draws, "profile-draws", 20))
     _positive_int(npde_replicates, "npde-replicates", 10)
     job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
     if resume and not (out / "saem_state.npz").exists():
