@@ -342,8 +342,8 @@ def fit_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _fit_args(csv: Path, out: Path) -> list[str]:
     # 5 burn-in + 8 + 4 = 17 SAEM iterations
     return ["fit", str(csv), "--params", "f_sc", "--iterations", "8,4", "--conditional", "3",
-            "--is-samples", "10", "--npde-replicates", "10", "--no-report", "--json", "--out",
-            str(out)]
+            "--is-samples", "10", "--npde-replicates", "10", "--intervals", "wald", "--no-report",
+            "--json", "--out", str(out)]
 
 
 def test_fit_first_ctrl_c_keeps_the_state_and_resume_gives_the_uninterrupted_fit(
