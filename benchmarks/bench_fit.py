@@ -229,7 +229,8 @@ def interval_rows(states: Path, out: Path | None, n_draws: int = 200,
             wald[f"omega_{k}"] = (row[f"sd_{k}"] - h, row[f"sd_{k}"] + h)
         c0, t0 = time.process_time(), time.perf_counter()
         iv = profile_intervals(problem, z["mu"], z["omega"], z["ab"], z["ebe_mean"],
-                               z["ebe_cov"], wald, mode=mode, n_draws=n_draws, seed=rep)
+                               z["ebe_cov"], wald, mode=mode, n_draws=n_draws, seed=rep,
+                               shrinkage=row["shrinkage"])
         new = dict(row)
         for k in truth:
             new[f"wald_lo_{k}"], new[f"wald_hi_{k}"] = wald[k]
@@ -256,6 +257,61 @@ def interval_rows(states: Path, out: Path | None, n_draws: int = 200,
         if out is not None:
             out.write_text(json.dumps(rows, indent=1))
     return rows
+
+
+def states_from_rows(rows_file: Path, reps: list[int], states: Path, ref: Path,
+                     n_cond: int = 150, n_burn: int = 30) -> None:
+    """Fitted states for ``--intervals`` from stored recovery rows without re-running SAEM
+    (session 21: the rows of session 20 carry the estimates of the typical values and SDs,
+    which SAEM reproduces exactly, but not the residual errors, the baseline correlation or
+    the conditional distributions).  Per replicate: the typical values and SDs of the row,
+    the residual errors and the baseline correlation averaged over the full states in
+    ``ref`` (the profile re-estimates them), ``n_burn`` MCMC sweeps from the typical values,
+    then the conditional phase of the fit (``n_cond`` sweeps, saemix's stopping rule from
+    100); the conditional means and covariances are the importance proposal."""
+    from dataclasses import replace as dc_replace
+
+    from il2sim.fit.mcmc import mcmc_sweep
+    from il2sim.fit.posthoc import conditional_phase
+    from il2sim.fit.problem import Problem
+    from il2sim.fit.saem import initial_state
+
+    truth, omega = _truth()
+    make = _il2sim_make(DEFAULT_FREE)
+    refs = [np.load(f) for f in sorted(ref.glob("rep*.npz"))]
+    ab_ref = np.mean([z["ab"] for z in refs], axis=0)
+    k4, k5 = len(truth) - 2, len(truth) - 1
+    corr = float(np.mean([z["omega"][k4, k5] / math.sqrt(z["omega"][k4, k4] * z["omega"][k5, k5])
+                          for z in refs]))
+    rows = {int(r["rep"]): r for r in json.loads(rows_file.read_text())}
+    states.mkdir(parents=True, exist_ok=True)
+    for rep in reps:
+        row = rows[rep]
+        data, model = make(rep)
+        spec = FitSpec(tuple(truth), tuple(truth[n] * 1.3 for n in truth), tuple(omega),
+                       {n: 0.5 for n in omega}, (BASELINE_PARAMS,), error={"*": "prop"})
+        problem = Problem.build(data, model, spec, "prop")
+        opts = SaemOptions(seed=SaemOptions().seed + rep)
+        mu = np.log([row[k] for k in truth])
+        sd = np.array([row[f"sd_{k}"] for k in truth])
+        om = np.diag(sd**2)
+        om[k4, k5] = om[k5, k4] = corr * sd[k4] * sd[k5]
+        st = initial_state(problem, opts)
+        res = problem.residual0.with_ab(ab_ref)
+        ch = st.chains
+        rng = np.random.default_rng([opts.seed, 5])
+        ch = dc_replace(ch, phi=np.tile(mu, (ch.phi.shape[0], 1)))
+        f = problem.predict(ch.phi, ch.subjects)
+        ch = dc_replace(ch, f=f, ll=problem.obs_loglik(f, ch.subjects, res))
+        c0 = time.process_time()
+        for _ in range(n_burn):
+            ch = mcmc_sweep(problem, ch, mu, om, res, opts, rng)
+        st = dc_replace(st, mu=mu, omega=om, ab=ab_ref.copy(), chains=ch)
+        cond = conditional_phase(problem, st, opts, n_cond, opts.seed, None, 100)
+        np.savez(states / f"rep{rep}.npz", mu=mu, omega=om, ab=ab_ref, ebe_mean=cond.mean,
+                 ebe_cov=cond.cov, ebe_mode=cond.best, row=json.dumps(row), fit="{}")
+        print(f"  replicate {rep}: state from the row ({cond.n_draws} conditional sweeps, "
+              f"{time.process_time() - c0:.0f} CPU-s)", flush=True)
 
 
 def il2sim_recovery(n_rep: int, quick: bool, out: Path | None,
@@ -429,6 +485,10 @@ def main() -> int:
     ap.add_argument("--intervals", type=Path, default=None,
                     help="compute the session-21 intervals from the states in this directory "
                          "(--rows: where the rows go)")
+    ap.add_argument("--states-from-rows", type=Path, default=None,
+                    help="rows file: write states for --intervals to --states without SAEM "
+                         "(residuals/correlation from the full states in --ref)")
+    ap.add_argument("--ref", type=Path, default=None, help="directory of full fitted states")
     ap.add_argument("--draws", type=int, default=200, help="importance draws of --intervals")
     ap.add_argument("--il2sim-only", action="store_true", help="skip the toy/batching parts")
     ap.add_argument("--aggregate", type=Path, nargs="*", help="print the table of rows files")
@@ -446,6 +506,10 @@ def main() -> int:
         for rep in reps:
             omega_profile((), rep)
             omega_profile(tuple(sorted(set(twice_weekly))), rep)
+        return 0
+    if a.states_from_rows is not None:
+        states_from_rows(a.states_from_rows, [int(x) for x in a.reps.split(",")], a.states,
+                         a.ref)
         return 0
     if a.intervals is not None:
         interval_rows(a.intervals, a.rows, a.draws)

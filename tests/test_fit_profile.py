@@ -90,5 +90,5 @@ def test_sd_near_zero_gets_an_interval_reaching_zero() -> None:
 def test_intervals_option_is_checked() -> None:
     from il2sim.errors import InputError
 
-    with pytest.raises(InputError, match=r"wald\|auto\|profile"):
+    with pytest.raises(InputError, match=r"wald\|auto\|check\|profile"):
         PostOptions(intervals="bootstrap")

@@ -69,7 +69,7 @@ def fit_cmd(
     npde_replicates: Annotated[int, typer.Option("--npde-replicates", help="Simulated replicates of the dataset for the NPDE.")] = 200,
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline NK counts: estimate (individual parameters) or observed (covariates).")] = "estimate",
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
-    intervals: Annotated[str, typer.Option("--intervals", help="95% intervals: auto (Wald where the profile likelihood confirms it, else profile), profile, or wald.")] = "auto",
+    intervals: Annotated[str, typer.Option("--intervals", help="95% intervals: auto (profile likelihood for random effects with eta shrinkage > 30% or no Wald interval, else Wald), check (Wald where the profile confirms it), profile (all), or wald.")] = "auto",
     profile_draws: Annotated[int, typer.Option("--profile-draws", help="Importance draws per subject of the profile likelihood.")] = 200,
 ) -> None:
     """Fit the model to a trial's individual data by SAEM (Monolix/saemix-style)."""

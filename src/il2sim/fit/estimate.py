@@ -46,16 +46,17 @@ class PostOptions:
     conditional_min: int | None = 100
     lmcmc: int = 50
     rmcmc: float = 0.05
-    #: 95% intervals: "wald" (Louis' information), "auto" (the Wald interval where the
-    #: profile likelihood confirms it at both bounds, else the profile-likelihood interval)
+    #: 95% intervals: "wald" (Louis' information), "auto" (profile likelihood for the typical
+    #: value and SD of random effects with eta shrinkage > 30% and where there is no Wald
+    #: interval, Wald elsewhere), "check" (Wald where the profile confirms it at both bounds)
     #: or "profile" (every typical value and SD); :mod:`il2sim.fit.profile`
     intervals: str = "wald"
     #: importance draws per subject of the profile likelihood
     profile_draws: int = 200
 
     def __post_init__(self) -> None:
-        if self.intervals not in ("wald", "auto", "profile"):
-            raise InputError(f"must be wald|auto|profile, got {self.intervals!r}",
+        if self.intervals not in ("wald", "auto", "check", "profile"):
+            raise InputError(f"must be wald|auto|check|profile, got {self.intervals!r}",
                              field="intervals", value=self.intervals)
         if not isinstance(self.profile_draws, int) or self.profile_draws < 20:
             raise InputError(f"must be an integer >= 20, got {self.profile_draws!r}",
@@ -155,7 +156,7 @@ def _with_profile(problem: Problem, res: FitResult, st: object, cond: object,
     c0 = time.process_time()
     iv = profile_intervals(problem, st.mu, res.omega_matrix, st.ab, cond.mean, cond.cov, wald,
                            mode=post.intervals, n_draws=post.profile_draws, seed=seed,
-                           progress=progress)
+                           shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress)
     cpu = time.process_time() - c0
     params = {n: replace(p, ci95=(iv[n].lo, iv[n].hi), ci_method=iv[n].method,
                          profile_mle=iv[n].mle) for n, p in res.parameters.items()}

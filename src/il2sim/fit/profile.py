@@ -12,8 +12,9 @@ How (Geyer & Thompson 1992's Monte Carlo likelihood with the importance sampler 
 proposal ``q_i`` (a defensive mixture, Hesterberg 1995, evaluated with the balance heuristic
 of Owen & Zhou 2000: half the draws from a Student t (5 d.f.) on the subject's conditional
 mean and covariance at the estimate, half from the same t with the covariance widened by
-``diag(max(omega_k, wide_sd)^2)`` so that draws also cover population parameters away from
-the estimate, e.g. a collapsed SD that grows), then for any population parameter ``theta``
+``max(omega_k, wide_sd)^2`` in the dimensions the data inform little (median conditional SD
+above half of ``omega_k``, e.g. a collapsed SD), so that draws also cover population
+parameters away from the estimate there), then for any population parameter ``theta``
 (typical values, Omega, residual errors)::
 
     LL(theta) = sum_i log mean_m p(y_i | phi_im; sigma) N(phi_im; mu, Omega) / q_i(phi_im)
@@ -25,10 +26,11 @@ maximises ``LL`` over all the others (L-BFGS-B, warm starts); the 95% interval i
 ``2 (max LL - profile LL) <= 3.84``.  An SD whose profile stays below 3.84 down to
 :data:`SD_FLOOR` gets the lower bound 0 (the interval reaches the boundary).
 
-``auto`` (the default): for every typical value and SD the profile is evaluated at the two
-Wald bounds; where both give ``delta -2LL`` within 1 of 3.84 the Wald interval agrees with the
-likelihood and is kept (``ci_method`` "wald"), otherwise (or without a Wald interval) the
-profile interval replaces it (``ci_method`` "profile").  The effective sample size of the
+``auto``: the typical value and SD of every random effect with eta shrinkage above
+:data:`MAX_WALD_SHRINKAGE`, and every parameter without a Wald interval, get the profile
+interval (``ci_method`` "profile"); the others keep the Wald interval.  ``check``: the
+profile is evaluated at the two Wald bounds of every typical value and SD and the Wald
+interval is kept where both give ``delta -2LL`` within 1 of 3.84.  ``profile``: all.  The effective sample size of the
 weights at each bound is reported (``ess_min``: smallest over subjects).
 """
 
@@ -57,8 +59,13 @@ CHI2_95 = 3.841458820694124
 #: Smallest SD the profile evaluates (log scale); below it the lower bound is reported as 0.
 SD_FLOOR = 0.01
 _LOG_2PI = math.log(2.0 * math.pi)
-#: |delta -2LL - 3.84| at both Wald bounds within this: the Wald interval is kept.
+#: |delta -2LL - 3.84| at both Wald bounds within this: the Wald interval is kept ("check").
 WALD_TOL = 1.0
+#: "auto": a random effect with eta shrinkage above this (%) gets profile intervals for its
+#: typical value and SD: the data inform its individual values little, so -2LL is not
+#: quadratic there (Savic & Karlsson 2009: EBE diagnostics degrade above 20-30%; on the seed
+#: design nk_loss_per_day has 35-96%, the other parameters <= 15%)
+MAX_WALD_SHRINKAGE = 30.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,14 @@ class McLikelihood:
         rng = np.random.default_rng([seed, 23])
         sd_hat = np.sqrt(np.maximum(np.diag(om), 0.0))
         chol_n = _chol(cond_cov)
-        chol_w = _chol(cond_cov + np.diag(np.maximum(sd_hat, wide_sd) ** 2)[None])
+        # widen only the dimensions the data inform little (median conditional SD above half
+        # the SD of the random effect, e.g. a collapsed SD): there the conditional
+        # distribution moves with the population parameters; widening well-informed
+        # dimensions too would make the second component useless in K dimensions
+        post_sd = np.median(np.sqrt(np.maximum(np.einsum("nkk->nk", cond_cov), 0.0)), axis=0)
+        self.widened = post_sd > 0.5 * np.maximum(sd_hat, 1e-6)
+        add = np.where(self.widened, np.maximum(sd_hat, wide_sd) ** 2, 0.0)
+        chol_w = _chol(cond_cov + np.diag(add)[None])
         z = rng.standard_normal((m, n, k))
         u = rng.chisquare(IS_DF, (m, n)) / IS_DF
         step = np.empty((m, n, k))
@@ -433,11 +447,17 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
                       cond_mean: FloatArray, cond_cov: FloatArray,
                       wald: dict[str, tuple[float, float]], *, mode: str = "auto",
                       n_draws: int = 200, seed: int = 0, only: tuple[str, ...] | None = None,
+                      shrinkage: dict[str, float] | None = None,
                       progress: Progress | None = None) -> dict[str, ProfileInterval]:
     """Intervals of every typical value (key: parameter name) and SD (key ``omega_NAME``) by
     the rule of ``mode`` ("auto" or "profile"; module docstring).  ``wald``: the Wald
     interval of each key on the natural scale (typical value) or of the SD (nan if none);
-    ``only``: these keys alone."""
+    ``only``: these keys alone.  ``mode``: "auto" profiles the typical value and SD of every
+    random effect whose eta shrinkage (``shrinkage``, %) exceeds :data:`MAX_WALD_SHRINKAGE`
+    and every interval without a finite Wald interval (or, for an SD, with a Wald interval
+    reaching below 0), and keeps the other Wald intervals; "check" evaluates the profile at
+    the two Wald bounds of every key and keeps the Wald interval where both give delta -2LL
+    within :data:`WALD_TOL` of 3.84; "profile" profiles every key."""
     from il2sim.fit.saem import check_stop
 
     mc = McLikelihood(problem, mu, omega, ab, cond_mean, cond_cov, n_draws, seed)
@@ -448,6 +468,7 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
                and (only is None or lay.names[p] in only)]
     out: dict[str, ProfileInterval] = {}
     floor_x = math.log(SD_FLOOR)
+    shr = shrinkage or {}
     for j, p in enumerate(targets):
         kind = lay.kinds[p]
         name = lay.names[p]
@@ -455,12 +476,19 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         ev0 = mc.evaluations
         w = wald.get(name, (math.nan, math.nan))
         finite = all(math.isfinite(v) for v in w)
+        base = name[len("omega_"):] if kind == "sd" else name
+        if (mode == "auto" and finite and w[0] > 0
+                and not shr.get(base, 0.0) > MAX_WALD_SHRINKAGE):
+            out[name] = ProfileInterval(name, w[0], w[1], "wald", note="Wald (eta shrinkage "
+                                        f"{shr.get(base, math.nan):.0f}%)",
+                                        mle=math.exp(prof.x_hat[p]))
+            continue
 
         def to_nat(xv: float, kind: str = kind) -> float:
             return math.exp(xv)  # typical value = exp(mu); SD = exp(log SD)
 
         wd = (math.nan, math.nan)
-        if finite and mode == "auto" and w[0] > 0:
+        if finite and mode == "check" and w[0] > 0:
             wd = tuple(prof.delta(p, math.log(v))[0] for v in w)  # type: ignore[assignment]
             if all(abs(d - CHI2_95) <= WALD_TOL for d in wd):
                 ess = min(mc.ess_min(mc.to_theta(prof.starts[math.log(v)])) for v in w)
