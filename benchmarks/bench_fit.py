@@ -178,7 +178,10 @@ def _table_from_rows(rows: list[dict], truth: dict[str, float],  # type: ignore[
         else:
             line(*args)  # type: ignore[arg-type]
     for k, args in later:
-        flagged = sum(r.get("identified", {}).get(k) is False for r in rows)
+        from il2sim.fit.estimate import _poorly_identified
+
+        flagged = sum(bool(_poorly_identified(r[f"sd_{k}"], r[f"sdse_{k}"],
+                                              r["shrinkage"][k])) for r in rows)
         print(f"-- {k}: {NOT_IDENTIFIED[k]}; flagged identified=false in {flagged} of {n} fits")
         line(*args)  # type: ignore[arg-type]
     secs = np.array([r["seconds"] for r in rows])
