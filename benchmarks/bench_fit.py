@@ -134,13 +134,13 @@ def _table_from_rows(rows: list[dict], truth: dict[str, float],  # type: ignore[
     """Print the recovery table from per-replicate rows (several processes' files).  An
     interval that could not be computed counts as not covering.  Rows of ``--intervals``
     carry both the Wald interval (``wald_lo_``/``wald_hi_``) and the session-21 interval
-    (``lo_``/``hi_``: Wald where the profile confirms it, else profile likelihood); older rows
+    (``lo_``/``hi_``: profile likelihood by the auto rule, else Wald); older rows
     only the Wald interval (SDs: estimate -+ 1.96 SE).  Coverage with its Clopper-Pearson 95%
     interval."""
     n = len(rows)
     new = all("method_f_sc" in r for r in rows)
     print(f"il2sim recovery from {n} replicate fits"
-          + (" (intervals: Wald where the profile confirms it, else profile likelihood)"
+          + (" (intervals: profile likelihood by the auto rule, else Wald)"
              if new else " (Wald intervals)"))
     print(f"{'parameter':26s} {'truth':>8s} {'mean est':>9s} {'rel err %':>9s} "
           f"{'mean |err| %':>12s} {'cov %':>6s} {'95% CI of cov':>14s} {'Wald cov %':>10s} "
