@@ -154,9 +154,13 @@ def _with_profile(problem: Problem, res: FitResult, st: object, cond: object,
         lo, hi = o["ci95"]
         wald[f"omega_{n}"] = (float(lo), float(hi))
     c0 = time.process_time()
-    iv = profile_intervals(problem, st.mu, res.omega_matrix, st.ab, cond.mean, cond.cov, wald,
-                           mode=post.intervals, n_draws=post.profile_draws, seed=seed,
-                           shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress)
+    try:
+        iv = profile_intervals(problem, st.mu, res.omega_matrix, st.ab, cond.mean, cond.cov,
+                               wald, mode=post.intervals, n_draws=post.profile_draws, seed=seed,
+                               shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress)
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError, OverflowError) as exc:
+        return replace(res, notes=(*res.notes, "profile-likelihood intervals failed "
+                                   f"({type(exc).__name__}: {exc}): Wald intervals"))
     cpu = time.process_time() - c0
     params = {n: replace(p, ci95=(iv[n].lo, iv[n].hi), ci_method=iv[n].method,
                          profile_mle=iv[n].mle) for n, p in res.parameters.items()}
