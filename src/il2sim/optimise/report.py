@@ -97,8 +97,8 @@ def pareto_figure(data: dict[str, Any]) -> bytes:
     for r in rows:
         ax.errorbar(
             r["p_dlt"], r["p_eff"],
-            xerr=[[r["p_dlt"] - r["p_dlt_lo"]], [r["p_dlt_hi"] - r["p_dlt"]]],
-            yerr=[[r["p_eff"] - r["p_eff_lo"]], [r["p_eff_hi"] - r["p_eff"]]],
+            xerr=[[max(r["p_dlt"] - r["p_dlt_lo"], 0.0)], [max(r["p_dlt_hi"] - r["p_dlt"], 0.0)]],
+            yerr=[[max(r["p_eff"] - r["p_eff_lo"], 0.0)], [max(r["p_eff_hi"] - r["p_eff"], 0.0)]],
             fmt="o", ms=4, color="0.55", elinewidth=0.7, capsize=1.5, zorder=2,
         )  # fmt: skip
     if front:

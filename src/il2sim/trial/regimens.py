@@ -47,7 +47,9 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     den = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if k == 0 else min(max(0.0, centre - half), p)  # rounding: keep p inside
+    hi = 1.0 if k == n else max(min(1.0, centre + half), p)
+    return (lo, hi)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def _bootstrap(
     idx = rng.integers(0, x.size, size=(n_boot, x.size))
     means = x[idx].mean(axis=1)
     lo, hi = np.quantile(means, [0.025, 0.975])
-    return float(lo), float(hi)
+    m = float(x.mean())  # a resample's mean can differ from it by rounding alone
+    return min(float(lo), m), max(float(hi), m)
 
 
 def evaluate_regimen(
