@@ -93,6 +93,13 @@ def tite_weights_into_nb(
 
 
 @njit(cache=True, nogil=True)
+def work_buffers(n: int, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The integer and float work buffers of :func:`tite_estimate_nb` for ``n`` patients and
+    ``k`` doses."""
+    return np.zeros(3 * k + n, dtype=np.int64), np.empty(n)
+
+
+@njit(cache=True, nogil=True)
 def tite_estimate_nb(
     level: npt.NDArray[np.int64],
     dlt: npt.NDArray[np.int64],
@@ -106,46 +113,28 @@ def tite_estimate_nb(
     lp_inf: npt.NDArray[np.float64],
     lq_inf: npt.NDArray[np.float64],
     ll: npt.NDArray[np.float64],
+    ibuf: npt.NDArray[np.int64],
+    fbuf: npt.NDArray[np.float64],
 ) -> float:
     """Posterior mean of beta under the weighted likelihood (``level`` 0-based per patient).
 
     Patients with weight 1 are pooled per dose (log p / log(1 - p) tables ``lp``/``lq``); the
     partially followed ones multiply the density by (1 - w p) each (``pp`` = exp(lp)); the
-    integration is ``_fast_crm.density_mean_nb``, the CRM kernel's own step.  The work buffers
-    are allocated here; the compiled trials reuse theirs (:func:`tite_estimate_into_nb`, the
-    same arithmetic, so conduct and kernel agree exactly)."""
+    integration is ``_fast_crm.density_mean_nb``, the CRM kernel's own step.  Work buffers
+    (:func:`work_buffers`: ``ll`` per grid point, ``ibuf`` >= 3 k + n, ``fbuf`` >= n) come
+    from the caller, so the compiled trials reuse theirs at every arrival; conduct and kernel
+    run this same arithmetic.  The pooled sum skips doses with no fully followed patient:
+    their terms are exactly 0 (``lp``/``lq`` are finite on the grid), so the sum is bitwise
+    the one over every dose."""
     k = lp.shape[1]
-    return tite_estimate_into_nb(
-        level, dlt, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll,
-        np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64),
-        np.empty(level.size, dtype=np.int64), np.empty(level.size), np.empty(k, dtype=np.int64),
-    )  # fmt: skip
-
-
-@njit(cache=True, nogil=True)
-def tite_estimate_into_nb(
-    level: npt.NDArray[np.int64],
-    dlt: npt.NDArray[np.int64],
-    w: npt.NDArray[np.float64],
-    grid: npt.NDArray[np.float64],
-    lp: npt.NDArray[np.float64],
-    lq: npt.NDArray[np.float64],
-    pp: npt.NDArray[np.float64],
-    logprior: npt.NDArray[np.float64],
-    tails: npt.NDArray[np.float64],
-    lp_inf: npt.NDArray[np.float64],
-    lq_inf: npt.NDArray[np.float64],
-    ll: npt.NDArray[np.float64],
-    ny: npt.NDArray[np.int64],
-    nq: npt.NDArray[np.int64],
-    pl: npt.NDArray[np.int64],
-    pw: npt.NDArray[np.float64],
-    used: npt.NDArray[np.int64],
-) -> float:
-    """:func:`tite_estimate_nb` with caller buffers (``ny``/``nq`` zeroed, size k; ``pl``/``pw``
-    of at least the patients; ``used`` size k).  The pooled sum skips doses with no fully
-    followed patient: their terms are exactly 0 (``lp``/``lq`` are finite on the grid), so
-    the sum is bitwise the one over every dose."""
+    ny = ibuf[:k]
+    nq = ibuf[k : 2 * k]
+    used = ibuf[2 * k : 3 * k]
+    pl = ibuf[3 * k :]
+    pw = fbuf
+    for i in range(k):
+        ny[i] = 0
+        nq[i] = 0
     g_n, k = lp.shape
     n_part = 0
     for i in range(level.size):
@@ -182,9 +171,6 @@ def tite_estimate_into_nb(
         ll[g] = s
         if s + logprior[g] > m:
             m = s + logprior[g]
-    for i in range(k):  # leave the count buffers zeroed for the next call
-        ny[i] = 0
-        nq[i] = 0
     if n_part == 0:
         return posterior_mean_nb(ll, grid, logprior, tails, ll_inf)
     e0 = 0.0
@@ -239,8 +225,9 @@ def tite_next_nb(
     ``new_dlt`` (a DLT observed since the last assignment) and ``no_escalation_after_dlt``
     the dose is not above ``last``."""
     w = tite_weights_nb(fu, dlt_obs, window, adaptive)
+    ibuf, fbuf = work_buffers(level.size, lp.shape[1])
     beta = tite_estimate_nb(
-        level, dlt_obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll
+        level, dlt_obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll, ibuf, fbuf
     )
     rec = crm_recommend_nb(beta, x, logistic, intercept, target)
     return _restrict_nb(rec, new_dlt, last, no_skip, no_escalation_after_dlt), rec, beta
@@ -314,11 +301,7 @@ def simulate_tite_crm_nb(
     obs_buf = np.empty(n_max, dtype=np.int64)  # work buffers, reused at every arrival
     fu_buf = np.empty(n_max)
     w_buf = np.empty(n_max)
-    ny = np.zeros(k, dtype=np.int64)
-    nq = np.zeros(k, dtype=np.int64)
-    pl = np.empty(n_max, dtype=np.int64)
-    pw = np.empty(n_max)
-    used = np.empty(k, dtype=np.int64)
+    ibuf, fbuf = work_buffers(n_max, k)
     full = np.ones(n_max)
     for t in range(n_trials):
         clock = 0.0
@@ -345,9 +328,9 @@ def simulate_tite_crm_nb(
                         fu[i] = min(el, window)
                 w = w_buf[:j]
                 tite_weights_into_nb(fu, obs, window, adaptive, w)
-                beta = tite_estimate_into_nb(
+                beta = tite_estimate_nb(
                     lev[:j], obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll,
-                    ny, nq, pl, pw, used,
+                    ibuf, fbuf,
                 )  # fmt: skip
                 d = _restrict_nb(
                     crm_recommend_nb(beta, x, logistic, intercept, target), new_dlt, lev[j - 1],
@@ -361,10 +344,9 @@ def simulate_tite_crm_nb(
             cohort_dose[t, j] = d + 1
             cohort_size_out[t, j] = 1
             cohort_dlt[t, j] = y[j]
-        beta = tite_estimate_into_nb(
-            lev, y, full, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll, ny, nq, pl, pw,
-            used,
-        )  # fmt: skip
+        beta = tite_estimate_nb(
+            lev, y, full, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll, ibuf, fbuf
+        )
         final_beta[t] = beta
         selected[t] = crm_recommend_nb(beta, x, logistic, intercept, target) + 1
         duration[t] = arr[n_max - 1] + window
