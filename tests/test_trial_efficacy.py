@@ -194,3 +194,23 @@ def test_cli_bad_efficacy_exit_2_one_line(
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1 and field in lines[0], err
     assert "Traceback" not in err and not (tmp_path / "x").exists()
+
+
+def test_model_dlt_times_reach_time_to_event_designs() -> None:
+    """A model cohort's draw carries each DLT's time from the model (study day of onset; inf
+    without a DLT), which the time-to-event loop uses instead of the design's distribution;
+    a TITE-CRM in-silico trial runs on them."""
+    from il2sim.designs import build_design
+    from il2sim.trial.run import model_source, run_trial
+
+    des = build_design("tite-crm", target=0.25, skeleton=[0.05, 0.12, 0.25], window_days=28,
+                       accrual_per_window=3)  # fmt: skip
+    src = model_source(des, [1.0, 1.25, 1.5])
+    draw = src.trial(np.random.SeedSequence(4), np.random.default_rng(0)).draw(3, 6, 0)
+    res = draw.payload
+    assert draw.dlt_days is not None
+    want = np.where(res.dlt.dlt, res.dlt.day.astype(float), np.inf)
+    np.testing.assert_array_equal(draw.dlt_days, want)
+    assert np.all(draw.dlt_days[res.dlt.dlt] <= 28) and res.dlt.dlt.any()
+    t = run_trial(des, [1.0, 1.25, 1.5], seed=4, max_patients=6)
+    assert t.n_patients == 6 and t.design == "tite-crm"

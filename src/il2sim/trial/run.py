@@ -7,7 +7,10 @@ refit, caps, next dose -- is :class:`il2sim.designs.TrialController`'s, the same
 ``il2sim design simulate``.  Patients of a cohort enter ``enrol_gap_day`` apart from the
 decision on; the next decision is when the last has completed the DLT window
 (:class:`~il2sim.designs.Accrual`).  Every enrolled patient is simulated through all treatment
-days, with the dose modification their DLT triggers.
+days, with the dose modification their DLT triggers.  Time-to-event designs (TITE-CRM,
+TITE-BOIN, BF-BOIN) see each DLT at its time from the model: onset on study day d, known d days
+after the patient's first dose (within the trial's DLT window), not a draw from the design's
+DLT-time distribution; their own accrual process times the arrivals.
 
 Seeds: trial seed ``S`` (``SeedSequence(seed)`` for :func:`run_trial`) has child 0 for
 measurement noise and child 1 for the cohorts, which has one child per cohort in order (each
@@ -239,7 +242,10 @@ class _ModelTrial:
             d_def, src.modification, src.neutralising, src.efficacy,
         )  # fmt: skip
         resp = None if res.responder is None else res.responder.astype(np.int64)
-        return CohortDraw(res.dlt.dlt.astype(np.int64), payload=res, eff=resp)
+        # DLT times from the model: a DLT with onset on study day d is known at the end of
+        # that day, d days after the first dose (time-to-event designs use them; others not)
+        days = np.where(res.dlt.dlt, res.dlt.day.astype(float), np.inf)
+        return CohortDraw(res.dlt.dlt.astype(np.int64), payload=res, dlt_days=days, eff=resp)
 
 
 def trial_from(
