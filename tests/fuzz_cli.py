@@ -68,6 +68,8 @@ BUDGETS: dict[str, Budget] = {
     "report": Budget(180, ("trialdir",)),
     "sweep run": Budget(180, ("--kind", "design", "--param", "design=3+3", "--no-progress")),
     "sweep summary": Budget(60, ("store",)),
+    "optimise": Budget(180, ("--doses", "1", "--intervals", "qd", "--patients", "3", "--n-boot",
+                             "10")),
     "export sbml": Budget(60, ("--regimen", "1 MIU sc qd x3", "--out", "m.xml")),
     "export nonmem": Budget(120, ("--regimen", "1 MIU sc qd x3", "--out", "d.csv")),
     "serve": Budget(60),

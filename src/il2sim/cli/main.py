@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analyze",
     "report",
     "sweep",
+    "optimise",
     "export",
     "fit",
 )
