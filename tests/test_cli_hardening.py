@@ -156,6 +156,12 @@ CASES: list[tuple[list[str], str]] = [
         "cohorts_ahead",
     ),
     (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "1e-6"], "output times"),
+    # sensitivity (found by the 30-minute make fuzz of stop 21: --factor 1e7 ran > 20 min in
+    # one kernel call; --n 1e12 was a MemoryError traceback, --n 1e8 allocated for minutes)
+    (["sensitivity", "--n", "1000000000000"], "model evaluations"),
+    (["sensitivity", "--n", "100000000", "--method", "morris"], "MODEL_EVALUATIONS"),
+    (["sensitivity", "--factor", "1e7"], "--factor: needs 1e+07 fold width"),
+    (["sensitivity", "--factor", "1"], "--factor: must be > 1"),
     # sweeps
     (
         ["sweep", "run", "--kind", "design", "-p", "design=3+3", "--scheduler", "not a url"],

@@ -8,7 +8,13 @@ temporary file left and, when it failed, no file changed (see :mod:`fuzz_cli`).
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
@@ -55,3 +61,47 @@ def test_fuzz_command(cmd: object) -> None:
         assert not res.problems, describe(res)
 
     check()
+
+
+def _harness(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("fuzz_cli.py")), "--seed", "7", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _totals(out: str) -> dict[str, object]:
+    last = out.strip().splitlines()[-1]
+    totals: dict[str, object] = json.loads(last)
+    return totals
+
+
+def test_make_fuzz_ends_at_its_deadline_and_on_ctrl_c() -> None:
+    """``make fuzz`` always ends with its summary (the JSON totals as the last line): at the
+    deadline (--minutes; the warm-up counts), and soon after a Ctrl-C, with exit 130.  The two
+    runs go side by side (the deadline run is the longer)."""
+    t0 = time.monotonic()
+    timed = _harness("--minutes", "0.15", "--only", "regimen")
+    cut = _harness("--minutes", "5", "--only", "regimen")
+    assert cut.stderr is not None
+    assert cut.stderr.readline().startswith("fuzz: 2 commands")
+    assert cut.stderr.readline().startswith("fuzz: warmed up")
+    time.sleep(2.0)
+    cut.send_signal(signal.SIGINT)
+    t1 = time.monotonic()
+    out, err = cut.communicate(timeout=60)
+    totals = _totals(out)
+    assert cut.returncode == 130, (out, err)
+    assert totals["ended"] == "interrupted" and totals["failing_runs"] == 0, totals
+    assert int(str(totals["examples"])) > 0, totals
+    assert time.monotonic() - t1 < 15, "a Ctrl-C must end the run within seconds"
+    assert "Traceback" not in err, err
+
+    out, err = timed.communicate(timeout=120)
+    totals = _totals(out)
+    assert timed.returncode == 0, (out, err)
+    assert totals["ended"] == "deadline" and totals["failing_runs"] == 0, totals
+    assert totals["commands"] == 2, totals
+    # past the deadline by at most one run (short here: a regimen run takes well under 1 s)
+    assert float(str(totals["ran_minutes"])) < 0.15 + 5.0 / 60, totals
+    assert time.monotonic() - t0 < 60

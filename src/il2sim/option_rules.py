@@ -16,6 +16,7 @@ from typing import Any
 
 from il2sim import checks
 from il2sim.errors import InputError
+from il2sim.limits import check as check_limit
 from il2sim.limits import limit
 
 __all__ = ["RULES", "Rule", "check_rule"]
@@ -34,6 +35,12 @@ def _count(minimum: int, limit_name: str | None = None, maximum: int | None = No
 
 def _horizon(value: Any, field: str) -> Any:
     return checks.time_days(value, field, maximum=limit("horizon_days"))
+
+
+def _factor(value: Any, field: str) -> Any:
+    x = checks.real(value, field, minimum=1.0, open_min=True)
+    check_limit("sensitivity_factor", x, field=field)
+    return x
 
 
 def _prob_open(value: Any, field: str) -> Any:
@@ -74,6 +81,7 @@ RULES: dict[str, Rule] = {
     "stop_tox_confidence": _prob_open,
     "resume_fraction": checks.probability,
     "port": _count(0, maximum=65535),
+    "factor": _factor,
 }
 
 

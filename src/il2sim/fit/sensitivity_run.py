@@ -17,6 +17,7 @@ from il2sim.fit.sensitivity import (
     morris,
     sobol,
 )
+from il2sim.limits import check as check_limit
 from il2sim.model.parameters import load_parameters
 
 __all__ = ["DEFAULT_SENSITIVITY_PARAMS", "run_sensitivity"]
@@ -59,6 +60,9 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
                              value=nm)
         hit = _CI.search(base.spec(nm).source)
         bounds.append((float(hit.group(1)), float(hit.group(2))) if hit else (v / factor, v * factor))
+    extra = 2 if m == "sobol" else 1  # model evaluations: N x (D + 2) or N x (D + 1)
+    check_limit("model_evaluations", n * (len(names) + extra),
+                f"--n {n} x ({len(names)} parameters + {extra})", field="n")  # fmt: skip
     fn = Il2simOutputs(regimen, tuple(names), parameters)
     run = sobol if m == "sobol" else morris
     res = run(fn, names, bounds, il2sim_outputs(), n=n, seed=seed, scale=["log"] * len(names),
