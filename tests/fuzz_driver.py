@@ -177,6 +177,7 @@ class _Supervisor:
     def on_signal(self, signum: int, frame: Any) -> None:
         self.interrupts += 2 if signum == signal.SIGTERM else 1
         self.ended = "interrupted"
+        self.head["signal"] = signal.Signals(signum).name
 
     def handle(self, msg: dict[str, Any]) -> None:
         event = msg["event"]

@@ -162,6 +162,8 @@ CASES: list[tuple[list[str], str]] = [
     (["sensitivity", "--n", "100000000", "--method", "morris"], "MODEL_EVALUATIONS"),
     (["sensitivity", "--factor", "1e7"], "--factor: needs 1e+07 fold width"),
     (["sensitivity", "--factor", "1"], "--factor: must be > 1"),
+    (["params", "--parameters", "x" * 300], "parameters: has a name longer than 255 bytes"),
+    (["sensitivity", "--parameters", "x" * 300], "parameters: has a name longer than 255"),
     # sweeps
     (
         ["sweep", "run", "--kind", "design", "-p", "design=3+3", "--scheduler", "not a url"],

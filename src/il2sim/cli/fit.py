@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
+from il2sim import checks
 from il2sim.cli._common import print_json
 from il2sim.errors import InputError
 
@@ -241,8 +242,8 @@ def params_cmd(
     from il2sim.fit.paramfile import parameter_table
     from il2sim.model.parameters import load_parameters
 
-    if parameters is not None and not Path(parameters).is_file():
-        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
+    if parameters is not None:
+        checks.input_file(parameters, "parameters")  # also names the OS cannot take
     tab = parameter_table(load_parameters(parameters) if parameters else load_parameters())
     if json_out:
         print_json(tab)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from il2sim import checks
 from il2sim.errors import InputError
 from il2sim.fit.sensitivity import (
     Il2simOutputs,
@@ -45,8 +46,8 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
     if m not in ("sobol", "morris"):
         raise InputError(f"must be sobol or morris, got {method!r}", field="method", value=method)
     parse_spec(regimen)  # bad regimen -> InputError before any work
-    if parameters is not None and not Path(parameters).is_file():
-        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
+    if parameters is not None:
+        checks.input_file(parameters, "parameters")  # also names the OS cannot take
     base = load_parameters(parameters) if parameters else load_parameters()
     names = DEFAULT_SENSITIVITY_PARAMS if not params else tuple(
         t.strip() for t in params.split(",") if t.strip())
