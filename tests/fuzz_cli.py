@@ -55,6 +55,10 @@ DEFAULT_BUDGET = Budget()
 _FIT_BASE = ("fit.csv", "--params", "f_sc", "--iterations", "4,2", "--conditional", "2",
              "--is-samples", "5", "--npde-replicates", "10", "--no-report")  # fmt: skip
 
+#: optimise over two doses, one interval, three days, four patients.
+_OPTIMISE_BASE = ("--doses", "0.4,1", "--flat-doses", "", "--intervals", "qd", "--days", "3",
+                  "--patients", "4", "--n-boot", "10")  # fmt: skip
+
 #: Command path -> budget.  Base arguments come first; fuzzed options follow (click keeps
 #: the last value of a repeated option, so a fuzzed value overrides a base one).
 BUDGETS: dict[str, Budget] = {
@@ -82,11 +86,17 @@ BUDGETS: dict[str, Budget] = {
     "fit": Budget(240, _FIT_BASE),
     "vpc": Budget(180, ("fit.csv", "--n-sim", "5")),
     "sensitivity": Budget(180, ("--n", "2", "--regimen", "1 MIU sc qd x3", "--params", "f_sc")),
+    # arriving from other branches (i11: validate; i13: optimise); see UPCOMING
+    "validate": Budget(180, ("--studies", "studies.yaml")),
+    "optimise": Budget(240, _OPTIMISE_BASE),
     "users add": Budget(60),
     "users list": Budget(60),
     "users disable": Budget(60),
     "audit verify": Budget(60),
 }
+
+#: Commands of BUDGETS that other branches bring (a checkout without them is not stale).
+UPCOMING = frozenset({"validate", "optimise"})
 
 INT_TEXT = ("-1", "0", "1", "2", "3", str(2**63 - 1), str(2**63), str(10**12), "10000000000",
             "1e12", "1e9", "١٢", "１２", "٣", "", "abc", " 4", "+2", "1_000", "-99999999999")  # fmt: skip
@@ -102,6 +112,7 @@ TEXT = ("", " ", "é", "😀", "x" * 100_000, "-", "--", "\x00", "١", "ＡＢ�
         "postgresql://nobody@127.0.0.1:9/x")  # fmt: skip
 PATHS = ("exists.txt", "dir", "missing/deep/out.x", "exists.txt/sub", "new.out", "trialdir",
          "binary.bin", "bomb.yaml", "grid.yaml", "events.csv", "empty.csv", "store", "fit.csv",
+         "studies.yaml",
          "é/ü.csv", "x" * 300)  # fmt: skip
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -121,6 +132,7 @@ def make_fixtures(root: Path) -> None:
     (root / "empty.csv").write_text("")
     shutil.copytree(DATA / "sdtm_full", root / "trialdir")
     shutil.copy(DATA / "fit_tiny.csv", root / "fit.csv")  # 3 patients (seed_trial_table)
+    shutil.copy(DATA / "validate_tiny.yaml", root / "studies.yaml")  # one 4-patient study
     store = root / "store"
     store.mkdir()
     (store / "manifest.json").write_text("{not json")

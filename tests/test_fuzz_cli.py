@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from fuzz_cli import BUDGETS, argv_for, commands, describe, run_one, warm_up
+from fuzz_cli import BUDGETS, UPCOMING, argv_for, commands, describe, run_one, warm_up
 
 COMMANDS = commands()
 
@@ -38,8 +38,9 @@ def test_every_command_is_enumerated() -> None:
     names = {c.name for c in COMMANDS}
     for expected in ("simulate", "design paths", "trial", "sweep run", "regimen show", "serve"):
         assert expected in names
-    # a command in the budget table that the app no longer has is a stale entry
-    assert set(BUDGETS) <= names, sorted(set(BUDGETS) - names)
+    # a command in the budget table that the app no longer has is a stale entry (the ones
+    # other branches bring excepted: their budgets are ready when they land)
+    assert set(BUDGETS) - UPCOMING <= names, sorted(set(BUDGETS) - UPCOMING - names)
 
 
 @pytest.mark.slow
