@@ -65,9 +65,10 @@ def summary(stats: dict[str, dict[str, Any]], head: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _record(rec: dict[str, Any], text: str) -> None:
+def _record(rec: dict[str, Any], text: str, kind: str | None = None) -> None:
+    """One failing run; ``kind`` (default: the text) groups runs into distinct problems."""
     rec["failures"].append(text)
-    rec.setdefault("kinds", {}).setdefault(text[:120], text)
+    rec.setdefault("kinds", {}).setdefault((kind or text)[:120], text)
 
 
 # -- the child: the harness in a loop ---------------------------------------------------------
@@ -124,7 +125,7 @@ def _child(args: argparse.Namespace) -> None:  # pragma: no cover - run by the s
             if res is not None and not res.stopped:
                 rec["examples"] += 1
                 if res.problems:
-                    _record(rec, fz.describe(res))
+                    _record(rec, fz.describe(res), res.problems[0])
             send("stats", stats=stats, head=head)  # also: no run in flight now
             if res is not None and res.problems:
                 raise AssertionError(fz.describe(res))
