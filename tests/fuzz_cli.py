@@ -84,7 +84,7 @@ BUDGETS: dict[str, Budget] = {
     "design table": Budget(60, ("--design", "3+3", "--n-doses", "3")),
     "params": Budget(60),
     "fit": Budget(240, _FIT_BASE),
-    "vpc": Budget(180, ("fit.csv", "--n-sim", "5")),
+    "vpc": Budget(180, ("fit.csv", "--parameters", "fit.toml", "--n-sim", "20")),
     "sensitivity": Budget(180, ("--n", "2", "--regimen", "1 MIU sc qd x3", "--params", "f_sc")),
     # arriving from other branches (i11: validate; i13: optimise); see UPCOMING
     "validate": Budget(180, ("--studies", "studies.yaml")),
@@ -112,7 +112,7 @@ TEXT = ("", " ", "é", "😀", "x" * 100_000, "-", "--", "\x00", "١", "ＡＢ�
         "postgresql://nobody@127.0.0.1:9/x")  # fmt: skip
 PATHS = ("exists.txt", "dir", "missing/deep/out.x", "exists.txt/sub", "new.out", "trialdir",
          "binary.bin", "bomb.yaml", "grid.yaml", "events.csv", "empty.csv", "store", "fit.csv",
-         "studies.yaml",
+         "studies.yaml", "fit.toml",
          "é/ü.csv", "x" * 300)  # fmt: skip
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -132,6 +132,7 @@ def make_fixtures(root: Path) -> None:
     (root / "empty.csv").write_text("")
     shutil.copytree(DATA / "sdtm_full", root / "trialdir")
     shutil.copy(DATA / "fit_tiny.csv", root / "fit.csv")  # 3 patients (seed_trial_table)
+    shutil.copy(DATA / "fit_tiny_parameters.toml", root / "fit.toml")  # written by fit of it
     shutil.copy(DATA / "validate_tiny.yaml", root / "studies.yaml")  # one 4-patient study
     store = root / "store"
     store.mkdir()

@@ -163,6 +163,13 @@ CASES: list[tuple[list[str], str]] = [
     (["sensitivity", "--factor", "1e7"], "--factor: needs 1e+07 fold width"),
     (["sensitivity", "--factor", "1"], "--factor: must be > 1"),
     (["params", "--parameters", "x" * 300], "parameters: has a name longer than 255 bytes"),
+    # estimation counts (fit --chains 1e9 took 3.4 GB in 40 s before the range)
+    (["fit", "d.csv", "--chains", "1000000000"], "--chains: must be a whole number in 1..100"),
+    (["fit", "d.csv", "--is-samples", str(10**12)], "--is-samples: must be a whole number"),
+    (["fit", "d.csv", "--npde-replicates", str(10**12)], "--npde-replicates:"),
+    (["fit", "d.csv", "--conditional", str(10**12)], "--conditional:"),
+    (["vpc", "d.csv", "--parameters", "p.toml", "--n-sim", str(10**12)], "--n-sim:"),
+    (["vpc", "d.csv", "--parameters", "p.toml", "--bins", "0"], "--bins:"),
     (["sensitivity", "--parameters", "x" * 300], "parameters: has a name longer than 255"),
     # sweeps
     (

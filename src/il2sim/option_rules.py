@@ -82,6 +82,15 @@ RULES: dict[str, Rule] = {
     "resume_fraction": checks.probability,
     "port": _count(0, maximum=65535),
     "factor": _factor,
+    # estimation (fit, vpc): generous ranges (each 100x or more the default), so that a typo
+    # (--chains 1e9 took 3.4 GB in 40 s; --is-samples 10^12 ran until killed) is refused at once
+    "chains": _count(1, maximum=100),
+    "is_samples": _count(1, maximum=10**5),
+    "conditional": _count(1, maximum=10**5),
+    "npde_replicates": _count(1, maximum=10**5),
+    "profile_draws": _count(1, maximum=10**5),
+    "n_sim": _count(1, maximum=10**5),
+    "bins": _count(1, maximum=1000),
 }
 
 
