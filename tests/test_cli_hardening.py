@@ -21,6 +21,8 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return int(exc.value.code or 0), out.out, out.err
 
 
+_FIT_DATA = Path(__file__).with_name("data") / "fit_tiny.csv"
+
 CASES: list[tuple[list[str], str]] = [
     # negative and huge seeds, every command that takes one
     (["simulate", "--regimen", REG, "--seed", "-1"], "--seed: must be a whole number in 0..2^63-1"),
@@ -163,6 +165,11 @@ CASES: list[tuple[list[str], str]] = [
     (["sensitivity", "--factor", "1e7"], "--factor: needs 1e+07 fold width"),
     (["sensitivity", "--factor", "1"], "--factor: must be > 1"),
     (["params", "--parameters", "x" * 300], "parameters: has a name longer than 255 bytes"),
+    # found by the 30-minute make fuzz of stop 21: names the OS cannot take, a file as parent
+    (["audit", "verify", "--db", "x" * 300], "db: has a name longer than 255 bytes"),
+    (["serve", "--tls-cert", "x" * 300, "--tls-key", "k.pem"], "tls_cert: has a name longer"),
+    (["simulate", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
+    (["fit", str(_FIT_DATA), "--params", "f_sc", "--out", f"{__file__}/sub"], "--out:"),
     # estimation counts (fit --chains 1e9 took 3.4 GB in 40 s before the range)
     (["fit", "d.csv", "--chains", "1000000000"], "--chains: must be a whole number in 1..100"),
     (["fit", "d.csv", "--is-samples", str(10**12)], "--is-samples: must be a whole number"),

@@ -87,6 +87,7 @@ def fit_cmd(
                        n_is=_positive_int(is_samples, "is-samples", 2))
     _positive_int(npde_replicates, "npde-replicates", 10)
     job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
+    checks.output_folder(out, "--out")  # a file, or a file as parent (found by make fuzz)
     if resume and not (out / "saem_state.npz").exists():
         raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
     from il2sim._interrupt import interruptible
