@@ -102,7 +102,8 @@ def _child(args: argparse.Namespace) -> None:  # pragma: no cover - run by the s
     signal.signal(signal.SIGUSR1, stop)
     signal.signal(signal.SIGALRM, lambda signum, frame: None)  # between runs: nothing to cut
     deadline = time.monotonic() + (args.deadline - time.time())
-    cmds = [c for c in fz.commands() if args.only is None or c.name.startswith(args.only)]
+    only = None if args.only is None else tuple(w.strip() for w in args.only.split(","))
+    cmds = [c for c in fz.commands() if only is None or c.name.startswith(only)]
     stats: dict[str, dict[str, Any]] = {c.name: {"examples": 0, "failures": []} for c in cmds}
     send("ready", commands=len(cmds), largest=max((c.budget.seconds for c in cmds), default=0))
     head: dict[str, Any] = {"batches": 0}
@@ -294,7 +295,11 @@ def main() -> None:  # pragma: no cover - make fuzz (tests/test_fuzz_cli.py runs
     ap = argparse.ArgumentParser(description="Fuzz every il2sim command (make fuzz).")
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=20261201)
-    ap.add_argument("--only", default=None, help="fuzz only commands whose name starts so")
+    ap.add_argument(
+        "--only",
+        default=None,
+        help="fuzz only commands whose name starts so (comma-separated prefixes)",
+    )
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--deadline", type=float, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
