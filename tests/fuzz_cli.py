@@ -354,7 +354,8 @@ def run_one(argv: list[str], budget_s: float) -> Outcome:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
         res = Outcome(argv, code, err.getvalue(), time.perf_counter() - t0, error)
-        res.stopped = isinstance(error, FuzzStopped)
+        # a run the stop reached is cut, whatever the FuzzStopped surfaced as where it landed
+        res.stopped = isinstance(error, FuzzStopped) or _STOP.is_set()
         res.problems = [] if res.stopped else _problems(res, root, before)
         return res
     finally:
