@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
+from il2sim import checks
 from il2sim.cli._common import print_json
 from il2sim.errors import InputError
 
@@ -90,6 +91,7 @@ def fit_cmd(
                        profile_draws=_positive_int(profile_draws, "profile-draws", 20))
     _positive_int(npde_replicates, "npde-replicates", 10)
     job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
+    checks.output_folder(out, "--out")  # a file, or a file as parent (found by make fuzz)
     if resume and not (out / "saem_state.npz").exists():
         raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
     from il2sim._interrupt import interruptible
@@ -245,8 +247,8 @@ def params_cmd(
     from il2sim.fit.paramfile import parameter_table
     from il2sim.model.parameters import load_parameters
 
-    if parameters is not None and not Path(parameters).is_file():
-        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
+    if parameters is not None:
+        checks.input_file(parameters, "parameters")  # also names the OS cannot take
     tab = parameter_table(load_parameters(parameters) if parameters else load_parameters())
     if json_out:
         print_json(tab)
