@@ -78,8 +78,6 @@ BUDGETS: dict[str, Budget] = {
     "report": Budget(180, ("trialdir",)),
     "sweep run": Budget(180, ("--kind", "design", "--param", "design=3+3", "--no-progress")),
     "sweep summary": Budget(60, ("store",)),
-    "optimise": Budget(180, ("--doses", "1", "--intervals", "qd", "--patients", "3", "--n-boot",
-                             "10")),
     "export sbml": Budget(60, ("--regimen", "1 MIU sc qd x3", "--out", "m.xml")),
     "export nonmem": Budget(120, ("--regimen", "1 MIU sc qd x3", "--out", "d.csv")),
     "serve": Budget(60),
@@ -88,7 +86,7 @@ BUDGETS: dict[str, Budget] = {
     "fit": Budget(240, _FIT_BASE),
     "vpc": Budget(180, ("fit.csv", "--parameters", "fit.toml", "--n-sim", "20")),
     "sensitivity": Budget(180, ("--n", "2", "--regimen", "1 MIU sc qd x3", "--params", "f_sc")),
-    # arriving from other branches (i11: validate; i13: optimise); see UPCOMING
+    # validate arrives from another branch (i11); see UPCOMING
     "validate": Budget(180, ("--studies", "studies.yaml")),
     "optimise": Budget(240, _OPTIMISE_BASE),
     "users add": Budget(60),
@@ -98,7 +96,7 @@ BUDGETS: dict[str, Budget] = {
 }
 
 #: Commands of BUDGETS that other branches bring (a checkout without them is not stale).
-UPCOMING = frozenset({"validate", "optimise"})
+UPCOMING = frozenset({"validate"})
 
 INT_TEXT = ("-1", "0", "1", "2", "3", str(2**63 - 1), str(2**63), str(10**12), "10000000000",
             "1e12", "1e9", "١٢", "１２", "٣", "", "abc", " 4", "+2", "1_000", "-99999999999")  # fmt: skip
