@@ -265,7 +265,7 @@ CASES = (
          _validate),
     # fit: covered by the dedicated tests at the end of this file (first Ctrl-C + resume,
     # second Ctrl-C), which need a fit data file.
-    Case("optimise", "in-process-resume", "2", "sweep", OPTIMISE, _optimise),
+    Case("optimise", "in-process-resume", "2", "bar:regimens", OPTIMISE, _optimise),
 )
 
 

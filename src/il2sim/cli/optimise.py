@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from il2sim.cli._common import exit_interrupted, parse_float_list, print_json
+from il2sim.cli._common import exit_interrupted, parse_float_list, print_json, progress_bar
 
 DEFAULT_OUT = Path("il2sim-optimise")
 
@@ -74,10 +74,11 @@ def optimise_cmd(
     )  # fmt: skip
     parse_efficacy(efficacy, last_day=days)  # checked before anything runs
     checks.probability(dlt_target, "--dlt-target", open_interval=True)
-    res = optimise(
-        space, efficacy, dlt_target, patients, seed, out, n_boot=n_boot, workers=workers,
-        scheduler=scheduler, progress=not json_out,
-    )  # fmt: skip
+    with progress_bar(not json_out, times=True) as update:
+        res = optimise(
+            space, efficacy, dlt_target, patients, seed, out, n_boot=n_boot, workers=workers,
+            scheduler=scheduler, progress=lambda done, total: update("regimens", done, total),
+        )  # fmt: skip
     data = res.to_dict()
     if json_out:
         print_json(data)

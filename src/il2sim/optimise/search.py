@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,10 +124,11 @@ def optimise(
     n_boot: int = 1000,
     workers: int | None = None,
     scheduler: str | None = None,
-    progress: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> OptimiseResult:
     """Evaluate every regimen of ``space`` not yet in ``out_dir/store`` (see the module),
-    then write ``optimise.json``, ``pareto.csv``, ``pareto.png`` and ``report.md`` there."""
+    then write ``optimise.json``, ``pareto.csv``, ``pareto.png`` and ``report.md`` there.
+    ``progress(done, total)``: regimens in the store after each one (the library draws nothing)."""
     from il2sim import checks
     from il2sim.sweep import Grid, Store, run_sweep
     from il2sim.trial.efficacy import parse_efficacy
