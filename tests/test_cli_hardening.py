@@ -178,6 +178,10 @@ CASES: list[tuple[list[str], str]] = [
     (["vpc", "d.csv", "--parameters", "p.toml", "--n-sim", str(10**12)], "--n-sim:"),
     (["vpc", "d.csv", "--parameters", "p.toml", "--bins", "0"], "--bins:"),
     (["sensitivity", "--parameters", "x" * 300], "parameters: has a name longer than 255"),
+    # found by the lead's 30-minute make fuzz on main after the stop-21 merges
+    (["regimen", "show", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
+    (["regimen", "convert", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
+    (["vpc", "d.csv", "--parameters", "p.toml", "--out", __file__], "--out: "),
     # sweeps
     (
         ["sweep", "run", "--kind", "design", "-p", "design=3+3", "--scheduler", "not a url"],

@@ -174,6 +174,7 @@ def vpc_cmd(
     from il2sim.fit.vpc_run import run_vpc
 
     n_sim = _positive_int(n_sim, "n-sim", 20)
+    checks.output_folder(out, "--out")  # a file, or a file as parent (found by make fuzz)
     with interruptible():
         res, paths, notes, done = run_vpc(data, parameters, n_sim, pc,
                                           _positive_int(bins, "bins"), seed, out)
