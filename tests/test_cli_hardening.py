@@ -182,6 +182,8 @@ CASES: list[tuple[list[str], str]] = [
     (["regimen", "show", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
     (["regimen", "convert", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
     (["vpc", "d.csv", "--parameters", "p.toml", "--out", __file__], "--out: "),
+    (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "2.2250738585072014e-308"],
+     "output times"),  # OverflowError traceback before (h / step = inf)
     # sweeps
     (
         ["sweep", "run", "--kind", "design", "-p", "design=3+3", "--scheduler", "not a url"],
