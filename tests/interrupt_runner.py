@@ -4,8 +4,9 @@ Usage: ``python interrupt_runner.py WHEN HOOK ARGS...``.  ``WHEN`` is ``K`` (aft
 progress report with something done, so the count that finished is known exactly), ``KxK``
 (at the K-th report, then again: a second Ctrl-C) or ``tS`` (S seconds after start, before
 anything finished).  ``HOOK`` names the progress callback to watch: ``bar`` (the CLI's shared
-progress bar: trial, reproduce, design simulate, validate; optionally ``bar:TASK``),
-``simulate``, ``sweep``, ``calibrate`` or ``cohort`` (one trial: after each cohort).  The signal goes to the whole process group (the test starts this
+progress bar: trial, reproduce, design simulate, validate; optionally ``bar:TASK``, a task
+name prefix), ``simulate`` and ``sweep`` (the same bar, their task), ``calibrate`` or
+``cohort`` (one trial: after each cohort).  The signal goes to the whole process group (the test starts this
 runner in a new session), as a terminal's Ctrl-C would, so worker processes receive it too.
 """
 
@@ -39,56 +40,30 @@ def _tick() -> None:
         _fire()
 
 
+#: Hooks that watch one task of the shared bar: ``simulate`` and ``sweep run`` draw theirs with
+#: :func:`il2sim.cli._common.progress_bar` too.
+_BAR_TASKS = {"simulate": "simulating", "sweep": "sweep chunks"}
+
+
 def _patch() -> None:
-    if HOOK.startswith("bar"):
+    if HOOK.startswith("bar") or HOOK in _BAR_TASKS:
         import il2sim.cli._common as common
 
-        task_name = HOOK.split(":", 1)[1] if ":" in HOOK else None
+        task_name = HOOK.split(":", 1)[1] if ":" in HOOK else _BAR_TASKS.get(HOOK)
         original = common.progress_bar
 
         @contextmanager
-        def bar(enabled: bool = True) -> Any:
-            with original(False) as update:
+        def bar(enabled: bool = True, **kw: Any) -> Any:
+            with original(False, **kw) as update:
 
-                def hooked(task: str, done: int, total: int) -> None:
-                    update(task, done, total)
-                    if done > 0 and (task_name is None or task == task_name):
+                def hooked(task: str, done: int, total: int | None, label: str | None = None) -> None:
+                    update(task, done, total, label)
+                    if done > 0 and (task_name is None or task.startswith(task_name)):
                         _tick()
 
                 yield hooked
 
         common.progress_bar = bar  # type: ignore[assignment]
-    elif HOOK == "simulate":
-        import il2sim.cli.simulate as sim
-
-        original_bar = sim._progress_bar
-
-        def progress_bar(label: str) -> Any:
-            bar, progress = original_bar(label)
-
-            def hooked(done: int, total: int) -> None:
-                progress(done, total)
-                _tick()
-
-            return bar, hooked
-
-        sim._progress_bar = progress_bar  # type: ignore[assignment]
-    elif HOOK == "sweep":
-        import il2sim.sweep.execute as ex
-
-        original_progress = ex._progress
-
-        @contextmanager
-        def progress(enabled: bool, total: int, done: int) -> Any:
-            with original_progress(False, total, done) as advance:
-
-                def hooked() -> None:
-                    advance()
-                    _tick()
-
-                yield hooked
-
-        ex._progress = progress  # type: ignore[assignment]
     elif HOOK == "cohort":  # one trial: after each model-simulated cohort
         import il2sim.trial.run as tr
 

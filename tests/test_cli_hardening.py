@@ -21,6 +21,8 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return int(exc.value.code or 0), out.out, out.err
 
 
+_FIT_DATA = Path(__file__).with_name("data") / "fit_tiny.csv"
+
 CASES: list[tuple[list[str], str]] = [
     # negative and huge seeds, every command that takes one
     (["simulate", "--regimen", REG, "--seed", "-1"], "--seed: must be a whole number in 0..2^63-1"),
@@ -156,6 +158,32 @@ CASES: list[tuple[list[str], str]] = [
         "cohorts_ahead",
     ),
     (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "1e-6"], "output times"),
+    # sensitivity (found by the 30-minute make fuzz of stop 21: --factor 1e7 ran > 20 min in
+    # one kernel call; --n 1e12 was a MemoryError traceback, --n 1e8 allocated for minutes)
+    (["sensitivity", "--n", "1000000000000"], "model evaluations"),
+    (["sensitivity", "--n", "100000000", "--method", "morris"], "MODEL_EVALUATIONS"),
+    (["sensitivity", "--factor", "1e7"], "--factor: needs 1e+07 fold width"),
+    (["sensitivity", "--factor", "1"], "--factor: must be > 1"),
+    (["params", "--parameters", "x" * 300], "parameters: has a name longer than 255 bytes"),
+    # found by the 30-minute make fuzz of stop 21: names the OS cannot take, a file as parent
+    (["audit", "verify", "--db", "x" * 300], "db: has a name longer than 255 bytes"),
+    (["serve", "--tls-cert", "x" * 300, "--tls-key", "k.pem"], "tls_cert: has a name longer"),
+    (["simulate", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
+    (["fit", str(_FIT_DATA), "--params", "f_sc", "--out", f"{__file__}/sub"], "--out:"),
+    # estimation counts (fit --chains 1e9 took 3.4 GB in 40 s before the range)
+    (["fit", "d.csv", "--chains", "1000000000"], "--chains: must be a whole number in 1..100"),
+    (["fit", "d.csv", "--is-samples", str(10**12)], "--is-samples: must be a whole number"),
+    (["fit", "d.csv", "--npde-replicates", str(10**12)], "--npde-replicates:"),
+    (["fit", "d.csv", "--conditional", str(10**12)], "--conditional:"),
+    (["vpc", "d.csv", "--parameters", "p.toml", "--n-sim", str(10**12)], "--n-sim:"),
+    (["vpc", "d.csv", "--parameters", "p.toml", "--bins", "0"], "--bins:"),
+    (["sensitivity", "--parameters", "x" * 300], "parameters: has a name longer than 255"),
+    # found by the lead's 30-minute make fuzz on main after the stop-21 merges
+    (["regimen", "show", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
+    (["regimen", "convert", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
+    (["vpc", "d.csv", "--parameters", "p.toml", "--out", __file__], "--out: "),
+    (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "2.2250738585072014e-308"],
+     "output times"),  # OverflowError traceback before (h / step = inf)
     # sweeps
     (
         ["sweep", "run", "--kind", "design", "-p", "design=3+3", "--scheduler", "not a url"],

@@ -94,7 +94,8 @@ def test_fit_json_contract_and_parameter_file(tiny_csv: Path, tmp_path: Path,
     out = tmp_path / "fit"
     code, stdout, err = _run(["fit", str(tiny_csv), "--params", "f_sc,emax_production",
                               "--iterations", "8,4", "--conditional", "3", "--is-samples", "10",
-                              "--npde-replicates", "20", "--out", str(out), "--json"], capsys)
+                              "--npde-replicates", "20", "--intervals", "wald", "--out", str(out),
+                              "--json"], capsys)
     assert code == 0, err
     d = json.loads(stdout)
     for key in ("method", "n_subjects", "n_observations", "ofv", "aic", "bic", "parameters",
@@ -103,9 +104,11 @@ def test_fit_json_contract_and_parameter_file(tiny_csv: Path, tmp_path: Path,
     assert d["method"] == "SAEM" and d["n_subjects"] == 3
     for p in d["parameters"].values():
         assert {"estimate", "se", "ci95", "initial"} <= set(p) and len(p["ci95"]) == 2
+        assert p["ci_method"] == "wald"
     assert set(d["omega"]) == {"f_sc", "emax_production", "nk0_per_ul", "bright0_per_ul"}
     assert "nk0_per_ul,bright0_per_ul" in d["correlations"]
-    assert all({"sd", "se"} <= set(v) for v in d["omega"].values())
+    assert all({"sd", "se", "ci95", "ci_method", "identified"} <= set(v)
+               for v in d["omega"].values())
     assert set(d["residual"]) == {"il2", "nk", "bright"}
     for name in ("fit.json", "parameters.toml", "individual.csv", "predictions.csv", "report.html"):
         assert (out / name).exists(), name

@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fit",),  # NLME estimation: reads SDTM/NONMEM files (io), simulates the trial's sampling
     ("analysis",),
     ("report", "sweep"),
+    ("optimise",),  # regimen search on the sweep machinery, its report figure
     ("reproduce",),  # the main job: a trial in silico, its analysis and its report
     ("<root>",),  # the public API (il2sim/__init__.py) re-exports the library ...
     ("cli", "serve"),  # ... whose clients are the CLI and the server

@@ -196,6 +196,34 @@ def _validate(tmp: Path, out: str, line: str) -> None:
     assert res.get("interrupted") is True and asked is not None and 0 < done < asked
 
 
+OPTIMISE = ("optimise", "--doses", "1,1.25", "--intervals", "qd,q2d", "--patients", "20",
+            "--seed", "3", "--n-boot", "50", "--json", "--out", "{tmp}/opt")  # fmt: skip
+
+
+def _optimise(tmp: Path, out: str, line: str) -> None:
+    """Two of four regimens finished: written flagged; the same command resumes the rest and
+    the two kept regimens are not run again (their store files unchanged)."""
+    res = json.loads(out)
+    assert res["interrupted"] is True and (res["done"], res["asked"]) == (2, 4)
+    assert counts(line) == (2, 4) and res["n_regimens"] == 2
+    saved = json.loads((tmp / "opt" / "optimise.json").read_text())
+    assert saved["interrupted"] is True and len(saved["regimens"]) == 2
+    chunks = {p: p.stat().st_mtime_ns for p in (tmp / "opt" / "store").rglob("*.parquet")}
+    args = [a.replace("{tmp}", str(tmp)) for a in OPTIMISE]
+    done = subprocess.run(
+        [sys.executable, "-m", "il2sim.cli.main", *args], capture_output=True, text=True,
+        timeout=TIMEOUT_S, cwd=tmp,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    again = json.loads(done.stdout)
+    assert again["interrupted"] is False and again["n_regimens"] == 4
+    assert {p: p.stat().st_mtime_ns for p in chunks} == chunks
+    first = {r["regimen"]: r for r in res["regimens"]}
+    for r in again["regimens"]:
+        if r["regimen"] in first:
+            assert r == first[r["regimen"]]
+
+
 @dataclass(frozen=True)
 class Case:
     command: str
@@ -237,7 +265,7 @@ CASES = (
          _validate),
     # fit: covered by the dedicated tests at the end of this file (first Ctrl-C + resume,
     # second Ctrl-C), which need a fit data file.
-    # optimise: i13-doseopt's command; add its case when it lands.
+    Case("optimise", "in-process-resume", "2", "bar:regimens", OPTIMISE, _optimise),
 )
 
 
@@ -342,8 +370,8 @@ def fit_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _fit_args(csv: Path, out: Path) -> list[str]:
     # 5 burn-in + 8 + 4 = 17 SAEM iterations
     return ["fit", str(csv), "--params", "f_sc", "--iterations", "8,4", "--conditional", "3",
-            "--is-samples", "10", "--npde-replicates", "10", "--no-report", "--json", "--out",
-            str(out)]
+            "--is-samples", "10", "--npde-replicates", "10", "--intervals", "wald", "--no-report",
+            "--json", "--out", str(out)]
 
 
 def test_fit_first_ctrl_c_keeps_the_state_and_resume_gives_the_uninterrupted_fit(

@@ -299,6 +299,12 @@ def _path(path: str | os.PathLike[str], field: str) -> Path:
     return Path(text)
 
 
+def path_name(path: str | os.PathLike[str], field: str) -> Path:
+    """``path`` as a :class:`Path` if the OS can take the name (no NUL byte, no component over
+    255 bytes, at most 4096 bytes), whether or not it exists."""
+    return _path(path, field)
+
+
 def _nearest_existing(path: Path) -> Path:
     p = path
     while not p.exists() and p != p.parent:

@@ -125,6 +125,25 @@ LIMITS: dict[str, Limit] = {
             "a few lines of nested aliases expand to billions of values and exhaust memory",
         ),
         Limit(
+            "model_evaluations",
+            1e6,
+            "model evaluations of a sensitivity analysis (Sobol: N x (parameters + 2); "
+            "Morris: N x (parameters + 1))",
+            "each evaluation simulates one virtual patient over the whole regimen (about 0.07 s "
+            "for the default 90-day course, so 10^6 take about 10 hours on two cores), and the "
+            "sample matrix is held in memory (--n 10^12 asked for 146 TB)",
+            "a smaller --n, or fewer --params",
+        ),
+        Limit(
+            "sensitivity_factor",
+            1000.0,
+            "fold width of a sensitivity interval [value/f, value*f] (--factor)",
+            "three decades either side of the value cover any plausible parameter uncertainty; "
+            "wider intervals put parameters far outside their physical range, where the "
+            "solver's steps shrink (--factor 1e7 made each model evaluation about 9 times "
+            "slower)",
+        ),
+        Limit(
             "path_nodes",
             100_000.0,
             "nodes of a dose-path tree (an upper bound before fitting)",

@@ -16,6 +16,7 @@ from typing import Any
 
 from il2sim import checks
 from il2sim.errors import InputError
+from il2sim.limits import check as check_limit
 from il2sim.limits import limit
 
 __all__ = ["RULES", "Rule", "check_rule"]
@@ -34,6 +35,12 @@ def _count(minimum: int, limit_name: str | None = None, maximum: int | None = No
 
 def _horizon(value: Any, field: str) -> Any:
     return checks.time_days(value, field, maximum=limit("horizon_days"))
+
+
+def _factor(value: Any, field: str) -> Any:
+    x = checks.real(value, field, minimum=1.0, open_min=True)
+    check_limit("sensitivity_factor", x, field=field)
+    return x
 
 
 def _prob_open(value: Any, field: str) -> Any:
@@ -74,6 +81,16 @@ RULES: dict[str, Rule] = {
     "stop_tox_confidence": _prob_open,
     "resume_fraction": checks.probability,
     "port": _count(0, maximum=65535),
+    "factor": _factor,
+    # estimation (fit, vpc): generous ranges (each 100x or more the default), so that a typo
+    # (--chains 1e9 took 3.4 GB in 40 s; --is-samples 10^12 ran until killed) is refused at once
+    "chains": _count(1, maximum=100),
+    "is_samples": _count(1, maximum=10**5),
+    "conditional": _count(1, maximum=10**5),
+    "npde_replicates": _count(1, maximum=10**5),
+    "profile_draws": _count(1, maximum=10**5),
+    "n_sim": _count(1, maximum=10**5),
+    "bins": _count(1, maximum=1000),
 }
 
 

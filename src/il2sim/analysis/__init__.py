@@ -120,6 +120,7 @@ class AnalysisResult:
     replicates: dict[str, Any] | None
     notes: tuple[str, ...] = field(default_factory=tuple)
     standard: str = "SDTM"
+    efficacy: dict[str, Any] | None = None
 
     def response(self, test: str) -> DoseResponse | None:
         """The :class:`DoseResponse` of ``test`` (``NKCELLS`` or ``NKBRIGHT``), if analysed."""
@@ -159,7 +160,7 @@ class AnalysisResult:
             "subjects": _records(self.subjects),
             "replicates": self.replicates,
             "notes": list(self.notes),
-        }
+        } | ({} if self.efficacy is None else {"efficacy": self.efficacy})
 
 
 def _dose_response(subjects: pd.DataFrame, test: str) -> DoseResponse:
@@ -208,7 +209,10 @@ def analyze(path: str | Path, test_codes: Mapping[str, str] | None = None) -> An
 
 
 def analyze_data(data: TrialData) -> AnalysisResult:
-    """Analyse an already loaded :class:`TrialData`."""
+    """Analyse an already loaded :class:`TrialData` (``efficacy``: the response rate of the
+    model-defined efficacy endpoint, from ADRS, :func:`il2sim.cdisc.efficacy.efficacy_rate`)."""
+    from il2sim.cdisc.efficacy import efficacy_rate
+
     notes = list(data.notes)
     subjects = subject_endpoints(data)
     visits = pd.concat(
@@ -241,4 +245,5 @@ def analyze_data(data: TrialData) -> AnalysisResult:
         replicates=data.replicates,
         notes=tuple(notes),
         standard=data.standard,
+        efficacy=efficacy_rate(data.adsl, data.adrs),
     )

@@ -49,7 +49,8 @@ class TrialData:
 
     ``adsl``: one row per DM subject in DM order (TRT01PN = dose level, null if untreated;
     DOSE01P = starting dose); ``adcp``: cell counts (PARAMCD canonical, DTYPE MAXIMUM rows =
-    peaks); ``adpc``, ``adae``, ``adis``: None when the domain is absent.  ``standard``: what
+    peaks); ``adpc``, ``adae``, ``adis``, ``adrs`` (efficacy responses): None when the domain
+    is absent.  ``standard``: what
     the folder held.
     """
 
@@ -61,6 +62,7 @@ class TrialData:
     adae: pd.DataFrame | None = None
     adis: pd.DataFrame | None = None
     adex: pd.DataFrame | None = None
+    adrs: pd.DataFrame | None = None
     decisions: pd.DataFrame | None = None
     replicates: dict[str, Any] | None = None
     dose_levels_miu_per_m2: tuple[float, ...] = ()
@@ -115,7 +117,7 @@ def _replicates(folder: Path) -> dict[str, Any] | None:
 def _from_sdtm(
     folder: Path, codes: dict[str, str], requested: Mapping[str, str] | None
 ) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
-    names = ("DM", "SUPPDM", "EX", "AE", "SUPPAE", "CP", "PC", "IS", "DECISION")
+    names = ("DM", "SUPPDM", "EX", "AE", "SUPPAE", "CP", "PC", "IS", "RS", "DECISION")
     pkg = read_package(folder, SDTM, names=names, standard="SDTM")
     problems = check_values(pkg.tables)
     cp_raw = pkg.tables.get("CP")
@@ -225,6 +227,7 @@ def load_trial(path: str | Path, test_codes: Mapping[str, str] | None = None) ->
         adae=tables.get("ADAE"),
         adis=tables.get("ADIS"),
         adex=tables.get("ADEX"),
+        adrs=tables.get("ADRS"),
         decisions=tables.get("DECISION"),
         replicates=_replicates(folder),
         dose_levels_miu_per_m2=levels,

@@ -3,7 +3,7 @@ a real one (ADaMIG 1.3; the datasets and variables are declared in :mod:`.adam_s
 
 Input: SDTM tables as :func:`il2sim.cdisc.read.read_package` returns them (or as
 :func:`il2sim.cdisc.sdtm.build_sdtm` builds them).  DM and EX are required; CP, PC, IS, AE,
-SUPPAE, SUPPDM and DECISION are used when present.  Doses are converted to MIU/m2, counts to
+SUPPAE, SUPPDM, RS (ADRS, :mod:`.efficacy`) and DECISION are used when present.  Doses are converted to MIU/m2, counts to
 cells/uL, concentrations to pmol/L (:mod:`.unit_text`); a unit il2sim does not know is rejected
 with its row.  Dose level (TRT01PN): the level in DM.ARMCD (``L3`` or ``3``) when it maps
 one-to-one and in order onto the doses, else the rank of the subject's first dose among the
@@ -23,6 +23,7 @@ import pandas as pd
 
 from il2sim.cdisc.adam_spec import ADAM
 from il2sim.cdisc.bds import adcp, adex, adis, adpc, dates_of, parse_flag, subject_info
+from il2sim.cdisc.efficacy import adrs
 from il2sim.cdisc.read import parse_float
 from il2sim.cdisc.schema import conform
 from il2sim.cdisc.unit_text import convert_units, dose_unit_factor_to_miu_per_m2
@@ -192,6 +193,9 @@ def build_adam(
     out["ADCP"] = adcp(tables.get("CP"), info, opts.test_codes)
     out["ADPC"] = adpc(tables.get("PC"), info)
     out["ADIS"] = adis(tables.get("IS"), info)
+    rs = adrs(tables.get("RS"), info)
+    if rs is not None:  # ADRS only where RS holds efficacy responses
+        out["ADRS"] = rs
     pk = out["ADPC"].groupby("USUBJID")["AVAL"].apply(lambda s: bool(s.notna().any()))
     out["ADSL"]["PKFL"] = ["Y" if pk.get(s, False) else "N" for s in out["ADSL"]["USUBJID"]]
     frames = {k: conform(v, ADAM[k]) for k, v in out.items()}

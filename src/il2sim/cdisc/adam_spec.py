@@ -12,6 +12,9 @@
   maximum, whose PCHG is the subject's peak % increase (:mod:`il2sim.baseline`).
 * ADPC (BDS): serum IL-2 concentrations with the LLOQ, BLQ flag and nominal time after dose.
 * ADIS (BDS): anti-IL-2 antibody results (AVALC POSITIVE/NEGATIVE, AVAL 1/0).
+* ADRS (BDS, ADaMIG 1.3 section 3.3.7 analysis criteria CRITy/CRITyFL): the model-defined
+  efficacy response from SDTM RS: EFFVAL (the quantity, CRIT1 the definition, CRIT1FL met)
+  and EFFRESP (AVALC RESPONDER/NON-RESPONDER, AVAL 1/0); only with an efficacy definition.
 * DECISION: the non-standard decision log, as in SDTM.
 """
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from il2sim.cdisc import terminology as ct
 from il2sim.cdisc.schema import Dataset, Variable
-from il2sim.cdisc.sdtm_spec import CP_TESTS, DECISION, IS_TESTS, PC_TESTS, V
+from il2sim.cdisc.sdtm_spec import CP_TESTS, DECISION, IS_TESTS, PC_TESTS, RS_TESTS, V
 
 __all__ = ["ADAM", "EX_PARAMS"]
 
@@ -172,10 +175,21 @@ ADIS = _bds("ADIS", "Immunogenicity Analysis Dataset", ISPARAM, (
     V("AVAL", "Analysis Value", "float", source="1 if AVALC = POSITIVE, 0 if NEGATIVE"),
     V("AVALC", "Analysis Value (C)", length=10, source="ISSTRESC", codelist=ct.POSNEG),
 ), "IS")  # fmt: skip
+RSPARAM = ct.sponsor("RSPARAM", "ADRS parameter", RS_TESTS)
+ADRS = _bds("ADRS", "Response Analysis Dataset", RSPARAM, (
+    V("AVAL", "Analysis Value", "float",
+      source="EFFVAL: RSSTRESN; EFFRESP: 1 if RSSTRESC = RESPONDER, 0 if NON-RESPONDER"),
+    V("AVALC", "Analysis Value (C)", length=20, source="RSSTRESC"),
+    V("CRIT1", "Analysis Criterion 1", length=200, source="EFFVAL: RS.RSCAT (the definition)"),
+    V("CRIT1FL", "Criterion 1 Evaluation Result Flag", length=1, codelist=ct.NY,
+      source="EFFVAL: Y if the subject's EFFRESP is RESPONDER, else N"),
+), "RS")  # fmt: skip
 ADDEC = Dataset(
     DECISION.name, DECISION.label, "ADaM", "ADAM OTHER", DECISION.structure, DECISION.keys,
     DECISION.variables, nonstandard=True, comment=DECISION.comment,
 )
 
 #: Every ADaM dataset il2sim writes, in write order.
-ADAM: dict[str, Dataset] = {d.name: d for d in (ADSL, ADAE, ADEX, ADCP, ADPC, ADIS, ADDEC)}
+ADAM: dict[str, Dataset] = {
+    d.name: d for d in (ADSL, ADAE, ADEX, ADCP, ADPC, ADIS, ADRS, ADDEC)
+}

@@ -139,6 +139,16 @@ def _is_missing(v: Any) -> bool:
     return isinstance(v, str) and v.strip().upper() in MISSING
 
 
+def _missing_cell(v: Any, i: int, table: str, col: str, allow_missing: bool) -> bool:
+    """True if cell ``v`` (row ``i``) is missing and may be (it becomes NaN); a DataError
+    naming table, row and column if it is missing and may not be."""
+    if not _is_missing(v):
+        return False
+    if not allow_missing:
+        raise DataError(f"row {i + 1}, column {col}: value is missing", field=table)
+    return True
+
+
 def parse_float(df: pd.DataFrame, table: str, col: str, allow_missing: bool = True) -> np.ndarray:
     """``df[col]`` as floats; a DataError naming table, row and column for anything else."""
     col_values = df[col]
@@ -150,9 +160,7 @@ def parse_float(df: pd.DataFrame, table: str, col: str, allow_missing: bool = Tr
             return fast
     out = np.empty(len(df), dtype=float)
     for i, v in enumerate(df[col].tolist()):
-        if _is_missing(v):
-            if not allow_missing:
-                raise DataError(f"row {i + 1}, column {col}: value is missing", field=table)
+        if _missing_cell(v, i, table, col, allow_missing):
             out[i] = math.nan
             continue
         if isinstance(v, bool):
@@ -177,9 +185,7 @@ def parse_hours(df: pd.DataFrame, table: str, col: str, allow_missing: bool = Tr
 
     out = np.empty(len(df))
     for i, v in enumerate(df[col].tolist()):
-        if _is_missing(v):
-            if not allow_missing:
-                raise DataError(f"row {i + 1}, column {col}: value is missing", field=table)
+        if _missing_cell(v, i, table, col, allow_missing):
             out[i] = math.nan
             continue
         try:

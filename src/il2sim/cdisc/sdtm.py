@@ -13,6 +13,7 @@ Subject domains (SDTMIG 3.4; variables and codelists in :mod:`il2sim.cdisc.sdtm_
 * PC: serum IL-2 (with assay noise), pmol/L; below the LLOQ PCSTRESN is missing and PCORRES /
   PCSTRESC read ``<LLOQ``; PCELTM is the ISO 8601 time after the day's dose (PCTPTREF).
 * IS: anti-IL-2 antibodies, binding (IL2AB) and neutralising (IL2NAB), POSITIVE/NEGATIVE.
+* RS (with an efficacy definition only): the model-defined response, :mod:`.efficacy`.
 * DECISION (non-standard): the design's decision log, one record per cohort.
 
 Dates: subject ``i`` of a cohort starts ``start_day + i * enrol_gap_day`` days after the
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from il2sim.cdisc.dates import DEFAULT_DOSE_TIME, DEFAULT_START_DATE, date_of_day
+from il2sim.cdisc.efficacy import rs_rows
 from il2sim.cdisc.schema import conform
 from il2sim.cdisc.sdtm_spec import CP_TESTS, IS_TESTS, PC_TESTS, SDTM
 from il2sim.toxicity import AE_TYPES
@@ -147,6 +149,7 @@ class _Builder:
             })  # fmt: skip
         self._ae(r, i, base, start)
         self._findings(rec, obs, i, base, start)
+        self.rows["RS"] += rs_rows(self.t, rec, i, base, start, self.o.dose_time)
 
     def _ae(self, r: Any, i: int, base: dict[str, Any], start: date) -> None:
         seq = 0
@@ -256,4 +259,8 @@ def build_sdtm(trial: Trial, options: SdtmOptions | None = None) -> dict[str, pd
             b.subject(rec, obs, i, subj)
     b.decisions()
     b.rows.update(design_domains(trial, opts.start_date))
-    return {name: conform(pd.DataFrame(b.rows[name]), ds) for name, ds in SDTM.items()}
+    return {
+        name: conform(pd.DataFrame(b.rows[name]), ds)
+        for name, ds in SDTM.items()
+        if name != "RS" or trial.efficacy is not None  # RS only with an efficacy definition
+    }

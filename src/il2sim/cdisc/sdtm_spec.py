@@ -1,7 +1,8 @@
 """SDTM datasets il2sim writes (SDTM v2.0 / SDTMIG 3.4), declared once.
 
 Subject data: DM (+ SUPPDM), EX, AE (+ SUPPAE: the DLT flag), CP (cell phenotyping: NK
-counts), PC (serum IL-2), IS (anti-IL-2 antibodies).  Trial design: TS, TA, TE, TV.
+counts), PC (serum IL-2), IS (anti-IL-2 antibodies), RS (the model-defined efficacy
+response, written only when the trial has an efficacy definition).  Trial design: TS, TA, TE, TV.
 DECISION, the dose-escalation decision log (one record per cohort), is not part of SDTM and is
 declared non-standard (Define-XML 2.1 ``def:IsNonStandard``).
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from il2sim.cdisc import terminology as ct
 from il2sim.cdisc.schema import Codelist, Dataset, Variable, VarType
 
-__all__ = ["CP_TESTS", "DOMAINS", "IS_TESTS", "PC_TESTS", "SDTM"]
+__all__ = ["CP_TESTS", "DOMAINS", "IS_TESTS", "PC_TESTS", "RS_TESTS", "SDTM"]
 
 #: CP test code -> (test name, standard unit).  Sponsor-defined codes (CDISC CP test codes
 #: for these NK subsets are not used; the mapping to a study's codes is ``--test-codes``).
@@ -218,6 +219,35 @@ IS = Dataset(
     ),
 )  # fmt: skip
 
+#: RS test codes (sponsor-defined: SDTMIG 3.4 RS holds responses to sponsor-defined criteria
+#: as well as published ones; RSCAT names the criterion, here the efficacy definition).
+RS_TESTS: dict[str, str] = {
+    "EFFVAL": "Efficacy Endpoint Quantity",
+    "EFFRESP": "Model-Defined Efficacy Response",
+}
+RSTESTCD = ct.sponsor("RSTESTCD", "Response Test Code", RS_TESTS)
+RS = Dataset(
+    "RS", "Disease Response and Clin Classification", "SDTM", "FINDINGS",
+    "One record per response assessment per visit per subject",
+    ("STUDYID", "USUBJID", "RSTESTCD", "VISITDY"),
+    (
+        *_ids("RS"),
+        V("RSTESTCD", "Assessment Short Name", length=8, origin="Assigned", core="Req",
+          codelist=RSTESTCD, role="Topic"),
+        V("RSTEST", "Assessment Name", length=40, origin="Assigned", core="Req"),
+        V("RSCAT", "Category for Assessment", length=100, origin="Assigned",
+          source="the efficacy definition (il2sim trial --efficacy)"),
+        V("RSORRES", "Result or Finding in Original Units", length=20, origin="Derived",
+          source="EFFVAL: model value on the day; EFFRESP: RESPONDER or NON-RESPONDER"),
+        V("RSORRESU", "Original Units", length=20, origin="Assigned", core="Perm"),
+        V("RSSTRESC", "Character Result/Finding in Std Format", length=20),
+        V("RSSTRESN", "Numeric Result/Finding in Standard Units", "float", core="Perm"),
+        V("RSSTRESU", "Standard Units", length=20, origin="Assigned", core="Perm"),
+        V("RSEVAL", "Evaluator", length=40, origin="Assigned", core="Perm"),
+        *_timing("RS"),
+    ),
+)  # fmt: skip
+
 _TD_IDS = _ids("TS")[:2]
 TS = Dataset(
     "TS", "Trial Summary", "SDTM", "TRIAL DESIGN", "One record per trial summary parameter value",
@@ -324,9 +354,10 @@ DECISION_LIVE = Dataset(
 
 #: Every SDTM dataset il2sim writes, in write order.
 SDTM: dict[str, Dataset] = {
-    d.name: d for d in (DM, SUPPDM, EX, AE, SUPPAE, CP, PC, IS, TS, TA, TE, TV, DECISION)
+    d.name: d for d in (DM, SUPPDM, EX, AE, SUPPAE, CP, PC, IS, RS, TS, TA, TE, TV, DECISION)
 }
 #: The datasets of a live trial's export (``il2sim serve``).
 SDTM_LIVE: dict[str, Dataset] = {**SDTM, "DECISION": DECISION_LIVE}
 #: Subject-level domains (v0.1 names kept for compatibility of ``il2sim.DOMAINS``).
-DOMAINS: tuple[str, ...] = tuple(SDTM)
+#: RS is written only with an efficacy definition, so it is not among them.
+DOMAINS: tuple[str, ...] = tuple(n for n in SDTM if n != "RS")

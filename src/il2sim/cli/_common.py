@@ -13,6 +13,7 @@ from il2sim._files import atomic_path, write_atomic
 from il2sim._json import to_jsonable
 
 __all__ = [
+    "Update",
     "atomic_path",
     "exit_interrupted",
     "parse_float_list",
@@ -34,33 +35,55 @@ def parse_float_list(text: str, field: str) -> list[float]:
 
 
 @contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """A ``rich`` progress bar on stderr; yields ``update(task, done, total)`` (one bar per
-    task name).  Disabled (e.g. with ``--json``), ``update`` does nothing."""
+def progress_bar(enabled: bool = True, *, times: bool = False) -> Iterator[Update]:
+    """The CLI's one progress display: ``rich`` bars on stderr, drawn only when stderr is a
+    terminal, gone when the work ends.  Yields ``update(task, done, total, label=None)``: one
+    bar per task name, ``total`` None while unknown (the bar pulses), ``label`` the text shown
+    (default: the task name).  ``times`` adds elapsed and remaining time.  Disabled (e.g.
+    with ``--json``), ``update`` does nothing.  The library never draws: it reports progress
+    through callbacks that the commands route here."""
     if not enabled:
-        yield lambda task, done, total: None
+        yield _no_update
         return
     import sys
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
+    columns: list[ProgressColumn] = [TextColumn("{task.description}"), BarColumn(),
+                                     MofNCompleteColumn()]  # fmt: skip
+    if times:
+        columns += [TimeElapsedColumn(), TimeRemainingColumn()]
     tasks: dict[str, Any] = {}
     with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
+        *columns,
         console=Console(stderr=True),
         transient=True,
         disable=not sys.stderr.isatty(),  # a bar is for a terminal, not for logs and pipes
     ) as prog:
 
-        def update(task: str, done: int, total: int) -> None:
+        def update(task: str, done: float, total: float | None, label: str | None = None) -> None:
             if task not in tasks:
-                tasks[task] = prog.add_task(task, total=total)
-            prog.update(tasks[task], completed=done)
+                tasks[task] = prog.add_task(label or task, total=total)
+            prog.update(tasks[task], completed=done, total=total, description=label or task)
 
         yield update
+
+
+#: ``update(task, done, total, label=None)`` of :func:`progress_bar`.
+Update = Callable[..., None]
+
+
+def _no_update(task: str, done: float, total: float | None, label: str | None = None) -> None:
+    """The ``update`` of a disabled bar."""
 
 
 def exit_interrupted(what: str, done: int, asked: int | None, where: str | None = None) -> None:

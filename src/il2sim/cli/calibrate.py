@@ -126,20 +126,13 @@ def calibrate_cmd(
     if check:
         result = cal.check_stored(patients=patients, seed=seed)
     else:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from il2sim.cli._common import progress_bar
 
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            transient=True,
-            console=__import__("rich.console").console.Console(stderr=True),
-            disable=not __import__("sys").stderr.isatty(),
-        ) as bar:
-            task = bar.add_task("calibrating", total=None)
+        with progress_bar(times=True) as update:
 
             def progress(n: int, cost: float) -> None:
-                bar.update(task, description=f"calibrating: evaluation {n}, cost {cost:.4g}")
+                label = f"calibrating: evaluation {n}, cost {cost:.4g}"
+                update("calibrating", n, max_evaluations, label=label)
 
             result = cal.calibrate(
                 patients=patients,

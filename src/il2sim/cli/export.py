@@ -111,7 +111,7 @@ def nonmem_cmd(
         h = float(reg.default_horizon_day if horizon is None else horizon)
         limits.check("horizon_days", h, field="horizon_days")
         step = float(units.hours_to_days(every))
-        check_size(patients, int(h / step) + 2)
+        check_size(patients, int(min(h / step, 1e18)) + 2)  # h/step is inf for a subnormal-ish step
         pop = Population.sample(patients, seed, params)
         t = np.arange(int(np.floor(h / step + 1e-9)) + 1) * step
         res = simulate(reg, pop, params, horizon_day=h, output_times_day=t)

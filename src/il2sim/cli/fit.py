@@ -23,12 +23,13 @@ from typing import Annotated, Any
 
 import typer
 
+from il2sim import checks
 from il2sim.cli._common import print_json
 from il2sim.errors import InputError
 
 _PHASES = {"saem": "SAEM iterations", "conditional": "conditional distributions + FIM",
            "modes": "conditional modes (EBEs)", "likelihood": "-2LL (importance sampling)",
-           "npde": "NPDE replicates"}
+           "npde": "NPDE replicates", "profile": "95% intervals (profile likelihood)"}
 
 
 @contextmanager
@@ -69,6 +70,8 @@ def fit_cmd(
     npde_replicates: Annotated[int, typer.Option("--npde-replicates", help="Simulated replicates of the dataset for the NPDE.")] = 200,
     baseline: Annotated[str, typer.Option("--baseline", help="Baseline NK counts: estimate (individual parameters) or observed (covariates).")] = "estimate",
     checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between saves of the SAEM state.")] = 10.0,
+    intervals: Annotated[str, typer.Option("--intervals", help="95% intervals: auto (profile likelihood for random effects with eta shrinkage > 30% or no Wald interval, else Wald), check (Wald where the profile confirms it), profile (all), or wald.")] = "auto",
+    profile_draws: Annotated[int, typer.Option("--profile-draws", help="Importance draws per subject of the profile likelihood.")] = 200,
 ) -> None:
     """Fit the model to a trial's individual data by SAEM (Monolix/saemix-style)."""
     from il2sim.fit.estimate import PostOptions
@@ -83,9 +86,12 @@ def fit_cmd(
                        n_chains=_positive_int(chains, "chains"), seed=seed,
                        checkpoint_every_s=max(0.0, float(checkpoint_every)))
     post = PostOptions(n_conditional=_positive_int(conditional, "conditional", 2),
-                       n_is=_positive_int(is_samples, "is-samples", 2))
+                       n_is=_positive_int(is_samples, "is-samples", 2),
+                       intervals=str(intervals).strip().lower(),
+                       profile_draws=_positive_int(profile_draws, "profile-draws", 20))
     _positive_int(npde_replicates, "npde-replicates", 10)
     job = prepare(data, params, omega, error, parameters, baseline)  # every check before any output
+    checks.output_folder(out, "--out")  # a file, or a file as parent (found by make fuzz)
     if resume and not (out / "saem_state.npz").exists():
         raise InputError(f"no saved state to resume from: {str(out / 'saem_state.npz')!r}", field="resume", value=str(out / "saem_state.npz"))
     from il2sim._interrupt import interruptible
@@ -168,6 +174,7 @@ def vpc_cmd(
     from il2sim.fit.vpc_run import run_vpc
 
     n_sim = _positive_int(n_sim, "n-sim", 20)
+    checks.output_folder(out, "--out")  # a file, or a file as parent (found by make fuzz)
     with interruptible():
         res, paths, notes, done = run_vpc(data, parameters, n_sim, pc,
                                           _positive_int(bins, "bins"), seed, out)
@@ -241,8 +248,8 @@ def params_cmd(
     from il2sim.fit.paramfile import parameter_table
     from il2sim.model.parameters import load_parameters
 
-    if parameters is not None and not Path(parameters).is_file():
-        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
+    if parameters is not None:
+        checks.input_file(parameters, "parameters")  # also names the OS cannot take
     tab = parameter_table(load_parameters(parameters) if parameters else load_parameters())
     if json_out:
         print_json(tab)

@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analyze",
     "report",
     "sweep",
+    "optimise",
     "export",
     "fit",
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,11 +47,8 @@ def report_cmd(
     from il2sim import checks
 
     checks.output_file(out, "--out")
-    from rich.console import Console
-    from rich.progress import Progress
-
     from il2sim.analysis import analyze
-    from il2sim.cli._common import print_json
+    from il2sim.cli._common import print_json, progress_bar
     from il2sim.report import write_report
 
     ref = _load_reference(reference)
@@ -66,13 +62,13 @@ def report_cmd(
         "antibodies",
         "operating characteristics",
     )
-    with Progress(
-        console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()
-    ) as progress:
-        task = progress.add_task("report", total=len(steps))
+    done = 0
+    with progress_bar() as update:
 
         def tick(name: str) -> None:
-            progress.update(task, advance=1, description=name)
+            nonlocal done
+            done += 1
+            update("report", done, len(steps), label=name)
 
         path = write_report(result, out, reference=ref, title=title, progress=tick)
     if json_out:

@@ -12,18 +12,15 @@ The command parses options and prints: the simulation, its chunking or streaming
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from il2sim.cli._common import exit_interrupted, print_json, write_atomic
+from il2sim import checks
+from il2sim.cli._common import exit_interrupted, print_json, progress_bar, write_atomic
 from il2sim.errors import InputError
 from il2sim.regimen.events import Regimen
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
 
 
 def _load_regimen(
@@ -38,6 +35,7 @@ def _load_regimen(
     from il2sim.regimen.nonmem import read_nonmem_csv
 
     assert events is not None
+    events = checks.input_file(events, "events")  # also names the OS cannot take
     regs = read_nonmem_csv(events, time_unit=time_unit, amount_unit=amount_unit, per_m2=per_m2)
     if len(regs) != 1:
         raise InputError(
@@ -84,36 +82,6 @@ def _print_table(summary: dict[str, Any]) -> None:
         f"DLT probability (study days 1-28) {summary['dlt_probability']:.3f}; anti-IL-2 "
         f"antibody incidence over the treated period {summary['ada_incidence']:.3f}"
     )
-
-
-def _progress_bar(label: str) -> tuple[Progress, Callable[[int, int], None]]:
-    """A rich progress bar on stderr and the ``progress(done, total)`` callback that drives it."""
-    import sys
-
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=not sys.stderr.isatty(),  # a bar is for a terminal, not for logs and pipes
-    )
-    task = bar.add_task(label, total=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, progress
 
 
 def simulate_cmd(
@@ -163,8 +131,8 @@ def simulate_cmd(
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
     param_set = _load_parameter_file(parameters)
     label = reg.spec if reg.spec is not None else str(events)
-    bar, progress = _progress_bar(f"simulating ({solver})")
-    with interruptible(), bar:  # the interruption contract (docs/interrupt.md)
+    what = f"simulating ({solver})"
+    with interruptible(), progress_bar(times=True) as update:  # contract: docs/interrupt.md
         run = run_simulation(
             reg,
             patients,
@@ -173,7 +141,7 @@ def simulate_cmd(
             solver=solver,
             parameters=param_set,
             keep_result=out is not None,
-            progress=progress,
+            progress=lambda done, total: update(what, done, total),
             label=label,
         )
     summary = run.summary

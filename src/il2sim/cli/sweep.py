@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from il2sim.cli._common import exit_interrupted, print_json
+from il2sim.cli._common import exit_interrupted, print_json, progress_bar
 from il2sim.errors import InputError
 
 
@@ -96,9 +96,11 @@ def run_cmd(
         if value is not None:
             base[name] = value
     grid = Grid.from_dict(base)
-    rec = run_sweep(
-        grid, out, workers=workers, scheduler=scheduler, dashboard=dashboard, progress=progress
-    )
+    with progress_bar(progress, times=True) as update:
+        rec = run_sweep(
+            grid, out, workers=workers, scheduler=scheduler, dashboard=dashboard,
+            progress=lambda done, total: update("sweep chunks", done, total),
+        )  # fmt: skip
     if json_out:
         print_json(rec)
     else:

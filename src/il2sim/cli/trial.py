@@ -71,6 +71,14 @@ def trial_cmd(
         Path | None,
         typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
     ] = None,
+    efficacy: Annotated[
+        str | None,
+        typer.Option(
+            "--efficacy",
+            help="Efficacy response on a model output, e.g. nk_fold>=3@day56 (docs/designs.md); "
+            "written to SDTM RS and ADaM ADRS, and seen by efficacy-toxicity designs.",
+        ),
+    ] = None,
 ) -> None:
     """Run one in-silico trial (datasets into --out) or --trials R replicate trials (OCs)."""
     from il2sim import checks
@@ -88,13 +96,21 @@ def trial_cmd(
     des = spec.build(n_doses=len(levels), max_patients_rule=False)
     cap = spec.max_patients if spec.max_patients is not None else DEFAULT_MAX_PATIENTS
     sch = Schedule(dlt_window_day=dlt_window_days)
+    from il2sim.trial.efficacy import parse_efficacy
+
+    eff = None if efficacy is None else parse_efficacy(efficacy, last_day=sch.n_treatment_days)
+    if eff is not None and trials is not None:
+        raise InputError(
+            "is not available with --trials yet (one trial only)", field="--efficacy",
+            value=efficacy,
+        )  # fmt: skip
     mod = DoseModification(hold_days=hold_days, resume_fraction=resume_fraction)
     if trials is None:
         res = conduct_trial(
             des, levels, seed, out if out is not None else DEFAULT_OUT, schedule=sch,
             modification=mod, neutralising=neutralising, max_patients=cap,
             writer=partial(_write_trial, xpt=xpt, options=sdtm_options(start_date)),
-            parameters=param_set,
+            parameters=param_set, efficacy=eff,
         )  # fmt: skip
         t = res.trial
         if json_out:
@@ -103,6 +119,10 @@ def trial_cmd(
             print(f"design {t.design}: {t.n_patients} patients, {t.n_dlt} DLTs")
             print(f"outcomes: {t.outcomes().to_string()}")
             print(f"MTD: {t.mtd_miu_per_m2 if t.mtd_miu_per_m2 else 'none'} MIU/m2/day")
+            if t.efficacy is not None:
+                e = t.efficacy_summary()
+                print(f"efficacy {e['definition']}: {e['n_responders']}/{t.n_patients} "
+                      f"responders ({100 * (e['response_rate'] or 0):.1f}%)")  # fmt: skip
             print(f"SDTM and ADaM with define.xml written to {res.out_dir}/sdtm and "
                   f"{res.out_dir}/adam")  # fmt: skip
         if t.interrupted:  # the finished cohorts were written, with interrupted.json beside

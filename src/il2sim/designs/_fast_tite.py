@@ -93,6 +93,13 @@ def tite_weights_into_nb(
 
 
 @njit(cache=True, nogil=True)
+def work_buffers(n: int, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The integer and float work buffers of :func:`tite_estimate_nb` for ``n`` patients and
+    ``k`` doses."""
+    return np.zeros(3 * k + n, dtype=np.int64), np.empty(n)
+
+
+@njit(cache=True, nogil=True)
 def tite_estimate_nb(
     level: npt.NDArray[np.int64],
     dlt: npt.NDArray[np.int64],
@@ -106,17 +113,29 @@ def tite_estimate_nb(
     lp_inf: npt.NDArray[np.float64],
     lq_inf: npt.NDArray[np.float64],
     ll: npt.NDArray[np.float64],
+    ibuf: npt.NDArray[np.int64],
+    fbuf: npt.NDArray[np.float64],
 ) -> float:
     """Posterior mean of beta under the weighted likelihood (``level`` 0-based per patient).
 
     Patients with weight 1 are pooled per dose (log p / log(1 - p) tables ``lp``/``lq``); the
     partially followed ones multiply the density by (1 - w p) each (``pp`` = exp(lp)); the
-    integration is ``_fast_crm.density_mean_nb``, the CRM kernel's own step."""
+    integration is ``_fast_crm.density_mean_nb``, the CRM kernel's own step.  Work buffers
+    (:func:`work_buffers`: ``ll`` per grid point, ``ibuf`` >= 3 k + n, ``fbuf`` >= n) come
+    from the caller, so the compiled trials reuse theirs at every arrival; conduct and kernel
+    run this same arithmetic.  The pooled sum skips doses with no fully followed patient:
+    their terms are exactly 0 (``lp``/``lq`` are finite on the grid), so the sum is bitwise
+    the one over every dose."""
+    k = lp.shape[1]
+    ny = ibuf[:k]
+    nq = ibuf[k : 2 * k]
+    used = ibuf[2 * k : 3 * k]
+    pl = ibuf[3 * k :]
+    pw = fbuf
+    for i in range(k):
+        ny[i] = 0
+        nq[i] = 0
     g_n, k = lp.shape
-    ny = np.zeros(k, dtype=np.int64)
-    nq = np.zeros(k, dtype=np.int64)
-    pl = np.empty(level.size, dtype=np.int64)
-    pw = np.empty(level.size)
     n_part = 0
     for i in range(level.size):
         if dlt[i] > 0:
@@ -128,11 +147,15 @@ def tite_estimate_nb(
             pw[n_part] = w[i]
             n_part += 1
     ll_inf = 0.0
+    n_used = 0
     for i in range(k):
         if ny[i] > 0:
             ll_inf += ny[i] * lp_inf[i]
         if nq[i] > 0:
             ll_inf += nq[i] * lq_inf[i]
+        if ny[i] > 0 or nq[i] > 0:
+            used[n_used] = i
+            n_used += 1
     for j in range(n_part):
         ll_inf += np.log1p(-pw[j] * np.exp(lp_inf[pl[j]]))
     # pooled part (log scale); the partially followed patients multiply the density by
@@ -142,19 +165,24 @@ def tite_estimate_nb(
     m = -1e300
     for g in range(g_n):
         s = 0.0
-        for i in range(k):
+        for u in range(n_used):
+            i = used[u]
             s += ny[i] * lp[g, i] + nq[i] * lq[g, i]
         ll[g] = s
         if s + logprior[g] > m:
             m = s + logprior[g]
     if n_part == 0:
         return posterior_mean_nb(ll, grid, logprior, tails, ll_inf)
-    ends = np.empty(2)
+    e0 = 0.0
+    e1 = 0.0
     for e, g in enumerate((0, g_n - 1)):
         prod = 1.0
         for j in range(n_part):
             prod *= 1.0 - pw[j] * pp[g, pl[j]]
-        ends[e] = ll[g] + np.log(prod)
+        if e == 0:
+            e0 = ll[g] + np.log(prod)
+        else:
+            e1 = ll[g] + np.log(prod)
     for g in range(g_n):
         v = ll[g] + logprior[g] - m
         if v <= -60.0:
@@ -164,7 +192,7 @@ def tite_estimate_nb(
         for j in range(n_part):
             prod *= 1.0 - pw[j] * pp[g, pl[j]]
         ll[g] = np.exp(v) * prod
-    return density_mean_nb(ll, grid, tails, m, ends[0], ends[1], ll_inf)
+    return density_mean_nb(ll, grid, tails, m, e0, e1, ll_inf)
 
 
 @njit(cache=True, nogil=True)
@@ -197,16 +225,26 @@ def tite_next_nb(
     ``new_dlt`` (a DLT observed since the last assignment) and ``no_escalation_after_dlt``
     the dose is not above ``last``."""
     w = tite_weights_nb(fu, dlt_obs, window, adaptive)
+    ibuf, fbuf = work_buffers(level.size, lp.shape[1])
     beta = tite_estimate_nb(
-        level, dlt_obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll
+        level, dlt_obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll, ibuf, fbuf
     )
     rec = crm_recommend_nb(beta, x, logistic, intercept, target)
+    return _restrict_nb(rec, new_dlt, last, no_skip, no_escalation_after_dlt), rec, beta
+
+
+@njit(cache=True, nogil=True)
+def _restrict_nb(
+    rec: int, new_dlt: bool, last: int, no_skip: bool, no_escalation_after_dlt: bool
+) -> int:
+    """The usual restrictions on the recommendation ``rec`` (0-based): not above ``last``
+    after a new DLT, not more than one level above it without skipping."""
     nxt = rec
     if no_escalation_after_dlt and new_dlt:
         nxt = min(nxt, last)
     if no_skip:
         nxt = min(nxt, last + 1)
-    return nxt, rec, beta
+    return nxt
 
 
 @njit(cache=True, nogil=True)
@@ -255,10 +293,16 @@ def simulate_tite_crm_nb(
     n_trials = u.shape[0]
     ll = np.empty(grid.size)
     n_max = max_patients
+    k = lp.shape[1]
     arr = np.empty(n_max)
     lev = np.empty(n_max, dtype=np.int64)
     y = np.empty(n_max, dtype=np.int64)
     tdlt = np.empty(n_max)
+    obs_buf = np.empty(n_max, dtype=np.int64)  # work buffers, reused at every arrival
+    fu_buf = np.empty(n_max)
+    w_buf = np.empty(n_max)
+    ibuf, fbuf = work_buffers(n_max, k)
+    full = np.ones(n_max)
     for t in range(n_trials):
         clock = 0.0
         d = start
@@ -269,8 +313,8 @@ def simulate_tite_crm_nb(
             clock += g
             arr[j] = clock
             if j > 0:
-                obs = np.empty(j, dtype=np.int64)
-                fu = np.empty(j)
+                obs = obs_buf[:j]
+                fu = fu_buf[:j]
                 new_dlt = False
                 for i in range(j):
                     el = clock - arr[i]
@@ -282,9 +326,14 @@ def simulate_tite_crm_nb(
                     else:
                         obs[i] = 0
                         fu[i] = min(el, window)
-                d, _, _ = tite_next_nb(
-                    lev[:j], obs, fu, new_dlt, lev[j - 1], window, adaptive, x, logistic,
-                    intercept, target, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll,
+                w = w_buf[:j]
+                tite_weights_into_nb(fu, obs, window, adaptive, w)
+                beta = tite_estimate_nb(
+                    lev[:j], obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll,
+                    ibuf, fbuf,
+                )  # fmt: skip
+                d = _restrict_nb(
+                    crm_recommend_nb(beta, x, logistic, intercept, target), new_dlt, lev[j - 1],
                     no_skip, no_escalation_after_dlt,
                 )  # fmt: skip
             lev[j] = d
@@ -295,9 +344,8 @@ def simulate_tite_crm_nb(
             cohort_dose[t, j] = d + 1
             cohort_size_out[t, j] = 1
             cohort_dlt[t, j] = y[j]
-        full = np.ones(n_max)
         beta = tite_estimate_nb(
-            lev, y, full, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll
+            lev, y, full, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll, ibuf, fbuf
         )
         final_beta[t] = beta
         selected[t] = crm_recommend_nb(beta, x, logistic, intercept, target) + 1

@@ -140,3 +140,20 @@ def check_target(target: float) -> float:
     if not (0.0 < t < 1.0):
         raise DesignError(f"must be in (0, 1), got {target!r}", field="target", value=target)
     return t
+
+
+class EfficacyToxicityDesign(Design):
+    """The properties every efficacy-toxicity design shares (BOIN12, Lin et al. 2020; EffTox,
+    Thall & Cook 2004): outcomes carry efficacy, the selection is an optimal biological dose,
+    and a simulation needs a sample size (both run a fixed maximum of cohorts)."""
+
+    @property
+    def efficacy(self) -> bool:
+        """True: an efficacy-toxicity design (its selection is an OBD)."""
+        return True
+
+    @property
+    def requires_sample_size(self) -> bool:
+        """True (BOIN12 escalates to ``stop_at_n``; ``efftox_simulate`` runs a fixed list of
+        cohorts)."""
+        return True

@@ -29,7 +29,13 @@ import numpy.typing as npt
 
 from il2sim.designs import _fast_boin12 as nb
 from il2sim.designs._interval import check_int, check_prob
-from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
+from il2sim.designs.base import (
+    Decision,
+    EfficacyToxicityDesign,
+    Fit,
+    Outcomes,
+    check_target,
+)
 from il2sim.designs.boin import lambdas
 from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
 from il2sim.errors import DesignError
@@ -42,7 +48,7 @@ REASONS = ("patients at a dose (n_stop)", "dose exploration", "de-escalate",
 
 
 @dataclass(frozen=True)
-class BOIN12(Design):
+class BOIN12(EfficacyToxicityDesign):
     """The BOIN12 design (module docstring); utilities in [0, 100] with u1 = 100, u4 = 0."""
 
     target: float
@@ -83,16 +89,6 @@ class BOIN12(Design):
     def name(self) -> str:
         """``"boin12"``."""
         return "boin12"
-
-    @property
-    def efficacy(self) -> bool:
-        """True: an efficacy-toxicity design (its selection is an OBD)."""
-        return True
-
-    @property
-    def requires_sample_size(self) -> bool:
-        """True (escalation: ``stop_at_n``)."""
-        return True
 
     def benchmark(self) -> float:
         """u_b = u_bar + (100 - u_bar) / 2 (default 70.5)."""

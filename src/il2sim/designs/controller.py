@@ -15,7 +15,9 @@ from the decision, and a follow-up window after the cohort's last patient before
 decision; ``duration_days`` is the time of the final decision.
 
 Kernel path: when the source is Bernoulli, no accrual is given and ``design.kernel()`` offers a
-kernel, chunks of trials run compiled (:mod:`il2sim.designs.kernels`); otherwise the generic loop.
+kernel, chunks of trials run compiled (:mod:`il2sim.designs.kernels`; the chunking, threads and
+uniform streams are :mod:`il2sim.designs._kernel_chunks`, which also assembles the generic
+loop's trials into the same table); otherwise the generic loop.
 
 Seeding (``seed`` an int or a ``SeedSequence`` root R): the generic loop gives trial ``i`` the
 child ``SeedSequence(R.entropy, spawn_key=R.spawn_key + (i,))`` (= ``R.spawn(n)[i]``) and its
@@ -35,18 +37,17 @@ caller's flag is used, so one Ctrl-C stops the whole command.  Progress is repor
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from il2sim._interrupt import StopFlag, interruptible, paced
+from il2sim._interrupt import StopFlag, interruptible
+from il2sim.designs._kernel_chunks import TrialRow, run_kernel, trial_row, trials_table
 from il2sim.designs.base import Decision, Design, Outcomes
 from il2sim.designs.kernels import HARD_CAP_COHORTS, Caps, Kernel
-from il2sim.designs.records import CohortLog, SimulatedTrials, Simulation, TrialRecord
+from il2sim.designs.records import CohortLog, Simulation, TrialRecord
 from il2sim.designs.sources import Accrual, BernoulliSource, PatientSource, fixed_gaps
 from il2sim.errors import DesignError
 
@@ -64,10 +65,6 @@ __all__ = [
 
 #: ``progress(done, total)``: trials finished so far out of those asked for.
 Progress = Callable[[int, int], None]
-
-#: Uniforms held in memory per kernel chunk (8 MB of doubles).
-_UNIFORM_BUDGET = 1 << 20
-_MAX_CHUNK_TRIALS = 50_000
 
 #: ``Decision.reason`` of a trial a Ctrl-C ended (``run_one(seed, stop)``).
 INTERRUPTED = "interrupted"
@@ -334,7 +331,7 @@ class TrialController:
         keep_records: bool,
     ) -> Simulation:
         k = self.design.n_doses
-        rows: list[tuple[int, Any, Any, bool, float, Any, Any, Any, Any, Any, Any]] = []
+        rows: list[TrialRow] = []
         records: list[TrialRecord] = []
         every = max(1, n // 200)
         try:
@@ -345,15 +342,7 @@ class TrialController:
                 lv = np.array([c.level for c in rec.cohorts], dtype=np.int64)
                 sz = np.array([c.size for c in rec.cohorts], dtype=np.int64)
                 yy = np.array([int(c.dlt.sum()) for c in rec.cohorts], dtype=np.int64)
-                o = rec.outcomes
-                ci = np.searchsorted(np.unique(o.cohort), o.cohort)
-                ef = o.efficacy()
-                ce = np.bincount(ci, weights=ef, minlength=lv.size).astype(np.int64)
-                cb = np.bincount(ci, weights=ef * o.dlt, minlength=lv.size).astype(np.int64)
-                rows.append(
-                    (rec.selected or 0, o.n_per_dose(k), o.dlt_per_dose(k), rec.capped,
-                     rec.duration_days, lv, sz, yy, o.eff_per_dose(k), ce, cb)
-                )  # fmt: skip
+                rows.append(trial_row(rec, k, lv, sz, yy))
                 if keep_records:
                     records.append(rec)
                 if progress is not None and (len(rows) % every == 0 or len(rows) == n):
@@ -361,24 +350,8 @@ class TrialController:
         except KeyboardInterrupt:
             if not rows:
                 raise
-        done = len(rows)
-        width = max((r[5].size for r in rows), default=0)
-        eff = bool(getattr(self.design, "efficacy", False))
-        tab = SimulatedTrials.empty(done, k, width, efficacy=eff)
-        for t, (sel, npd, ypd, capped, dur, lv, sz, yy, ef, ce, cb) in enumerate(rows):
-            if tab.eff_per_dose is not None and tab.cohort_eff is not None:
-                tab.eff_per_dose[t] = ef
-                tab.cohort_eff[t, : ce.size] = ce
-                tab.cohort_both[t, : cb.size] = cb  # type: ignore[index]
-            tab.selected[t] = sel
-            tab.n_per_dose[t] = npd
-            tab.dlt_per_dose[t] = ypd
-            tab.capped[t] = capped
-            tab.duration_days[t] = dur
-            tab.cohort_dose[t, : lv.size] = lv
-            tab.cohort_size[t, : sz.size] = sz
-            tab.cohort_dlt[t, : yy.size] = yy
-        return Simulation(tab.frozen(), n, done < n, False, {}, tuple(records))
+        tab = trials_table(rows, k, bool(getattr(self.design, "efficacy", False)))
+        return Simulation(tab.frozen(), n, len(rows) < n, False, {}, tuple(records))
 
     def _run_kernel(
         self,
@@ -388,75 +361,8 @@ class TrialController:
         progress: Progress | None,
         flag: StopFlag,
     ) -> Simulation:
-        truth = self.source.truth()
-        assert truth is not None
-        caps = self.caps
-        width = int(kern.patient_slots(caps))
-        out = SimulatedTrials.empty(
-            n, self.design.n_doses, kern.cohort_slots(caps), kern.detail_names,
-            efficacy=bool(getattr(self.design, "efficacy", False)),
-        )
-        chunk = self.chunk_trials or max(
-            1, min(_MAX_CHUNK_TRIALS, _UNIFORM_BUDGET // max(width, 1))
-        )
-        bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
-
-        extra: dict[str, Any] = {}
-        if getattr(self.design, "efficacy", False):  # efficacy-toxicity kernels (BOIN12)
-            extra["truth_eff"] = np.asarray(self.source.eff_probabilities, dtype=float)  # type: ignore[attr-defined]
-
-        def job(lo: int, hi: int) -> None:
-            bits = np.random.PCG64(root)
-            bits.advance(lo * width)
-            u = np.random.Generator(bits).random((hi - lo, width))
-            kern.run(truth, u, caps, out.rows(lo, hi), **extra)
-
-        done = 0
-        try:
-            if self.workers == 1:  # time-sized chunks: the flag is checked about every second
-                sized = bounds if self.chunk_trials else paced(n, first=1, most=chunk)
-                for lo, hi in sized:
-                    if flag.is_set():
-                        break
-                    job(lo, hi)
-                    done = hi
-                    if progress is not None:
-                        progress(done, n)
-            else:
-                done = self._threaded(job, bounds, n, progress, flag)
-        except KeyboardInterrupt:
-            if done == 0:
-                raise
-        part = out.rows(0, done) if done < n else out
-        return Simulation(part.frozen(), n, done < n, True, kern.summary_details(part))
-
-    def _threaded(
-        self,
-        job: Callable[[int, int], None],
-        bounds: list[tuple[int, int]],
-        n: int,
-        progress: Progress | None,
-        flag: StopFlag,
-    ) -> int:
-        """Kernel chunks on ``workers`` threads, finished in order; returns trials done."""
-        done = 0
-        with ThreadPoolExecutor(max_workers=self.workers) as ex:
-            todo = iter(bounds)
-            pending: deque[tuple[int, Future[None]]] = deque()
-
-            def fill() -> None:
-                while len(pending) < 2 * self.workers and not flag.is_set():
-                    b = next(todo, None)
-                    if b is None:
-                        return
-                    pending.append((b[1], ex.submit(job, *b)))
-
-            fill()
-            while pending:
-                hi, fut = pending.popleft()
-                fut.result()
-                done = hi
-                if progress is not None:
-                    progress(done, n)
-                fill()
-        return done
+        """Chunks of compiled trials (:func:`il2sim.designs._kernel_chunks.run_kernel`)."""
+        return run_kernel(
+            kern, self.design, self.source, self.caps, n, root, progress, flag,
+            self.chunk_trials, self.workers,
+        )  # fmt: skip

@@ -33,7 +33,13 @@ from scipy.optimize import brentq
 
 from il2sim.designs._efftox_post import Posterior, cell_counts, posterior
 from il2sim.designs._interval import check_int, check_prob
-from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
+from il2sim.designs.base import (
+    Decision,
+    EfficacyToxicityDesign,
+    Fit,
+    Outcomes,
+    check_target,
+)
 from il2sim.errors import DesignError
 
 __all__ = ["EffTox", "EffToxFit", "efftox_solve_p", "efftox_utility"]
@@ -80,7 +86,7 @@ def _floats(name: str, v: Any, n: int, positive: bool = False) -> tuple[float, .
 
 
 @dataclass(frozen=True)
-class EffTox(Design):
+class EffTox(EfficacyToxicityDesign):
     """The EffTox design (module docstring).  ``target`` = toxicity hurdle (0.3),
     ``target_eff`` = efficacy hurdle (0.5)."""
 
@@ -130,16 +136,6 @@ class EffTox(Design):
     def name(self) -> str:
         """``"efftox"``."""
         return "efftox"
-
-    @property
-    def efficacy(self) -> bool:
-        """True: an efficacy-toxicity design (its selection is an OBD)."""
-        return True
-
-    @property
-    def requires_sample_size(self) -> bool:
-        """True (``efftox_simulate`` runs a fixed list of cohorts)."""
-        return True
 
     @functools.cached_property
     def p(self) -> float:

@@ -38,6 +38,7 @@ from il2sim.designs._fast_tite import (
     tite_next_nb,
     tite_weights_nb,
     tox_day_nb,
+    work_buffers,
 )
 from il2sim.designs.base import Decision, Fit, Outcomes
 from il2sim.designs.crm import CRM
@@ -226,10 +227,11 @@ class TITECRMFit(Fit):
         """Posterior mean of beta (dfcrm ``titecrm`` ``estimate``)."""
         g, pp = _tables(self.design)
         lev, _ = self._data()
+        ibuf, fbuf = work_buffers(lev.size, g.lp.shape[1])
         return float(
             tite_estimate_nb(
                 lev, self.outcomes.dlt, self.weights(), g.grid, g.lp, g.lq, pp, g.logprior,
-                g.tails, g.lp_inf, g.lq_inf, np.empty(g.grid.size),
+                g.tails, g.lp_inf, g.lq_inf, np.empty(g.grid.size), ibuf, fbuf,
             )
         )  # fmt: skip
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +46,21 @@ class PostOptions:
     conditional_min: int | None = 100
     lmcmc: int = 50
     rmcmc: float = 0.05
+    #: 95% intervals: "wald" (Louis' information), "auto" (profile likelihood for the typical
+    #: value and SD of random effects with eta shrinkage > 30% and where there is no Wald
+    #: interval, Wald elsewhere), "check" (Wald where the profile confirms it at both bounds)
+    #: or "profile" (every typical value and SD); :mod:`il2sim.fit.profile`
+    intervals: str = "wald"
+    #: importance draws per subject of the profile likelihood
+    profile_draws: int = 200
 
     def __post_init__(self) -> None:
+        if self.intervals not in ("wald", "auto", "check", "profile"):
+            raise InputError(f"must be wald|auto|check|profile, got {self.intervals!r}",
+                             field="intervals", value=self.intervals)
+        if not isinstance(self.profile_draws, int) or self.profile_draws < 20:
+            raise InputError(f"must be an integer >= 20, got {self.profile_draws!r}",
+                             field="profile_draws", value=self.profile_draws)
         for name in ("n_conditional", "n_is", "lmcmc"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 2:
@@ -117,8 +130,64 @@ def fit(
     mode = conditional_modes(problem, st.mu, omega, st.ab, cond.best, post.map_iter, progress)
     ll, ll_se = importance_ll(problem, st.mu, omega, st.ab, cond, post.n_is, opts.seed,
                               progress=progress)
-    return _assemble(problem, st, cond, omega, mode, ll, ll_se, opts, post, time.perf_counter() - t0)
+    res = _assemble(problem, st, cond, omega, mode, ll, ll_se, opts, post,
+                    time.perf_counter() - t0)
+    if post.intervals != "wald":
+        res = _with_profile(problem, res, st, cond, post, opts.seed, progress)
+        res = replace(res, elapsed_s=time.perf_counter() - t0)
+    return res
 
+
+def _with_profile(problem: Problem, res: FitResult, st: object, cond: object,
+                  post: PostOptions, seed: int, progress: Progress | None) -> FitResult:
+    """``res`` with the intervals of ``post.intervals`` (:mod:`il2sim.fit.profile`)."""
+    from il2sim.fit.posthoc import Conditional
+    from il2sim.fit.profile import profile_intervals
+    from il2sim.fit.saem import SaemState
+
+    assert isinstance(st, SaemState) and isinstance(cond, Conditional)
+    if not problem.rmask.all():
+        return replace(res, notes=(*res.notes, "profile-likelihood intervals need a random "
+                                   "effect on every parameter: Wald intervals"))
+    wald: dict[str, tuple[float, float]] = {n: p.ci95 for n, p in res.parameters.items()}
+    for n, o in res.omega.items():
+        lo, hi = o["ci95"]
+        wald[f"omega_{n}"] = (float(lo), float(hi))
+    c0 = time.process_time()
+    try:
+        iv = profile_intervals(problem, st.mu, res.omega_matrix, st.ab, cond.mean, cond.cov,
+                               wald, mode=post.intervals, n_draws=post.profile_draws, seed=seed,
+                               shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress)
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError, OverflowError) as exc:
+        return replace(res, notes=(*res.notes, "profile-likelihood intervals failed "
+                                   f"({type(exc).__name__}: {exc}): Wald intervals"))
+    cpu = time.process_time() - c0
+    params = {n: replace(p, ci95=(iv[n].lo, iv[n].hi), ci_method=iv[n].method,
+                         profile_mle=iv[n].mle) for n, p in res.parameters.items()}
+    omega = {}
+    for n, o in res.omega.items():
+        q = iv[f"omega_{n}"]
+        omega[n] = {**o, "ci95": [q.lo, q.hi], "ci_method": q.method, "profile_mle": q.mle}
+    n_prof = sum(v.method == "profile" for v in iv.values())
+    ess = min((v.ess_min for v in iv.values() if math.isfinite(v.ess_min)), default=math.nan)
+    notes = [f"95% intervals: profile likelihood (importance sampling, {post.profile_draws} "
+             f"draws per subject) for {n_prof} of {len(iv)} typical values and SDs, Wald where "
+             f"the profile confirms it ({cpu:.0f} CPU-s; smallest effective sample size of "
+             f"a subject at a bound {ess:.1f})"]
+    notes += [f"{k}: {v.note}" for k, v in iv.items() if v.method == "profile" and v.note]
+    for n, p in params.items():
+        if p.ci_method == "profile" and not p.ci95[0] <= p.estimate <= p.ci95[1]:
+            notes.append(f"the SAEM estimate of {n} ({p.estimate:.4g}) lies outside its profile-"
+                         f"likelihood interval: the importance-sampling likelihood is highest at "
+                         f"{p.profile_mle:.4g}")
+    opts = dict(res.options)
+    opts["intervals"] = {"method": post.intervals, "draws": post.profile_draws,
+                         "cpu_s": cpu, "ess_min": ess}
+    return replace(res, parameters=params, omega=omega, notes=(*res.notes, *notes),
+                   options=opts)
+
+
+_Z975 = 1.959963984540054
 
 #: A random effect is flagged as poorly identified when its eta shrinkage exceeds this (%),
 #: its SD's relative SE exceeds :data:`MAX_OMEGA_RSE`, or its SE is not available.  Savic &
@@ -143,7 +212,8 @@ def _poorly_identified(sd: float, se: float, shrinkage_pct: float) -> str:
 
 
 def _cov_without_flat_sds(problem: Problem, lay: object, info: np.ndarray, omega: np.ndarray,
-                          mode: np.ndarray, mu: np.ndarray, notes: list[str]) -> np.ndarray:
+                          mode: np.ndarray, mu: np.ndarray, notes: list[str],
+                          held: list[str] | None = None) -> np.ndarray:
     """Covariance when the information is not positive definite: the rows of SDs whose
     random effect shrank past :data:`MAX_SHRINKAGE_PCT` (a variance collapsing towards 0
     makes the information singular in its direction) are removed and the rest inverted,
@@ -169,9 +239,12 @@ def _cov_without_flat_sds(problem: Problem, lay: object, info: np.ndarray, omega
             cov = np.full_like(info, np.nan)
             cov[np.ix_(keep, keep)] = np.linalg.inv(sub)
             names = ", ".join(problem.spec.param_names[k] for k in flat)
+            if held is not None:
+                held.extend(problem.spec.param_names[k] for k in flat)
             notes.append("the Fisher information is singular in the direction of the "
                          f"between-patient SD of {names} (it shrank towards 0): the other "
-                         "standard errors hold it at its estimate")
+                         "standard errors hold it at its estimate, so they and their Wald "
+                         "intervals are conditional on it")
             return cov
         except np.linalg.LinAlgError:
             pass
@@ -191,6 +264,7 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
     lay = cond.layout
     notes: list[str] = list(data.notes)
     info = cond.info
+    held: list[str] = []
     bad = ~np.isfinite(info).all(axis=1)
     info = np.where(np.isfinite(info), info, 0.0)
     info[bad, bad] = np.where(info[bad, bad] > 0, info[bad, bad], 1e-300)
@@ -200,7 +274,7 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
         cov_ok = False
-        cov = _cov_without_flat_sds(problem, lay, info, omega, mode, st.mu, notes)
+        cov = _cov_without_flat_sds(problem, lay, info, omega, mode, st.mu, notes, held)
     se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     se_of = dict(zip(lay.names, se, strict=True))
     params: dict[str, ParameterEstimate] = {}
@@ -209,10 +283,13 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         params[name] = ParameterEstimate(
             name, math.exp(mu), math.exp(mu) * s, lognormal_ci(mu, s), float(spec.initial[k]),
             spec.units.get(name, ""), mu, s,
+            se_conditional_on=tuple(f"omega_{h}" for h in held),
         )
     sd = np.sqrt(np.maximum(np.diag(omega), 0.0))
     om_out = {
-        n: {"sd": float(sd[k]), "se": float(se_of[f"omega_{n}"]), "cv_pct": cv_pct(float(sd[k]))}
+        n: {"sd": float(sd[k]), "se": float(se_of[f"omega_{n}"]), "cv_pct": cv_pct(float(sd[k])),
+            "ci95": [float(sd[k] - _Z975 * se_of[f"omega_{n}"]),
+                     float(sd[k] + _Z975 * se_of[f"omega_{n}"])], "ci_method": "wald"}
         for k, n in enumerate(spec.param_names) if problem.rmask[k]
     }
     corr = {
@@ -236,7 +313,7 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
     shr_eta = {n: float(100.0 * (1.0 - np.std(eta[:, k], ddof=1) / sd[k])) if sd[k] > 0 else math.nan
                for k, n in enumerate(spec.param_names) if problem.rmask[k]}
     for n, o in om_out.items():
-        why = _poorly_identified(o["sd"], o["se"], shr_eta[n])
+        why = _poorly_identified(float(o["sd"]), float(o["se"]), shr_eta[n])  # type: ignore[arg-type]
         o["identified"] = not why
         if why:
             notes.append(f"the between-patient SD of {n} is poorly identified by these data "
@@ -259,4 +336,5 @@ def _assemble(problem: Problem, st: object, cond: object, omega: np.ndarray, mod
         history=np.array(st.history), history_names=tuple(hist_names), elapsed_s=elapsed,
         seed=opts.seed, options={"saem": asdict(opts), "post": asdict(post),
                                  "conditional_sweeps": cond.n_draws}, notes=tuple(notes),
+        ebe_cov=cond.cov,
     )

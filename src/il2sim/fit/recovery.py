@@ -36,12 +36,15 @@ TOY_TIMES_H: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 12.0, 24.0, 36.0)
 
 
 def toy_oral_dataset(seed: int, n: int = 40, b: float = 0.15, lloq: float = 0.8,
-                     dose_mg: float = 320.0) -> tuple[FitData, OneCompartmentOral]:
-    """One simulated oral study (proportional error ``b``, values below ``lloq`` censored)."""
+                     dose_mg: float = 320.0, omega: Mapping[str, float] | None = None,
+                     ) -> tuple[FitData, OneCompartmentOral]:
+    """One simulated oral study (proportional error ``b``, values below ``lloq`` censored;
+    between-subject SDs ``omega``, default :data:`TOY_OMEGA`)."""
     rng = np.random.default_rng([seed, 101])
     names = ("ka", "V", "CL")
+    om = {**TOY_OMEGA, **dict(omega or {})}
     phi = np.log([TOY_TRUTH[k] for k in names]) + rng.standard_normal((n, 3)) * np.array(
-        [TOY_OMEGA[k] for k in names])
+        [om[k] for k in names])
     t = np.tile(np.array(TOY_TIMES_H), n)
     subj = np.repeat(np.arange(n), len(TOY_TIMES_H))
     tmp = from_long(subj.astype(str), t, np.ones_like(t), type_names=("conc",))

@@ -69,13 +69,15 @@ def render_fit_html(result: FitResult, data: FitData, data_label: str,
     from il2sim._version import __version__
 
     ptab = _Table(("parameter", "unit", "estimate", "SE", "RSE %", "95% CI low", "95% CI high",
-                   "initial"),
+                   "CI method", "initial"),
                   tuple((n, p.unit, p.estimate, p.se, p.to_dict()["rse_pct"], p.ci95[0], p.ci95[1],
-                         p.initial) for n, p in result.parameters.items()))
+                         p.ci_method, p.initial) for n, p in result.parameters.items()))
     shr = result.shrinkage.get("eta", {})
-    otab = _Table(("random effect", "SD (log scale)", "SE", "CV %", "eta shrinkage %"),
-                  tuple((n, v["sd"], v["se"], v["cv_pct"], shr.get(n)) for n, v in
-                        result.omega.items()))
+    otab = _Table(("random effect", "SD (log scale)", "SE", "95% CI low", "95% CI high",
+                   "CI method", "identified", "CV %", "eta shrinkage %"),
+                  tuple((n, v["sd"], v["se"], *(v.get("ci95") or (math.nan, math.nan)),
+                         v.get("ci_method", "wald"), str(v.get("identified", "")), v["cv_pct"],
+                         shr.get(n)) for n, v in result.omega.items()))
     eps = result.shrinkage.get("epsilon", {})
     rtab = _Table(("observation", "unit", "error model", "a", "SE a", "b", "SE b",
                    "epsilon shrinkage %"),

@@ -31,12 +31,26 @@ class ParameterEstimate:
     unit: str = ""
     mu: float = 0.0
     se_mu: float = math.nan
+    #: "wald" (``exp(mu -+ 1.96 se)``) or "profile" (profile likelihood,
+    #: :mod:`il2sim.fit.profile`)
+    ci_method: str = "wald"
+    #: random-effect SDs held at their estimates in the information the SE comes from
+    #: (the SE and a Wald interval are conditional on them)
+    se_conditional_on: tuple[str, ...] = ()
+    #: maximiser of the importance-sampling likelihood (the profile's centre; nan if none)
+    profile_mle: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (CLI contract keys first)."""
         rse = 100.0 * self.se_mu if math.isfinite(self.se_mu) else math.nan
-        return {"estimate": self.estimate, "se": self.se, "ci95": list(self.ci95),
-                "initial": self.initial, "unit": self.unit, "rse_pct": rse}
+        out = {"estimate": self.estimate, "se": self.se, "ci95": list(self.ci95),
+               "initial": self.initial, "unit": self.unit, "rse_pct": rse,
+               "ci_method": self.ci_method}
+        if self.se_conditional_on:
+            out["se_conditional_on"] = list(self.se_conditional_on)
+        if math.isfinite(self.profile_mle):
+            out["profile_mle"] = self.profile_mle
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +71,7 @@ class FitResult:
     n_observations: int
     n_censored: int
     parameters: Mapping[str, ParameterEstimate]
-    omega: Mapping[str, Mapping[str, float]]
+    omega: Mapping[str, Mapping[str, Any]]
     correlations: Mapping[str, Mapping[str, float]]
     residual: Mapping[str, Mapping[str, Any]]
     shrinkage: Mapping[str, Mapping[str, float]]
@@ -82,6 +96,9 @@ class FitResult:
     seed: int
     options: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: (N, K, K) conditional covariances of ``phi`` (the MCMC of the conditional phase):
+    #: with ``ebe_mean`` the importance-sampling proposal of the profile likelihood.
+    ebe_cov: FloatArray | None = None
 
     @property
     def aic(self) -> float:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from il2sim import checks
 from il2sim.errors import InputError
 from il2sim.fit.sensitivity import (
     Il2simOutputs,
@@ -17,6 +18,7 @@ from il2sim.fit.sensitivity import (
     morris,
     sobol,
 )
+from il2sim.limits import check as check_limit
 from il2sim.model.parameters import Parameters, load_parameters
 
 __all__ = ["DEFAULT_SENSITIVITY_PARAMS", "default_sensitivity_params", "run_sensitivity"]
@@ -55,8 +57,8 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
     if m not in ("sobol", "morris"):
         raise InputError(f"must be sobol or morris, got {method!r}", field="method", value=method)
     parse_spec(regimen)  # bad regimen -> InputError before any work
-    if parameters is not None and not Path(parameters).is_file():
-        raise InputError(f"no such file: {parameters!r}", field="parameters", value=parameters)
+    if parameters is not None:
+        checks.input_file(parameters, "parameters")  # also names the OS cannot take
     base = load_parameters(parameters) if parameters else load_parameters()
     names = default_sensitivity_params(base) if not params else tuple(
         t.strip() for t in params.split(",") if t.strip())
@@ -70,6 +72,9 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
                              value=nm)
         hit = _CI.search(base.spec(nm).source)
         bounds.append((float(hit.group(1)), float(hit.group(2))) if hit else (v / factor, v * factor))
+    extra = 2 if m == "sobol" else 1  # model evaluations: N x (D + 2) or N x (D + 1)
+    check_limit("model_evaluations", n * (len(names) + extra),
+                f"--n {n} x ({len(names)} parameters + {extra})", field="n")  # fmt: skip
     fn = Il2simOutputs(regimen, tuple(names), parameters)
     run = sobol if m == "sobol" else morris
     res = run(fn, names, bounds, il2sim_outputs(), n=n, seed=seed, scale=["log"] * len(names),

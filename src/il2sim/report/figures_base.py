@@ -124,6 +124,14 @@ def _legend_below(fig: Figure, axes: Any, ncol: int = 4) -> None:
         fig.tight_layout(rect=(0, 0.06 + 0.045 * ((len(seen) - 1) // ncol), 1, 1))
 
 
+def _reference_line(ax: Any, value: float, label: str, color: str = "k", lw: float | None = 1.2) -> None:
+    """A published value as a dotted horizontal line (``label`` names its source)."""
+    style: dict[str, Any] = {"color": color, "ls": ":"}
+    if lw is not None:
+        style["lw"] = lw
+    ax.axhline(value, label=label, **style)
+
+
 def _dodge(k: int, n: int, width: float) -> float:
     """Horizontal offset of series ``k`` of ``n`` so error bars do not overlap."""
     return (k - (n - 1) / 2) * width

@@ -21,6 +21,7 @@ from il2sim.report.figures_base import (
     _levels,
     _literal_text,
     _plt,
+    _reference_line,
     normalise_reference,
 )
 
@@ -57,13 +58,9 @@ def plot_escalation(result: AnalysisResult, reference: Mapping[str, Any] | None 
     if mtd is not None:
         ax.axhline(mtd, color="tab:green", ls="--", lw=1.2, label=f"MTD selected ({mtd:g})")
     if ref.get("mtd_miu_per_m2") is not None:
-        ax.axhline(
-            float(ref["mtd_miu_per_m2"]),
-            color="k",
-            ls=":",
-            lw=1.2,
-            label=f"MTD reported, {ref.get('source', 'reference')} ({float(ref['mtd_miu_per_m2']):g})",
-        )
+        reported = float(ref["mtd_miu_per_m2"])
+        source = ref.get("source", "reference")
+        _reference_line(ax, reported, f"MTD reported, {source} ({reported:g})")
     ax.set_yticks(list(result.dose_levels_miu_per_m2))
     ax.set_xlabel("patient (enrolment order)")
     ax.set_ylabel("dose (MIU/m²/day)")
@@ -109,13 +106,8 @@ def plot_pk(result: AnalysisResult, reference: Mapping[str, Any] | None = None) 
         ax.set_ylabel("serum IL-2 (pM)")
         ax.grid(alpha=0.3)
         if ref.get("il2_peak_limit_pm") is not None:
-            ax.axhline(
-                float(ref["il2_peak_limit_pm"]),
-                color="k",
-                ls=":",
-                lw=1.2,
-                label=f"reported peak bound, {ref.get('source', 'reference')}",
-            )
+            source = ref.get("source", "reference")
+            _reference_line(ax, float(ref["il2_peak_limit_pm"]), f"reported peak bound, {source}")
     _legend_below(fig, axes)
     return fig
 

@@ -15,6 +15,7 @@ from il2sim.report.figures_base import (
     _levels,
     _literal_text,
     _plt,
+    _reference_line,
     normalise_reference,
 )
 
@@ -118,12 +119,9 @@ def plot_antibodies(
             )
     if ref.get("antibody_positive"):
         k_pos, n_all = ref["antibody_positive"]
-        ax.axhline(
-            100.0 * k_pos / n_all,
-            color="tab:red",
-            ls=":",
-            label=f"reported {k_pos}/{n_all}, {ref.get('source', 'reference')}",
-        )
+        source = ref.get("source", "reference")
+        label = f"reported {k_pos}/{n_all}, {source}"
+        _reference_line(ax, 100.0 * k_pos / n_all, label, color="tab:red", lw=None)
     ax.set_xticks(x)
     ax.set_xticklabels(labels)
     ax.set_xlabel("dose (MIU/m²/day)")

@@ -42,20 +42,19 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+#: The fields of a row as stored, in the order of the hashed payload and of :func:`audit_dict`.
+_FIELDS = ("id", "at", "actor", "action", "entity", "entity_id", "trial_id")
+
+
+def _fields(row: AuditRow, before: Any, after: Any) -> dict[str, Any]:
+    out = {name: getattr(row, name) for name in _FIELDS}
+    out.update(before=before, after=after, prev_hash=row.prev_hash)
+    return out
+
+
 def row_hash(row: AuditRow) -> str:
     """The hash that ``row`` should carry, from its stored fields and ``prev_hash``."""
-    payload = {
-        "id": row.id,
-        "at": row.at,
-        "actor": row.actor,
-        "action": row.action,
-        "entity": row.entity,
-        "entity_id": row.entity_id,
-        "trial_id": row.trial_id,
-        "before": row.before_json,
-        "after": row.after_json,
-        "prev_hash": row.prev_hash,
-    }
+    payload = _fields(row, row.before_json, row.after_json)
     return hashlib.sha256(canonical(payload).encode("utf-8")).hexdigest()
 
 
@@ -97,19 +96,9 @@ def append(
 
 def audit_dict(row: AuditRow) -> dict[str, Any]:
     """JSON-ready form of a row (before/after decoded)."""
-    return {
-        "id": row.id,
-        "at": row.at,
-        "actor": row.actor,
-        "action": row.action,
-        "entity": row.entity,
-        "entity_id": row.entity_id,
-        "trial_id": row.trial_id,
-        "before": json.loads(row.before_json),
-        "after": json.loads(row.after_json),
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
-    }
+    out = _fields(row, json.loads(row.before_json), json.loads(row.after_json))
+    out["hash"] = row.hash
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from il2sim import checks
 from il2sim.errors import InputError
 
 __all__ = ["DEFAULT_HOST", "ServeConfig", "default_db_url", "is_loopback_host", "normalise_db_url"]
@@ -48,6 +49,7 @@ def normalise_db_url(url: str) -> str:
     if "\x00" in u:
         raise InputError("a database URL must not contain a NUL byte", field="db", value=url)
     if "://" not in u:
+        checks.path_name(u, "db")  # a name the OS cannot take (found by make fuzz)
         try:
             return f"sqlite:///{Path(u).expanduser().resolve()}"
         except (RuntimeError, OSError) as exc:  # '~user' unknown, a name too long, ...
@@ -119,7 +121,7 @@ class ServeConfig:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise InputError("give both --tls-cert and --tls-key", field="tls_cert")
         for name, p in (("tls_cert", self.tls_cert), ("tls_key", self.tls_key)):
-            if p is not None and not p.is_file():
+            if p is not None and not checks.path_name(p, name).is_file():
                 raise InputError(f"no such file: {p}", field=name, value=str(p))
         if self.tls_cert is not None and self.behind_tls_proxy:
             raise InputError("give TLS files or --behind-tls-proxy, not both", field="tls_cert")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,37 +56,6 @@ class SweepRun:
             "elapsed_s": self.elapsed_s,
             "executor": self.executor,
         }
-
-
-@contextmanager
-def _progress(enabled: bool, total: int, done: int) -> Iterator[Any]:
-    """A rich progress bar on stderr (chunks done, time left), or a no-op callback."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(
-        TextColumn("sweep chunks"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    with bar:
-        task = bar.add_task("sweep", total=total, completed=done)
-        yield lambda: bar.advance(task)
 
 
 @contextmanager
@@ -193,7 +162,7 @@ def run_sweep(
     scheduler: str | None = None,
     dashboard: bool = False,
     processes: bool = True,
-    progress: bool = False,
+    progress: Callable[[int, int], None] | None = None,
     max_chunks: int | None = None,
 ) -> SweepRun:
     """Run every chunk of ``grid`` not yet in the store at ``out``.
@@ -202,6 +171,8 @@ def run_sweep(
     or threads with ``processes=False``) on 127.0.0.1, no dashboard unless ``dashboard``;
     ``scheduler``: ``tcp://HOST:PORT`` of an existing Dask scheduler; neither: run in this
     process.  ``max_chunks`` stops after that many new chunks (for staged runs).
+    ``progress(done, total)``: chunks in the store after each one (the library draws nothing;
+    ``il2sim sweep run`` shows it as a bar).
     """
     get_runner(grid.kind)  # fail fast on an unknown kind
     if workers is not None and int(workers) < 1:
@@ -229,7 +200,13 @@ def run_sweep(
     ran = 0
     interrupted = False
     executor = "in-process" if workers is None and scheduler is None else "dask"
-    with interruptible() as stop, _progress(progress, grid.n_tasks, already) as advance:
+
+    def advance() -> None:
+        if progress is not None:
+            progress(already + ran, grid.n_tasks)
+
+    advance()
+    with interruptible() as stop:
         if executor == "in-process":
             for pt, c in tasks:
                 if stop:

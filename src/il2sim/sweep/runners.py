@@ -11,7 +11,8 @@ Kinds: ``design`` (operating characteristics of a dose-finding design, via
 :func:`il2sim.designs.registry.build_design` and
 :func:`il2sim.designs.simulate.simulate_trials`), ``simulate`` (virtual-patient summaries via
 :func:`il2sim.simulate.simulate`) and ``trial`` (whole simulated trials via
-:mod:`il2sim.trial`).  Model/trial modules are imported only when their kind runs.
+:mod:`il2sim.trial`) and ``regimen`` (one candidate of ``il2sim optimise``,
+:mod:`il2sim.trial.regimens`).  Model/trial modules are imported only when their kind runs.
 """
 
 from __future__ import annotations
@@ -189,11 +190,33 @@ def run_trial(params: Mapping[str, Any], n: int, seed: np.random.SeedSequence) -
     return {key: float(v) for key, v in out.items()}
 
 
+def run_regimen(
+    params: Mapping[str, Any], n: int, seed: np.random.SeedSequence
+) -> dict[str, float]:
+    """One candidate regimen of ``il2sim optimise``: P(efficacy) and P(DLT) of ``n`` virtual
+    patients via :func:`il2sim.trial.regimens.evaluate_regimen`.
+
+    Parameters: ``regimen`` (text spec), ``efficacy`` (definition), ``population_seed`` (the
+    patients' seed, shared by every regimen of a search; default: drawn from the chunk seed),
+    ``horizon_day``, ``n_boot``, ``boot_seed``.  Metrics: ``RegimenEvaluation.metrics()``.
+    """
+    from il2sim.trial.regimens import evaluate_regimen
+
+    opts = dict(params)
+    pop_seed = opts.pop("population_seed", None)
+    ev = evaluate_regimen(
+        str(opts.pop("regimen")), int(n), seed_int(seed) if pop_seed is None else int(pop_seed),
+        str(opts.pop("efficacy")), **opts,
+    )  # fmt: skip
+    return ev.metrics()
+
+
 #: Registry of runner kinds.
 RUNNERS: dict[str, Runner] = {
     "design": run_design,
     "simulate": run_simulate,
     "trial": run_trial,
+    "regimen": run_regimen,
 }
 
 
@@ -251,6 +274,15 @@ def check_point(kind: str, params: Mapping[str, Any]) -> None:
             raise InputError(f"must be true or false, got {neutralising!r}", field="neutralising")
         opts.setdefault("n_doses", len(doses))
         build_design(name, **opts)
+    elif kind == "regimen":
+        from il2sim.regimen.spec import parse_spec
+        from il2sim.trial.efficacy import parse_efficacy
+
+        for key in ("regimen", "efficacy"):
+            if not isinstance(opts.get(key), str):
+                raise InputError(f"needs a text, got {opts.get(key)!r}", field=key)
+        parse_spec(str(opts["regimen"]))
+        parse_efficacy(str(opts["efficacy"]))
     else:
         get_runner(kind)
 

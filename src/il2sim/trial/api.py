@@ -17,6 +17,7 @@ from typing import Any
 from il2sim._files import write_atomic
 from il2sim._json import to_jsonable
 from il2sim.designs import Design
+from il2sim.trial.efficacy import EfficacyDefinition
 from il2sim.trial.replicates import Pools, ReplicateResults, build_pools, run_replicates
 from il2sim.trial.run import DEFAULT_MAX_PATIENTS, Trial, run_trial
 from il2sim.trial.schedule import DoseModification, Schedule
@@ -56,6 +57,7 @@ def conduct_trial(
     max_patients: int = DEFAULT_MAX_PATIENTS,
     writer: TrialWriter | None = None,
     parameters: Any = None,
+    efficacy: EfficacyDefinition | None = None,
 ) -> TrialOutput:
     """Run one in-silico trial (:func:`il2sim.trial.run_trial`) and write its datasets into
     ``out_dir`` with ``writer`` (None: nothing is written)."""
@@ -65,6 +67,7 @@ def conduct_trial(
     trial = run_trial(
         design, doses_miu_per_m2, seed, schedule=schedule, modification=modification,
         neutralising=neutralising, max_patients=max_patients, parameters=parameters,
+        efficacy=efficacy,
     )  # fmt: skip
     files = () if writer is None else tuple(writer(trial, Path(out_dir)))
     return TrialOutput(trial, Path(out_dir), files)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ from il2sim.toxicity import (
     score_thresholds,
 )
 from il2sim.toxicity.exposure import EXPOSURE_SOLVER
+from il2sim.trial.efficacy import EfficacyDefinition
 from il2sim.trial.schedule import DoseModification, Schedule
 
 __all__ = [
@@ -91,6 +93,9 @@ class CohortResult:
     ``dlt_prob`` (P,): closed-form DLT probability given the unmodified exposure;
     ``dose_scale`` (P, D): fraction of the assigned dose given each day (EX);
     ``ada_onset_day`` (P,): model day of antibody onset (inf = none).
+    ``efficacy_value`` (P,): the efficacy endpoint's quantity (:mod:`il2sim.trial.efficacy`,
+    true model values, after any dose modification) and ``responder`` (P,) whether it meets
+    the definition; both None when the trial has no efficacy definition.
     """
 
     dose_miu_per_m2: float
@@ -109,6 +114,8 @@ class CohortResult:
     #: T-cell blood counts at the visits (P, V), cells/ul (model v2: Tregs, conventional CD4,
     #: CD8; empty for a model without them).
     tcell_visit_per_ul: Mapping[str, FloatArray] = field(default_factory=dict)
+    efficacy_value: FloatArray | None = None
+    responder: npt.NDArray[np.bool_] | None = None
 
     @property
     def treg_visit_per_ul(self) -> FloatArray:
@@ -163,14 +170,19 @@ class CohortResult:
             dose_scale=self.dose_scale[i],
             ada_onset_day=self.ada_onset_day[i],
             tcell_visit_per_ul={k: v[i] for k, v in self.tcell_visit_per_ul.items()},
+            efficacy_value=None if self.efficacy_value is None else self.efficacy_value[i],
+            responder=None if self.responder is None else self.responder[i],
         )
 
 
-def _output_times(schedule: Schedule) -> tuple[FloatArray, int]:
+def _output_times(
+    schedule: Schedule, efficacy: EfficacyDefinition | None = None
+) -> tuple[FloatArray, int]:
     v = schedule.visit_days.astype(float) - 1.0
     hrs = np.asarray(schedule.pc_hours, dtype=float) / 24.0
     pc = (v[:, None] + hrs[None, :]).ravel()
-    times = np.unique(np.concatenate([v, pc]))
+    eff = [] if efficacy is None else [0.0, efficacy.t_day]
+    times = np.unique(np.concatenate([v, pc, eff]))
     return times, v.size
 
 
@@ -184,14 +196,19 @@ def simulate_cohort(
     dlt: DLTDefinition | None = None,
     modification: DoseModification | None = None,
     neutralising: bool = False,
+    efficacy: EfficacyDefinition | None = None,
 ) -> CohortResult:
-    """Simulate ``pop`` (with toxicity effects ``effects``) at ``dose_miu_per_m2`` MIU/m2/day."""
+    """Simulate ``pop`` (with toxicity effects ``effects``) at ``dose_miu_per_m2`` MIU/m2/day;
+    with ``efficacy``, also each patient's endpoint quantity and response."""
     sch = schedule or Schedule()
     d_def = dlt or DLTDefinition(window_day=sch.dlt_window_day)
     mod = modification or DoseModification()
     n_days = sch.n_treatment_days
     regimen = daily_regimen(dose_miu_per_m2, n_days)
-    times, _ = _output_times(sch)
+    if efficacy is not None:
+        efficacy.check_day(n_days)
+    times, _ = _output_times(sch, efficacy)
+    e_idx = None if efficacy is None else np.searchsorted(times, [0.0, efficacy.t_day])
     v_idx = np.searchsorted(times, sch.visit_days.astype(float) - 1.0)
     hrs = np.asarray(sch.pc_hours, dtype=float) / 24.0
     pc_idx = np.searchsorted(
@@ -215,6 +232,7 @@ def simulate_cohort(
     tc_v = {k: np.asarray(res.outputs[k], dtype=float)[:, v_idx].copy()
             for k in TCELL_OUTPUTS if k in res.outputs}
     pc = il2[:, pc_idx].reshape(pop.n, sch.visit_days.size, hrs.size).copy()
+    eff_q = None if efficacy is None else _endpoint(res, efficacy, e_idx)
 
     scale = mod.scale(real.day, n_days)
     changed = np.flatnonzero(real.dlt & (scale != 1.0).any(axis=1))
@@ -233,6 +251,8 @@ def simulate_cohort(
         pc[changed] = np.asarray(r2.il2_pm, dtype=float)[:, pc_idx].reshape(
             changed.size, sch.visit_days.size, hrs.size
         )
+        if eff_q is not None and efficacy is not None:
+            eff_q[changed] = _endpoint(r2, efficacy, e_idx)
     return CohortResult(
         dose_miu_per_m2=float(dose_miu_per_m2),
         pop=pop,
@@ -248,7 +268,15 @@ def simulate_cohort(
         dose_scale=scale,
         ada_onset_day=onset,
         tcell_visit_per_ul=tc_v,
+        efficacy_value=eff_q,
+        responder=None if eff_q is None or efficacy is None else efficacy.responders(eff_q),
     )
+
+
+def _endpoint(res: SimulationResult, efficacy: EfficacyDefinition, idx: Any) -> FloatArray:
+    """The efficacy quantity per patient from the declared output at baseline and day D."""
+    y = np.asarray(res.output(efficacy.output), dtype=float)
+    return efficacy.quantity(y[:, idx[0]], y[:, idx[1]]).copy()
 
 
 def sample_cohort_inputs(

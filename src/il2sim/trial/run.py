@@ -7,7 +7,10 @@ refit, caps, next dose -- is :class:`il2sim.designs.TrialController`'s, the same
 ``il2sim design simulate``.  Patients of a cohort enter ``enrol_gap_day`` apart from the
 decision on; the next decision is when the last has completed the DLT window
 (:class:`~il2sim.designs.Accrual`).  Every enrolled patient is simulated through all treatment
-days, with the dose modification their DLT triggers.
+days, with the dose modification their DLT triggers.  Time-to-event designs (TITE-CRM,
+TITE-BOIN, BF-BOIN) see each DLT at its time from the model: onset on study day d, known d days
+after the patient's first dose (within the trial's DLT window), not a draw from the design's
+DLT-time distribution; their own accrual process times the arrivals.
 
 Seeds: trial seed ``S`` (``SeedSequence(seed)`` for :func:`run_trial`) has child 0 for
 measurement noise and child 1 for the cohorts, which has one child per cohort in order (each
@@ -41,6 +44,7 @@ from il2sim.designs.controller import INTERRUPTED, Progress, trial_seed
 from il2sim.errors import DesignError, InputError
 from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
+from il2sim.trial.efficacy import EfficacyDefinition
 from il2sim.trial.schedule import DoseModification, Schedule
 
 __all__ = [
@@ -93,6 +97,12 @@ class CohortRecord:
         """DLTs in the cohort."""
         return int(self.result.dlt.dlt.sum())
 
+    @property
+    def n_responders(self) -> int:
+        """Patients meeting the efficacy definition (0 without one)."""
+        r = self.result.responder
+        return 0 if r is None else int(r.sum())
+
 
 @dataclass(frozen=True)
 class Trial:
@@ -109,6 +119,7 @@ class Trial:
     noise_seed: np.random.SeedSequence = field(
         default_factory=lambda: np.random.SeedSequence(0), compare=False
     )
+    efficacy: EfficacyDefinition | None = None
 
     @property
     def mtd_level(self) -> int | None:
@@ -159,6 +170,25 @@ class Trial:
             "schedule": self.schedule.to_dict(),
             "interrupted": self.interrupted,
             "n_cohorts": len(self.cohorts),
+        } | ({} if self.efficacy is None else {"efficacy": self.efficacy_summary()})
+
+    def efficacy_summary(self) -> dict[str, Any]:
+        """The efficacy definition, responders and rate overall and per dose level
+        (``docs/json.md``, ``efficacy``); requires an efficacy definition."""
+        assert self.efficacy is not None
+        nd = len(self.doses_miu_per_m2)
+        n = np.zeros(nd, dtype=np.int64)
+        r = np.zeros(nd, dtype=np.int64)
+        for c in self.cohorts:
+            n[c.level - 1] += c.n
+            r[c.level - 1] += c.n_responders
+        rate = [float(a / b) if b else None for a, b in zip(r, n, strict=True)]
+        tot = int(n.sum())
+        return self.efficacy.to_dict() | {
+            "n_responders": int(r.sum()),
+            "response_rate": float(r.sum() / tot) if tot else None,
+            "responders_per_dose": r.tolist(),
+            "response_rate_per_dose": rate,
         }
 
     @property
@@ -179,6 +209,7 @@ class ModelCohortSource(PatientSource):
     dlt: DLTDefinition | None = None
     modification: DoseModification | None = None
     neutralising: bool = False
+    efficacy: EfficacyDefinition | None = None
 
     @property
     def n_doses(self) -> int:
@@ -208,9 +239,13 @@ class _ModelTrial:
         d_def = src.dlt or DLTDefinition(window_day=src.schedule.dlt_window_day)
         res = simulate_cohort(
             src.doses_miu_per_m2[level - 1], pop, eff, src.tox, src.parameters, src.schedule,
-            d_def, src.modification, src.neutralising,
+            d_def, src.modification, src.neutralising, src.efficacy,
         )  # fmt: skip
-        return CohortDraw(res.dlt.dlt.astype(np.int64), payload=res)
+        resp = None if res.responder is None else res.responder.astype(np.int64)
+        # DLT times from the model: a DLT with onset on study day d is known at the end of
+        # that day, d days after the first dose (time-to-event designs use them; others not)
+        days = np.where(res.dlt.dlt, res.dlt.day.astype(float), np.inf)
+        return CohortDraw(res.dlt.dlt.astype(np.int64), payload=res, dlt_days=days, eff=resp)
 
 
 def trial_from(
@@ -234,6 +269,7 @@ def trial_from(
         neutralising=source.neutralising,
         study_id=study_id,
         noise_seed=trial_seed(record.seed, 0),
+        efficacy=source.efficacy,
     )
 
 
@@ -246,8 +282,10 @@ def model_source(
     dlt: DLTDefinition | None = None,
     modification: DoseModification | None = None,
     neutralising: bool = False,
+    efficacy: EfficacyDefinition | None = None,
 ) -> ModelCohortSource:
-    """Validated :class:`ModelCohortSource` for ``design`` (doses increasing, one per level)."""
+    """Validated :class:`ModelCohortSource` for ``design`` (doses increasing, one per level);
+    an efficacy-toxicity design needs ``efficacy`` (the model-defined response it sees)."""
     doses = check_doses(doses_miu_per_m2)
     if design.n_doses != len(doses):
         raise DesignError(
@@ -255,9 +293,17 @@ def model_source(
             field="doses",
         )
     sch = schedule or Schedule()
+    if efficacy is not None:
+        efficacy.check_day(sch.n_treatment_days)
+    elif design.uses_efficacy:
+        raise DesignError(
+            f"design {design.name} needs an efficacy definition (e.g. nk_fold>=3@day56)",
+            field="efficacy",
+        )
     return ModelCohortSource(
         doses, tox or load_toxicity_parameters(), parameters, sch,
         dlt or DLTDefinition(window_day=sch.dlt_window_day), modification, neutralising,
+        efficacy,
     )  # fmt: skip
 
 
@@ -273,6 +319,7 @@ def run_trial(
     neutralising: bool = False,
     max_patients: int = DEFAULT_MAX_PATIENTS,
     study_id: str = "IL2SIM",
+    efficacy: EfficacyDefinition | None = None,
 ) -> Trial:
     """Run one in-silico trial of ``design`` over ``doses_miu_per_m2`` (MIU/m2/day, daily s.c.).
 
@@ -281,8 +328,9 @@ def run_trial(
     cohorts applies too).
     """
     src = model_source(
-        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising
-    )
+        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising,
+        efficacy,
+    )  # fmt: skip
     ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
     with interruptible() as stop:  # a Ctrl-C ends the trial after the cohort in hand
         rec = ctl.run_one(np.random.SeedSequence(seed), stop)
@@ -304,12 +352,14 @@ def run_trials(
     max_patients: int = DEFAULT_MAX_PATIENTS,
     study_id: str = "IL2SIM",
     progress: Progress | None = None,
+    efficacy: EfficacyDefinition | None = None,
 ) -> list[Trial]:
     """Whole in-silico trials, one per integer seed (trial ``i`` is ``run_trial(..., seeds[i])``),
     in one controller run (progress, interruption: the finished trials are returned)."""
     src = model_source(
-        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising
-    )
+        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising,
+        efficacy,
+    )  # fmt: skip
     ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
     sim = ctl.run(
         len(seeds), [np.random.SeedSequence(int(s)) for s in seeds], progress, keep_records=True
