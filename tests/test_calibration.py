@@ -17,7 +17,11 @@ from pathlib import Path
 import pytest
 
 from il2sim import calibrate as cal
-from il2sim.model.parameters import DEFAULT_TABLE, load_parameters, read_table
+from il2sim.model.models import model_table
+from il2sim.model.parameters import load_parameters, read_table
+
+#: The training-study calibration is model v2's (``il2sim calibrate`` runs v2).
+DEFAULT_TABLE = model_table("v2")
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +116,7 @@ def test_cli_calibrate_check_json() -> None:
 def test_every_calibrated_value_is_stored_with_its_interval_and_how_it_was_fitted() -> None:
     """Issue 11: every calibrated parameter has a 95% interval and an identified flag, and its
     description says it was fitted by ``il2sim calibrate`` (not hand-tuned)."""
-    p = load_parameters()
+    p = load_parameters(DEFAULT_TABLE)
     for name in p.calibrated_names():
         spec = p.specs[name]
         assert spec.ci95 is not None, name

@@ -22,16 +22,6 @@ from il2sim.cli.main import app
 
 GOLD = Path(__file__).parent / "golden" / "v1"
 runner = CliRunner()
-#: The v0.1 golden trial (``tests/golden/v1/trial``, ``il2sim trial --seed 3``) was simulated with
-#: model v1 and v0.1's toxicity table.  The trial path runs the default model, v2 (issue 11),
-#: with the toxicity table refitted to it; trial and reproduce have no handle for the pinned
-#: v1 model and its toxicity table, so the v0.1 values cannot be re-run here (not a tolerance:
-#: other patients, other DLTs).  Strict xfail: every layout, schema and read-back check of the
-#: same trial below still runs on v2.
-V01_TRIAL_NUMBERS = pytest.mark.xfail(
-    strict=True,
-    reason="v0.1 trial values: the trial path runs model v2; no pinned-v1 trial handle yet",
-)
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 
 
@@ -60,7 +50,6 @@ def test_layout(out: Path) -> None:
     assert not list(out.parent.glob(".*il2sim-tmp*"))
 
 
-@V01_TRIAL_NUMBERS
 @pytest.mark.parametrize("name", ["dm", "suppdm", "ex", "ae", "cp", "pc", "is"])
 def test_sdtm_matches_golden(out: Path, name: str) -> None:
     """Every v0.1 variable keeps its values, except the mapped ones: AE.AEDLT moved to SUPPAE,
@@ -84,7 +73,6 @@ def test_sdtm_matches_golden(out: Path, name: str) -> None:
         assert [hours[x] for x in g["PCELTM"]] == n["PCELTM"].tolist()
 
 
-@V01_TRIAL_NUMBERS
 def test_decision_log_matches_golden(out: Path) -> None:
     g = _csv(GOLD / "trial" / "ab_single_sdtm" / "decisions.csv")
     n = _csv(out / "sdtm" / "decision.csv")
@@ -212,16 +200,10 @@ def _close(a: Any, b: Any, where: str = "") -> None:
         assert a == b, where
 
 
-def test_analyze_same_endpoints_from_sdtm_and_adam(out: Path) -> None:
+def test_analyze_same_endpoints_from_sdtm_and_adam_and_as_golden(out: Path) -> None:
     s, a, both = _analyze(out / "sdtm"), _analyze(out / "adam"), _analyze(out)
     assert (s.pop("standard"), a.pop("standard"), both.pop("standard")) == ("SDTM", "ADaM", "ADaM")
     assert s == a == both
-
-
-@V01_TRIAL_NUMBERS
-def test_analyze_endpoints_as_golden(out: Path) -> None:
-    s = _analyze(out / "sdtm")
-    s.pop("standard")
     gold = json.loads((GOLD / "analyze" / "ab_single.json").read_text())
     gold.pop("path")
     # the decision log's MTD variable is MTDLEVEL (8 characters for XPT; v0.1 MTD_LEVEL)
@@ -244,15 +226,13 @@ def test_adam_contents(out: Path) -> None:
     adsl, adcp = pkg.tables["ADSL"], pkg.tables["ADCP"]
     assert (adsl["SAFFL"] == "Y").all() and (adsl["DLTEVLFL"] == "Y").all()
     assert (adsl["TRT01PN"].astype(int) == adsl["ARMCD"].str.slice(1).astype(int)).all()
-    # model v2 (issue 11): the T-cell counts beside the NK counts
-    cells = {"NKCELLS", "NKBRIGHT", "TREG", "CD4TCONV", "CD8T"}
-    assert set(adcp["PARAMCD"]) == cells
+    assert set(adcp["PARAMCD"]) == {"NKCELLS", "NKBRIGHT"}
     base = adcp[adcp["ABLFL"] == "Y"]
-    assert len(base) == len(cells) * len(adsl) and (base["ADY"] == 1).all()
+    assert len(base) == 2 * len(adsl) and (base["ADY"] == 1).all()
     post = adcp[(adcp["ADY"] > 1) & (adcp["DTYPE"] == "")]
     assert post["PCHG"].to_numpy() == pytest.approx(100 * (post["AVAL"] / post["BASE"] - 1).to_numpy())
     mx = adcp[adcp["DTYPE"] == "MAXIMUM"]
-    assert len(mx) == len(cells) * len(adsl)
+    assert len(mx) == 2 * len(adsl)
     top = post.groupby(["USUBJID", "PARAMCD"])["AVAL"].max()
     assert mx.set_index(["USUBJID", "PARAMCD"])["AVAL"].sort_index().tolist() == top.sort_index().tolist()
     adex = pkg.tables["ADEX"]

@@ -18,12 +18,6 @@ Toxicity keys (DLT, antibodies, AE grades) belong to the toxicity layer and its 
   weekly IL-2 troughs of the 1-year run after dosing ends (concentrations ~1e-6 of the
   on-treatment trough, compared with an absolute floor);
 * reference: <= 1e-8 relative (the two short regimens in CI; all ten with IL2SIM_SLOW_TESTS=1).
-
-Model v2 (issue 11) changed the biology, so these v0.1 numbers are compared with the *pinned
-v1 model* (:data:`il2sim.model.il2nk_v1.IL2NK_V1` with its own table ``parameters_v1.toml``,
-virtual patients drawn from that table): the check of the machinery (declaration -> generated
-kernel, adaptive controller, reference) keeps all its assertions.  v2's own goldens are in
-``tests/golden/v2`` (test_golden_v2.py).
 """
 
 from __future__ import annotations
@@ -37,8 +31,6 @@ from typing import Any
 
 import pytest
 
-from il2sim.model.il2nk_v1 import IL2NK_V1, V1_TABLE
-from il2sim.model.parameters import load_parameters
 from il2sim.population import Population
 from il2sim.regimen.spec import parse_spec
 from il2sim.simulate import simulate
@@ -79,11 +71,7 @@ def _run(name: str, solver: str, n: int) -> dict[str, Any]:
     spec, extra = REGIMENS[name]
     horizon = float(extra[1]) if extra else None
     seed = 10 + list(REGIMENS).index(name)
-    p1 = load_parameters(V1_TABLE)
-    res = simulate(
-        parse_spec(spec), Population.sample(n, seed, parameters=p1), parameters=p1,
-        horizon_day=horizon, solver=solver, model=IL2NK_V1,
-    )
+    res = simulate(parse_spec(spec), Population.sample(n, seed), horizon_day=horizon, solver=solver)
     out = res.summary()
     out["regimen"] = spec
     return _model_keys(out)

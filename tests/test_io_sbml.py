@@ -214,14 +214,18 @@ def test_v2_sbml_in_roadrunner_agrees_with_reference(spec: str, horizon: float) 
     """Model v2 (issue 11): the SBML of the v2 declaration in libroadrunner against il2sim's
     reference solver (computed here, one patient), five regimens, 1e-4 on IL-2 peak, first-dose
     Cmax and AUC, and on the Treg count at the horizon."""
+    from il2sim.model.il2nk_v2 import IL2NK_V2
+    from il2sim.model.models import load_model_parameters
+
     reg = parse_spec(spec)
-    params = load_parameters()
+    params = load_model_parameters("v2")
     pop = Population.sample(3, 11, params).subset([0])
     ref = simulate(reg, pop, parameters=params, horizon_day=horizon, solver="reference",
                    output_times_day=np.array([0.0, horizon]))
-    theta = IL2NK.build_theta(pop, params)
-    y0 = IL2NK.initial_state(pop, theta, params)
-    rr = _runner(build_sbml(reg, theta[0], y0[0], float(pop.bsa_m2[0])).sbml)
+    theta = IL2NK_V2.build_theta(pop, params)
+    y0 = IL2NK_V2.initial_state(pop, theta, params)
+    sb = build_sbml(reg, theta[0], y0[0], float(pop.bsa_m2[0]), model=IL2NK_V2).sbml
+    rr = _runner(sb, IL2NK_V2.state_names)
     rr.integrator.relative_tolerance = 1e-10
     rr.integrator.absolute_tolerance = 1e-10
     rr.timeCourseSelections = ["time", "conc_pm", "auc_iu_d_per_ml", "treg_per_ul"]

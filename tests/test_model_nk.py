@@ -29,7 +29,7 @@ def test_constant_infusion_reaches_the_closed_form_steady_state() -> None:
     pop = Population.sample(2, 4, p)
     days = 400.0
     reg = Regimen((DoseEvent(0.0, 0.3 * days, route=Route.IV_INFUSION, duration_day=days),))
-    res = simulate(reg, pop, parameters=p, horizon_day=days)
+    res = simulate(reg, pop, parameters=p, horizon_day=days, solver="adaptive")
     th = IL2NK.build_theta(pop, p)
     T_I0, T_KD_HIGH, T_KD_INT, T_KMAT = (
         IL2NK.constant_index(n)

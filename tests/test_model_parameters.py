@@ -48,14 +48,9 @@ def test_with_params_returns_new_set_and_rejects_unknown_names() -> None:
 def test_calibrated_names_are_marked() -> None:
     p = load_parameters()
     names = p.calibrated_names()
-    for n in ("emax_production", "signal_ke0_per_day", "sc_loss_vmax_iu_per_day", "emax_treg"):
+    for n in ("receptor_pool_scale", "emax_production", "signal_ke0_per_day"):
         assert n in names
     assert "kd_high_pm" not in names
-    # model v2 (issue 11) has no free receptor-pool scale; the pinned v1 table still does
-    assert "receptor_pool_scale" not in p
-    from il2sim.model.il2nk_v1 import V1_TABLE
-
-    assert "receptor_pool_scale" in load_parameters(V1_TABLE).calibrated_names()
 
 
 def test_malformed_table_raises_model_error(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import pytest
 
 from il2sim import units
 from il2sim.model import pk, receptors
-from il2sim.model.il2nk_v1 import IL2NK_V1, V1_TABLE
 from il2sim.model.parameters import load_parameters
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen, Route
@@ -16,11 +15,9 @@ from il2sim.simulate.options import ADAPTIVE, FAST, FIXED, SolverOptions
 
 
 def _linear_one_compartment():  # type: ignore[no-untyped-def]
-    """No receptors, no peripheral compartment, no variability: the pinned v1 model
-    (:data:`IL2NK_V1`, whose receptor pool is one scale factor; v2 has no such row, its pools
-    are cells x sites), a check of the solver machinery against a closed form."""
+    """No receptors, no peripheral compartment, no variability."""
     return (
-        load_parameters(V1_TABLE)
+        load_parameters()
         .without_variability()
         .with_params(receptor_pool_scale=0.0, nk_body_per_blood=0.0, q_ml_per_min=0.0)
     )
@@ -59,8 +56,7 @@ def test_fast_solver_matches_closed_form_for_reduced_linear_case(
     pop = Population.sample(3, 5, p)
     reg = Regimen((DoseEvent(0.0, 1.0),))
     t = np.linspace(0.0, 2.0, 97)
-    res = simulate(reg, pop, parameters=p, horizon_day=2.0, output_times_day=t, solver=solver,
-                   model=IL2NK_V1)
+    res = simulate(reg, pop, parameters=p, horizon_day=2.0, output_times_day=t, solver=solver)
     for i in range(pop.n):
         vc = p.value("vc_l_per_m2") * pop.bsa_m2[i] * 1000.0
         k = units.per_minute_to_per_day(p.value("cl_renal_ml_per_min")) / vc

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from il2sim import units
-from il2sim.model.parameters import load_parameters
+from il2sim.model.models import load_model_parameters
 from il2sim.population import Population
 from il2sim.regimen.spec import parse_spec
 from il2sim.simulate import simulate
 
-P = load_parameters()
+P = load_model_parameters("v2")  # model v2, named explicitly
 
 
 def _sites_per_cell_ul(sites: float, factor: float, weight_kg: np.ndarray) -> np.ndarray:
@@ -21,7 +21,7 @@ def _sites_per_cell_ul(sites: float, factor: float, weight_kg: np.ndarray) -> np
 
 
 def test_receptors_body_are_cell_numbers_times_measured_sites() -> None:
-    pop = Population.sample(30, 3)
+    pop = Population.sample(30, 3, P)
     res = simulate(parse_spec("1 MIU/m2 sc once"), pop, horizon_day=1.0)
     w = pop.weight_kg
     treg0 = pop.param("cd4_0_per_ul") * pop.param("treg_fraction_cd4")
@@ -47,7 +47,7 @@ def test_receptors_body_are_cell_numbers_times_measured_sites() -> None:
 
 
 def test_summary_has_the_v2_contract_keys() -> None:
-    res = simulate(parse_spec("1 MIU/m2 sc qd x14"), Population.sample(12, 5))
+    res = simulate(parse_spec("1 MIU/m2 sc qd x14"), Population.sample(12, 5, P))
     s = res.summary()
     for k in ("treg_peak_increase_pct", "tconv_peak_increase_pct", "cd8_peak_increase_pct"):
         assert set(s[k]) == {"mean", "median", "p5", "p95"}
@@ -67,7 +67,7 @@ def test_summary_has_the_v2_contract_keys() -> None:
      "20 MIU/m2 sc qd x5"],
 )
 def test_mass_balance_with_the_pre_systemic_loss(spec: str) -> None:
-    res = simulate(parse_spec(spec), Population.sample(5, 2))
+    res = simulate(parse_spec(spec), Population.sample(5, 2, P))
     assert "elim_site_iu" in res.mass_states
     err = np.abs(res.mass_balance_error_iu()) / res.dosed_iu
     assert float(err.max()) < 1e-9
@@ -75,7 +75,7 @@ def test_mass_balance_with_the_pre_systemic_loss(spec: str) -> None:
 
 @pytest.mark.parametrize("dose", [0.01, 1.0, 100.0])
 def test_no_nan_or_negative_count_over_a_year(dose: float) -> None:
-    res = simulate(parse_spec(f"{dose} MIU/m2 sc qd x90"), Population.sample(4, 9),
+    res = simulate(parse_spec(f"{dose} MIU/m2 sc qd x90"), Population.sample(4, 9, P),
                    horizon_day=365.0)
     for name, y in res.outputs.items():
         assert np.all(np.isfinite(y)), name

@@ -98,34 +98,20 @@ def test_jt_pvalue_against_independent_helper() -> None:
     assert jt_pvalue(groups) < 0.05
 
 
-@pytest.fixture(scope="module")
-def full_reproduce() -> Any:
-    """The main job with its defaults (1000 replicates, seed 1), run once for the tests below."""
-    from il2sim.reproduce import reproduce
-
-    return reproduce(out_dir=None, n_replicates=1000, seed=1)
-
-
-def test_full_reproduce_selects_125_most_often(full_reproduce: Any) -> None:
+def test_full_reproduce_selects_125_most_often() -> None:
     """The main job with its defaults (1000 replicates, pools of 300): 1.25 MIU/m2, the seed's
     MTD (Meropol et al. 1996), is the dose the replicate trials select most often."""
-    res = full_reproduce
+    from il2sim.reproduce import reproduce
+
+    res = reproduce(out_dir=None, n_replicates=1000, seed=1)
     sel = res.mtd_selected_pct
     assert max(sel, key=lambda k: sel[k]) == "1.25", sel
     assert res.n_replicates == 1000
     row = next(r for r in res.results if r.name.startswith("MTD"))
     assert row.agree
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="v0.1 reproduce values: reproduce runs model v2 (issue 11) with its refitted toxicity "
-    "table; no pinned-v1 trial handle yet (tests/test_cdisc_trial.py V01_TRIAL_NUMBERS)",
-)
-def test_full_reproduce_matches_v01_golden(full_reproduce: Any) -> None:
     from il2sim._json import to_jsonable
 
-    _matches_golden(json.loads(json.dumps(to_jsonable(full_reproduce.to_dict()))))
+    _matches_golden(json.loads(json.dumps(to_jsonable(res.to_dict()))))
 
 
 #: Fixed in issue 12: the representative trial's Jonckheere-Terpstra P values are now those of

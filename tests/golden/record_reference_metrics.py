@@ -76,14 +76,10 @@ def metrics(res: object) -> dict[str, list[float]]:
 
 
 def model_and_table(model: str) -> tuple[object, object]:
-    """(declaration, parameter set) of ``model`` ("v1": pinned v0.1; "v2": the default)."""
-    from il2sim.model.il2nk import IL2NK
-    from il2sim.model.il2nk_v1 import IL2NK_V1, V1_TABLE
-    from il2sim.model.parameters import load_parameters
+    """(declaration, parameter set) of ``model`` ("v1": the default; "v2")."""
+    from il2sim.model.models import declaration, load_model_parameters
 
-    if model == "v1":
-        return IL2NK_V1, load_parameters(V1_TABLE)
-    return IL2NK, load_parameters()
+    return declaration(model), load_model_parameters(model)
 
 
 def run_one(

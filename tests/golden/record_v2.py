@@ -27,6 +27,7 @@ N_PATIENTS = 50
 def summary_of(name: str) -> dict[str, object]:
     """The v2 summary of regimen ``name`` (default preset, ``fast``)."""
     from il2sim._json import to_jsonable
+    from il2sim.model.models import load_model_parameters
     from il2sim.population import Population
     from il2sim.regimen.spec import parse_spec
     from il2sim.simulate import simulate
@@ -34,7 +35,8 @@ def summary_of(name: str) -> dict[str, object]:
     spec, extra = REGIMENS[name]
     horizon = float(extra[1]) if extra else None
     seed = 20 + list(REGIMENS).index(name)
-    res = simulate(parse_spec(spec), Population.sample(N_PATIENTS, seed), horizon_day=horizon)
+    p2 = load_model_parameters("v2")  # model v2, named explicitly
+    res = simulate(parse_spec(spec), Population.sample(N_PATIENTS, seed, p2), horizon_day=horizon)
     out: dict[str, object] = to_jsonable(res.summary())
     out["regimen"] = spec
     return out

@@ -49,8 +49,12 @@ from il2sim.calibrate.study_fit import (
 )
 from il2sim.calibrate.toxicity_fit import ToxicityCalibration, calibrate_and_write
 from il2sim.errors import InputError
+from il2sim.model.models import load_model_parameters, model_table
 from il2sim.model.parameters import Parameters, load_parameters, write_values
 from il2sim.toxicity.table import toxicity_is_current
+
+#: The model the training-study calibration fits (its table is written by ``--write``).
+STUDY_MODEL = "v2"
 
 __all__ = [  # the seed's targets live in seed_targets; re-exported for the package API
     "BOUNDS", "MTD_MIU_PER_M2", "SEED_DAYS", "SEED_LEVELS_MIU_PER_M2", "TARGET_BRIGHT_PCT",
@@ -131,7 +135,8 @@ def calibrate(
         raise InputError(
             f"must be a positive integer, got {max_evaluations!r}", field="max_evaluations"
         )
-    p0 = parameters if parameters is not None else load_parameters(path)
+    p0 = parameters if parameters is not None else load_parameters(
+        path if path is not None else model_table(STUDY_MODEL))
     studies = training_studies(patients=patients)
     fit = fit_training(p0, studies, seed=seed, max_evaluations=max_evaluations,
                        progress=progress)
@@ -145,7 +150,7 @@ def calibrate(
     tox_cal: ToxicityCalibration | None = None
     if write and not fit.interrupted:
         written = str(write_values(
-            fitted, path,
+            fitted, path if path is not None else model_table(p0.model),
             intervals={iv.name: (iv.low, iv.high, iv.identified) for iv in fit.intervals},
             descriptions=fitted_descriptions(fit, patients, seed, max_evaluations),
         ))
@@ -176,7 +181,7 @@ def check_stored(
     """No fit: evaluate the stored (or given) parameters at all seven levels and check them."""
     if isinstance(patients, bool) or not isinstance(patients, int) or patients <= 0:
         raise InputError(f"must be a positive integer, got {patients!r}", field="patients")
-    p = parameters if parameters is not None else load_parameters()
+    p = parameters if parameters is not None else load_model_parameters(STUDY_MODEL)
     levels = evaluate(p, calibration_populations(patients, seed, p))
     r, rows = weighted_residuals(p, training_studies(patients=patients), seed)
     return CalibrationResult(

@@ -238,7 +238,8 @@ def calibrate_toxicity(
     """Seeded toxicity calibration against the model: simulate ``n_patients`` virtual patients
     at each dose (daily s.c. for 90 days, :func:`il2sim.toxicity.exposure.simulate_exposure`)
     and :func:`fit_toxicity`.  ``parameters``: the model's table (default: packaged)."""
-    t = tox if tox is not None else load_toxicity_parameters()
+    t = tox if tox is not None else load_toxicity_parameters(
+        model=parameters.model if parameters is not None else "v1")
     kids = np.random.SeedSequence(seed).spawn(len(doses_miu_per_m2) + 1)
     exp_by: dict[float, FloatArray] = {}
     dose_by: dict[float, FloatArray] = {}
@@ -258,5 +259,8 @@ def calibrate_and_write(
     """:func:`calibrate_toxicity` then write the fitted values and the model's fingerprint
     into the packaged ``toxicity/toxicity.toml`` (comment-preserving write-back)."""
     cal = calibrate_toxicity(parameters, seed=seed, n_patients=n_patients)
-    write_toxicity_values({**cal.fitted, "model_fingerprint": model_fingerprint(parameters)})
+    from il2sim.model.models import toxicity_table
+
+    write_toxicity_values({**cal.fitted, "model_fingerprint": model_fingerprint(parameters)},
+                          toxicity_table(parameters.model if parameters is not None else "v1"))
     return cal

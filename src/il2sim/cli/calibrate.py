@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from il2sim.cli._common import exit_interrupted, print_json
+from il2sim.cli._model import StudyModelOption, require_v2
 from il2sim.errors import InputError
 
 
@@ -86,7 +87,7 @@ def _print(result: object) -> None:
     if result.written_to:
         console.print(f"fitted values written to {result.written_to}")
     if result.toxicity is not None:
-        console.print("toxicity table refitted to the new model and written (toxicity.toml)")
+        console.print("toxicity table refitted to the new model and written (toxicity_v2.toml)")
     if result.toxicity_current is False:
         console.print(
             "the toxicity table was calibrated against other model values: "
@@ -106,17 +107,20 @@ def calibrate_cmd(
         bool,
         typer.Option(
             "--write",
-            help="Write the fitted values into parameters.toml, then refit toxicity.toml.",
+            help="Write the fitted values into parameters_v2.toml, then refit toxicity_v2.toml.",
         ),
     ] = False,
     check: Annotated[
         bool, typer.Option("--check", help="No fit: check the stored values against targets.")
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: StudyModelOption = "v2",
 ) -> None:
-    """Fit the parameters marked "calibrated" to the training studies; print targets and intervals."""
+    """Fit the parameters marked "calibrated" (model v2) to the training studies; print targets
+    and intervals."""
     from il2sim import calibrate as cal
 
+    require_v2(model, "calibrate")
     if patients <= 0:
         raise InputError(f"must be a positive integer, got {patients}", field="patients")
     if max_evaluations <= 0:

@@ -12,6 +12,7 @@ import typer
 
 from il2sim._interrupt import interruptible
 from il2sim.cli._common import exit_interrupted, print_json, progress_bar
+from il2sim.cli._model import ModelOption, check_model, model_parameters, require_v2
 
 
 def reproduce_cmd(
@@ -35,10 +36,12 @@ def reproduce_cmd(
     ] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     validation: Annotated[
-        bool,
+        bool | None,
         typer.Option("--validate/--no-validate",
-                     help="Add the il2sim validate table to report.html (and validate.json)."),
-    ] = True,
+                     help="Add the il2sim validate table (model v2) to report.html and "
+                     "validate.json (default: with --model v2)."),
+    ] = None,
+    model: ModelOption = "v1",
 ) -> None:
     """Run the seed trial (4+5, seven levels) in silico: one representative trial plus
     replicates, and compare each reported result with the model's."""
@@ -50,10 +53,16 @@ def reproduce_cmd(
 
     if trials < 1:
         raise InputError(f"must be >= 1, got {trials}", field="trials", value=trials)
+    check_model(model)
+    if validation is None:
+        validation = model == "v2"
+    elif validation:
+        require_v2(model, "reproduce --validate")
+    params = model_parameters(model) if model != "v1" else None
     with interruptible() as stop, progress_bar(not json_out) as update:
         res = reproduce(
             out_dir=out, n_replicates=trials, seed=seed, pool_size=pool_size, xpt=xpt,
-            progress=update,
+            progress=update, parameters=params,
         )  # fmt: skip
     report_note = None
     if report and not stop:

@@ -19,6 +19,7 @@ import typer
 
 from il2sim import checks
 from il2sim.cli._common import exit_interrupted, print_json, progress_bar, write_atomic
+from il2sim.cli._model import ModelOption, model_parameters
 from il2sim.errors import InputError
 from il2sim.regimen.events import Regimen
 
@@ -117,6 +118,7 @@ def simulate_cmd(
         Path | None,
         typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
     ] = None,
+    model: ModelOption = "v1",
 ) -> None:
     """Simulate serum IL-2, receptor occupancy, NK counts, adverse events, DLTs and antibodies
     for a virtual population (the summary of il2sim.toxicity.summarise)."""
@@ -129,7 +131,7 @@ def simulate_cmd(
     from il2sim.toxicity import run_simulation
 
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
-    param_set = _load_parameter_file(parameters)
+    param_set = model_parameters(model, _load_parameter_file(parameters))
     label = reg.spec if reg.spec is not None else str(events)
     what = f"simulating ({solver})"
     with interruptible(), progress_bar(times=True) as update:  # contract: docs/interrupt.md

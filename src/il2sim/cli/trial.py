@@ -71,6 +71,9 @@ def trial_cmd(
         Path | None,
         typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
     ] = None,
+    il2_model: Annotated[
+        str, typer.Option("--model-version", help="Model: v1 (default) or v2 (--model: CRM's).")
+    ] = "v1",
     efficacy: Annotated[
         str | None,
         typer.Option(
@@ -93,12 +96,18 @@ def trial_cmd(
     from il2sim.cli.simulate import _load_parameter_file
 
     param_set = _load_parameter_file(parameters)
+    if param_set is not None or il2_model != "v1":  # --model-version v2 (v1: packaged default)
+        from il2sim.cli._model import model_parameters
+
+        param_set = model_parameters(il2_model, param_set)
     des = spec.build(n_doses=len(levels), max_patients_rule=False)
     cap = spec.max_patients if spec.max_patients is not None else DEFAULT_MAX_PATIENTS
     sch = Schedule(dlt_window_day=dlt_window_days)
+    from il2sim.model.models import declaration
     from il2sim.trial.efficacy import parse_efficacy
 
-    eff = None if efficacy is None else parse_efficacy(efficacy, last_day=sch.n_treatment_days)
+    eff = None if efficacy is None else parse_efficacy(
+        efficacy, last_day=sch.n_treatment_days, model=declaration(il2_model))
     if eff is not None and trials is not None:
         raise InputError(
             "is not available with --trials yet (one trial only)", field="--efficacy",

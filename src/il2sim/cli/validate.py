@@ -21,6 +21,7 @@ import typer
 
 from il2sim import checks
 from il2sim.cli._common import exit_interrupted, print_json, progress_bar, to_jsonable
+from il2sim.cli._model import StudyModelOption, require_v2
 
 
 def validate_cmd(
@@ -32,11 +33,13 @@ def validate_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Directory for validate.json / validate.txt.")
     ] = None,
+    model: StudyModelOption = "v2",
 ) -> None:
-    """Run every study row and print the published value beside the model's."""
+    """Run every study row (model v2) and print the published value beside the model's."""
     from il2sim._files import write_text_atomic
     from il2sim.validate import format_table, validate
 
+    require_v2(model, "validate")
     if studies is not None:
         studies = checks.input_file(studies, "studies")
     if out is not None:

@@ -1,19 +1,12 @@
-"""Model v2: the IL-2 PK / receptor / NK / T-cell model, declared once (:data:`IL2NK`).
+"""The IL-2 PK / receptor occupancy / NK model, declared once (:data:`IL2NK`).
 
 Mechanism and the source of every number: :mod:`il2sim.model.pk` (PK), :mod:`il2sim.model.
 receptors` (occupancy, receptor pools, internalisation), :mod:`il2sim.model.nk` (marrow ->
-CD56bright -> CD56dim), :mod:`il2sim.model.tcells` (Tregs with CD25 per cell and a pSTAT5-like
-signal, Tconv, CD8) and ``parameters.toml``.  Changes from v1 (:mod:`il2sim.model.il2nk_v1`):
-the calibrated non-NK receptor pool (``receptor_pool_scale``) is gone; every receptor pool is a
-blood count x blood volume x a body/blood factor x measured sites per cell; s.c./i.m. doses
-meet a saturable pre-systemic loss in the first depot (injection site / lymphatics; Michaelis-
-Menten, so bioavailability rises with dose), the one mechanism that lets the same parameter set
-hold the i.v. levels (Konrad 1990, Caligiuri 1993) and the seed's < 10 pM after s.c. doses.
-Amounts are IU, concentrations IU/ml inside the solver (pM at the output), counts cells/ul,
-time days.
+CD56bright -> CD56dim) and ``parameters.toml``.  Amounts are IU, concentrations IU/ml inside
+the solver (pM at the output, :mod:`il2sim.units`), counts cells/ul, time days.
 
-Mass balance: depots + central + peripheral + not absorbed (pool) + renal, receptor and
-pre-systemic eliminations (sinks) = total amount dosed.
+Mass balance: depots + central + peripheral + not absorbed (pool) + renal and receptor
+eliminations (sinks) = total amount dosed.
 """
 
 from __future__ import annotations
@@ -23,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from il2sim import units
-from il2sim.model import nk, pk, receptors, tcells
+from il2sim.model import nk, pk, receptors
 from il2sim.model.declaration import (
     Constant,
     Deposit,
@@ -88,8 +81,11 @@ _PARAMS = (
     Param("sites_high_bright", "sites/cell"),
     Param("sites_int_bright", "sites/cell"),
     Param("sites_int_dim", "sites/cell"),
+    Param("treg_per_ul", "cells/ul"),
+    Param("sites_high_treg", "sites/cell"),
     Param("blood_volume_ml_per_kg", "ml/kg"),
     Param("nk_body_per_blood", "body NK per blood NK"),
+    Param("receptor_pool_scale", "body high-affinity non-NK receptor pool per blood Treg-equivalent"),
     Param("nk_loss_per_day", "1/day"),
     Param("bright_death_per_day", "1/day"),
     Param("marrow_transit_day", "day"),
@@ -98,9 +94,6 @@ _PARAMS = (
     Param("signal_ke0_per_day", "1/day"),
     Param("homeostasis_gamma", "1"),
     Param("emax_survival", "1"),
-    Param("sc_loss_vmax_iu_per_day", "IU/day"),
-    Param("sc_loss_km_iu", "IU"),
-    *tcells.PARAMS,
 )
 
 _CONSTANTS = (
@@ -117,6 +110,13 @@ _CONSTANTS = (
     Constant(
         "rh_bright_iu_per_cell_ul", "IU per cell/ul", "high-affinity pool per CD56bright count",
         lambda e: _nk_sites(e, "sites_high_bright"), "iu_ul_per_cell",
+    ),
+    Constant(
+        "rh_fixed_iu", "IU", "non-NK high-affinity pool (Treg-like, fixed)",
+        lambda e: e.p("treg_per_ul") * receptors.sites_to_iu_per_cell_ul(
+            e.p("sites_high_treg"), e.c("blood_ml"), e.p("receptor_pool_scale")
+        ),
+        "iu",
     ),
     Constant(
         "ri_bright_iu_per_cell_ul", "IU per cell/ul", "intermediate pool per CD56bright count",
@@ -151,13 +151,6 @@ _CONSTANTS = (
     Constant("homeostasis_gamma", "1", "homeostatic exponent", _p("homeostasis_gamma")),
     Constant("n0_per_ul", "cells/ul", "baseline total NK", lambda e: e.cov("nk0_per_ul"), "cells_per_ul"),
     Constant("emax_survival", "1", "survival effect of occ_int", _p("emax_survival")),
-    Constant("loss_vmax_iu_per_day", "IU/day", "capacity of the pre-systemic (injection-site / "
-             "lymphatic) loss", _p("sc_loss_vmax_iu_per_day"), "iu_per_day"),
-    Constant("loss_km_iu", "IU", "depot amount at half the pre-systemic loss capacity",
-             _p("sc_loss_km_iu"), "iu"),
-    Constant("sites_per_iu", "sites/IU", "receptor sites per IU-equivalent",
-             lambda e: np.full(e.n, 1.0 / float(receptors.sites_to_iu_per_cell_ul(1.0, 1e-3, 1.0)))),
-    *tcells.CONSTANTS,
     Constant(
         "pm_per_iu_per_ml", "pM per IU/ml", "concentration unit conversion (seed convention)",
         lambda e: np.full(e.n, units.pm_per_iu_per_ml()),
@@ -186,8 +179,8 @@ def _transit_states() -> tuple[State, ...]:
 _LAST = f"prog{nk.N_TRANSIT}_per_ul"
 
 _STATES = (
-    State("depot1_iu", "IU", "first s.c./i.m. depot",
-          "-ka_per_day * depot1_iu - loss_iu_per_day", 0.0, "iu", pool=True, scale_floor=1.0),
+    State("depot1_iu", "IU", "first s.c./i.m. depot", "-ka_per_day * depot1_iu", 0.0, "iu",
+          pool=True, scale_floor=1.0),
     State("depot2_iu", "IU", "second (transit) depot", "ka_per_day * depot1_iu - absorb_iu_per_day",
           0.0, "iu", pool=True, scale_floor=1.0),
     State(
@@ -204,8 +197,6 @@ _STATES = (
           "iu", sink=True, control=False),
     State("not_abs_iu", "IU", "cumulative non-bioavailable part of depot doses", "0", 0.0, "iu",
           pool=True, control=False),
-    State("elim_site_iu", "IU", "cumulative pre-systemic (injection-site / lymphatic) loss",
-          "loss_iu_per_day", 0.0, "iu", sink=True, control=False),
     State("auc_iu_d_per_ml", "IU/ml*day", "cumulative AUC of the central concentration",
           "conc_iu_per_ml", 0.0, "iu_day_per_ml", scale_floor=1e-3),
     State("signal", "1", "delayed high-affinity occupancy signal (0-1)",
@@ -217,7 +208,6 @@ _STATES = (
     State("dim_per_ul", "cells/ul", "CD56dim NK in blood",
           "kmat_per_day * bright_pos - kdd_per_day * homeo * dim_pos / (1 + emax_survival * occ_int)",
           lambda e: e.cov("dim0_per_ul"), "cells_per_ul", scale_floor=1e-3),
-    *tcells.STATES,
 )
 
 _DERIVED = (
@@ -227,19 +217,12 @@ _DERIVED = (
     Derived("occ_int", "1", "intermediate occupancy", "occupancy(conc_iu_per_ml, kd_int_iu_per_ml)"),
     Derived("bright_pos", "cells/ul", "CD56bright, clipped", "pos(bright_per_ul)", "cells_per_ul"),
     Derived("dim_pos", "cells/ul", "CD56dim, clipped", "pos(dim_per_ul)", "cells_per_ul"),
-    *tcells.DERIVED,
-    Derived("rh_nk_iu", "IU", "high-affinity receptors on CD56bright NK (body)",
-            "rh_bright_iu_per_cell_ul * bright_pos", "iu"),
-    Derived("rh_treg_iu", "IU", "high-affinity receptors on Tregs (body)",
-            "rh_treg_iu_per_cell_ul * treg_pos", "iu"),
-    Derived("ri_iu", "IU", "intermediate receptor pool (NK, Tconv, CD8; body)",
-            "ri_bright_iu_per_cell_ul * bright_pos + ri_dim_iu_per_cell_ul * dim_pos"
-            " + ri_tconv_iu_per_cell_ul * tconv_pos + ri_cd8_iu_per_cell_ul * cd8_pos", "iu"),
+    Derived("rh_iu", "IU", "high-affinity receptor pool",
+            "rh_bright_iu_per_cell_ul * bright_pos + rh_fixed_iu", "iu"),
+    Derived("ri_iu", "IU", "intermediate receptor pool",
+            "ri_bright_iu_per_cell_ul * bright_pos + ri_dim_iu_per_cell_ul * dim_pos", "iu"),
     Derived("sink_iu_per_day", "IU/day", "receptor-mediated elimination",
-            "kint_per_day * (rh_nk_iu * occ_high + rh_treg_iu * occ_treg + ri_iu * occ_int)",
-            "iu_per_day"),
-    Derived("loss_iu_per_day", "IU/day", "saturable pre-systemic loss from the first depot",
-            "loss_vmax_iu_per_day * pos(depot1_iu) / (loss_km_iu + pos(depot1_iu))", "iu_per_day"),
+            "kint_per_day * (rh_iu * occ_high + ri_iu * occ_int)", "iu_per_day"),
     Derived("renal_iu_per_day", "IU/day", "renal elimination", "k10_per_day * ac_iu", "iu_per_day"),
     Derived("absorb_iu_per_day", "IU/day", "absorption into central", "ka_per_day * depot2_iu",
             "iu_per_day"),
@@ -256,10 +239,6 @@ _OUTPUTS = (
     Output("dim_per_ul", "cells/ul", "CD56dim NK", "dim_per_ul"),
     Output("occ_high", "fraction", "high-affinity receptor occupancy", "occ_high"),
     Output("occ_int", "fraction", "intermediate receptor occupancy", "occ_int"),
-    *tcells.OUTPUTS,
-    Output("receptors_high_sites", "sites", "whole-body high-affinity IL-2R (CD56bright + Treg)",
-           "(rh_nk_iu + rh_treg_iu) * sites_per_iu"),
-    Output("receptors_int_sites", "sites", "whole-body intermediate-affinity IL-2R", "ri_iu * sites_per_iu"),
 )
 
 _DOSES = (
@@ -269,10 +248,10 @@ _DOSES = (
     DoseTarget(Route.IV_INFUSION, infusion=True),
 )
 
-#: Model v2: IL-2 PK with pre-systemic loss, receptors from cells, NK, Tregs, Tconv, CD8.
+#: The IL-2 -> NK model (states, constants, rates, doses, outputs).
 IL2NK = Model(
     name="il2nk",
-    title="il2sim v2: IL-2 PK, receptors from cell counts, NK cells, Tregs, CD4 and CD8 T cells",
+    title="il2sim: low-dose IL-2 PK, receptor occupancy and NK-cell expansion",
     params=_PARAMS,
     constants=_CONSTANTS,
     states=_STATES,

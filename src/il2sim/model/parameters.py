@@ -123,7 +123,25 @@ def read_table(path: str | Path) -> dict[str, ParameterSpec]:
         raise ModelError(f"cannot read parameter table: {exc}", field="parameters") from None
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"{p.name}: {exc}", field="parameters") from None
-    return {name: _spec_from_table(name, entry, p.name) for name, entry in data.items()}
+    return {name: _spec_from_table(name, entry, p.name) for name, entry in data.items()
+            if name != MODEL_KEY}
+
+
+#: Top-level key of a model table naming its declaration (``model = "v2"``; absent = v1).
+MODEL_KEY = "model"
+
+
+def table_model(path: str | Path) -> str:
+    """The model a parameter table names (its top-level ``model = "..."``; default ``"v1"``)."""
+    try:
+        with Path(path).open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return "v1"
+    name = data.get(MODEL_KEY, "v1")
+    if not isinstance(name, str):
+        raise ModelError(f"model must be a name (v1, v2), got {name!r}", field=MODEL_KEY, value=name)
+    return name
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,8 @@ class Parameters:
     """An immutable, validated parameter set (name -> :class:`ParameterSpec`, table order)."""
 
     specs: Mapping[str, ParameterSpec]
+    #: The model declaration these values belong to (:mod:`il2sim.model.models`: "v1", "v2").
+    model: str = "v1"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "specs", MappingProxyType(dict(self.specs)))
@@ -138,9 +158,9 @@ class Parameters:
     def __contains__(self, name: object) -> bool:
         return name in self.specs
 
-    def __reduce__(self) -> tuple[type[Parameters], tuple[dict[str, ParameterSpec]]]:
+    def __reduce__(self) -> tuple[type[Parameters], tuple[dict[str, ParameterSpec], str]]:
         # a mappingproxy does not pickle: ship the plain dict (worker processes)
-        return (Parameters, (dict(self.specs),))
+        return (Parameters, (dict(self.specs), self.model))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -175,7 +195,7 @@ class Parameters:
         new = dict(self.specs)
         for name, v in values.items():
             new[name] = replace(self.spec(name), value=_check_value(name, v))
-        return Parameters(new)
+        return Parameters(new, self.model)
 
     def with_bpv(self, **cvs: float) -> Parameters:
         """A new set with the given between-patient CVs replaced (0 switches variability off)."""
@@ -185,11 +205,11 @@ class Parameters:
             if not (0.0 <= float(cv) < 10.0):
                 raise ModelError(f"bpv_cv must be in [0, 10), got {cv!r}", field=name, value=cv)
             new[name] = replace(old, bpv_cv=float(cv))
-        return Parameters(new)
+        return Parameters(new, self.model)
 
     def without_variability(self) -> Parameters:
         """The same typical values with every between-patient CV set to 0."""
-        return Parameters({n: replace(s, bpv_cv=0.0) for n, s in self.specs.items()})
+        return Parameters({n: replace(s, bpv_cv=0.0) for n, s in self.specs.items()}, self.model)
 
     def to_values(self) -> dict[str, float]:
         """``name -> value`` in table order."""
@@ -204,7 +224,8 @@ def load_parameters(path: str | Path | None = None) -> Parameters:
     """Load the model's parameter table (default: the packaged ``model/parameters.toml``), and
     nothing else: every table is its own file (the toxicity table is
     :func:`il2sim.toxicity.load_toxicity_parameters`)."""
-    return Parameters(read_table(Path(path) if path is not None else DEFAULT_TABLE))
+    p = Path(path) if path is not None else DEFAULT_TABLE
+    return Parameters(read_table(p), table_model(p))
 
 
 def write_values(

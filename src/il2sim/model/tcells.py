@@ -1,5 +1,5 @@
 """T cells of model v2: CD4+ regulatory T cells (Tregs), CD4+ conventional T cells (Tconv) and
-CD8+ T cells, declared as states of :data:`il2sim.model.il2nk.IL2NK`.
+CD8+ T cells, declared as states of :data:`il2sim.model.il2nk_v2.IL2NK_V2`.
 
 Every number is a row of ``parameters.toml`` with its source; this module holds the structure.
 

@@ -111,7 +111,7 @@ def reproduce(
     from il2sim.cdisc import SDTM, trial_datasets, write_package, write_trial
     from il2sim.designs.registry import build_design
 
-    t = tox or load_toxicity_parameters()
+    t = tox or load_toxicity_parameters(model=getattr(parameters, "model", "v1"))
     doses = SEED_DOSES_MIU_PER_M2
     design = build_design("a+b", n_doses=len(doses), a=4, b=5)
     sch = Schedule()

@@ -50,7 +50,7 @@ def simulate(
     solver: str | SolverOptions = "fast",
     output_times_day: npt.ArrayLike | None = None,
     amount_scale: npt.ArrayLike | None = None,
-    model: Model = IL2NK,
+    model: Model | None = None,
 ) -> SimulationResult:
     """Simulate ``regimen`` for every patient of ``pop``.
 
@@ -63,7 +63,8 @@ def simulate(
         (default every ``options.output_step_day``).  Peaks do not depend on it (tracked
         inside the solver).
     amount_scale: (P, E) multiplier of each patient's event amounts (0 = dose held).
-    model: the declared model (default the IL-2 -> NK model).
+    model: the declared model (default: the one the parameters name, :attr:`Parameters.model`;
+        v1 unless a v2 table was loaded, :mod:`il2sim.model.models`).
     """
     if not isinstance(regimen, Regimen):
         raise InputError(f"must be a Regimen, got {type(regimen).__name__}", field="regimen")
@@ -71,6 +72,10 @@ def simulate(
         raise InputError(f"must be a Population, got {type(pop).__name__}", field="population")
     name, options = resolve(solver)
     p = parameters if parameters is not None else (pop.parameters or load_parameters())
+    if model is None:
+        from il2sim.model.models import declaration
+
+        model = declaration(p.model)
     horizon = float(regimen.default_horizon_day if horizon_day is None else horizon_day)
     if not (np.isfinite(horizon) and horizon > 0):
         raise InputError(f"must be a positive number of days, got {horizon_day!r}", field="horizon")

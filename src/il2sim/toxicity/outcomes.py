@@ -101,7 +101,8 @@ def realise_toxicity(
     of its own: the population's draws are not used).  ``tox``: the toxicity table (default:
     packaged).  Outcomes are timed from the first dose (:mod:`il2sim.toxicity.clock`).
     """
-    t = tox if tox is not None else load_toxicity_parameters()
+    t = tox if tox is not None else load_toxicity_parameters(
+        model=pop.parameters.model if pop.parameters is not None else "v1")
     n = result.n_patients
     eff = effects if effects is not None else sample_tox_effects(n, np.random.default_rng(seed), t)
     e_model = np.asarray(result.il2_daily_max_pm, dtype=float)

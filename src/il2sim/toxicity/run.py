@@ -166,7 +166,7 @@ def run_simulation(
         raise InputError(f"must be a Regimen, got {type(regimen).__name__}", field="regimen")
     _check(patients, seed, solver, horizon_day)
     params = parameters if parameters is not None else load_parameters()
-    t = tox if tox is not None else load_toxicity_parameters()
+    t = tox if tox is not None else load_toxicity_parameters(model=params.model)
     streamed = (patients > STREAMING_THRESHOLD_PATIENTS) if stream is None else bool(stream)
     if streamed and keep_result:
         raise InputError("a streamed run keeps no per-patient result", field="keep_result")

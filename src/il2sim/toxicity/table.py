@@ -32,13 +32,18 @@ TOXICITY_TABLE = Path(__file__).resolve().with_name("toxicity.toml")
 ToxicityParameters = Parameters
 
 
-def load_toxicity_parameters(path: str | Path | None = None) -> Parameters:
-    """Load the toxicity table (default: the packaged ``toxicity/toxicity.toml``).
+def load_toxicity_parameters(path: str | Path | None = None, model: str = "v1") -> Parameters:
+    """Load the toxicity table (default: the packaged table calibrated on ``model``:
+    ``toxicity/toxicity.toml`` for v1, ``toxicity_v2.toml`` for v2).
 
     Every value must be >= 0 (rates, thresholds, exponents and probabilities); a malformed
     table raises :class:`~il2sim.errors.ModelError` naming the entry.
     """
-    specs = read_table(Path(path) if path is not None else TOXICITY_TABLE)
+    if path is None:
+        from il2sim.model.models import toxicity_table
+
+        path = toxicity_table(model)
+    specs = read_table(Path(path))
     for name, spec in specs.items():
         if spec.value < 0:
             raise ModelError(f"value must be >= 0, got {spec.value!r}", field=name)
@@ -64,7 +69,8 @@ def toxicity_is_current(
     tox: Parameters | None = None, parameters: Parameters | None = None
 ) -> bool:
     """True if ``tox`` was calibrated against ``parameters`` (default: the packaged ones)."""
-    t = tox if tox is not None else load_toxicity_parameters()
+    t = tox if tox is not None else load_toxicity_parameters(
+        model=parameters.model if parameters is not None else "v1")
     if "model_fingerprint" not in t:
         return False
     return int(t.value("model_fingerprint")) == model_fingerprint(parameters)

@@ -113,7 +113,7 @@ def evaluate_regimen(
         )  # fmt: skip
     regimen = parse_spec(spec)
     params = parameters if parameters is not None else load_parameters()
-    t = tox if tox is not None else load_toxicity_parameters()
+    t = tox if tox is not None else load_toxicity_parameters(model=params.model)
     pop = Population.sample(int(n), int(seed), params)
     res = simulate(
         regimen, pop, parameters=params, horizon_day=float(horizon_day),

@@ -107,7 +107,7 @@ def build_pools(
         "pool_patients", len(doses) * pool_size, f"{len(doses)} levels x {pool_size:,}",
         field="pool_size",
     )  # fmt: skip
-    t = tox or load_toxicity_parameters()
+    t = tox or load_toxicity_parameters(model=getattr(parameters, "model", "v1"))
     sch = schedule or Schedule()
     pool_ss = np.random.SeedSequence(seed).spawn(4)[2]
     cohorts: list[CohortResult] = []

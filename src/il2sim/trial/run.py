@@ -301,7 +301,7 @@ def model_source(
             field="efficacy",
         )
     return ModelCohortSource(
-        doses, tox or load_toxicity_parameters(), parameters, sch,
+        doses, tox or load_toxicity_parameters(model=getattr(parameters, "model", "v1")), parameters, sch,
         dlt or DLTDefinition(window_day=sch.dlt_window_day), modification, neutralising,
         efficacy,
     )  # fmt: skip

@@ -119,8 +119,13 @@ def validate(
     progress: Callable[[int, int], None] | None = None,
 ) -> ValidationReport:
     """Run the rows of ``studies`` (a file; default the built-in library).  Interruptible
-    (:mod:`il2sim._interrupt`): a first Ctrl-C keeps the finished rows, flagged."""
+    (:mod:`il2sim._interrupt`): a first Ctrl-C keeps the finished rows, flagged.
+    ``parameters``: default model v2's packaged table (:mod:`il2sim.model.models`)."""
     table = load_studies(studies)
+    if parameters is None:
+        from il2sim.model.models import load_model_parameters
+
+        parameters = load_model_parameters("v2")
     with interruptible():
         rows = run_studies(table, seed=seed, parameters=parameters, progress=progress)
     return ValidationReport(rows, seed, str(studies) if studies is not None else "built-in",

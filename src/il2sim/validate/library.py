@@ -197,6 +197,8 @@ def load_studies(path: str | Path | None = None) -> tuple[Study, ...]:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", field="studies", value=str(p)) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text (YAML) file", field="studies", value=str(p)) from None
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", field="studies", value=str(p)) from None
     rows = data.get("studies") if isinstance(data, Mapping) else None
