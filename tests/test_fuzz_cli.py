@@ -25,7 +25,8 @@ COMMANDS = commands()
 
 #: Examples per command in CI (heavier commands get fewer); override with IL2SIM_FUZZ_EXAMPLES.
 EXAMPLES = int(os.environ.get("IL2SIM_FUZZ_EXAMPLES", "8"))
-HEAVY = {"reproduce": 3, "trial": 4, "calibrate": 3, "sweep run": 4, "report": 4, "vpc": 4, "fit": 4}
+HEAVY = {"reproduce": 3, "trial": 4, "calibrate": 3, "sweep run": 4, "report": 4, "vpc": 4, "fit": 4,
+         "validate": 3}
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -129,3 +129,29 @@ def test_a_stop_keeps_the_finished_rows_flagged(tmp_path: Path) -> None:
     rep = ValidationReport((), 2026, str(f), asked=2)
     d = rep.to_dict()
     assert rep.interrupted and (d["interrupted"], d["done"], d["asked"]) == (True, 0, 2)
+
+
+def test_cli_binary_studies_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    """A study file that is not UTF-8 text: exit 2, one line naming ``studies`` (stop 21: a
+    UnicodeDecodeError traceback)."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "binary.bin"
+    f.write_bytes(bytes(range(256)) * 4)
+    r = subprocess.run([sys.executable, "-m", "il2sim.cli.main", "validate", "--studies", str(f)],
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "studies" in lines[0] and "Traceback" not in r.stderr, r.stderr
+
+
+def test_cli_model_version_v1_is_refused_with_one_line() -> None:
+    """validate runs model v2 (the study library has T-cell endpoints v1 does not declare)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "il2sim.cli.main", "validate", "--model-version",
+                        "v1"], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2 and "model-version" in r.stderr and "Traceback" not in r.stderr
+    assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) == 1, r.stderr
