@@ -71,6 +71,19 @@ def test_kernel_numbers_do_not_depend_on_chunks_or_workers(name: str) -> None:
     assert not ref.selected.flags.writeable  # the record is frozen
 
 
+def test_two_workers_split_a_one_chunk_run_and_give_the_same_trials() -> None:
+    """Default chunking with 2 workers: a run the uniform budget would hold in one chunk is
+    split (at least 4 chunks a worker, so both threads work), with the same trials."""
+    des = _designs()["crm"]
+    src = BernoulliSource(TRUTH)
+    caps = Caps(max_cohorts=8)
+    ref = TrialController(des, src, caps, chunk_trials=301).run(301, 9).trials
+    calls: list[int] = []
+    ctl = TrialController(des, src, caps, workers=2)
+    _same(ctl.run(301, 9, progress=lambda d, n: calls.append(d)).trials, ref)
+    assert len(calls) >= 8 and calls[-1] == 301
+
+
 def test_generic_trials_are_independent_of_their_order() -> None:
     des = stop_at_n(build_design("boin", n_doses=5, target=0.3), 18)
     ctl = TrialController(des, BernoulliSource(TRUTH))

@@ -179,7 +179,7 @@ def test_analyze_gives_the_same_rate_from_sdtm_and_adam(out: tuple[Path, dict]) 
         (["--efficacy", "foo_fold>=3@day56"], "efficacy: 'foo' names no model output"),
         (["--efficacy", "nk_fold~3@day56"], "efficacy: "),
         (["--efficacy", "nk_fold>=3@day200"], "efficacy: day 200"),
-        (["--efficacy", "nk_fold>=3@day56", "--trials", "2"], "--efficacy: "),
+        (["--efficacy", "foo_fold>=3@day56", "--trials", "2"], "efficacy: 'foo' names no"),
     ],
 )
 def test_cli_bad_efficacy_exit_2_one_line(
@@ -214,3 +214,46 @@ def test_model_dlt_times_reach_time_to_event_designs() -> None:
     assert np.all(draw.dlt_days[res.dlt.dlt] <= 28) and res.dlt.dlt.any()
     t = run_trial(des, [1.0, 1.25, 1.5], seed=4, max_patients=6)
     assert t.n_patients == 6 and t.design == "tite-crm"
+
+
+@pytest.mark.parametrize("design", ["3+3", "boin12"])
+def test_replicate_trials_with_efficacy(design: str) -> None:
+    """``trial --trials --efficacy``: each pool patient's response to the definition is drawn
+    with the patient, so the responders an efficacy-toxicity design counted per level
+    (``efficacy_per_dose``) are exactly the pool responders of the patients it treated
+    (``responders_per_dose``), and the per-level response rate is bounded by them."""
+    args = ["trial", "--design", design, "--doses", "0.5,1.0,1.5", "--efficacy",
+            "nk_fold>=3@day56", "--trials", "4", "--pool-size", "10", "--seed", "3", "--json"]  # fmt: skip
+    if design == "boin12":
+        args += ["--target-tox", "0.3", "--target-eff", "0.5", "--max-patients", "9"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["efficacy"] == "nk_fold>=3@day56"
+    rate, resp, n = d["response_rate_per_dose"], d["responders_per_dose"], d["patients_per_dose"]
+    pool = d["pool_response_rate_per_dose"]
+    assert len(rate) == len(resp) == len(pool) == 3
+    for r, e, m, q in zip(rate, resp, n, pool, strict=True):
+        assert 0.0 <= q <= 1.0 and 0.0 <= e <= m + 1e-12
+        assert (r is None) == (m == 0)  # a rate wherever some trial treated patients
+    assert resp[0] <= n[0] and pool[0] < pool[2]  # the NK endpoint rises with the dose
+    if design == "boin12":
+        assert d["efficacy_per_dose"] == pytest.approx(resp, abs=1e-12)
+        assert d["obd_selection_pct"] == d["selection_pct"]
+    else:
+        assert d["efficacy_per_dose"] is None
+
+
+def test_replicate_efficacy_design_without_efficacy_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """BOIN12 replicates without ``--efficacy`` would see no responder at all: refused."""
+    from il2sim.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["trial", "--design", "boin12", "--target-tox", "0.3", "--target-eff", "0.5",
+              "--max-patients", "9", "--doses", "0.5,1.0", "--trials", "2", "--pool-size", "5"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and "needs an efficacy definition" in lines[0], err

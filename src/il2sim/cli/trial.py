@@ -108,11 +108,6 @@ def trial_cmd(
 
     eff = None if efficacy is None else parse_efficacy(
         efficacy, last_day=sch.n_treatment_days, model=declaration(il2_model))
-    if eff is not None and trials is not None:
-        raise InputError(
-            "is not available with --trials yet (one trial only)", field="--efficacy",
-            value=efficacy,
-        )  # fmt: skip
     mod = DoseModification(hold_days=hold_days, resume_fraction=resume_fraction)
     if trials is None:
         res = conduct_trial(
@@ -143,7 +138,7 @@ def trial_cmd(
         reps = replicate_trials(
             des, levels, trials, seed, pool_size=pool_size, schedule=sch, modification=mod,
             neutralising=neutralising, max_patients=cap, out_dir=out, progress=update,
-            parameters=param_set,
+            parameters=param_set, efficacy=eff,
         )  # fmt: skip
     summary = reps.to_dict()
     if json_out:
@@ -187,6 +182,11 @@ def _print_replicates(summary: dict[str, Any], levels: list[float], seed: int) -
     tab.add_row("none", f"{summary['none_selected_pct']:.1f}", "", "", "", "")
     Console().print(tab)
     print(f"mean patients {summary['mean_patients']:.1f}, mean DLTs {summary['mean_dlts']:.2f}")
+    if summary.get("response_rate_per_dose") is not None:
+        rates = ", ".join(
+            "-" if v is None else f"{100 * v:.0f}%" for v in summary["response_rate_per_dose"]
+        )
+        print(f"efficacy {summary['efficacy']}: response rate per level {rates}")
 
 
 def register(app: typer.Typer) -> None:

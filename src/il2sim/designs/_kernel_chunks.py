@@ -90,6 +90,8 @@ def run_kernel(
         n, design.n_doses, kern.cohort_slots(caps), kern.detail_names, efficacy=eff
     )
     chunk = chunk_trials or max(1, min(_MAX_CHUNK_TRIALS, _UNIFORM_BUDGET // max(width, 1)))
+    if workers > 1 and not chunk_trials:  # at least 4 chunks a worker, or one thread idles
+        chunk = max(1, min(chunk, -(-n // (4 * workers))))
     bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
     extra: dict[str, Any] = {}
     if eff:  # efficacy-toxicity kernels (BOIN12)

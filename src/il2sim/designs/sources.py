@@ -136,14 +136,19 @@ class PoolSource(PatientSource):
     appears at most once per trial until the pool is used up; then a fresh permutation starts.
     ``dlt_draw="probability"``: each drawn patient's DLT is a fresh Bernoulli draw with that
     patient's DLT probability (``dlt_prob``); ``"realised"``: the pool patient's own DLT
-    (``dlt``).  The payload of a cohort is the pool indices of its patients.
+    (``dlt``).  The payload of a cohort is the pool indices of its patients.  With
+    ``responder`` (one boolean array per level), a drawn patient's efficacy outcome is the pool
+    patient's own response (the model's efficacy endpoint), as efficacy-toxicity designs see it.
     """
 
     dlt_prob: tuple[npt.NDArray[np.float64], ...]
     dlt: tuple[npt.NDArray[np.bool_], ...] = field(default=())
     dlt_draw: str = "probability"
+    responder: tuple[npt.NDArray[np.bool_], ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if self.responder and len(self.responder) != len(self.dlt_prob):
+            raise DesignError("efficacy needs one responder array per level", field="pools")
         if self.dlt_draw not in ("probability", "realised"):
             raise InputError(
                 f"must be probability or realised, got {self.dlt_draw!r}",
@@ -206,7 +211,10 @@ class _PoolTrial:
             y = (self.rng.random(ii.size) < self.source.dlt_prob[j][ii]).astype(np.int64)
         else:
             y = np.asarray(self.source.dlt[j])[ii].astype(np.int64)
-        return CohortDraw(y, payload=ii)
+        eff = None
+        if self.source.responder:
+            eff = np.asarray(self.source.responder[j])[ii].astype(np.int64)
+        return CohortDraw(y, payload=ii, eff=eff)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from il2sim._files import write_atomic
 from il2sim._json import to_jsonable
 from il2sim.designs import Design
+from il2sim.errors import DesignError
 from il2sim.trial.efficacy import EfficacyDefinition
 from il2sim.trial.replicates import Pools, ReplicateResults, build_pools, run_replicates
 from il2sim.trial.run import DEFAULT_MAX_PATIENTS, Trial, run_trial
@@ -99,10 +100,13 @@ def replicate_trials(
     out_dir: Path | None = None,
     progress: TaskProgress | None = None,
     parameters: Any = None,
+    efficacy: EfficacyDefinition | None = None,
 ) -> ReplicateOutput:
     """Simulate ``pool_size`` patients per level, run ``n_trials`` replicate trials from the
     pools (:func:`il2sim.trial.run_replicates`) and, with ``out_dir``, write
-    ``replicates.json`` there (atomically)."""
+    ``replicates.json`` there (atomically).  ``efficacy`` (an
+    :class:`~il2sim.trial.efficacy.EfficacyDefinition`): each pool patient's response, drawn
+    with the patient (efficacy-toxicity designs decide on it; docs/json.md keys)."""
     from il2sim import checks, limits
 
     checks.seed(seed)
@@ -114,10 +118,15 @@ def replicate_trials(
             return None
         return lambda done, total: progress(task, done, total)
 
+    if design.uses_efficacy and efficacy is None:  # before the pools are simulated
+        raise DesignError(
+            f"design {design.name} needs an efficacy definition (e.g. nk_fold>=3@day56)",
+            field="efficacy",
+        )
     pools = build_pools(
         doses_miu_per_m2, pool_size, seed, schedule=schedule, modification=modification,
         neutralising=neutralising, progress=report("simulating pools"),
-        parameters=parameters,
+        parameters=parameters, efficacy=efficacy,
     )  # fmt: skip
     reps = run_replicates(
         design, pools, n_trials, seed, max_patients=max_patients,

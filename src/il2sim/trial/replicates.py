@@ -49,6 +49,7 @@ from il2sim.designs.controller import Progress, trial_seed
 from il2sim.errors import DesignError, InputError
 from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
+from il2sim.trial.efficacy import EfficacyDefinition
 from il2sim.trial.run import DEFAULT_MAX_PATIENTS, check_doses
 from il2sim.trial.schedule import DoseModification, Schedule
 
@@ -71,6 +72,9 @@ class Pools:
     bright_pct: tuple[FloatArray, ...] = field(default=(), repr=False)
     ada: tuple[npt.NDArray[np.bool_], ...] = field(default=(), repr=False)
     max_grade: tuple[npt.NDArray[np.int8], ...] = field(default=(), repr=False)
+    #: per level, each pool patient's response to the efficacy definition (empty without one)
+    responder: tuple[npt.NDArray[np.bool_], ...] = field(default=(), repr=False)
+    efficacy: str | None = None
 
     @property
     def pool_size(self) -> int:
@@ -79,7 +83,7 @@ class Pools:
 
     def source(self, dlt_draw: str = "probability") -> PoolSource:
         """The controller's patient source drawing from these pools."""
-        return PoolSource(self.dlt_prob, self.dlt, dlt_draw)
+        return PoolSource(self.dlt_prob, self.dlt, dlt_draw, self.responder)
 
 
 def build_pools(
@@ -93,11 +97,13 @@ def build_pools(
     modification: DoseModification | None = None,
     neutralising: bool = False,
     progress: Progress | None = None,
+    efficacy: EfficacyDefinition | None = None,
 ) -> Pools:
     """Simulate ``pool_size`` patients at each dose level (see module docstring);
     ``progress(levels done, levels)`` after each level.  A stop asked for in an
     :func:`~il2sim._interrupt.interruptible` scope ends the build (KeyboardInterrupt) between
-    levels: replicates need every pool."""
+    levels: replicates need every pool.  ``efficacy``: each pool patient's response is
+    evaluated once (:mod:`il2sim.trial.efficacy`) and drawn with the patient."""
     doses = check_doses(doses_miu_per_m2)
     if pool_size < 1:
         raise InputError(f"must be >= 1, got {pool_size}", field="pool_size")
@@ -116,7 +122,9 @@ def build_pools(
             raise KeyboardInterrupt
         pop, eff = sample_cohort_inputs(pool_size, kid, t, parameters)
         cohorts.append(
-            simulate_cohort(dose, pop, eff, t, parameters, sch, dlt, modification, neutralising)
+            simulate_cohort(
+                dose, pop, eff, t, parameters, sch, dlt, modification, neutralising, efficacy
+            )
         )
         if progress is not None:
             progress(j + 1, len(doses))
@@ -131,7 +139,14 @@ def build_pools(
         bright_pct=tuple(c.peak_increase_pct("bright") for c in cohorts),
         ada=tuple(c.ada_positive(last_day) for c in cohorts),
         max_grade=tuple(c.grades.max(axis=2) for c in cohorts),
+        responder=() if efficacy is None else tuple(_responders(c) for c in cohorts),
+        efficacy=None if efficacy is None else efficacy.text,
     )
+
+
+def _responders(c: CohortResult) -> npt.NDArray[np.bool_]:
+    assert c.responder is not None
+    return np.asarray(c.responder, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -205,6 +220,19 @@ class ReplicateResults:
             out["nk_peak_increase_pct_per_dose"] = nk.tolist()
             out["bright_peak_increase_pct_per_dose"] = br.tolist()
             out["pool_size"] = pools.pool_size
+            if pools.responder:  # the model's efficacy endpoint
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    rr = self.level_means(pools, [r.astype(float) for r in pools.responder])
+                    rate = np.nanmean(rr, axis=0)
+                resp = np.array(
+                    [[float(np.sum(pools.responder[j][idx])) for j, idx in enumerate(lv)]
+                     for lv in self.patients]
+                )  # fmt: skip
+                out["efficacy"] = pools.efficacy
+                out["response_rate_per_dose"] = [None if np.isnan(v) else float(v) for v in rate]
+                out["responders_per_dose"] = resp.mean(axis=0).tolist()
+                out["pool_response_rate_per_dose"] = [float(r.mean()) for r in pools.responder]
         return out
 
 
@@ -227,6 +255,11 @@ def run_replicates(
     if design.n_doses != nd:
         raise DesignError(
             f"design has {design.n_doses} levels but the pools have {nd}", field="doses"
+        )
+    if design.uses_efficacy and not pools.responder:
+        raise DesignError(
+            f"design {design.name} needs an efficacy definition (e.g. nk_fold>=3@day56)",
+            field="efficacy",
         )
     if isinstance(n_replicates, bool) or int(n_replicates) != n_replicates or n_replicates < 1:
         raise InputError(f"must be >= 1, got {n_replicates}", field="trials", value=n_replicates)
