@@ -216,3 +216,27 @@ def test_sweep_task_and_grid_value_limits_are_overridable(
     monkeypatch.setenv("IL2SIM_LIMIT_GRID_VALUES", "3")
     with pytest.raises(InputError, match=r"limit of 3 .*IL2SIM_LIMIT_GRID_VALUES"):
         load_grid(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("x" * 300 + ".csv", "events: has a name longer than 255 bytes"),
+        ("a\x00b.csv", "events: must not contain a NUL byte"),
+        ("missing.csv", "events: no such file"),
+        (".", "events: '.' is a folder, expected a file"),
+    ],
+)
+def test_event_reader_refuses_names_the_os_cannot_take(
+    name: str, needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one event-file reader (regimen/_nonmem_records.read_event_csv) names the field for a
+    name the OS cannot take, as for a missing file (a DataError, not an OSError traceback); the
+    CLI's regimen show/convert and simulate --events rely on it (review of stop 21)."""
+    from il2sim.errors import DataError
+    from il2sim.regimen import read_nonmem_csv
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError) as info:
+        read_nonmem_csv(name)
+    assert str(info.value).startswith(needle), str(info.value)

@@ -157,7 +157,14 @@ CASES: list[tuple[list[str], str]] = [
         ],
         "cohorts_ahead",
     ),
-    (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "1e-6"], "output times"),
+    # --every has a floor of one minute (docs/limits.md); a fine grid that is allowed still
+    # counts its output times towards STORED_VALUES
+    (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "1e-6"],
+     "--every: must be at least 1 minute (0.0167 hours), got 1e-06"),
+    (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "0.0166"],
+     "--every: must be at least 1 minute"),
+    (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "0.0167",
+      "--patients", "10000", "--horizon-days", "365"], "524,552 output times"),
     # sensitivity (found by the 30-minute make fuzz of stop 21: --factor 1e7 ran > 20 min in
     # one kernel call; --n 1e12 was a MemoryError traceback, --n 1e8 allocated for minutes)
     (["sensitivity", "--n", "1000000000000"], "model evaluations"),
@@ -183,7 +190,7 @@ CASES: list[tuple[list[str], str]] = [
     (["regimen", "convert", "--events", "x" * 300], "events: has a name longer than 255 bytes"),
     (["vpc", "d.csv", "--parameters", "p.toml", "--out", __file__], "--out: "),
     (["export", "nonmem", "--regimen", REG, "--out", "d.csv", "--every", "2.2250738585072014e-308"],
-     "output times"),  # OverflowError traceback before (h / step = inf)
+     "--every: must be at least 1 minute"),  # OverflowError traceback at 27c7e11 (h / step = inf)
     # sweeps
     (
         ["sweep", "run", "--kind", "design", "-p", "design=3+3", "--scheduler", "not a url"],

@@ -11,11 +11,10 @@ same message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from il2sim import checks
-from il2sim.errors import InputError
+from il2sim.errors import InputError, bad_value
 from il2sim.limits import check as check_limit
 from il2sim.limits import limit
 
@@ -40,6 +39,19 @@ def _horizon(value: Any, field: str) -> Any:
 def _factor(value: Any, field: str) -> Any:
     x = checks.real(value, field, minimum=1.0, open_min=True)
     check_limit("sensitivity_factor", x, field=field)
+    return x
+
+
+#: Smallest observation spacing, hours: one minute.  The finest PK sampling schedules take
+#: samples minutes apart (the first minutes after an IV bolus); a finer grid adds no information
+#: and only output times (and ``h / step`` overflowed for a near-subnormal step: issue 16).
+EVERY_MIN_HOURS = 1.0 / 60.0
+
+
+def _every(value: Any, field: str) -> Any:
+    x = checks.positive(value, field, unit="hours")
+    if x < EVERY_MIN_HOURS:
+        raise bad_value(field, value, "must be at least 1 minute (0.0167 hours)")
     return x
 
 
@@ -75,7 +87,7 @@ RULES: dict[str, Rule] = {
     "hold_days": _count(0, maximum=3650),
     "horizon_days": _horizon,
     "horizon": _horizon,
-    "every": partial(checks.positive, unit="hours"),
+    "every": _every,
     "target": _prob_open,
     "stop_tox_threshold": _prob_open,
     "stop_tox_confidence": _prob_open,

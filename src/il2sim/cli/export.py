@@ -96,14 +96,14 @@ def nonmem_cmd(
         source = str(sdtm)
     else:
         assert regimen is not None
+        from il2sim import limits
         from il2sim.model.parameters import load_parameters
+        from il2sim.option_rules import check_rule
         from il2sim.population import Population
         from il2sim.regimen.spec import parse_spec
         from il2sim.simulate import simulate
 
-        if not (every > 0 and np.isfinite(every)):
-            raise InputError(f"must be a positive number of hours, got {every!r}", field="every")
-        from il2sim import limits
+        every = check_rule("every", every, "--every")  # >= 1 minute (docs/limits.md)
         from il2sim.simulate import check_size
 
         reg = parse_spec(regimen)
@@ -111,7 +111,7 @@ def nonmem_cmd(
         h = float(reg.default_horizon_day if horizon is None else horizon)
         limits.check("horizon_days", h, field="horizon_days")
         step = float(units.hours_to_days(every))
-        check_size(patients, int(min(h / step, 1e18)) + 2)  # h/step is inf for a subnormal-ish step
+        check_size(patients, int(h / step) + 2)  # finite: step >= 1 minute, h <= HORIZON_DAYS
         pop = Population.sample(patients, seed, params)
         t = np.arange(int(np.floor(h / step + 1e-9)) + 1) * step
         res = simulate(reg, pop, params, horizon_day=h, output_times_day=t)

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import typer
 
-from il2sim import checks
 from il2sim.cli._common import exit_interrupted, print_json, progress_bar, write_atomic
 from il2sim.cli._model import ModelOption, model_parameters
 from il2sim.errors import InputError
@@ -36,7 +35,6 @@ def _load_regimen(
     from il2sim.regimen.nonmem import read_nonmem_csv
 
     assert events is not None
-    events = checks.input_file(events, "events")  # also names the OS cannot take
     regs = read_nonmem_csv(events, time_unit=time_unit, amount_unit=amount_unit, per_m2=per_m2)
     if len(regs) != 1:
         raise InputError(

@@ -28,7 +28,6 @@ import csv
 import io
 import math
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from il2sim.errors import DataError
@@ -46,13 +45,33 @@ def read_event_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an event CSV strictly (the module's file and row rules) into a table of strings."""
     import pandas as pd
 
-    p = Path(path)
-    if not p.is_file():
+    from il2sim import checks
+    from il2sim.errors import InputError
+
+    try:  # the one rule for names the OS cannot take (NUL byte, component > 255 bytes, ...)
+        p = checks.path_name(path, "events")
+    except InputError as exc:
+        message = str(exc).removeprefix("events: ")
+        raise DataError(message, field="events", value=exc.value) from None
+    try:  # anything else the OS refuses (ELOOP, EACCES on a parent, ...) is a message too
+        is_file, is_dir = p.is_file(), p.is_dir()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DataError(
+            f"cannot open {str(p)[:80]!r}: {reason}", field="events", value=str(p)[:80]
+        ) from None
+    if is_dir:
+        raise DataError(f"{str(p)!r} is a folder, expected a file", field="events", value=str(p))
+    if not is_file:
         raise DataError(f"no such file: {str(p)!r}", field="events", value=str(p))
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{str(p)!r} is not UTF-8 text: {exc.reason}", field="events") from None
+    except OSError as exc:
+        raise DataError(
+            f"cannot read {str(p)!r}: {exc.strerror or exc}", field="events", value=str(p)
+        ) from None
     if "\x00" in text:
         raise DataError(f"{str(p)!r} is not a text file (NUL bytes)", field="events")
     lines = [ln for ln in io.StringIO(text, newline="").read().splitlines()]
