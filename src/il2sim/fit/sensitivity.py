@@ -116,7 +116,8 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
         if scheduler is None:
             with sigint_ignored():  # workers inherit "ignore": the driver handles Ctrl-C
                 cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1,
-                                       processes=True, host="127.0.0.1", dashboard_address=None)
+                                       processes=True, host="127.0.0.1",
+                                       dashboard_address="127.0.0.1:0")
         client = Client(scheduler if scheduler is not None else cluster)
         try:
             futs = {client.submit(fn, c, pure=False): i for i, c in enumerate(chunks)}

@@ -100,14 +100,18 @@ def _client(
             client.close()
         return
     assert workers is not None
-    # Thread workers talk in-process (no sockets); process workers bind to 127.0.0.1 only.
-    net: dict[str, Any] = {"host": "127.0.0.1"} if processes else {}
+    # Every socket binds 127.0.0.1 (the scheduler, the workers and the dashboard): with
+    # distributed 2026.8, thread workers over "inproc" still served the dashboard on
+    # 0.0.0.0:8787 and ``dashboard_address=None`` did not disable it, so threads talk TCP on
+    # loopback and an unasked dashboard goes to a free loopback port.
+    net: dict[str, Any] = {"host": "127.0.0.1"} if processes else {
+        "host": "127.0.0.1", "protocol": "tcp://"}
     with sigint_ignored():  # worker processes inherit "ignore SIGINT": Ctrl-C is the driver's
         cluster = LocalCluster(
             n_workers=int(workers),
             threads_per_worker=1,
             processes=processes,
-            dashboard_address="127.0.0.1:8787" if dashboard else None,
+            dashboard_address="127.0.0.1:8787" if dashboard else "127.0.0.1:0",
             silence_logs=logging.CRITICAL,  # the workers' logs never reach the user's stderr
             **net,
         )
