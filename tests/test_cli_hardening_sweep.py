@@ -78,3 +78,18 @@ def test_trial_grid_run_options_are_checked(tmp_path: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "max_patients: must be a whole number" in err, err
     assert not store.exists()
+
+
+def test_a_grid_file_name_the_os_cannot_take_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the 30-minute ``make fuzz`` on main ce55629 (stop 22, seed 20261201): a GRID
+    argument of 300 characters raised ``OSError: [Errno 36] File name too long`` in
+    ``load_grid``; the reader now checks the name (``checks.path_name``) before it asks the OS."""
+    store = tmp_path / "store"
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", "run", "x" * 300, "--out", str(store)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    assert err.startswith("il2sim: error: grid: has a name longer than 255 bytes")
+    assert err.count("\n") == 1 and "Traceback" not in err and not store.exists()

@@ -187,6 +187,9 @@ def _expanded_size(data: Any) -> int:
 
 def load_grid(path: str | Path) -> Grid:
     """Read a grid from a ``.yaml``/``.yml``/``.toml``/``.json`` file."""
+    from il2sim import checks
+
+    checks.path_name(path, "grid")  # a name the OS cannot take (e.g. > 255 bytes): one line
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such file: {str(p)!r}", field="grid", value=str(p))
@@ -196,6 +199,8 @@ def load_grid(path: str | Path) -> Grid:
         raise InputError(
             f"{p.name} is not a UTF-8 text file (YAML, TOML or JSON)", field="grid", value=str(p)
         ) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror}", field="grid", value=str(p)) from None
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
