@@ -102,10 +102,8 @@ def _client(
     assert workers is not None
     # Every socket binds 127.0.0.1 (the scheduler, the workers and the dashboard): with
     # distributed 2026.8, thread workers over "inproc" still served the dashboard on
-    # 0.0.0.0:8787 and ``dashboard_address=None`` did not disable it, so threads talk TCP on
-    # loopback and an unasked dashboard goes to a free loopback port.
-    net: dict[str, Any] = {"host": "127.0.0.1"} if processes else {
-        "host": "127.0.0.1", "protocol": "tcp://"}
+    # 0.0.0.0:8787 and ``dashboard_address=None`` did not disable it, so workers of both
+    # kinds talk TCP on loopback and an unasked dashboard goes to a free loopback port.
     with sigint_ignored():  # worker processes inherit "ignore SIGINT": Ctrl-C is the driver's
         cluster = LocalCluster(
             n_workers=int(workers),
@@ -113,7 +111,8 @@ def _client(
             processes=processes,
             dashboard_address="127.0.0.1:8787" if dashboard else "127.0.0.1:0",
             silence_logs=logging.CRITICAL,  # the workers' logs never reach the user's stderr
-            **net,
+            host="127.0.0.1",
+            protocol="tcp://",
         )
     client = Client(cluster)
     try:

@@ -189,8 +189,7 @@ def load_grid(path: str | Path) -> Grid:
     """Read a grid from a ``.yaml``/``.yml``/``.toml``/``.json`` file."""
     from il2sim import checks
 
-    checks.path_name(path, "grid")  # a name the OS cannot take (e.g. > 255 bytes): one line
-    p = Path(path)
+    p = checks.path_name(path, "grid")  # a name the OS cannot take (e.g. > 255 bytes): one line
     if not p.is_file():
         raise InputError(f"no such file: {str(p)!r}", field="grid", value=str(p))
     try:
