@@ -89,7 +89,13 @@ def trial_cmd(
     if out is not None:
         checks.output_folder(out, "--out")
     from il2sim.cdisc.sdtm import sdtm_options
-    from il2sim.trial import DoseModification, Schedule, conduct_trial, replicate_trials
+    from il2sim.trial import (
+        CohortSettings,
+        DoseModification,
+        Schedule,
+        conduct_trial,
+        replicate_trials,
+    )
     from il2sim.trial.run import DEFAULT_MAX_PATIENTS
 
     levels = parse_float_list(doses, "doses")
@@ -109,12 +115,13 @@ def trial_cmd(
     eff = None if efficacy is None else parse_efficacy(
         efficacy, last_day=sch.n_treatment_days, model=declaration(il2_model))
     mod = DoseModification(hold_days=hold_days, resume_fraction=resume_fraction)
+    settings = CohortSettings(parameters=param_set, schedule=sch, modification=mod,
+                              neutralising=neutralising, efficacy=eff)  # fmt: skip
     if trials is None:
         res = conduct_trial(
-            des, levels, seed, out if out is not None else DEFAULT_OUT, schedule=sch,
-            modification=mod, neutralising=neutralising, max_patients=cap,
+            des, levels, seed, out if out is not None else DEFAULT_OUT, settings,
+            max_patients=cap,
             writer=partial(_write_trial, xpt=xpt, options=sdtm_options(start_date)),
-            parameters=param_set, efficacy=eff,
         )  # fmt: skip
         t = res.trial
         if json_out:
@@ -136,9 +143,8 @@ def trial_cmd(
         raise InputError(f"must be >= 1, got {trials}", field="trials", value=trials)
     with interruptible(), progress_bar(not json_out) as update:
         reps = replicate_trials(
-            des, levels, trials, seed, pool_size=pool_size, schedule=sch, modification=mod,
-            neutralising=neutralising, max_patients=cap, out_dir=out, progress=update,
-            parameters=param_set, efficacy=eff,
+            des, levels, trials, seed, pool_size=pool_size, settings=settings, max_patients=cap,
+            out_dir=out, progress=update,
         )  # fmt: skip
     summary = reps.to_dict()
     if json_out:

@@ -32,6 +32,7 @@ from il2sim.toxicity import ToxicityParameters, load_toxicity_parameters
 from il2sim.trial.replicates import build_pools, run_replicates
 from il2sim.trial.run import run_trial
 from il2sim.trial.schedule import Schedule
+from il2sim.trial.settings import CohortSettings
 
 __all__ = [
     "SEED",
@@ -115,14 +116,13 @@ def reproduce(
     doses = SEED_DOSES_MIU_PER_M2
     design = build_design("a+b", n_doses=len(doses), a=4, b=5)
     sch = Schedule()
-    trial = run_trial(design, doses, seed, parameters=parameters, tox=t, schedule=sch)
+    settings = CohortSettings(parameters=parameters, tox=t, schedule=sch)
+    trial = run_trial(design, doses, seed, settings)
     pools = build_pools(
         doses,
         pool_size,
         seed,
-        parameters=parameters,
-        tox=t,
-        schedule=sch,
+        settings,
         progress=(lambda j, n: progress("pools", j, n)) if progress else None,
     )
     reps = run_replicates(

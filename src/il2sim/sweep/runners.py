@@ -148,6 +148,7 @@ def run_trial(params: Mapping[str, Any], n: int, seed: np.random.SeedSequence) -
     """
     from il2sim.designs.registry import build_design
     from il2sim.trial.run import run_trials
+    from il2sim.trial.settings import CohortSettings
 
     opts = dict(params)
     doses = opts.pop("doses", None)
@@ -155,9 +156,10 @@ def run_trial(params: Mapping[str, Any], n: int, seed: np.random.SeedSequence) -
         raise InputError(f"needs a list of doses (MIU/m2/day), got {doses!r}", field="doses")
     name = str(opts.pop("design", "4+5"))
     trial_kw: dict[str, Any] = {}
-    for key in ("max_patients", "neutralising"):
-        if key in opts:
-            trial_kw[key] = opts.pop(key)
+    if "max_patients" in opts:
+        trial_kw["max_patients"] = opts.pop("max_patients")
+    if "neutralising" in opts:
+        trial_kw["settings"] = CohortSettings(neutralising=opts.pop("neutralising"))
     opts.setdefault("n_doses", len(doses))
     design = build_design(name, **opts)
     nd = len(doses)

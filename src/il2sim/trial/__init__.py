@@ -11,10 +11,12 @@ from il2sim.trial.cohort import CohortResult, daily_regimen, simulate_cohort
 from il2sim.trial.replicates import Pools, ReplicateResults, build_pools, run_replicates
 from il2sim.trial.run import CohortRecord, ModelCohortSource, Trial, run_trial, run_trials
 from il2sim.trial.schedule import DoseModification, Schedule
+from il2sim.trial.settings import CohortSettings
 
 __all__ = [
     "CohortRecord",
     "CohortResult",
+    "CohortSettings",
     "DoseModification",
     "ModelCohortSource",
     "Pools",

@@ -18,10 +18,9 @@ from il2sim._files import write_atomic
 from il2sim._json import to_jsonable
 from il2sim.designs import Design
 from il2sim.errors import DesignError
-from il2sim.trial.efficacy import EfficacyDefinition
 from il2sim.trial.replicates import Pools, ReplicateResults, build_pools, run_replicates
 from il2sim.trial.run import DEFAULT_MAX_PATIENTS, Trial, run_trial
-from il2sim.trial.schedule import DoseModification, Schedule
+from il2sim.trial.settings import CohortSettings
 
 __all__ = ["ReplicateOutput", "TrialOutput", "TrialWriter", "conduct_trial", "replicate_trials"]
 
@@ -52,24 +51,16 @@ def conduct_trial(
     doses_miu_per_m2: Sequence[float],
     seed: int,
     out_dir: Path,
-    schedule: Schedule | None = None,
-    modification: DoseModification | None = None,
-    neutralising: bool = False,
+    settings: CohortSettings | None = None,
     max_patients: int = DEFAULT_MAX_PATIENTS,
     writer: TrialWriter | None = None,
-    parameters: Any = None,
-    efficacy: EfficacyDefinition | None = None,
 ) -> TrialOutput:
-    """Run one in-silico trial (:func:`il2sim.trial.run_trial`) and write its datasets into
-    ``out_dir`` with ``writer`` (None: nothing is written)."""
+    """Run one in-silico trial (:func:`il2sim.trial.run_trial`) with ``settings`` and write its
+    datasets into ``out_dir`` with ``writer`` (None: nothing is written)."""
     from il2sim import checks
 
     checks.seed(seed)
-    trial = run_trial(
-        design, doses_miu_per_m2, seed, schedule=schedule, modification=modification,
-        neutralising=neutralising, max_patients=max_patients, parameters=parameters,
-        efficacy=efficacy,
-    )  # fmt: skip
+    trial = run_trial(design, doses_miu_per_m2, seed, settings, max_patients=max_patients)
     files = () if writer is None else tuple(writer(trial, Path(out_dir)))
     return TrialOutput(trial, Path(out_dir), files)
 
@@ -93,18 +84,14 @@ def replicate_trials(
     n_trials: int,
     seed: int,
     pool_size: int = 600,
-    schedule: Schedule | None = None,
-    modification: DoseModification | None = None,
-    neutralising: bool = False,
+    settings: CohortSettings | None = None,
     max_patients: int = DEFAULT_MAX_PATIENTS,
     out_dir: Path | None = None,
     progress: TaskProgress | None = None,
-    parameters: Any = None,
-    efficacy: EfficacyDefinition | None = None,
 ) -> ReplicateOutput:
-    """Simulate ``pool_size`` patients per level, run ``n_trials`` replicate trials from the
-    pools (:func:`il2sim.trial.run_replicates`) and, with ``out_dir``, write
-    ``replicates.json`` there (atomically).  ``efficacy`` (an
+    """Simulate ``pool_size`` patients per level with ``settings``, run ``n_trials`` replicate
+    trials from the pools (:func:`il2sim.trial.run_replicates`) and, with ``out_dir``, write
+    ``replicates.json`` there (atomically).  ``settings.efficacy`` (an
     :class:`~il2sim.trial.efficacy.EfficacyDefinition`): each pool patient's response, drawn
     with the patient (efficacy-toxicity designs decide on it; docs/json.md keys)."""
     from il2sim import checks, limits
@@ -118,16 +105,12 @@ def replicate_trials(
             return None
         return lambda done, total: progress(task, done, total)
 
-    if design.uses_efficacy and efficacy is None:  # before the pools are simulated
+    if design.uses_efficacy and (settings is None or settings.efficacy is None):  # before pools
         raise DesignError(
             f"design {design.name} needs an efficacy definition (e.g. nk_fold>=3@day56)",
             field="efficacy",
         )
-    pools = build_pools(
-        doses_miu_per_m2, pool_size, seed, schedule=schedule, modification=modification,
-        neutralising=neutralising, progress=report("simulating pools"),
-        parameters=parameters, efficacy=efficacy,
-    )  # fmt: skip
+    pools = build_pools(doses_miu_per_m2, pool_size, seed, settings, report("simulating pools"))
     reps = run_replicates(
         design, pools, n_trials, seed, max_patients=max_patients,
         progress=report("replicate trials"),

@@ -47,11 +47,10 @@ from il2sim.designs import (
 )
 from il2sim.designs.controller import Progress, trial_seed
 from il2sim.errors import DesignError, InputError
-from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
-from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
-from il2sim.trial.efficacy import EfficacyDefinition
+from il2sim.trial.cohort import CohortResult
 from il2sim.trial.run import DEFAULT_MAX_PATIENTS, check_doses
-from il2sim.trial.schedule import DoseModification, Schedule
+from il2sim.trial.schedule import Schedule
+from il2sim.trial.settings import CohortSettings
 
 __all__ = ["Pools", "ReplicateResults", "build_pools", "run_replicates"]
 
@@ -90,20 +89,15 @@ def build_pools(
     doses_miu_per_m2: Sequence[float],
     pool_size: int,
     seed: int,
-    parameters: Any = None,
-    tox: ToxicityParameters | None = None,
-    schedule: Schedule | None = None,
-    dlt: DLTDefinition | None = None,
-    modification: DoseModification | None = None,
-    neutralising: bool = False,
+    settings: CohortSettings | None = None,
     progress: Progress | None = None,
-    efficacy: EfficacyDefinition | None = None,
 ) -> Pools:
-    """Simulate ``pool_size`` patients at each dose level (see module docstring);
-    ``progress(levels done, levels)`` after each level.  A stop asked for in an
-    :func:`~il2sim._interrupt.interruptible` scope ends the build (KeyboardInterrupt) between
-    levels: replicates need every pool.  ``efficacy``: each pool patient's response is
-    evaluated once (:mod:`il2sim.trial.efficacy`) and drawn with the patient."""
+    """Simulate ``pool_size`` patients at each dose level (see module docstring) with
+    ``settings`` (:class:`~il2sim.trial.settings.CohortSettings`; default: packaged model and
+    toxicity table); ``progress(levels done, levels)`` after each level.  A stop asked for in
+    an :func:`~il2sim._interrupt.interruptible` scope ends the build (KeyboardInterrupt)
+    between levels: replicates need every pool.  ``settings.efficacy``: each pool patient's
+    response is evaluated once (:mod:`il2sim.trial.efficacy`) and drawn with the patient."""
     doses = check_doses(doses_miu_per_m2)
     if pool_size < 1:
         raise InputError(f"must be >= 1, got {pool_size}", field="pool_size")
@@ -113,19 +107,15 @@ def build_pools(
         "pool_patients", len(doses) * pool_size, f"{len(doses)} levels x {pool_size:,}",
         field="pool_size",
     )  # fmt: skip
-    t = tox or load_toxicity_parameters(model=getattr(parameters, "model", "v1"))
-    sch = schedule or Schedule()
+    st = (settings or CohortSettings()).resolved()
+    sch, efficacy = st.schedule, st.efficacy
     pool_ss = np.random.SeedSequence(seed).spawn(4)[2]
     cohorts: list[CohortResult] = []
     for j, (dose, kid) in enumerate(zip(doses, pool_ss.spawn(len(doses)), strict=True)):
         if stop_requested():  # replicates need every pool: an interrupted build keeps nothing
             raise KeyboardInterrupt
-        pop, eff = sample_cohort_inputs(pool_size, kid, t, parameters)
-        cohorts.append(
-            simulate_cohort(
-                dose, pop, eff, t, parameters, sch, dlt, modification, neutralising, efficacy
-            )
-        )
+        pop, eff = st.sample_cohort(pool_size, kid)
+        cohorts.append(st.simulate_cohort(dose, pop, eff))
         if progress is not None:
             progress(j + 1, len(doses))
     last_day = float(sch.n_treatment_days - 1)

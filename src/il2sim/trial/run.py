@@ -42,10 +42,10 @@ from il2sim.designs import (
 )
 from il2sim.designs.controller import INTERRUPTED, Progress, trial_seed
 from il2sim.errors import DesignError, InputError
-from il2sim.toxicity import DLTDefinition, ToxicityParameters, load_toxicity_parameters
-from il2sim.trial.cohort import CohortResult, sample_cohort_inputs, simulate_cohort
+from il2sim.trial.cohort import CohortResult
 from il2sim.trial.efficacy import EfficacyDefinition
-from il2sim.trial.schedule import DoseModification, Schedule
+from il2sim.trial.schedule import Schedule
+from il2sim.trial.settings import CohortSettings
 
 __all__ = [
     "CohortRecord",
@@ -200,21 +200,21 @@ class Trial:
 @dataclass(frozen=True)
 class ModelCohortSource(PatientSource):
     """Patients simulated by the model, cohort by cohort, at ``doses_miu_per_m2`` (level j + 1 =
-    ``doses[j]``, MIU/m2/day s.c. daily); the payload of a cohort is its :class:`CohortResult`."""
+    ``doses[j]``, MIU/m2/day s.c. daily) with ``settings`` (resolved: toxicity table and DLT
+    definition filled in); the payload of a cohort is its :class:`CohortResult`."""
 
     doses_miu_per_m2: tuple[float, ...]
-    tox: ToxicityParameters
-    parameters: Any = None
-    schedule: Schedule = field(default_factory=Schedule)
-    dlt: DLTDefinition | None = None
-    modification: DoseModification | None = None
-    neutralising: bool = False
-    efficacy: EfficacyDefinition | None = None
+    settings: CohortSettings = field(default_factory=lambda: CohortSettings().resolved())
 
     @property
     def n_doses(self) -> int:
         """Number of dose levels."""
         return len(self.doses_miu_per_m2)
+
+    @property
+    def schedule(self) -> Schedule:
+        """The treatment schedule."""
+        return self.settings.schedule
 
     def trial(self, seed: np.random.SeedSequence, rng: np.random.Generator) -> _ModelTrial:
         """Cohort ``k`` of the trial is seeded by child ``k`` of the trial seed's child 1."""
@@ -233,14 +233,8 @@ class _ModelTrial:
 
     def draw(self, level: int, size: int, cohort: int) -> CohortDraw:
         src = self.source
-        pop, eff = sample_cohort_inputs(
-            size, trial_seed(self.cohort_root, cohort), src.tox, src.parameters
-        )
-        d_def = src.dlt or DLTDefinition(window_day=src.schedule.dlt_window_day)
-        res = simulate_cohort(
-            src.doses_miu_per_m2[level - 1], pop, eff, src.tox, src.parameters, src.schedule,
-            d_def, src.modification, src.neutralising, src.efficacy,
-        )  # fmt: skip
+        pop, eff = src.settings.sample_cohort(size, trial_seed(self.cohort_root, cohort))
+        res = src.settings.simulate_cohort(src.doses_miu_per_m2[level - 1], pop, eff)
         resp = None if res.responder is None else res.responder.astype(np.int64)
         # DLT times from the model: a DLT with onset on study day d is known at the end of
         # that day, d days after the first dose (time-to-event designs use them; others not)
@@ -266,72 +260,59 @@ def trial_from(
         final=record.final,
         seed=seed,
         schedule=source.schedule,
-        neutralising=source.neutralising,
+        neutralising=source.settings.neutralising,
         study_id=study_id,
         noise_seed=trial_seed(record.seed, 0),
-        efficacy=source.efficacy,
+        efficacy=source.settings.efficacy,
     )
 
 
 def model_source(
-    design: Design,
-    doses_miu_per_m2: Sequence[float],
-    parameters: Any = None,
-    tox: ToxicityParameters | None = None,
-    schedule: Schedule | None = None,
-    dlt: DLTDefinition | None = None,
-    modification: DoseModification | None = None,
-    neutralising: bool = False,
-    efficacy: EfficacyDefinition | None = None,
+    design: Design, doses_miu_per_m2: Sequence[float], settings: CohortSettings | None = None
 ) -> ModelCohortSource:
     """Validated :class:`ModelCohortSource` for ``design`` (doses increasing, one per level);
-    an efficacy-toxicity design needs ``efficacy`` (the model-defined response it sees)."""
+    an efficacy-toxicity design needs ``settings.efficacy`` (the model-defined response it
+    sees)."""
     doses = check_doses(doses_miu_per_m2)
     if design.n_doses != len(doses):
         raise DesignError(
             f"design has {design.n_doses} levels but {len(doses)} doses were given",
             field="doses",
         )
-    sch = schedule or Schedule()
-    if efficacy is not None:
-        efficacy.check_day(sch.n_treatment_days)
+    st = settings or CohortSettings()
+    if st.efficacy is not None:
+        st.efficacy.check_day(st.schedule.n_treatment_days)
     elif design.uses_efficacy:
         raise DesignError(
             f"design {design.name} needs an efficacy definition (e.g. nk_fold>=3@day56)",
             field="efficacy",
         )
-    return ModelCohortSource(
-        doses, tox or load_toxicity_parameters(model=getattr(parameters, "model", "v1")), parameters, sch,
-        dlt or DLTDefinition(window_day=sch.dlt_window_day), modification, neutralising,
-        efficacy,
-    )  # fmt: skip
+    return ModelCohortSource(doses, st.resolved())
+
+
+def _controller(
+    design: Design, doses_miu_per_m2: Sequence[float], settings: CohortSettings | None,
+    max_patients: int,
+) -> tuple[TrialController, ModelCohortSource]:  # fmt: skip
+    src = model_source(design, doses_miu_per_m2, settings)
+    return TrialController(design, src, Caps(max_patients=max_patients), src.accrual()), src
 
 
 def run_trial(
     design: Design,
     doses_miu_per_m2: Sequence[float],
     seed: int,
-    parameters: Any = None,
-    tox: ToxicityParameters | None = None,
-    schedule: Schedule | None = None,
-    dlt: DLTDefinition | None = None,
-    modification: DoseModification | None = None,
-    neutralising: bool = False,
+    settings: CohortSettings | None = None,
     max_patients: int = DEFAULT_MAX_PATIENTS,
     study_id: str = "IL2SIM",
-    efficacy: EfficacyDefinition | None = None,
 ) -> Trial:
     """Run one in-silico trial of ``design`` over ``doses_miu_per_m2`` (MIU/m2/day, daily s.c.).
 
-    ``parameters``: the model's parameter set (default: packaged); ``tox``: toxicity table
-    (default: packaged); ``max_patients``: cap on enrolment (the controller's hard cap on
-    cohorts applies too).
+    ``settings``: how patients are simulated (:class:`~il2sim.trial.settings.CohortSettings`;
+    default: packaged model and toxicity table); ``max_patients``: cap on enrolment (the
+    controller's hard cap on cohorts applies too).
     """
-    src = model_source(
-        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising,
-        efficacy,
-    )  # fmt: skip
-    ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
+    ctl, src = _controller(design, doses_miu_per_m2, settings, max_patients)
     with interruptible() as stop:  # a Ctrl-C ends the trial after the cohort in hand
         rec = ctl.run_one(np.random.SeedSequence(seed), stop)
     if rec.final.reason == INTERRUPTED and not rec.cohorts:
@@ -343,24 +324,14 @@ def run_trials(
     design: Design,
     doses_miu_per_m2: Sequence[float],
     seeds: Sequence[int],
-    parameters: Any = None,
-    tox: ToxicityParameters | None = None,
-    schedule: Schedule | None = None,
-    dlt: DLTDefinition | None = None,
-    modification: DoseModification | None = None,
-    neutralising: bool = False,
+    settings: CohortSettings | None = None,
     max_patients: int = DEFAULT_MAX_PATIENTS,
     study_id: str = "IL2SIM",
     progress: Progress | None = None,
-    efficacy: EfficacyDefinition | None = None,
 ) -> list[Trial]:
     """Whole in-silico trials, one per integer seed (trial ``i`` is ``run_trial(..., seeds[i])``),
     in one controller run (progress, interruption: the finished trials are returned)."""
-    src = model_source(
-        design, doses_miu_per_m2, parameters, tox, schedule, dlt, modification, neutralising,
-        efficacy,
-    )  # fmt: skip
-    ctl = TrialController(design, src, Caps(max_patients=max_patients), src.accrual())
+    ctl, src = _controller(design, doses_miu_per_m2, settings, max_patients)
     sim = ctl.run(
         len(seeds), [np.random.SeedSequence(int(s)) for s in seeds], progress, keep_records=True
     )
