@@ -116,6 +116,39 @@ def compare(ours: Trials, ref: Trials, reps: int = 20_000, seed: int = 13) -> di
     }  # fmt: skip
 
 
+def replay(rows: list[dict[str, Any]], des: Any = None) -> tuple[int, list[dict[str, Any]]]:
+    """trialr's decisions replayed on its own data: after each cohort of each R trial (file
+    rows), il2sim's EffTox (default design) fitted to the data trialr had.  Returns the number
+    of decisions and, for each one where il2sim's choice differs from trialr's next dose (or
+    final recommendation, 0 = none), the trial, cohort, both choices and il2sim's plug-in
+    utilities and acceptable set."""
+    from il2sim.designs import Outcomes
+    from il2sim.designs.efftox import EffTox
+
+    des = des or EffTox(n_doses=N_DOSES, doses=(1.0, 2.0, 4.0, 6.6, 10.0))
+    n, diff = 0, []
+    for ti, t in enumerate(rows):
+        pat = zip(t["doses"], t["eff"], t["tox"], strict=True)
+        cells = [f"{d}{'NETB'[int(e) + 2 * int(x)]}" for d, e, x in pat]
+        for k in range(COHORT, len(cells) + 1, COHORT):
+            fit = des.fit(Outcomes.parse(" ".join(cells[:k])))
+            dec = fit.decision()
+            ours = 0 if dec.stop else int(dec.next_dose)
+            theirs = int(t["doses"][k]) if k < len(cells) else int(t["rec"])
+            n += 1
+            if ours != theirs:
+                s = fit.summary
+                diff.append({"trial": ti, "cohort": k // COHORT, "ours": ours, "theirs": theirs,
+                             "utility": s["utility"].tolist(),
+                             "acceptable": s["acceptable"].tolist()})  # fmt: skip
+    return n, diff
+
+
+def r_rows(path: Path = R_FILE) -> list[dict[str, Any]]:
+    """The R trials of every seed in the file, as stored."""
+    return [t for run in json.loads(path.read_text())["runs"] for t in run["trials"]]
+
+
 def table(res: dict[str, Any]) -> str:
     """The comparison as a markdown table."""
     lines = [
@@ -140,4 +173,13 @@ def table(res: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
+    import sys
+
     print(table(compare(il2sim_trials(), r_trials())))
+    if "--replay" in sys.argv:  # every R decision (~25 ms a fit)
+        n_dec, diffs = replay(r_rows())
+        print(f"\nR decisions replayed: {n_dec}, il2sim chose differently: {len(diffs)}")
+        for d in diffs:
+            u = d["utility"]
+            print(f"  trial {d['trial']} cohort {d['cohort']}: il2sim {d['ours']} trialr "
+                  f"{d['theirs']}, utilities {u[d['ours'] - 1]:.3f} / {u[d['theirs'] - 1]:.3f}")
