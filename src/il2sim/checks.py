@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from il2sim.errors import InputError
+from il2sim.errors import Il2simError, InputError
 
 __all__ = [
     "SEED_MAX",
@@ -56,6 +56,7 @@ __all__ = [
     "positive",
     "probability",
     "probability_vector",
+    "reader_file",
     "real",
     "scheduler_address",
     "seed",
@@ -359,6 +360,39 @@ def input_file(path: str | os.PathLike[str], field: str) -> Path:
         raise _fail(field, str(path), "is a folder, expected a file")
     if not os.access(p, os.R_OK):
         raise _fail(field, str(path), "cannot be read")
+    return p
+
+
+def reader_file(
+    path: str | os.PathLike[str], field: str, error: type[Il2simError] = InputError
+) -> Path:
+    """The file a reader is about to open, checked the one way every file reader does, with
+    the reader's own error class ``error`` (an :class:`InputError` for an argument, a
+    :class:`DataError` for a data file):
+
+    - a name the OS cannot take (:func:`path_name`'s rules) -> its message;
+    - the OS refusing to look (ELOOP, EACCES on a parent) -> ``cannot open 'P': REASON``;
+    - a folder -> ``'P' is a folder, expected a file``;
+    - nothing there -> ``no such file: 'P'``.
+
+    Used by the event-file reader (``events``) and the sweep grid reader (``grid``).
+    """
+    try:
+        p = _path(path, field)
+    except InputError as exc:
+        if error is InputError:
+            raise
+        raise error(str(exc).removeprefix(f"{field}: "), field=field, value=exc.value) from None
+    try:
+        is_file, is_dir = p.is_file(), p.is_dir()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        short = str(p)[:80]
+        raise error(f"cannot open {short!r}: {reason}", field=field, value=short) from None
+    if is_dir:
+        raise error(f"{str(p)!r} is a folder, expected a file", field=field, value=str(p))
+    if not is_file:
+        raise error(f"no such file: {str(p)!r}", field=field, value=str(p))
     return p
 
 

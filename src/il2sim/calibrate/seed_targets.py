@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from il2sim._json import FieldRecord
 from il2sim.model.parameters import Parameters
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen
@@ -45,7 +45,7 @@ def seed_regimen(dose_miu_per_m2: float, days: int = SEED_DAYS) -> Regimen:
 
 
 @dataclass(frozen=True)
-class LevelMetrics:
+class LevelMetrics(FieldRecord):
     """Model summary at one dose level."""
 
     dose_miu_per_m2: float
@@ -54,10 +54,6 @@ class LevelMetrics:
     nk_mean_t95_day: float
     nk_mean_end_over_max: float
     il2_median_peak_pm: float
-
-    def to_dict(self) -> dict[str, float]:
-        """JSON-ready form."""
-        return dict(self.__dict__)
 
 
 def level_metrics(dose_miu_per_m2: float, pop: Population, parameters: Parameters) -> LevelMetrics:
@@ -93,17 +89,13 @@ def calibration_populations(
 
 
 @dataclass(frozen=True)
-class TargetCheck:
+class TargetCheck(FieldRecord):
     """One target beside the model's value."""
 
     target: str
     expected: str
     model: float
     met: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return dict(self.__dict__)
 
 
 def check_targets(levels: dict[float, LevelMetrics]) -> tuple[TargetCheck, ...]:
