@@ -101,26 +101,20 @@ class TargetCheck(FieldRecord):
 def check_targets(levels: dict[float, LevelMetrics]) -> tuple[TargetCheck, ...]:
     """Compare per-level metrics with every seed target (science.md §6)."""
     out: list[TargetCheck] = []
-    for lv, tgt in TARGET_NK_PCT.items():
-        v = levels[lv].nk_mean_peak_pct
-        out.append(
-            TargetCheck(
-                f"mean peak NK increase at {lv:.2f} MIU/m2 (%)",
-                f"{tgt:g} +-15%",
-                v,
-                abs(v / tgt - 1) <= TARGET_REL_TOL,
+    for cells, targets, metric in (
+        ("NK", TARGET_NK_PCT, "nk_mean_peak_pct"),
+        ("CD56bright", TARGET_BRIGHT_PCT, "bright_mean_peak_pct"),
+    ):
+        for lv, tgt in targets.items():
+            v = getattr(levels[lv], metric)
+            out.append(
+                TargetCheck(
+                    f"mean peak {cells} increase at {lv:.2f} MIU/m2 (%)",
+                    f"{tgt:g} +-15%",
+                    v,
+                    abs(v / tgt - 1) <= TARGET_REL_TOL,
+                )
             )
-        )
-    for lv, tgt in TARGET_BRIGHT_PCT.items():
-        v = levels[lv].bright_mean_peak_pct
-        out.append(
-            TargetCheck(
-                f"mean peak CD56bright increase at {lv:.2f} MIU/m2 (%)",
-                f"{tgt:g} +-15%",
-                v,
-                abs(v / tgt - 1) <= TARGET_REL_TOL,
-            )
-        )
     doses = sorted(levels)
     nk = np.array([levels[d].nk_mean_peak_pct for d in doses])
     br = np.array([levels[d].bright_mean_peak_pct for d in doses])
