@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_path_checks",),  # path and address checks (checks re-exports them)
     ("checks", "limits"),  # the validation boundary: one checker per kind, resource limits
     ("option_rules",),  # the rule of each named option (CLI and server), from the checkers
-    ("_files", "_json", "seed", "baseline"),  # seed: published facts; baseline: % change
+    ("_files", "_json", "_dask", "seed", "baseline"),  # seed: published facts; baseline: % change
     ("units",),
     ("regimen",),
     ("model",),  # the declaration and its parameters
