@@ -240,3 +240,31 @@ def test_event_reader_refuses_names_the_os_cannot_take(
     with pytest.raises(DataError) as info:
         read_nonmem_csv(name)
     assert str(info.value).startswith(needle), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("x" * 300 + ".yaml", "grid: has a name longer than 255 bytes"),
+        ("a\x00b.yaml", "grid: must not contain a NUL byte"),
+        ("missing.yaml", "grid: no such file: 'missing.yaml'"),
+        (".", "grid: '.' is a folder, expected a file"),
+    ],
+)
+def test_one_reader_side_file_check_keeps_each_readers_error_class(
+    name: str, needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``checks.reader_file`` is the one file check of the readers (sweep grid: InputError; event
+    file: DataError, rows above): the same rule and words, the caller's error class (issue 12
+    review of stop 22: load_grid had its own is_file() / "no such file" check)."""
+    from il2sim.errors import DataError, InputError
+    from il2sim.sweep.grid import load_grid
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        load_grid(name)
+    assert not isinstance(info.value, DataError)
+    assert str(info.value).startswith(needle), str(info.value)
+    with pytest.raises(DataError) as data_info:
+        checks.reader_file(name, "grid", DataError)
+    assert str(data_info.value) == str(info.value)

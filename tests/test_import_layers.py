@@ -26,9 +26,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "il2sim"
 #: The layer table, low -> high.  Units in the same row are beside each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "_version", "_interrupt"),  # foundations (_interrupt: the Ctrl-C contract)
+    ("_path_checks",),  # path and address checks (checks re-exports them)
     ("checks", "limits"),  # the validation boundary: one checker per kind, resource limits
     ("option_rules",),  # the rule of each named option (CLI and server), from the checkers
-    ("_files", "_json", "seed", "baseline"),  # seed: published facts; baseline: % change
+    ("_files", "_json", "_dask", "seed", "baseline"),  # seed: published facts; baseline: % change
     ("units",),
     ("regimen",),
     ("model",),  # the declaration and its parameters

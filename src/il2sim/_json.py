@@ -8,6 +8,16 @@ from typing import Any
 import numpy as np
 
 
+class FieldRecord:
+    """Mixin of a frozen dataclass of plain values (numbers, strings, flags): ``to_dict()`` is
+    its fields by name, the JSON-ready form ``--json`` prints.  One definition for the result
+    rows of analysis and calibration (per-level summaries, targets, intervals)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: every field by name."""
+        return dict(self.__dict__)
+
+
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy scalars/arrays, dataclasses with ``to_dict`` and NaN to JSON-ready data."""
     if hasattr(obj, "to_dict") and callable(obj.to_dict):

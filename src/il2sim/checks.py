@@ -16,8 +16,9 @@ canonical type, and raises :class:`~il2sim.errors.InputError` naming the field a
   which Python's ``float()`` silently accepts, are refused.
 * :func:`whole`, :func:`number`, :func:`text` -- values of a request (JSON or a form):
   numbers as numbers or ASCII text, user text without control characters.
-* :func:`output_file`, :func:`output_folder`, :func:`input_file`, :func:`input_folder` --
-  paths, checked *before* the work starts (see "Outputs" below).
+* :func:`output_file`, :func:`output_folder`, :func:`input_file`, :func:`input_folder`,
+  :func:`path_name`, :func:`reader_file` -- paths, checked *before* the work starts (see
+  "Outputs" below), and :func:`scheduler_address`; they live in :mod:`il2sim._path_checks`.
 
 Outputs (decided once for every command): a file output that is an existing folder, or a
 folder output that is an existing file, is refused (so is a device such as
@@ -32,16 +33,27 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import os
 import re
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
+from il2sim._path_checks import (
+    NAME_MAX_BYTES,
+    PATH_MAX_BYTES,
+    input_file,
+    input_folder,
+    output_file,
+    output_folder,
+    path_name,
+    reader_file,
+    scheduler_address,
+)
 from il2sim.errors import InputError
 
 __all__ = [
+    "NAME_MAX_BYTES",
+    "PATH_MAX_BYTES",
     "SEED_MAX",
     "count",
     "dose",
@@ -53,9 +65,11 @@ __all__ = [
     "number_text",
     "output_file",
     "output_folder",
+    "path_name",
     "positive",
     "probability",
     "probability_vector",
+    "reader_file",
     "real",
     "scheduler_address",
     "seed",
@@ -275,120 +289,3 @@ def text(
 
 
 #: POSIX limits on one file-name component and on a whole path, in bytes (Linux NAME_MAX, PATH_MAX).
-NAME_MAX_BYTES = 255
-PATH_MAX_BYTES = 4096
-
-
-def _path(path: str | os.PathLike[str], field: str) -> Path:
-    """``path`` as a :class:`Path`, refusing what the OS cannot take: a NUL byte, a component over
-    255 bytes or a path over 4096 bytes (found by the fuzzed CLI, issue 16)."""
-    text = os.fspath(path)
-    if "\x00" in text:
-        raise _fail(field, text, "must not contain a NUL byte")
-    try:
-        raw = os.fsencode(text)
-    except UnicodeError:
-        raise _fail(field, text, "is not a valid file name on this system") from None
-    if len(raw) > PATH_MAX_BYTES:
-        raise _fail(field, text[:80] + "...", f"is longer than {PATH_MAX_BYTES} bytes")
-    for part in raw.split(b"/"):
-        if len(part) > NAME_MAX_BYTES:
-            raise _fail(
-                field, text[:80] + "...", f"has a name longer than {NAME_MAX_BYTES} bytes"
-            )
-    return Path(text)
-
-
-def path_name(path: str | os.PathLike[str], field: str) -> Path:
-    """``path`` as a :class:`Path` if the OS can take the name (no NUL byte, no component over
-    255 bytes, at most 4096 bytes), whether or not it exists."""
-    return _path(path, field)
-
-
-def _nearest_existing(path: Path) -> Path:
-    p = path
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    return p
-
-
-def _check_parent(path: Path, field: str) -> None:
-    base = _nearest_existing(path.parent)
-    if not base.is_dir():
-        raise _fail(field, str(path), "cannot be created: a parent is a file, not a folder")
-    if not os.access(base, os.W_OK | os.X_OK):
-        raise _fail(field, str(path), f"cannot be written: folder {str(base)!r} is not writable")
-
-
-def output_file(path: str | os.PathLike[str], field: str = "out") -> Path:
-    """A file to write: not an existing folder; its parent a folder we can write (or create)."""
-    p = _path(path, field)
-    if str(path) == "" or p.name in ("", ".", ".."):
-        raise _fail(field, str(path), "must be a file name")
-    if p.is_dir():
-        raise _fail(field, str(path), "is an existing folder, expected a file name")
-    if p.exists() and not p.is_file():
-        raise _fail(field, str(path), "is not a regular file (a device, FIFO or socket)")
-    if p.exists() and not os.access(p, os.W_OK) and not os.access(p.parent, os.W_OK):
-        raise _fail(field, str(path), "cannot be written")
-    _check_parent(p, field)
-    return p
-
-
-def output_folder(path: str | os.PathLike[str], field: str = "out") -> Path:
-    """A folder to write into: not an existing file; writable (or creatable)."""
-    p = _path(path, field)
-    if str(path) == "":
-        raise _fail(field, str(path), "must be a folder name")
-    if p.exists() and not p.is_dir():
-        raise _fail(field, str(path), "is an existing file, expected a folder")
-    if p.is_dir():
-        if not os.access(p, os.W_OK | os.X_OK):
-            raise _fail(field, str(path), "cannot be written: the folder is not writable")
-        return p
-    _check_parent(p, field)
-    return p
-
-
-def input_file(path: str | os.PathLike[str], field: str) -> Path:
-    """An existing, readable file."""
-    p = _path(path, field)
-    if not p.exists():
-        raise _fail(field, str(path), "no such file")
-    if p.is_dir():
-        raise _fail(field, str(path), "is a folder, expected a file")
-    if not os.access(p, os.R_OK):
-        raise _fail(field, str(path), "cannot be read")
-    return p
-
-
-def input_folder(path: str | os.PathLike[str], field: str) -> Path:
-    """An existing, readable folder."""
-    p = _path(path, field)
-    if not p.exists():
-        raise _fail(field, str(path), "no such folder")
-    if not p.is_dir():
-        raise _fail(field, str(path), "is a file, expected a folder")
-    return p
-
-
-_ADDRESS_RE = re.compile(r"(?:(tcp|tls)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})")
-
-
-def scheduler_address(text: str, field: str = "scheduler", *, probe_s: float = 2.0) -> str:
-    """A Dask scheduler address ``tcp://HOST:PORT`` (or ``tls://``; ``HOST:PORT`` means tcp)
-    whose port accepts a connection within ``probe_s`` seconds; returns it with its scheme."""
-    import socket
-
-    m = _ADDRESS_RE.fullmatch(str(text).strip())
-    if m is None or not 1 <= int(m.group(3)) <= 65535:
-        raise _fail(field, text, "must be a scheduler address tcp://HOST:PORT (port 1-65535)")
-    scheme, host, port = m.group(1) or "tcp", m.group(2).strip("[]"), int(m.group(3))
-    if probe_s > 0:
-        try:
-            with socket.create_connection((host, port), timeout=probe_s):
-                pass
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise _fail(field, text, f"no scheduler answers there ({reason})") from None
-    return f"{scheme}://{m.group(2)}:{port}"

@@ -31,7 +31,7 @@ from il2sim.cdisc.checks import (
     check_values,
     raise_all,
 )
-from il2sim.cdisc.read import read_package, resolve_folder
+from il2sim.cdisc.read import Package, read_package, resolve_folder
 from il2sim.cdisc.sdtm_spec import CP_TESTS, SDTM
 from il2sim.errors import DataError
 
@@ -114,17 +114,27 @@ def _replicates(folder: Path) -> dict[str, Any] | None:
     return None
 
 
+def _read_checked(
+    pkg: Package, folder: Path, requested: Mapping[str, str] | None, cells: str, code_col: str
+) -> Package:
+    """``pkg`` once its values are checked and every mapped test code the user asked for is
+    present in the cell-count table ``cells`` (CP or ADCP, codes in ``code_col``); all problems
+    are raised together (:func:`il2sim.cdisc.checks.raise_all`).  SDTM and ADaM both use it."""
+    problems = check_values(pkg.tables)
+    cp_raw = pkg.tables.get(cells)
+    if cp_raw is not None and code_col in cp_raw.columns:
+        present = set(cp_raw[code_col].astype(str).str.strip().str.upper())
+        problems += check_test_codes_present(requested, present, cells, code_col)
+    raise_all(problems, str(folder))
+    return pkg
+
+
 def _from_sdtm(
     folder: Path, codes: dict[str, str], requested: Mapping[str, str] | None
 ) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     names = ("DM", "SUPPDM", "EX", "AE", "SUPPAE", "CP", "PC", "IS", "RS", "DECISION")
-    pkg = read_package(folder, SDTM, names=names, standard="SDTM")
-    problems = check_values(pkg.tables)
-    cp_raw = pkg.tables.get("CP")
-    if cp_raw is not None and "CPTESTCD" in cp_raw.columns:
-        present = set(cp_raw["CPTESTCD"].astype(str).str.strip().str.upper())
-        problems += check_test_codes_present(requested, present, "CP", "CPTESTCD")
-    raise_all(problems, str(folder))
+    sdtm = read_package(folder, SDTM, names=names, standard="SDTM")
+    pkg = _read_checked(sdtm, folder, requested, "CP", "CPTESTCD")
     for name in ("DM", "EX", "CP"):
         if name not in pkg.tables:
             raise DataError(
@@ -159,13 +169,8 @@ def _from_sdtm(
 def _from_adam(
     folder: Path, codes: dict[str, str], requested: Mapping[str, str] | None
 ) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
-    pkg = read_package(folder, ADAM, standard="ADaM")
-    problems = check_values(pkg.tables)
-    cp_raw = pkg.tables.get("ADCP")
-    if cp_raw is not None and "PARAMCD" in cp_raw.columns:
-        present = set(cp_raw["PARAMCD"].astype(str).str.strip().str.upper())
-        problems += check_test_codes_present(requested, present, "ADCP", "PARAMCD")
-    raise_all(problems, str(folder))
+    adam = read_package(folder, ADAM, standard="ADaM")
+    pkg = _read_checked(adam, folder, requested, "ADCP", "PARAMCD")
     for name in ("ADSL", "ADCP"):
         if name not in pkg.tables:
             raise DataError(f"missing required dataset {name} in {folder}", field=name)

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
+from il2sim._json import FieldRecord
 from il2sim.analysis.jonckheere import (
     MAX_EXACT_ENUMERATION,
     MAX_EXACT_N,
@@ -105,7 +106,7 @@ class LogDoseFit:
 
 
 @dataclass(frozen=True)
-class LevelSummary:
+class LevelSummary(FieldRecord):
     """Summary of one endpoint at one dose level (NaN values dropped)."""
 
     level: int
@@ -117,13 +118,8 @@ class LevelSummary:
     min: float
     max: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form for ``--json``."""
-        return dict(self.__dict__)
-
 
 # ------------------------------------------------------------------------------------------
-
 
 
 def spearman(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from il2sim._json import FieldRecord
 from il2sim.model.parameters import Parameters
 from il2sim.population import Population
 from il2sim.regimen.events import DoseEvent, Regimen
@@ -45,7 +45,7 @@ def seed_regimen(dose_miu_per_m2: float, days: int = SEED_DAYS) -> Regimen:
 
 
 @dataclass(frozen=True)
-class LevelMetrics:
+class LevelMetrics(FieldRecord):
     """Model summary at one dose level."""
 
     dose_miu_per_m2: float
@@ -54,10 +54,6 @@ class LevelMetrics:
     nk_mean_t95_day: float
     nk_mean_end_over_max: float
     il2_median_peak_pm: float
-
-    def to_dict(self) -> dict[str, float]:
-        """JSON-ready form."""
-        return dict(self.__dict__)
 
 
 def level_metrics(dose_miu_per_m2: float, pop: Population, parameters: Parameters) -> LevelMetrics:
@@ -93,7 +89,7 @@ def calibration_populations(
 
 
 @dataclass(frozen=True)
-class TargetCheck:
+class TargetCheck(FieldRecord):
     """One target beside the model's value."""
 
     target: str
@@ -101,34 +97,24 @@ class TargetCheck:
     model: float
     met: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return dict(self.__dict__)
-
 
 def check_targets(levels: dict[float, LevelMetrics]) -> tuple[TargetCheck, ...]:
     """Compare per-level metrics with every seed target (science.md §6)."""
     out: list[TargetCheck] = []
-    for lv, tgt in TARGET_NK_PCT.items():
-        v = levels[lv].nk_mean_peak_pct
-        out.append(
-            TargetCheck(
-                f"mean peak NK increase at {lv:.2f} MIU/m2 (%)",
-                f"{tgt:g} +-15%",
-                v,
-                abs(v / tgt - 1) <= TARGET_REL_TOL,
+    for cells, targets, metric in (
+        ("NK", TARGET_NK_PCT, "nk_mean_peak_pct"),
+        ("CD56bright", TARGET_BRIGHT_PCT, "bright_mean_peak_pct"),
+    ):
+        for lv, tgt in targets.items():
+            v = getattr(levels[lv], metric)
+            out.append(
+                TargetCheck(
+                    f"mean peak {cells} increase at {lv:.2f} MIU/m2 (%)",
+                    f"{tgt:g} +-15%",
+                    v,
+                    abs(v / tgt - 1) <= TARGET_REL_TOL,
+                )
             )
-        )
-    for lv, tgt in TARGET_BRIGHT_PCT.items():
-        v = levels[lv].bright_mean_peak_pct
-        out.append(
-            TargetCheck(
-                f"mean peak CD56bright increase at {lv:.2f} MIU/m2 (%)",
-                f"{tgt:g} +-15%",
-                v,
-                abs(v / tgt - 1) <= TARGET_REL_TOL,
-            )
-        )
     doses = sorted(levels)
     nk = np.array([levels[d].nk_mean_peak_pct for d in doses])
     br = np.array([levels[d].bright_mean_peak_pct for d in doses])

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from il2sim._interrupt import interruptible
+from il2sim._json import FieldRecord
 from il2sim.model.parameters import Parameters
 from il2sim.validate import Study, ValidationRow, load_studies
 from il2sim.validate.library import run_studies
@@ -50,7 +51,7 @@ _Z975 = 1.959963984540054
 
 
 @dataclass(frozen=True)
-class Interval:
+class Interval(FieldRecord):
     """A calibrated parameter: estimate, 95% interval, identified or not."""
 
     name: str
@@ -58,10 +59,6 @@ class Interval:
     low: float
     high: float
     identified: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ place (:mod:`il2sim.cli._options`); other exceptions are bugs and keep their tra
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import warnings
@@ -16,13 +17,20 @@ import typer
 
 from il2sim.errors import Il2simError
 
-app = typer.Typer(
-    name="il2sim",
-    help="In-silico low-dose IL-2 dose-finding trials: model, designs, trials, analysis.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        name="il2sim",
+        help="In-silico low-dose IL-2 dose-finding trials: model, designs, trials, analysis.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+#: The app (every command is registered on first use: :func:`full_app`; ``il2sim.cli.main.app``
+#: gives it registered).
+_app = _new_app()
 
 #: Command modules, in the order their commands appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -46,24 +54,17 @@ COMMAND_MODULES: tuple[str, ...] = (
 SERVE_COMMANDS = "il2sim.serve.commands"
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"il2sim.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"il2sim.cli.{name}":
-                continue  # command group not built yet
-            raise
-        module.register(app)
-    importlib.import_module(SERVE_COMMANDS).register(app)
+#: First arguments that need the web application's commands only: ``il2sim serve``, ``users``
+#: and ``audit`` start without importing the model, the designs, numba and scipy.stats (about
+#: 7 s of the 10-15 s a server took to start on the shared 2-core machine, stop 23; the
+#: server's tests start it many times).
+SERVE_NAMES = frozenset({"serve", "users", "audit"})
 
 
-@app.callback()
 def _root() -> None:
     """In-silico low-dose IL-2 dose-finding trials: model, designs, trials, analysis."""
 
 
-@app.command("version")
 def version() -> None:
     """Print the il2sim version."""
     from il2sim import __version__
@@ -71,15 +72,49 @@ def version() -> None:
     print(__version__)
 
 
-_register_all()
+_app.callback()(_root)
+_app.command("version")(version)
 
 
-def command() -> Any:
+@functools.cache
+def full_app() -> typer.Typer:
+    """The app with every command group registered (imported on first call)."""
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"il2sim.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"il2sim.cli.{name}":
+                continue  # command group not built yet
+            raise
+        module.register(_app)
+    importlib.import_module(SERVE_COMMANDS).register(_app)
+    return _app
+
+
+@functools.cache
+def _serve_app() -> typer.Typer:
+    """The same root with the web application's commands only (:data:`SERVE_NAMES`)."""
+    small = _new_app()
+    small.callback()(_root)
+    importlib.import_module(SERVE_COMMANDS).register(small)
+    return small
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # ``from il2sim.cli.main import app``: the full app
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def command(argv: list[str] | None = None) -> Any:
     """The click command of the app with the strict number types (:mod:`il2sim.cli._options`):
-    ASCII digits, finite floats, and each named option's checker."""
+    ASCII digits, finite floats, and each named option's checker.  For a serve command
+    (``argv[0]`` in :data:`SERVE_NAMES`) only the web application's commands are loaded;
+    without ``argv``, every command."""
     from il2sim.cli._options import harden
 
-    return harden(typer.main.get_command(app))
+    base = _serve_app() if argv and argv[0] in SERVE_NAMES else full_app()
+    return harden(typer.main.get_command(base))
 
 
 def _notes(caught: list[warnings.WarningMessage]) -> None:
@@ -103,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             try:
-                rc = command().main(args=argv, prog_name="il2sim", standalone_mode=False)
+                cmd = command(sys.argv[1:] if argv is None else argv)
+                rc = cmd.main(args=argv, prog_name="il2sim", standalone_mode=False)
             finally:
                 _notes(caught)
     except Il2simError as exc:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,7 +50,11 @@ def run_cmd(
         str | None, typer.Option(help="Use an existing Dask scheduler, tcp://HOST:PORT.")
     ] = None,
     dashboard: Annotated[
-        bool, typer.Option(help="Serve the Dask dashboard (LocalCluster).")
+        bool,
+        typer.Option(
+            help="Serve the Dask dashboard (with --workers) on a free 127.0.0.1 port; its "
+            "address is printed on stderr."
+        ),
     ] = False,
     kind: Annotated[
         str | None, typer.Option(help="Runner kind without a GRID file: design|simulate|trial.")
@@ -100,6 +105,7 @@ def run_cmd(
         rec = run_sweep(
             grid, out, workers=workers, scheduler=scheduler, dashboard=dashboard,
             progress=lambda done, total: update("sweep chunks", done, total),
+            on_dashboard=lambda link: print(f"il2sim: Dask dashboard at {link}", file=sys.stderr),
         )  # fmt: skip
     if json_out:
         print_json(rec)

@@ -96,7 +96,7 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
     """``fn`` on the rows of ``x`` in chunks, here or on Dask (see the module docstring).
     Under :func:`il2sim._interrupt.interruptible` a first Ctrl-C stops between chunks
     (:class:`SensitivityInterrupted`; Dask futures not yet done are cancelled)."""
-    from il2sim._interrupt import sigint_ignored, stop_requested
+    from il2sim._interrupt import stop_requested
 
     if workers is not None and scheduler is not None:
         raise InputError("give workers or scheduler, not both", field="scheduler")
@@ -110,16 +110,18 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
             if i + 1 < len(chunks) and stop_requested():
                 raise SensitivityInterrupted(i + 1, len(chunks))
     else:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from contextlib import AbstractContextManager, closing
 
-        cluster = None
-        if scheduler is None:
-            with sigint_ignored():  # workers inherit "ignore": the driver handles Ctrl-C
-                cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1,
-                                       processes=True, host="127.0.0.1",
-                                       dashboard_address="127.0.0.1:0")
-        client = Client(scheduler if scheduler is not None else cluster)
-        try:
+        from dask.distributed import Client, as_completed
+
+        from il2sim._dask import local_client
+
+        # the one loopback-only cluster of il2sim (no dashboard, no 8787: il2sim._dask)
+        cm: AbstractContextManager[Any] = (
+            local_client(int(workers or 1), processes=True)
+            if scheduler is None else closing(Client(scheduler))
+        )  # fmt: skip
+        with cm as client:
             futs = {client.submit(fn, c, pure=False): i for i, c in enumerate(chunks)}
             for k, fut in enumerate(as_completed(futs), start=1):
                 out[futs[fut]] = np.asarray(fut.result(), dtype=float)
@@ -128,10 +130,6 @@ def evaluate(fn: Model, x: FloatArray, chunk_rows: int = 2048, workers: int | No
                 if k < len(chunks) and stop_requested():
                     client.cancel(list(futs))
                     raise SensitivityInterrupted(k, len(chunks))
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
     return np.concatenate([o for o in out if o is not None], axis=0)
 
 

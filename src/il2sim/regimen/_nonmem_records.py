@@ -46,24 +46,8 @@ def read_event_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     import pandas as pd
 
     from il2sim import checks
-    from il2sim.errors import InputError
 
-    try:  # the one rule for names the OS cannot take (NUL byte, component > 255 bytes, ...)
-        p = checks.path_name(path, "events")
-    except InputError as exc:
-        message = str(exc).removeprefix("events: ")
-        raise DataError(message, field="events", value=exc.value) from None
-    try:  # anything else the OS refuses (ELOOP, EACCES on a parent, ...) is a message too
-        is_file, is_dir = p.is_file(), p.is_dir()
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise DataError(
-            f"cannot open {str(p)[:80]!r}: {reason}", field="events", value=str(p)[:80]
-        ) from None
-    if is_dir:
-        raise DataError(f"{str(p)!r} is a folder, expected a file", field="events", value=str(p))
-    if not is_file:
-        raise DataError(f"no such file: {str(p)!r}", field="events", value=str(p))
+    p = checks.reader_file(path, "events", DataError)  # name, folder, missing: one line
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:

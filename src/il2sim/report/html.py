@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -91,6 +91,31 @@ def table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> Table:
 
 def _image(fig: Figure, caption: str) -> FigureImage:
     return FigureImage(base64.b64encode(F.figure_png(fig)).decode("ascii"), caption)
+
+
+def _figure_section(
+    fig: Figure | None, caption: str, make_table: Callable[[], Table]
+) -> tuple[FigureImage | None, Table | None]:
+    """A report section that exists only when its figure does: ``(image, table)`` of the
+    figure and its table (built by ``make_table`` only then), or ``(None, None)``."""
+    if fig is None:
+        return None, None
+    return _image(fig, caption), make_table()
+
+
+_T = TypeVar("_T")
+
+
+def _present(value: _T | None) -> _T:
+    """``value``, which a drawn figure guarantees is there (the figure was drawn from it)."""
+    assert value is not None
+    return value
+
+
+def _pk_table(result: AnalysisResult) -> Table:
+    pt = result.subjects.groupby(["level", "dose_miu_per_m2"])[["il2_peak_pm", "il2_trough_pm"]]
+    columns = {"il2_peak_pm": "median peak (pM)", "il2_trough_pm": "median trough (pM)"}
+    return table(pt.median().reset_index().rename(columns=columns))
 
 
 def _stats_table(result: AnalysisResult) -> Table | None:
@@ -175,17 +200,12 @@ def render_html(
     context["dlt_table"] = table(result.dlt_table)
 
     tick("pk")
-    fig = F.plot_pk(result, ref)
-    context["pk_figure"] = context["pk_table"] = None
-    if fig is not None:
-        context["pk_figure"] = _image(
-            fig,
-            "Serum IL-2 by dose level (mean ± SD across subjects; BLQ as LLOQ/2). Left: each "
-            "subject's highest sample of the day; right: samples by time after dose.",
-        )
-        pt = result.subjects.groupby(["level", "dose_miu_per_m2"])[["il2_peak_pm", "il2_trough_pm"]]
-        columns = {"il2_peak_pm": "median peak (pM)", "il2_trough_pm": "median trough (pM)"}
-        context["pk_table"] = table(pt.median().reset_index().rename(columns=columns))
+    context["pk_figure"], context["pk_table"] = _figure_section(
+        F.plot_pk(result, ref),
+        "Serum IL-2 by dose level (mean ± SD across subjects; BLQ as LLOQ/2). Left: each "
+        "subject's highest sample of the day; right: samples by time after dose.",
+        lambda: _pk_table(result),
+    )
 
     tick("nk")
     context["nk_figure"] = _image(
@@ -216,24 +236,18 @@ def render_html(
         context["ae_table"] = table(result.ae_table, left=("term",))
 
     tick("antibodies")
-    fig = F.plot_antibodies(result, ref)
-    context["antibody_figure"] = context["antibody_table"] = None
-    if fig is not None:
-        context["antibody_figure"] = _image(
-            fig,
-            "Subjects positive at any time / subjects tested "
-            "(level 0 and bar 'all' = whole trial).",
-        )
-        assert result.antibodies is not None
-        context["antibody_table"] = table(result.antibodies, left=("test",))
+    context["antibody_figure"], context["antibody_table"] = _figure_section(
+        F.plot_antibodies(result, ref),
+        "Subjects positive at any time / subjects tested (level 0 and bar 'all' = whole trial).",
+        lambda: table(_present(result.antibodies), left=("test",)),
+    )
 
     tick("operating characteristics")
-    fig = F.plot_operating_characteristics(result)
-    context["oc_figure"] = context["oc_table"] = None
-    if fig is not None:
-        context["oc_figure"] = _image(fig, "Per-level summaries across replicate trials.")
-        assert result.replicates is not None
-        context["oc_table"] = table(F.oc_scalars(result.replicates), left=("quantity", "value"))
+    context["oc_figure"], context["oc_table"] = _figure_section(
+        F.plot_operating_characteristics(result),
+        "Per-level summaries across replicate trials.",
+        lambda: table(F.oc_scalars(_present(result.replicates)), left=("quantity", "value")),
+    )
 
     context["validation_table"] = (
         None if validation is None else table(validation, left=tuple(validation.columns))

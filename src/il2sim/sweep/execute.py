@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from il2sim._interrupt import interruptible, sigint_ignored
+from il2sim._dask import local_client
+from il2sim._interrupt import interruptible
 from il2sim.errors import Il2simError, InputError
 from il2sim.sweep.grid import Grid, GridPoint
 from il2sim.sweep.runners import check_point, get_runner, run_chunk
@@ -60,13 +61,30 @@ class SweepRun:
 
 @contextmanager
 def _dask_client(
-    workers: int | None, scheduler: str | None, dashboard: bool, processes: bool
+    workers: int | None,
+    scheduler: str | None,
+    dashboard: bool,
+    processes: bool,
+    on_dashboard: Callable[[str], None] | None = None,
 ) -> Iterator[Any]:
-    """A Dask client on ``scheduler`` or on a new LocalCluster bound to 127.0.0.1."""
-    from dask.distributed import Client, LocalCluster
-
+    """A Dask client on ``scheduler`` or on a new loopback-only LocalCluster
+    (:func:`il2sim._dask.local_client`: no dashboard unless ``dashboard``, then on a free
+    127.0.0.1 port whose link goes to ``on_dashboard``)."""
     with _quiet_dask_logs():
-        yield from _client(LocalCluster, Client, workers, scheduler, dashboard, processes)
+        if scheduler is not None:
+            from dask.distributed import Client
+
+            client = Client(scheduler)
+            try:
+                yield client
+            finally:
+                client.close()
+            return
+        assert workers is not None
+        with local_client(int(workers), processes=processes, dashboard=dashboard) as client:
+            if dashboard and on_dashboard is not None:
+                on_dashboard(str(client.dashboard_link))
+            yield client
 
 
 @contextmanager
@@ -86,40 +104,6 @@ def _quiet_dask_logs() -> Iterator[None]:
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
-
-
-def _client(
-    LocalCluster: Any, Client: Any, workers: int | None, scheduler: str | None,
-    dashboard: bool, processes: bool,
-) -> Iterator[Any]:  # fmt: skip
-    if scheduler is not None:
-        client = Client(scheduler)
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    assert workers is not None
-    # Every socket binds 127.0.0.1 (the scheduler, the workers and the dashboard): with
-    # distributed 2026.8, thread workers over "inproc" still served the dashboard on
-    # 0.0.0.0:8787 and ``dashboard_address=None`` did not disable it, so workers of both
-    # kinds talk TCP on loopback and an unasked dashboard goes to a free loopback port.
-    with sigint_ignored():  # worker processes inherit "ignore SIGINT": Ctrl-C is the driver's
-        cluster = LocalCluster(
-            n_workers=int(workers),
-            threads_per_worker=1,
-            processes=processes,
-            dashboard_address="127.0.0.1:8787" if dashboard else "127.0.0.1:0",
-            silence_logs=logging.CRITICAL,  # the workers' logs never reach the user's stderr
-            host="127.0.0.1",
-            protocol="tcp://",
-        )
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 def _chunk_failed(pt: GridPoint, chunk: int, exc: BaseException, ran: int, out: Any) -> Il2simError:
@@ -167,11 +151,13 @@ def run_sweep(
     processes: bool = True,
     progress: Callable[[int, int], None] | None = None,
     max_chunks: int | None = None,
+    on_dashboard: Callable[[str], None] | None = None,
 ) -> SweepRun:
     """Run every chunk of ``grid`` not yet in the store at ``out``.
 
     ``workers``: start a Dask LocalCluster with that many single-threaded workers (processes,
-    or threads with ``processes=False``) on 127.0.0.1, no dashboard unless ``dashboard``;
+    or threads with ``processes=False``) on 127.0.0.1, no dashboard unless ``dashboard`` (then
+    on a free 127.0.0.1 port; ``on_dashboard(link)`` is called with its address);
     ``scheduler``: ``tcp://HOST:PORT`` of an existing Dask scheduler; neither: run in this
     process.  ``max_chunks`` stops after that many new chunks (for staged runs).
     ``progress(done, total)``: chunks in the store after each one (the library draws nothing;
@@ -182,6 +168,11 @@ def run_sweep(
         raise InputError(f"must be >= 1, got {workers}", field="workers", value=workers)
     if workers is not None and scheduler is not None:
         raise InputError("give --workers or --scheduler, not both", field="scheduler")
+    if dashboard and workers is None:
+        raise InputError(
+            "is served by the cluster --workers N starts (a --scheduler serves its own)",
+            field="dashboard",
+        )
     if scheduler is not None:
         from il2sim.checks import scheduler_address
 
@@ -223,7 +214,7 @@ def run_sweep(
         else:
             from dask.distributed import as_completed
 
-            with _dask_client(workers, scheduler, dashboard, processes) as client:
+            with _dask_client(workers, scheduler, dashboard, processes, on_dashboard) as client:
                 futures: list[Any] = []
                 where: dict[str, tuple[GridPoint, int]] = {}
                 for pt, c in tasks:

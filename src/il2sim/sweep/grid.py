@@ -189,9 +189,7 @@ def load_grid(path: str | Path) -> Grid:
     """Read a grid from a ``.yaml``/``.yml``/``.toml``/``.json`` file."""
     from il2sim import checks
 
-    p = checks.path_name(path, "grid")  # a name the OS cannot take (e.g. > 255 bytes): one line
-    if not p.is_file():
-        raise InputError(f"no such file: {str(p)!r}", field="grid", value=str(p))
+    p = checks.reader_file(path, "grid")  # name the OS cannot take, folder, missing: one line
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
