@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_designs.py": ([], ["--trials", "2000", "--baseline-trials", "100"]),
     "bench_simulate.py": ([], ["--patients", "200", "--reference-patients", "2"]),
+    "bench_model_v2.py": ([], ["--patients", "200", "--repeats", "1"]),
     "bench_trial.py": ([], ["--trials", "200", "--baseline-trials", "3"]),
     "bench_roadrunner.py": ([], ["--patients", "100"]),
     "bench_sweep.py": ([], ["--patients", "20000"]),

@@ -10,7 +10,8 @@ from il2sim.errors import InputError
 from il2sim.model.models import DEFAULT_MODEL, MODEL_NAMES
 from il2sim.model.parameters import Parameters
 
-__all__ = ["ModelOption", "StudyModelOption", "check_model", "model_parameters", "require_v2"]
+__all__ = ["ModelOption", "StudyModelOption", "check_model", "model_parameters", "model_table_path",
+           "require_v2"]
 
 _HELP = "Model: v1 (default; v0.1 biology) or v2 (Tregs, Tconv, CD8; receptors from cells)."
 
@@ -53,6 +54,22 @@ def model_parameters(name: str, table: Parameters | None = None) -> Parameters:
         raise InputError(f"the parameter table is model {table.model}'s; pass --model-version "
                          f"{table.model} (the model is {name})", field="model-version", value=name)
     return table
+
+
+def model_table_path(name: str, parameters: str | None) -> str | None:
+    """The parameter-table path that runs ``--model-version name``, for commands that take a
+    path (``sensitivity``): ``parameters`` when it names that model (checked: one handle), the
+    packaged table of ``name`` when none is given (None for the default model v1)."""
+    from il2sim import checks
+    from il2sim.model.models import model_table
+    from il2sim.model.parameters import load_parameters
+
+    check_model(name)
+    if parameters is None:
+        return None if name == DEFAULT_MODEL else str(model_table(name))
+    checks.input_file(parameters, "parameters")  # also names the OS cannot take
+    model_parameters(name, load_parameters(parameters))
+    return parameters
 
 
 assert DEFAULT_MODEL == "v1"

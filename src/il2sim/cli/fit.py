@@ -25,6 +25,7 @@ import typer
 
 from il2sim import checks
 from il2sim.cli._common import print_json
+from il2sim.cli._model import ModelOption, model_parameters, model_table_path
 from il2sim.errors import InputError
 
 _PHASES = {"saem": "SAEM iterations", "conditional": "conditional distributions + FIM",
@@ -204,6 +205,7 @@ def sensitivity_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 1,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for sensitivity.json and the figure.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model_version: ModelOption = "v1",
 ) -> None:
     """Global sensitivity (SALib Sobol / Morris) of NK expansion and IL-2 exposure."""
     from il2sim._interrupt import interruptible
@@ -216,6 +218,7 @@ def sensitivity_cmd(
     from il2sim.cli import _common
 
     m = method.strip().lower()
+    parameters = model_table_path(model_version, parameters)
     with interruptible(), _common.progress_bar(not json_out) as update:
         try:
             res, paths = run_sensitivity(
@@ -243,14 +246,16 @@ def sensitivity_cmd(
 def params_cmd(
     parameters: Annotated[str | None, typer.Option("--parameters", help="Parameter table file (default: packaged).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model_version: ModelOption = "v1",
 ) -> None:
-    """The parameter table in force: {NAME: {value, unit, cv, source}}."""
+    """The parameter table in force (of --model-version): {NAME: {value, unit, cv, source}}."""
     from il2sim.fit.paramfile import parameter_table
     from il2sim.model.parameters import load_parameters
 
     if parameters is not None:
         checks.input_file(parameters, "parameters")  # also names the OS cannot take
-    tab = parameter_table(load_parameters(parameters) if parameters else load_parameters())
+    table = load_parameters(parameters) if parameters else None
+    tab = parameter_table(model_parameters(model_version, table))
     if json_out:
         print_json(tab)
         return

@@ -207,22 +207,22 @@ IL2SIM_OUTPUTS: tuple[str, ...] = ("nk_peak_increase_pct", "cd56bright_peak_incr
 _COVERED_COUNTS = ("nk_per_ul", "bright_per_ul")
 
 
-def cell_count_outputs() -> tuple[str, ...]:
-    """The declared model's cell-count outputs (unit cells/ul) beyond total and CD56bright NK
-    (today ``dim_per_ul``; the Treg and conventional T-cell counts once the model declares
-    them), in declaration order."""
-    from il2sim.model.il2nk import IL2NK
+def cell_count_outputs(model: str = "v1") -> tuple[str, ...]:
+    """The cell-count outputs (unit cells/ul) of model ``model`` (``"v1"``, ``"v2"``) beyond
+    total and CD56bright NK (v1: ``dim_per_ul``; v2 adds the Treg, Tconv and CD8 counts), in
+    declaration order."""
+    from il2sim.model.models import declaration
 
-    return tuple(o.name for o in IL2NK.outputs
+    return tuple(o.name for o in declaration(model).outputs
                  if o.unit == "cells/ul" and o.name not in _COVERED_COUNTS)
 
 
-def il2sim_outputs() -> tuple[str, ...]:
+def il2sim_outputs(model: str = "v1") -> tuple[str, ...]:
     """:data:`IL2SIM_OUTPUTS` plus ``<cell>_peak_increase_pct`` for each of
-    :func:`cell_count_outputs` (e.g. ``treg_peak_increase_pct`` for a ``treg_per_ul``
-    output)."""
+    :func:`cell_count_outputs` of ``model`` (e.g. ``treg_peak_increase_pct`` for a
+    ``treg_per_ul`` output)."""
     return IL2SIM_OUTPUTS + tuple(f"{c.removesuffix('_per_ul')}_peak_increase_pct"
-                                  for c in cell_count_outputs())
+                                  for c in cell_count_outputs(model))
 
 
 @dataclass(frozen=True)
@@ -261,13 +261,13 @@ class Il2simOutputs:
 
         reg = parse_spec(self.regimen)
         res = simulate(reg, pop, parameters=ref)
-        tox = load_toxicity_parameters()
+        tox = load_toxicity_parameters(model=base.model)
         e_model = np.asarray(res.il2_daily_max_pm, dtype=float)
         base_scores = score_base(to_study_days(e_model, reg),
                                  to_study_days(daily_dose_miu(reg, pop.bsa_m2, e_model.shape[1]),
                                                reg), tox)
         p_dlt = dlt_probability(base_scores, np.full(m, tox.value("glucose0_mg_per_dl")), tox)
-        counts = [peak_increase_pct(res.output(c)) for c in cell_count_outputs()]
+        counts = [peak_increase_pct(res.output(c)) for c in cell_count_outputs(base.model)]
         return np.column_stack([res.nk_peak_increase_pct, res.bright_peak_increase_pct,
                                 res.il2_peak_pm, res.il2_auc_first_24h_iu_h_per_ml, p_dlt,
                                 *counts])

@@ -77,7 +77,7 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
                 f"--n {n} x ({len(names)} parameters + {extra})", field="n")  # fmt: skip
     fn = Il2simOutputs(regimen, tuple(names), parameters)
     run = sobol if m == "sobol" else morris
-    res = run(fn, names, bounds, il2sim_outputs(), n=n, seed=seed, scale=["log"] * len(names),
+    res = run(fn, names, bounds, il2sim_outputs(base.model), n=n, seed=seed, scale=["log"] * len(names),
               workers=workers, scheduler=scheduler, progress=progress)
     paths: list[Path] = []
     if out is not None:

@@ -57,7 +57,8 @@ def simulate(
     parameters: typical values (default: the population's own set, else the packaged table);
         the population's random effects are applied to them.
     horizon_day: end of the simulation, days (default ``regimen.default_horizon_day``).
-    solver: a preset name (``"fast"``, ``"fixed"``, ``"trial"``, ``"reference"``) or a
+    solver: a preset name (``"fast"``, ``"fixed"``, ``"trial"``, ``"reference"``; the options
+        of the model the parameters name, :data:`il2sim.simulate.options.MODEL_PRESETS`) or a
         :class:`SolverOptions` value.
     output_times_day: times (days, increasing, within [0, horizon]) of the time courses
         (default every ``options.output_step_day``).  Peaks do not depend on it (tracked
@@ -70,8 +71,8 @@ def simulate(
         raise InputError(f"must be a Regimen, got {type(regimen).__name__}", field="regimen")
     if not isinstance(pop, Population):
         raise InputError(f"must be a Population, got {type(pop).__name__}", field="population")
-    name, options = resolve(solver)
     p = parameters if parameters is not None else (pop.parameters or load_parameters())
+    name, options = resolve(solver, getattr(p, "model", None))
     if model is None:
         from il2sim.model.models import declaration
 
