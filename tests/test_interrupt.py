@@ -106,6 +106,44 @@ def test_second_ctrl_c_exits_at_once_and_removes_temporaries(tmp_path: Path) -> 
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.parametrize("writer", ["atomic_path('out/result.json')", "staged_folder('out/D')"])
+def test_a_hard_stop_while_the_temporary_is_created_leaves_nothing(
+    tmp_path: Path, writer: str
+) -> None:
+    """The second Ctrl-C lands after ``mkstemp``/``mkdtemp`` made the temporary but before its
+    name was registered (seen once under load: a hidden ``.replicates.json.il2sim-*`` left by
+    ``trial --trials``): the writer's name prefix covers that moment."""
+    proc = _run(
+        f"""
+        import os, signal, tempfile, time
+        from il2sim._files import atomic_path, staged_folder
+        from il2sim._interrupt import interruptible
+        os.makedirs("out", exist_ok=True)
+        real = {{"mkstemp": tempfile.mkstemp, "mkdtemp": tempfile.mkdtemp}}
+        def stop_after(name):
+            def made(*a, **k):
+                out = real[name](*a, **k)
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+                t0 = time.monotonic()
+                while time.monotonic() - t0 < 30:  # the watcher ends the process here
+                    pass
+                return out
+            return made
+        tempfile.mkstemp = stop_after("mkstemp")
+        tempfile.mkdtemp = stop_after("mkdtemp")
+        with interruptible():
+            with {writer} as tmp:
+                pass
+        print("not reached")
+        """,
+        tmp_path,
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert "not reached" not in proc.stdout
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_an_unacknowledged_stop_ends_after_the_grace_period(tmp_path: Path) -> None:
     proc = _run(
         """

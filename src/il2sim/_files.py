@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from il2sim._interrupt import register_temporary, unregister_temporary
+from il2sim._interrupt import creating_temporary, register_temporary, unregister_temporary
 
 __all__ = ["atomic_path", "remove_stale_temporaries", "write_atomic", "write_text_atomic"]
 
@@ -95,12 +95,12 @@ def atomic_path(
     _check_target(target)
     if clean:
         remove_stale_temporaries(target)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{_prefix(target)}{os.getpid()}-", suffix=suffix or ".tmp", dir=target.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
-    register_temporary(tmp_path)  # a second Ctrl-C (il2sim._interrupt) removes it too
+    prefix = f"{_prefix(target)}{os.getpid()}-"
+    with creating_temporary(target.parent, prefix):  # a second Ctrl-C removes it too
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix or ".tmp", dir=target.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        register_temporary(tmp_path)
     try:
         yield tmp_path
         if tmp_path.exists():
@@ -179,10 +179,10 @@ def staged_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     target = output_folder(path, field="output")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_stages(target)
-    stage = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}{_STAGE_TAG}{os.getpid()}-", dir=target.parent)
-    )
-    register_temporary(stage, folder=True)
+    prefix = f".{target.name}{_STAGE_TAG}{os.getpid()}-"
+    with creating_temporary(target.parent, prefix):  # a second Ctrl-C removes it too
+        stage = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+        register_temporary(stage, folder=True)
     try:
         yield stage
         dir_mode = 0o777 & ~_umask()

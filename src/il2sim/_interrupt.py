@@ -98,6 +98,7 @@ class StopFlag:
 
 _ACTIVE: list[StopFlag] = []
 _TEMPORARIES: dict[str, bool] = {}  # path -> is a folder: partial outputs a hard stop removes
+_CREATING: dict[tuple[str, str], int] = {}  # (folder, name prefix) -> writers creating one now
 
 
 def register_temporary(path: str | os.PathLike[str], folder: bool = False) -> None:
@@ -111,11 +112,39 @@ def unregister_temporary(path: str | os.PathLike[str]) -> None:
     _TEMPORARIES.pop(os.fspath(path), None)
 
 
-def _abort(message: bytes = b"il2sim: interrupted (stopped at once, nothing kept)\n") -> None:
-    """The second Ctrl-C: remove registered temporaries, print one line, exit 130 now."""
+@contextmanager
+def creating_temporary(folder: str | os.PathLike[str], prefix: str) -> Iterator[None]:
+    """Cover the moment a temporary is created under a name not yet known (``mkstemp``,
+    ``mkdtemp``): a second Ctrl-C inside the block removes every entry of ``folder`` whose
+    name starts with ``prefix`` (the prefix carries this process's id).  Register the
+    created path with :func:`register_temporary` before the block ends."""
+    key = (os.fspath(folder), prefix)
+    _CREATING[key] = _CREATING.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        left = _CREATING.get(key, 1) - 1
+        if left:
+            _CREATING[key] = left
+        else:
+            _CREATING.pop(key, None)
+
+
+def remove_temporaries() -> None:
+    """Remove the registered temporaries and those being created (a hard stop's clean-up)."""
     import shutil
 
-    for path, folder in list(_TEMPORARIES.items()):
+    pending = list(_TEMPORARIES.items())
+    for parent, prefix in list(_CREATING):
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(prefix):
+                full = os.path.join(parent, name)
+                pending.append((full, os.path.isdir(full)))
+    for path, folder in pending:
         try:
             if folder:
                 shutil.rmtree(path, ignore_errors=True)
@@ -123,6 +152,11 @@ def _abort(message: bytes = b"il2sim: interrupted (stopped at once, nothing kept
                 os.unlink(path)
         except OSError:
             pass
+
+
+def _abort(message: bytes = b"il2sim: interrupted (stopped at once, nothing kept)\n") -> None:
+    """The second Ctrl-C: remove registered temporaries, print one line, exit 130 now."""
+    remove_temporaries()
     try:
         sys.stdout.flush()
     except (OSError, ValueError):
