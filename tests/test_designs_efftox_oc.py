@@ -4,8 +4,8 @@ Reference: ``tests/data/r_reference/trialr_efftox_oc.json``, R trialr 0.1.6 (rst
 4.2.2), the package's unmodified ``efftox_simulate`` on its vignette scenario (A400-EffTox: true
 efficacy 0.2/0.4/0.6/0.8/0.9, true toxicity 0.05/0.1/0.15/0.2/0.4, ``efftox_parameters_demo()``,
 first dose 1) with 6 cohorts of 3, default rstan sampling; ``benchmarks/reference/efftox_oc.R``,
-seeds 123 (40 trials, session 20) and 124 (130 trials, those finished by 02:00 UTC in
-session 23): 170 R trials.  At about one CPU-minute per R trial that is what exists, so the
+seeds 123 (40 trials, session 20) and 124 (240 trials, those finished by 02:31 UTC in
+session 23): 280 R trials.  At about one CPU-minute per R trial that is what exists, so the
 comparison's power is that of the R side.
 
 il2sim: ``tests/data/efftox_oc_il2sim.json``, 2000 trials of the default ``EffTox`` (8192
@@ -30,10 +30,11 @@ from il2sim.designs.efftox import EffTox
 from il2sim.designs.sources import BernoulliSource
 
 #: The R reference as counted from the file: trials and selections (no dose, dose 1..5).
-R_TRIALS = {123: 40, 124: 130}
-R_SELECTED = (2, 5, 7, 69, 59, 28)
-#: R's mean patients per dose (18 per trial but one, stopped after 9 with no acceptable dose).
-R_PATIENTS = (3.34, 3.48, 6.09, 3.44, 1.61)
+R_TRIALS = {123: 40, 124: 240}
+R_SELECTED = (3, 6, 12, 113, 96, 50)
+#: R's mean patients per dose (18 per trial but two, stopped after 9 and 12 with no acceptable
+#: dose).
+R_PATIENTS = (3.236, 3.504, 6.118, 3.396, 1.693)
 
 
 def test_reference_file_holds_the_r_trials_named_here() -> None:
