@@ -1,13 +1,9 @@
 """The Monte Carlo likelihood of the profile-likelihood intervals (:mod:`il2sim.fit.profile`).
 
-Geyer & Thompson 1992's Monte Carlo likelihood with the importance sampler of
-:func:`il2sim.fit.posthoc.importance_ll`: ``M`` draws ``phi_im`` per subject from a fixed
-proposal ``q_i`` (a defensive mixture, Hesterberg 1995, evaluated with the balance heuristic
-of Owen & Zhou 2000: half the draws from a Student t (5 d.f.) on the subject's conditional
-mean and covariance at the estimate, half from the same t with the covariance widened by
-``max(omega_k, wide_sd)^2`` in the dimensions the data inform little (median conditional SD
-above half of ``omega_k``, e.g. a collapsed SD), so that draws also cover population
-parameters away from the estimate there), then for any population parameter ``theta``
+Geyer & Thompson 1992's Monte Carlo likelihood: ``M`` draws ``phi_im`` per subject from a
+fixed proposal ``q_i`` (a mixture of Student t components, :mod:`il2sim.fit.proposal`: the
+Laplace proposal by default, the MCMC conditional moments of sessions 21-22 when no proposal
+is given), then for any population parameter ``theta``
 (typical values, Omega, residual errors)::
 
     LL(theta) = sum_i log mean_m p(y_i | phi_im; sigma) N(phi_im; mu, Omega) / q_i(phi_im)
@@ -29,8 +25,9 @@ import numpy.typing as npt
 from scipy import optimize, special
 
 from il2sim.fit.fim import ThetaLayout
-from il2sim.fit.posthoc import IS_DF, final_omega
+from il2sim.fit.posthoc import final_omega
 from il2sim.fit.problem import Problem, gauss_logpdf
+from il2sim.fit.proposal import Proposal, conditional_proposal
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -39,32 +36,13 @@ __all__ = ["McLikelihood"]
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def _t_logpdf(step: FloatArray, chol: FloatArray) -> FloatArray:
-    """log density of the multivariate t (IS_DF d.f.) with scale ``chol chol^T`` at ``step``
-    (M, N, k); ``chol`` (N, k, k)."""
-    nu = IS_DF
-    k = chol.shape[-1]
-    const = (special.gammaln((nu + k) / 2) - special.gammaln(nu / 2) - 0.5 * k * np.log(nu * np.pi))
-    logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-    sol = np.einsum("nab,mnb->mna", np.linalg.inv(chol), step)
-    return np.asarray(const - 0.5 * logdet[None, :]
-                      - 0.5 * (nu + k) * np.log1p((sol**2).sum(-1) / nu))
-
-
-def _chol(c: FloatArray) -> FloatArray:
-    k = c.shape[-1]
-    c = 0.5 * (c + np.swapaxes(c, -1, -2)) + 1e-10 * np.eye(k)
-    w, v = np.linalg.eigh(c)
-    c = np.einsum("nab,nb,ncb->nac", v, np.maximum(w, 1e-8), v)
-    return np.asarray(np.linalg.cholesky(c))
-
-
 class McLikelihood:
     """The Monte Carlo log-likelihood ``LL(theta)`` of the module docstring."""
 
     def __init__(self, problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
                  cond_mean: FloatArray, cond_cov: FloatArray, n_draws: int = 200,
-                 seed: int = 0, wide_sd: float = 0.3, chunk: int = 50) -> None:
+                 seed: int = 0, wide_sd: float = 0.3, chunk: int = 50,
+                 proposal: Proposal | None = None) -> None:
         rm = problem.rmask
         if not rm.all():
             raise ValueError("the profile likelihood needs a random effect on every parameter")
@@ -75,28 +53,11 @@ class McLikelihood:
         self.ab0 = np.asarray(ab, dtype=float).copy()
         om = final_omega(problem, omega)
         self.theta_hat = self.layout.pack(mu, om, self.ab0)
-        n, k = cond_mean.shape
-        m_half = max(1, n_draws // 2)
-        m = 2 * m_half
-        rng = np.random.default_rng([seed, 23])
-        sd_hat = np.sqrt(np.maximum(np.diag(om), 0.0))
-        chol_n = _chol(cond_cov)
-        # widen only the dimensions the data inform little (median conditional SD above half
-        # the SD of the random effect, e.g. a collapsed SD): there the conditional
-        # distribution moves with the population parameters; widening well-informed
-        # dimensions too would make the second component useless in K dimensions
-        post_sd = np.median(np.sqrt(np.maximum(np.einsum("nkk->nk", cond_cov), 0.0)), axis=0)
-        self.widened = post_sd > 0.5 * np.maximum(sd_hat, 1e-6)
-        add = np.where(self.widened, np.maximum(sd_hat, wide_sd) ** 2, 0.0)
-        chol_w = _chol(cond_cov + np.diag(add)[None])
-        z = rng.standard_normal((m, n, k))
-        u = rng.chisquare(IS_DF, (m, n)) / IS_DF
-        step = np.empty((m, n, k))
-        step[:m_half] = np.einsum("nab,mnb->mna", chol_n, z[:m_half])
-        step[m_half:] = np.einsum("nab,mnb->mna", chol_w, z[m_half:])
-        step /= np.sqrt(u)[:, :, None]
-        self.phi = cond_mean[None] + step  # (M, N, K)
-        self.logq = np.logaddexp(_t_logpdf(step, chol_n), _t_logpdf(step, chol_w)) - np.log(2.0)
+        if proposal is None:
+            proposal = conditional_proposal(om, cond_mean, cond_cov, wide_sd)
+        self.proposal = proposal
+        self.phi, self.logq = proposal.draw(n_draws, seed)  # (M, N, K), (M, N)
+        m, n, k = self.phi.shape
         self.m, self.n, self.k = m, n, k
         flat = self.phi.reshape(m * n, k)
         subj = np.tile(np.arange(n), m)
@@ -223,11 +184,15 @@ class McLikelihood:
         mx = lw.max(axis=0)
         return float((mx + np.log(np.exp(lw - mx).mean(axis=0))).sum())
 
-    def ess_min(self, theta: FloatArray) -> float:
-        """Smallest over subjects of the weights' effective sample size at ``theta``."""
+    def ess(self, theta: FloatArray) -> FloatArray:
+        """Per-subject effective sample size (N,) of the weights at ``theta`` (Kish)."""
         lw = self.terms(theta)
         w = np.exp(lw - lw.max(axis=0))
-        return float((w.sum(axis=0) ** 2 / (w**2).sum(axis=0)).min())
+        return np.asarray(w.sum(axis=0) ** 2 / (w**2).sum(axis=0))
+
+    def ess_min(self, theta: FloatArray) -> float:
+        """Smallest over subjects of the weights' effective sample size at ``theta``."""
+        return float(self.ess(theta).min())
 
     # ------------------------------------------------------------------ optimisation
     def to_x(self, theta: FloatArray) -> FloatArray:

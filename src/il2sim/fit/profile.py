@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from il2sim.fit.mclik import McLikelihood
 from il2sim.fit.problem import Problem
+from il2sim.fit.proposal import laplace_proposal
 
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int, dict[str, Any]], None]
@@ -68,11 +69,16 @@ class ProfileInterval:
     evaluations: int = 0
     #: the maximiser of the Monte Carlo likelihood (natural scale), the profile's centre
     mle: float = math.nan
+    #: (smallest, median) per-subject effective sample size at the fit's estimate
+    ess_estimate: tuple[float, float] = (math.nan, math.nan)
+    #: the importance-sampling proposal (:mod:`il2sim.fit.proposal`): "laplace" or "conditional"
+    proposal: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"ci95": [self.lo, self.hi], "ci_method": self.method, "mle": self.mle,
                 "wald_delta_2ll": list(self.wald_delta), "ess_min": self.ess_min,
+                "ess_estimate": list(self.ess_estimate), "proposal": self.proposal,
                 "note": self.note}
 
 
@@ -146,6 +152,7 @@ def _bound(prof: _Profiler, p: int, side: int, step0: float, floor: float | None
 def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
                       cond_mean: FloatArray, cond_cov: FloatArray,
                       wald: dict[str, tuple[float, float]], *, mode: str = "auto",
+                      start: FloatArray | None = None,
                       n_draws: int = 200, seed: int = 0, only: tuple[str, ...] | None = None,
                       shrinkage: dict[str, float] | None = None,
                       progress: Progress | None = None) -> dict[str, ProfileInterval]:
@@ -160,7 +167,13 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
     within :data:`WALD_TOL` of 3.84; "profile" profiles every key."""
     from il2sim.fit.saem import check_stop
 
-    mc = McLikelihood(problem, mu, omega, ab, cond_mean, cond_cov, n_draws, seed)
+    prop = None
+    if start is not None:
+        prop = laplace_proposal(problem, mu, omega, ab, start, cond_mean, cond_cov)
+    mc = McLikelihood(problem, mu, omega, ab, cond_mean, cond_cov, n_draws, seed, proposal=prop)
+    e_hat = mc.ess(mc.theta_hat)
+    e_est = (float(e_hat.min()), float(np.median(e_hat)))
+    label = mc.proposal.label
     lay = mc.layout
     x_hat, ll_hat = mc.maximise(mc.to_x(mc.theta_hat))
     prof = _Profiler(mc, x_hat, ll_hat)
@@ -181,7 +194,7 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
                 and not shr.get(base, 0.0) > MAX_WALD_SHRINKAGE):
             out[name] = ProfileInterval(name, w[0], w[1], "wald", note="Wald (eta shrinkage "
                                         f"{shr.get(base, math.nan):.0f}%)",
-                                        mle=math.exp(prof.x_hat[p]))
+                                        mle=math.exp(prof.x_hat[p]), ess_estimate=e_est, proposal=label)
             continue
 
         def to_nat(xv: float, kind: str = kind) -> float:
@@ -194,7 +207,8 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
                 ess = min(mc.ess_min(mc.to_theta(prof.starts[math.log(v)])) for v in w)
                 out[name] = ProfileInterval(name, w[0], w[1], "wald", wd, ess,
                                             "Wald interval agrees with the profile",
-                                            mc.evaluations - ev0, math.exp(prof.x_hat[p]))
+                                            mc.evaluations - ev0, math.exp(prof.x_hat[p]),
+                                            ess_estimate=e_est, proposal=label)
                 if progress is not None:
                     progress("profile", j + 1, len(targets), {})
                 check_stop("profile", j + 1, len(targets))
@@ -221,7 +235,7 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         ess_b = [mc.ess_min(mc.to_theta(x)) for x in (x_lo, x_hi) if x is not None]
         out[name] = ProfileInterval(name, lo, hi, "profile", wd,
                                     min(ess_b) if ess_b else math.nan, "; ".join(notes),
-                                    mc.evaluations - ev0, math.exp(prof.x_hat[p]))
+                                    mc.evaluations - ev0, math.exp(prof.x_hat[p]), ess_estimate=e_est, proposal=label)
         if progress is not None:
             progress("profile", j + 1, len(targets), {})
         check_stop("profile", j + 1, len(targets))
