@@ -233,7 +233,7 @@ def interval_rows(states: Path, out: Path | None, n_draws: int = 200,
         c0, t0 = time.process_time(), time.perf_counter()
         iv = profile_intervals(problem, z["mu"], z["omega"], z["ab"], z["ebe_mean"],
                                z["ebe_cov"], wald, mode=mode, n_draws=n_draws, seed=rep,
-                               shrinkage=row["shrinkage"])
+                               shrinkage=row["shrinkage"], start=z["ebe_mode"])
         new = dict(row)
         for k in truth:
             new[f"wald_lo_{k}"], new[f"wald_hi_{k}"] = wald[k]
@@ -248,6 +248,9 @@ def interval_rows(states: Path, out: Path | None, n_draws: int = 200,
             new[f"method_omega_{k}"] = q.method
             new[f"ess_omega_{k}"] = q.ess_min
             new[f"mle_omega_{k}"] = q.mle
+        q0 = iv["nk_loss_per_day"]
+        new["ess_estimate_min"], new["ess_estimate_median"] = q0.ess_estimate
+        new["proposal"], new["proposal_refreshes"] = q0.proposal, q0.refreshes
         new["interval_cpu_s"] = time.process_time() - c0
         new["interval_wall_s"] = time.perf_counter() - t0
         new["interval_draws"] = n_draws

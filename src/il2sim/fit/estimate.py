@@ -157,7 +157,8 @@ def _with_profile(problem: Problem, res: FitResult, st: object, cond: object,
     try:
         iv = profile_intervals(problem, st.mu, res.omega_matrix, st.ab, cond.mean, cond.cov,
                                wald, mode=post.intervals, n_draws=post.profile_draws, seed=seed,
-                               shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress)
+                               shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress,
+                               start=res.ebe_mode)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError, OverflowError) as exc:
         return replace(res, notes=(*res.notes, "profile-likelihood intervals failed "
                                    f"({type(exc).__name__}: {exc}): Wald intervals"))

@@ -34,6 +34,10 @@ FloatArray = npt.NDArray[np.float64]
 __all__ = ["McLikelihood"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
+#: censored rows with u / s >= _FAR_Z at _FAR_SD_RATIO times the SD at the estimate are left out
+#: of the M3 sum while the SD stays below that (log Phi(10) = -7.6e-24)
+_FAR_Z = 10.0
+_FAR_SD_RATIO = 4.0
 
 
 class McLikelihood:
@@ -42,11 +46,14 @@ class McLikelihood:
     def __init__(self, problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
                  cond_mean: FloatArray, cond_cov: FloatArray, n_draws: int = 200,
                  seed: int = 0, wide_sd: float = 0.3, chunk: int = 50,
-                 proposal: Proposal | None = None) -> None:
+                 proposal: Proposal | None = None, sd_min: float = 0.0) -> None:
         rm = problem.rmask
         if not rm.all():
             raise ValueError("the profile likelihood needs a random effect on every parameter")
         self.pb = problem
+        #: smallest SD the maximiser may reach: as an SD goes to 0 the weights of fixed draws
+        #: degenerate (ESS -> 1) and the Monte Carlo likelihood is noise there
+        self.sd_min = sd_min
         res = problem.residual0.with_ab(ab)
         self.res0 = res
         self.layout = ThetaLayout.build(problem, res.kinds)
@@ -55,16 +62,49 @@ class McLikelihood:
         self.theta_hat = self.layout.pack(mu, om, self.ab0)
         if proposal is None:
             proposal = conditional_proposal(om, cond_mean, cond_cov, wide_sd)
-        self.proposal = proposal
-        self.phi, self.logq = proposal.draw(n_draws, seed)  # (M, N, K), (M, N)
+        self.proposals: list[Proposal] = [proposal]
+        self._n_draws, self._seed, self._chunk = n_draws, seed, chunk
+        phi = proposal.draw(n_draws, seed)
+        self._phi_parts = [phi]
+        self._f_parts = [self._predict(phi)]
+        self.evaluations = 0
+        self._prepare()
+
+    @property
+    def proposal(self) -> Proposal:
+        """The first proposal (built at the estimate)."""
+        return self.proposals[0]
+
+    def _predict(self, phi: FloatArray) -> FloatArray:
+        m, n, k = phi.shape
+        flat = phi.reshape(m * n, k)
+        subj = np.tile(np.arange(n), m)
+        step = self._chunk * n
+        return np.concatenate([self.pb.predict(flat[s:s + step], subj[s:s + step])
+                               for s in range(0, m * n, step)], axis=0)
+
+    def add_proposal(self, proposal: Proposal) -> None:
+        """Add ``n_draws`` draws per subject from ``proposal`` (model predictions once); all
+        draws are then weighted by the mixture of every proposal so far (deterministic
+        multiple importance sampling, balance heuristic: Veach & Guibas 1995, Owen & Zhou
+        2000), so ``LL`` stays one smooth function of ``theta``."""
+        self.proposals.append(proposal)
+        phi = proposal.draw(self._n_draws, self._seed + 7919 * (len(self.proposals) - 1))
+        self._phi_parts.append(phi)
+        self._f_parts.append(self._predict(phi))
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Stack the draws, their mixture log density and the per-type sufficient statistics."""
+        problem, res = self.pb, self.res0
+        self.phi = np.concatenate(self._phi_parts, axis=0)  # (M, N, K)
         m, n, k = self.phi.shape
+        lc = np.stack([q.log_count_density(self.phi, self._n_draws) for q in self.proposals])
+        self.logq = np.logaddexp.reduce(lc, axis=0) - math.log(m)
         self.m, self.n, self.k = m, n, k
         flat = self.phi.reshape(m * n, k)
         subj = np.tile(np.arange(n), m)
-        fs = []
-        for s in range(0, m * n, chunk * n):
-            fs.append(problem.predict(flat[s:s + chunk * n], subj[s:s + chunk * n]))
-        f = np.concatenate(fs, axis=0)
+        f = np.concatenate(self._f_parts, axis=0)
         d = problem.data
         # per observation type: uncensored values of the add/prop/exp kinds enter through
         # per-row sums (their log-likelihood is a closed form in (a, b)); censored values,
@@ -116,7 +156,12 @@ class McLikelihood:
                     u = lc - fc
                 else:
                     u = np.log(lc) - np.log(np.maximum(fc, 1e-300))
-                cens = (rows[cen], u)
+                # rows far above the LLOQ in units of the type's SD at the estimate add
+                # log Phi(u / s) = 0 (below 1e-23) for every s up to FAR_SD_RATIO times it:
+                # left out there (most censored IL-2 values sit far below the LLOQ)
+                s0 = float(res.ab[t, 1] if kind == "prop" else res.ab[t, 0])
+                near = u < _FAR_Z * _FAR_SD_RATIO * s0
+                cens = (rows[cen], u, rows[cen][near], u[near], _FAR_SD_RATIO * s0)
             slow = ~fast
             if kind == "prop":
                 slow &= ~tiny
@@ -125,7 +170,6 @@ class McLikelihood:
                                 lq[slow], np.full(int(slow.sum()), t)))
         self._obs_cache: dict[int, dict[tuple[float, float], tuple[FloatArray, FloatArray]]] = {
             t: {} for t in range(d.n_types)}
-        self.evaluations = 0
         self.flat = flat
 
     # ------------------------------------------------------------------ parts
@@ -151,7 +195,9 @@ class McLikelihood:
                     out += -0.5 * cnt * _LOG_2PI - 0.5 * r2 / sd**2 - cnt * math.log(sd) - extra
                     dout += r2 / sd**2 - cnt
                 if cens is not None:
-                    rc, u = cens
+                    rc, u = cens[0], cens[1]
+                    if sd <= cens[4]:
+                        rc, u = cens[2], cens[3]
                     zc = u / sd
                     lphi = special.log_ndtr(zc)
                     out += np.bincount(rc, weights=lphi, minlength=mn)
@@ -228,7 +274,8 @@ class McLikelihood:
             return -math.inf, np.zeros_like(x)
         prec = np.linalg.inv(om)
         d = self.phi - mu  # (M, N, K)
-        quad = np.einsum("mnk,kl,mnl->mn", d, prec, d)
+        dp = d @ prec
+        quad = (dp * d).sum(axis=-1)
         g = -0.5 * (quad + logdet + self.k * math.log(2 * math.pi))
         parts = [self._obs_type(t, ab) for t in range(len(self._types))]
         obs = sum(v for v, _d in parts)
@@ -238,8 +285,9 @@ class McLikelihood:
         tot = e.sum(axis=0)
         ll = float((mx + np.log(tot / self.m)).sum())
         w = e / tot  # normalised per subject
-        s1 = np.einsum("mn,mnk->k", w, d)
-        s2 = np.einsum("mn,mnk,mnl->kl", w, d, d)
+        wd = (w[:, :, None] * d).reshape(-1, self.k)
+        s1 = wd.sum(axis=0)
+        s2 = wd.T @ d.reshape(-1, self.k)
         gmu = prec @ s1
         gom = 0.5 * (prec @ s2 @ prec - self.n * prec)
         sd = np.sqrt(np.diag(om))
@@ -280,9 +328,11 @@ class McLikelihood:
                 return 1e300, np.zeros(free.size)
             return -v, -g[free]
 
-        out = optimize.minimize(nll, x0[free], jac=True, method="L-BFGS-B",
-                                bounds=[(v - 8.0, v + 8.0) for v in x0[free]],
-                                options={"maxiter": max_iter, "gtol": 1e-5, "ftol": 1e-12})
+        lo_sd = math.log(self.sd_min) if self.sd_min > 0 else -math.inf
+        bounds = [(max(x0[p] - 8.0, lo_sd) if self.layout.kinds[p] == "sd" else x0[p] - 8.0,
+                   x0[p] + 8.0) for p in free]
+        out = optimize.minimize(nll, x0[free], jac=True, method="L-BFGS-B", bounds=bounds,
+                                options={"maxiter": max_iter, "gtol": 1e-5, "ftol": 1e-10})
         x = x0.copy()
         x[free] = out.x
         return x, -float(out.fun)

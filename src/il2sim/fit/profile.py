@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from il2sim.fit.mclik import McLikelihood
 from il2sim.fit.problem import Problem
-from il2sim.fit.proposal import laplace_proposal
+from il2sim.fit.proposal import laplace_fit
 
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int, dict[str, Any]], None]
@@ -46,6 +46,10 @@ CHI2_95 = 3.841458820694124
 SD_FLOOR = 0.01
 #: |delta -2LL - 3.84| at both Wald bounds within this: the Wald interval is kept ("check").
 WALD_TOL = 1.0
+#: A profile point whose smallest per-subject ESS is below this gets a Laplace proposal of its
+#: own (at most :data:`MAX_REFRESH` per call; ``n_draws`` more draws each).
+REFRESH_ESS = 20.0
+MAX_REFRESH = 3
 #: "auto": a random effect with eta shrinkage above this (%) gets profile intervals for its
 #: typical value and SD: the data inform its individual values little, so -2LL is not
 #: quadratic there (Savic & Karlsson 2009: EBE diagnostics degrade above 20-30%; on the seed
@@ -73,13 +77,24 @@ class ProfileInterval:
     ess_estimate: tuple[float, float] = (math.nan, math.nan)
     #: the importance-sampling proposal (:mod:`il2sim.fit.proposal`): "laplace" or "conditional"
     proposal: str = ""
+    #: Laplace proposals added at profile points with a small ESS so far (:data:`REFRESH_ESS`)
+    refreshes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"ci95": [self.lo, self.hi], "ci_method": self.method, "mle": self.mle,
                 "wald_delta_2ll": list(self.wald_delta), "ess_min": self.ess_min,
                 "ess_estimate": list(self.ess_estimate), "proposal": self.proposal,
+                "refreshes": self.refreshes,
                 "note": self.note}
+
+
+class _Refreshed(Exception):
+    """A proposal was added at ``x``: the likelihood changed, restart the current profile."""
+
+    def __init__(self, x: FloatArray) -> None:
+        super().__init__("proposal refreshed")
+        self.x = x
 
 
 @dataclass
@@ -88,6 +103,27 @@ class _Profiler:
     x_hat: FloatArray
     ll_hat: float
     starts: dict[float, FloatArray] = field(default_factory=dict)
+    #: adds a proposal at x (returns False when no more may be added)
+    refresh: Callable[[FloatArray], bool] | None = None
+
+    def recentre(self, extra: FloatArray | None = None) -> None:
+        """Maximise ``LL`` again (the likelihood changed) from the current centre and from
+        ``extra``; keep the best."""
+        best = self.mc.maximise(self.x_hat)
+        if extra is not None:
+            alt = self.mc.maximise(extra)
+            if alt[1] > best[1]:
+                best = alt
+        self.x_hat, self.ll_hat = best
+        self.starts = {}
+
+    def check(self, x: FloatArray) -> None:
+        """Add a proposal at ``x`` if the weights' smallest ESS there is below
+        :data:`REFRESH_ESS` (raises :class:`_Refreshed` when one was added)."""
+        if self.refresh is None:
+            return
+        if self.mc.ess_min(self.mc.to_theta(x)) < REFRESH_ESS and self.refresh(x):
+            raise _Refreshed(x)
 
     def delta(self, p: int, xv: float) -> tuple[float, FloatArray]:
         """delta -2LL with coordinate ``p`` at ``xv`` (others re-maximised, warm-started at the
@@ -99,6 +135,7 @@ class _Profiler:
             x0 = self.x_hat.copy()
         x0[p] = xv
         x, ll = self.mc.maximise(x0, fixed=p)
+        self.check(x)
         self.starts[xv] = x
         if ll > self.ll_hat:  # a better maximum found on the way: re-centre
             self.ll_hat, self.x_hat = ll, x.copy()
@@ -167,16 +204,36 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
     within :data:`WALD_TOL` of 3.84; "profile" profiles every key."""
     from il2sim.fit.saem import check_stop
 
-    prop = None
+    prop, lap = None, None
     if start is not None:
-        prop = laplace_proposal(problem, mu, omega, ab, start, cond_mean, cond_cov)
-    mc = McLikelihood(problem, mu, omega, ab, cond_mean, cond_cov, n_draws, seed, proposal=prop)
+        lap = laplace_fit(problem, mu, omega, ab, start, cond_mean, cond_cov)
+        prop = lap.proposal()
+    mc = McLikelihood(problem, mu, omega, ab, cond_mean, cond_cov, n_draws, seed, proposal=prop,
+                      sd_min=SD_FLOOR)
     e_hat = mc.ess(mc.theta_hat)
     e_est = (float(e_hat.min()), float(np.median(e_hat)))
     label = mc.proposal.label
     lay = mc.layout
     x_hat, ll_hat = mc.maximise(mc.to_x(mc.theta_hat))
-    prof = _Profiler(mc, x_hat, ll_hat)
+    n_ref = [0]
+
+    def refresh(x: FloatArray) -> bool:
+        if lap is None or n_ref[0] >= MAX_REFRESH:
+            return False
+        m2, o2, _ab2 = lay.unpack(mc.to_theta(x), mc.ab0, mc.k)
+        try:
+            q = lap.proposal(m2, o2, label="laplace (refreshed)")
+        except np.linalg.LinAlgError:
+            return False
+        mc.add_proposal(q)
+        n_ref[0] += 1
+        return True
+
+    prof = _Profiler(mc, x_hat, ll_hat, refresh=refresh)
+    try:  # the maximiser itself may lie where the first proposal is poor
+        prof.check(x_hat)
+    except _Refreshed:
+        prof.recentre()
     targets = [p for p, kd in enumerate(lay.kinds) if kd in ("mu", "sd")
                and (only is None or lay.names[p] in only)]
     out: dict[str, ProfileInterval] = {}
@@ -194,7 +251,8 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
                 and not shr.get(base, 0.0) > MAX_WALD_SHRINKAGE):
             out[name] = ProfileInterval(name, w[0], w[1], "wald", note="Wald (eta shrinkage "
                                         f"{shr.get(base, math.nan):.0f}%)",
-                                        mle=math.exp(prof.x_hat[p]), ess_estimate=e_est, proposal=label)
+                                        mle=math.exp(prof.x_hat[p]), ess_estimate=e_est,
+                                        proposal=label)
             continue
 
         def to_nat(xv: float, kind: str = kind) -> float:
@@ -202,7 +260,13 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
 
         wd = (math.nan, math.nan)
         if finite and mode == "check" and w[0] > 0:
-            wd = tuple(prof.delta(p, math.log(v))[0] for v in w)  # type: ignore[assignment]
+            while True:
+                try:
+                    wd = tuple(prof.delta(p, math.log(v))[0]  # type: ignore[assignment]
+                               for v in w)
+                    break
+                except _Refreshed as r:
+                    prof.recentre(r.x)
             if all(abs(d - CHI2_95) <= WALD_TOL for d in wd):
                 ess = min(mc.ess_min(mc.to_theta(prof.starts[math.log(v)])) for v in w)
                 out[name] = ProfileInterval(name, w[0], w[1], "wald", wd, ess,
@@ -218,8 +282,13 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         else:
             step = 0.1 if kind == "mu" else 0.3
         floor = floor_x if kind == "sd" else None
-        lo_x, x_lo, lo_ok = _bound(prof, p, -1, step, floor)
-        hi_x, x_hi, hi_ok = _bound(prof, p, +1, step, None)
+        while True:
+            try:
+                lo_x, x_lo, lo_ok = _bound(prof, p, -1, step, floor)
+                hi_x, x_hi, hi_ok = _bound(prof, p, +1, step, None)
+                break
+            except _Refreshed as r:
+                prof.recentre(r.x)
         notes = []
         lo = to_nat(lo_x)
         if kind == "sd" and not lo_ok and lo_x <= floor_x + 1e-12:
@@ -235,7 +304,9 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         ess_b = [mc.ess_min(mc.to_theta(x)) for x in (x_lo, x_hi) if x is not None]
         out[name] = ProfileInterval(name, lo, hi, "profile", wd,
                                     min(ess_b) if ess_b else math.nan, "; ".join(notes),
-                                    mc.evaluations - ev0, math.exp(prof.x_hat[p]), ess_estimate=e_est, proposal=label)
+                                    mc.evaluations - ev0, math.exp(prof.x_hat[p]),
+                                    ess_estimate=e_est, proposal=label,
+                                    refreshes=n_ref[0])
         if progress is not None:
             progress("profile", j + 1, len(targets), {})
         check_stop("profile", j + 1, len(targets))

@@ -28,7 +28,12 @@ sum_c (m_c / M) t(phi; centre_ci, scale_ci)``.
   3. defensive: the MCMC conditional moments (the proposal of the fit's own -2LL,
      :func:`il2sim.fit.posthoc.importance_ll`), so that no region the sampler found is lost.
 
-Fractions ``LAPLACE_FRACTIONS`` of the ``M`` draws.
+Fractions ``LAPLACE_FRACTIONS`` of the ``M`` draws.  Where a profile moves the population
+parameters far from the estimate (the smallest ESS of the weights below
+:data:`il2sim.fit.profile.REFRESH_ESS`), :meth:`Laplace.proposal` gives the same three
+components under the new ``mu``, ``Omega`` without new model calls: one Newton step from the
+modes at the estimate (the gradient of the individual likelihood there is known from the
+stationarity of the mode) with the same curvature ``H_obs``.
 """
 
 from __future__ import annotations
@@ -44,8 +49,8 @@ from il2sim.fit.problem import Problem
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["LAPLACE_FRACTIONS", "Proposal", "conditional_proposal", "laplace_proposal",
-           "observed_curvature"]
+__all__ = ["LAPLACE_FRACTIONS", "Laplace", "Proposal", "conditional_proposal", "laplace_fit",
+           "laplace_proposal", "observed_curvature"]
 
 #: Share of the draws of the Laplace, widened-Laplace and MCMC (defensive) components.
 LAPLACE_FRACTIONS = (0.4, 0.4, 0.2)
@@ -84,11 +89,14 @@ class Proposal:
     fractions: tuple[float, ...]
     label: str
 
-    def draw(self, n_draws: int, seed: int) -> tuple[FloatArray, FloatArray]:
-        """(phi (M, N, K), log q (M, N)): ``round(fraction * n_draws)`` draws per component
-        (at least one), ``M`` their sum."""
+    def counts(self, n_draws: int) -> list[int]:
+        """Draws per component: ``round(fraction * n_draws)``, at least one."""
+        return [max(1, round(f * n_draws)) for f in self.fractions]
+
+    def draw(self, n_draws: int, seed: int) -> FloatArray:
+        """phi (M, N, K), ``M = sum(counts(n_draws))``, component by component."""
         _c, n, k = self.centres.shape
-        counts = [max(1, round(f * n_draws)) for f in self.fractions]
+        counts = self.counts(n_draws)
         m = sum(counts)
         rng = np.random.default_rng([seed, 23])
         z = rng.standard_normal((m, n, k))
@@ -99,9 +107,14 @@ class Proposal:
             step = np.einsum("nab,mnb->mna", self.chols[j], z[s:s + cnt])
             phi[s:s + cnt] = self.centres[j][None] + step / np.sqrt(u[s:s + cnt])[:, :, None]
             s += cnt
-        logs = [np.log(cnt / m) + t_logpdf(phi - self.centres[j][None], self.chols[j])
-                for j, cnt in enumerate(counts)]
-        return phi, np.asarray(np.logaddexp.reduce(np.stack(logs), axis=0))
+        return phi
+
+    def log_count_density(self, phi: FloatArray, n_draws: int) -> FloatArray:
+        """``log sum_c m_c t_c(phi)`` (M', N) at any draws ``phi`` (M', N, K): the density
+        times the number of draws, so that mixtures of proposals add (balance heuristic)."""
+        logs = [np.log(cnt) + t_logpdf(phi - self.centres[j][None], self.chols[j])
+                for j, cnt in enumerate(self.counts(n_draws))]
+        return np.asarray(np.logaddexp.reduce(np.stack(logs), axis=0))
 
 
 def conditional_proposal(omega: FloatArray, cond_mean: FloatArray, cond_cov: FloatArray,
@@ -153,21 +166,58 @@ def _clip_psd(h: FloatArray) -> FloatArray:
     return np.asarray(np.einsum("nab,nb,ncb->nac", v, np.maximum(w, 0.0), v))
 
 
-def laplace_proposal(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
-                     start: FloatArray, cond_mean: FloatArray, cond_cov: FloatArray,
-                     wide_sd: float = 0.3, max_iter: int = 30) -> Proposal:
-    """The Laplace proposal of the module docstring; ``start`` (N, K): where the search for
-    the conditional modes starts (the fit's MAP EBEs)."""
+@dataclass(frozen=True, eq=False)
+class Laplace:
+    """Per subject the conditional mode ``mode`` (N, K) at the population parameters ``mu``,
+    ``omega`` and the observed curvature ``h_obs`` (N, K, K) there; with the MCMC moments of
+    the defensive component."""
+
+    mode: FloatArray
+    h_obs: FloatArray
+    mu: FloatArray
+    omega: FloatArray
+    cond_mean: FloatArray
+    cond_cov: FloatArray
+    wide_sd: float = 0.3
+
+    def _at(self, mu: FloatArray, omega: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(mode, covariance) of the Laplace approximation under the prior N(mu, omega): one
+        Newton step from the mode at (self.mu, self.omega), where the gradient of
+        ``log p(y_i | phi)`` is ``omega0^-1 (mode - mu0)``, and the curvature ``h_obs``."""
+        prec0 = np.linalg.inv(self.omega)
+        prec = np.linalg.inv(omega)
+        cov = np.linalg.inv(self.h_obs + prec[None])
+        grad = (self.mode - self.mu) @ prec0.T - (self.mode - mu) @ prec.T
+        return self.mode + np.einsum("nab,nb->na", cov, grad), cov
+
+    def proposal(self, mu: FloatArray | None = None, omega: FloatArray | None = None,
+                 label: str = "laplace") -> Proposal:
+        """The three components of the module docstring at ``mu``, ``omega`` (default: where
+        the modes were found)."""
+        mu = self.mu if mu is None else mu
+        omega = self.omega if omega is None else omega
+        sd = np.sqrt(np.maximum(np.diag(omega), 0.0))
+        m1, c1 = self._at(mu, omega)
+        m2, c2 = self._at(mu, omega + np.diag(np.maximum(sd, self.wide_sd) ** 2))
+        chols = np.stack([chol_psd(c1), chol_psd(c2), chol_psd(self.cond_cov)])
+        return Proposal(np.stack([m1, m2, self.cond_mean]), chols, LAPLACE_FRACTIONS, label)
+
+
+def laplace_fit(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
+                start: FloatArray, cond_mean: FloatArray, cond_cov: FloatArray,
+                wide_sd: float = 0.3, max_iter: int = 30) -> Laplace:
+    """Conditional modes (from ``start``, the fit's MAP EBEs) and curvature at the estimate."""
     om = final_omega(problem, omega)
     mode = conditional_modes(problem, mu, om, ab, start, max_iter)
     h_obs = _clip_psd(observed_curvature(problem, mode, ab))
     if not np.all(np.isfinite(h_obs)):
         raise FloatingPointError("non-finite curvature of the individual likelihood")
-    sd = np.sqrt(np.maximum(np.diag(om), 0.0))
-    om_w = om + np.diag(np.maximum(sd, wide_sd) ** 2)
-    prec, prec_w = np.linalg.inv(om), np.linalg.inv(om_w)
-    cov = np.linalg.inv(h_obs + prec[None])
-    cov_w = np.linalg.inv(h_obs + prec_w[None])
-    mode_w = mode + np.einsum("nab,bc,nc->na", cov_w, prec - prec_w, mode - mu)
-    chols = np.stack([chol_psd(cov), chol_psd(cov_w), chol_psd(cond_cov)])
-    return Proposal(np.stack([mode, mode_w, cond_mean]), chols, LAPLACE_FRACTIONS, "laplace")
+    return Laplace(mode, h_obs, np.asarray(mu, dtype=float), om, cond_mean, cond_cov, wide_sd)
+
+
+def laplace_proposal(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
+                     start: FloatArray, cond_mean: FloatArray, cond_cov: FloatArray,
+                     wide_sd: float = 0.3, max_iter: int = 30) -> Proposal:
+    """The Laplace proposal of the module docstring at the estimate."""
+    return laplace_fit(problem, mu, omega, ab, start, cond_mean, cond_cov, wide_sd,
+                       max_iter).proposal()
