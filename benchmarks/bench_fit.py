@@ -193,6 +193,18 @@ def _table_from_rows(rows: list[dict], truth: dict[str, float],  # type: ignore[
         iw = np.array([r["interval_wall_s"] for r in rows])
         print(f"intervals ({rows[0]['interval_draws']} importance draws per subject): mean "
               f"{ic.mean():.0f} CPU-s (max {ic.max():.0f}), {iw.mean():.0f} s wall per fit")
+        if "ess_estimate_min" in rows[0]:  # session 23: the proposal's ESS (of the draws)
+            e0 = np.array([r["ess_estimate_min"] for r in rows])
+            e1 = np.array([r["ess_estimate_median"] for r in rows])
+            print(f"proposal {rows[0]['proposal']}: per-patient ESS at the estimate, smallest "
+                  f"median {np.median(e0):.1f} (range {e0.min():.1f}-{e0.max():.1f}), median "
+                  f"median {np.median(e1):.1f}; refreshes per fit "
+                  f"{np.mean([r['proposal_refreshes'] for r in rows]):.1f}")
+            for k in ("nk_loss_per_day", "omega_nk_loss_per_day"):
+                eb = np.array([r[f"ess_{k}"] for r in rows if r[f"method_{k}"] == "profile"])
+                if eb.size:
+                    print(f"ESS at the profile bounds of {k}: median {np.median(eb):.1f}, "
+                          f"range {eb.min():.1f}-{eb.max():.1f} ({eb.size} profiled)")
 
 
 def _truth() -> tuple[dict[str, float], dict[str, float]]:
