@@ -193,6 +193,18 @@ def _table_from_rows(rows: list[dict], truth: dict[str, float],  # type: ignore[
         iw = np.array([r["interval_wall_s"] for r in rows])
         print(f"intervals ({rows[0]['interval_draws']} importance draws per subject): mean "
               f"{ic.mean():.0f} CPU-s (max {ic.max():.0f}), {iw.mean():.0f} s wall per fit")
+        if "ess_estimate_min" in rows[0]:  # session 23: the proposal's ESS (of the draws)
+            e0 = np.array([r["ess_estimate_min"] for r in rows])
+            e1 = np.array([r["ess_estimate_median"] for r in rows])
+            print(f"proposal {rows[0]['proposal']}: per-patient ESS at the estimate, smallest "
+                  f"median {np.median(e0):.1f} (range {e0.min():.1f}-{e0.max():.1f}), median "
+                  f"median {np.median(e1):.1f}; refreshes per fit "
+                  f"{np.mean([r['proposal_refreshes'] for r in rows]):.1f}")
+            for k in ("nk_loss_per_day", "omega_nk_loss_per_day"):
+                eb = np.array([r[f"ess_{k}"] for r in rows if r[f"method_{k}"] == "profile"])
+                if eb.size:
+                    print(f"ESS at the profile bounds of {k}: median {np.median(eb):.1f}, "
+                          f"range {eb.min():.1f}-{eb.max():.1f} ({eb.size} profiled)")
 
 
 def _truth() -> tuple[dict[str, float], dict[str, float]]:
@@ -233,7 +245,7 @@ def interval_rows(states: Path, out: Path | None, n_draws: int = 200,
         c0, t0 = time.process_time(), time.perf_counter()
         iv = profile_intervals(problem, z["mu"], z["omega"], z["ab"], z["ebe_mean"],
                                z["ebe_cov"], wald, mode=mode, n_draws=n_draws, seed=rep,
-                               shrinkage=row["shrinkage"])
+                               shrinkage=row["shrinkage"], start=z["ebe_mode"])
         new = dict(row)
         for k in truth:
             new[f"wald_lo_{k}"], new[f"wald_hi_{k}"] = wald[k]
@@ -248,6 +260,9 @@ def interval_rows(states: Path, out: Path | None, n_draws: int = 200,
             new[f"method_omega_{k}"] = q.method
             new[f"ess_omega_{k}"] = q.ess_min
             new[f"mle_omega_{k}"] = q.mle
+        q0 = iv["nk_loss_per_day"]
+        new["ess_estimate_min"], new["ess_estimate_median"] = q0.ess_estimate
+        new["proposal"], new["proposal_refreshes"] = q0.proposal, q0.refreshes
         new["interval_cpu_s"] = time.process_time() - c0
         new["interval_wall_s"] = time.perf_counter() - t0
         new["interval_draws"] = n_draws

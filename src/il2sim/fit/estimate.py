@@ -157,7 +157,8 @@ def _with_profile(problem: Problem, res: FitResult, st: object, cond: object,
     try:
         iv = profile_intervals(problem, st.mu, res.omega_matrix, st.ab, cond.mean, cond.cov,
                                wald, mode=post.intervals, n_draws=post.profile_draws, seed=seed,
-                               shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress)
+                               shrinkage=dict(res.shrinkage.get("eta", {})), progress=progress,
+                               start=res.ebe_mode)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError, OverflowError) as exc:
         return replace(res, notes=(*res.notes, "profile-likelihood intervals failed "
                                    f"({type(exc).__name__}: {exc}): Wald intervals"))
@@ -170,10 +171,16 @@ def _with_profile(problem: Problem, res: FitResult, st: object, cond: object,
         omega[n] = {**o, "ci95": [q.lo, q.hi], "ci_method": q.method, "profile_mle": q.mle}
     n_prof = sum(v.method == "profile" for v in iv.values())
     ess = min((v.ess_min for v in iv.values() if math.isfinite(v.ess_min)), default=math.nan)
+    first = next(iter(iv.values()))
+    first_ref = max(v.refreshes for v in iv.values())
     notes = [f"95% intervals: profile likelihood (importance sampling, {post.profile_draws} "
              f"draws per subject) for {n_prof} of {len(iv)} typical values and SDs, Wald where "
              f"the profile confirms it ({cpu:.0f} CPU-s; smallest effective sample size of "
-             f"a subject at a bound {ess:.1f})"]
+             f"a subject at a bound {ess:.1f})",
+             f"importance-sampling proposal of the profile: {first.proposal} (ESS at the "
+             f"estimate: smallest {first.ess_estimate[0]:.1f}, median "
+             f"{first.ess_estimate[1]:.1f} of {post.profile_draws}; "
+             f"{first_ref} proposal(s) added at profile points with a small ESS)"]
     notes += [f"{k}: {v.note}" for k, v in iv.items() if v.method == "profile" and v.note]
     for n, p in params.items():
         if p.ci_method == "profile" and not p.ci95[0] <= p.estimate <= p.ci95[1]:
@@ -182,7 +189,8 @@ def _with_profile(problem: Problem, res: FitResult, st: object, cond: object,
                          f"{p.profile_mle:.4g}")
     opts = dict(res.options)
     opts["intervals"] = {"method": post.intervals, "draws": post.profile_draws,
-                         "cpu_s": cpu, "ess_min": ess}
+                         "cpu_s": cpu, "ess_min": ess, "proposal": first.proposal,
+                         "ess_estimate": list(first.ess_estimate), "refreshes": first_ref}
     return replace(res, parameters=params, omega=omega, notes=(*res.notes, *notes),
                    options=opts)
 

@@ -7,22 +7,17 @@ the information is singular (no SE); it is also conditional on every other estim
 between-patient SD collapses towards 0 the interval of its typical value treats the patients
 as identical and is too narrow (session 21, ``docs/fit.md``).
 
-How (Geyer & Thompson 1992's Monte Carlo likelihood with the importance sampler of
-:func:`il2sim.fit.posthoc.importance_ll`): ``M`` draws ``phi_im`` per subject from a fixed
-proposal ``q_i`` (a defensive mixture, Hesterberg 1995, evaluated with the balance heuristic
-of Owen & Zhou 2000: half the draws from a Student t (5 d.f.) on the subject's conditional
-mean and covariance at the estimate, half from the same t with the covariance widened by
-``max(omega_k, wide_sd)^2`` in the dimensions the data inform little (median conditional SD
-above half of ``omega_k``, e.g. a collapsed SD), so that draws also cover population
-parameters away from the estimate there), then for any population parameter ``theta``
-(typical values, Omega, residual errors)::
-
-    LL(theta) = sum_i log mean_m p(y_i | phi_im; sigma) N(phi_im; mu, Omega) / q_i(phi_im)
-
-The model predictions at the draws do not depend on ``theta``, so they are computed once (``M``
-batched model calls) and ``LL`` is then cheap for every ``theta``; the same draws at every
-``theta`` make differences of ``LL`` smooth.  The profile of a parameter fixes it on a grid and
-maximises ``LL`` over all the others (L-BFGS-B, warm starts); the 95% interval is where
+How: the Monte Carlo likelihood ``LL(theta)`` of :class:`il2sim.fit.mclik.McLikelihood`
+(importance sampling with fixed draws, so differences of ``LL`` are smooth in ``theta``),
+with the Laplace proposal of :mod:`il2sim.fit.proposal` when ``start`` (the MAP EBEs) is
+given: session 22 found the smallest per-patient ESS at the estimate itself 1.7 of 200 with
+the MCMC-moment proposal (replicate 2 of the recovery); with the Laplace proposal it is 79.
+Where a profile point's smallest ESS is below :data:`REFRESH_ESS` a proposal moved to that
+point's population parameters is added (at most :data:`MAX_REFRESH`; every draw is then
+weighted by the mixture of all proposals) and the current profile restarts on the new
+likelihood.  The maximiser keeps every SD at or above :data:`SD_FLOOR` (as an SD goes to 0 the
+weights of fixed draws degenerate).
+The profile of a parameter fixes it on a grid and maximises ``LL`` over all the others (L-BFGS-B, warm starts); the 95% interval is where
 ``2 (max LL - profile LL) <= 3.84``.  An SD whose profile stays below 3.84 down to
 :data:`SD_FLOOR` gets the lower bound 0 (the interval reaches the boundary).
 
@@ -30,8 +25,8 @@ maximises ``LL`` over all the others (L-BFGS-B, warm starts); the 95% interval i
 :data:`MAX_WALD_SHRINKAGE`, and every parameter without a Wald interval, get the profile
 interval (``ci_method`` "profile"); the others keep the Wald interval.  ``check``: the
 profile is evaluated at the two Wald bounds of every typical value and SD and the Wald
-interval is kept where both give ``delta -2LL`` within 1 of 3.84.  ``profile``: all.  The effective sample size of the
-weights at each bound is reported (``ess_min``: smallest over subjects).
+interval is kept where both give ``delta -2LL`` within 1 of 3.84.  ``profile``: all.  The
+effective sample size of the weights at each bound is reported (``ess_min``: smallest over subjects).
 """
 
 from __future__ import annotations
@@ -43,11 +38,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
 
-from il2sim.fit.fim import ThetaLayout
-from il2sim.fit.posthoc import IS_DF, final_omega
-from il2sim.fit.problem import Problem, gauss_logpdf
+from il2sim.fit.mclik import McLikelihood
+from il2sim.fit.problem import Problem
+from il2sim.fit.proposal import laplace_fit
 
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int, dict[str, Any]], None]
@@ -58,9 +52,12 @@ __all__ = ["CHI2_95", "McLikelihood", "ProfileInterval", "profile_intervals"]
 CHI2_95 = 3.841458820694124
 #: Smallest SD the profile evaluates (log scale); below it the lower bound is reported as 0.
 SD_FLOOR = 0.01
-_LOG_2PI = math.log(2.0 * math.pi)
 #: |delta -2LL - 3.84| at both Wald bounds within this: the Wald interval is kept ("check").
 WALD_TOL = 1.0
+#: A profile point whose smallest per-subject ESS is below this gets a Laplace proposal of its
+#: own (at most :data:`MAX_REFRESH` per call; ``n_draws`` more draws each).
+REFRESH_ESS = 20.0
+MAX_REFRESH = 3
 #: "auto": a random effect with eta shrinkage above this (%) gets profile intervals for its
 #: typical value and SD: the data inform its individual values little, so -2LL is not
 #: quadratic there (Savic & Karlsson 2009: EBE diagnostics degrade above 20-30%; on the seed
@@ -84,296 +81,28 @@ class ProfileInterval:
     evaluations: int = 0
     #: the maximiser of the Monte Carlo likelihood (natural scale), the profile's centre
     mle: float = math.nan
+    #: (smallest, median) per-subject effective sample size at the fit's estimate
+    ess_estimate: tuple[float, float] = (math.nan, math.nan)
+    #: the importance-sampling proposal (:mod:`il2sim.fit.proposal`): "laplace" or "conditional"
+    proposal: str = ""
+    #: Laplace proposals added at profile points with a small ESS so far (:data:`REFRESH_ESS`)
+    refreshes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"ci95": [self.lo, self.hi], "ci_method": self.method, "mle": self.mle,
                 "wald_delta_2ll": list(self.wald_delta), "ess_min": self.ess_min,
+                "ess_estimate": list(self.ess_estimate), "proposal": self.proposal,
+                "refreshes": self.refreshes,
                 "note": self.note}
 
 
-def _t_logpdf(step: FloatArray, chol: FloatArray) -> FloatArray:
-    """log density of the multivariate t (IS_DF d.f.) with scale ``chol chol^T`` at ``step``
-    (M, N, k); ``chol`` (N, k, k)."""
-    nu = IS_DF
-    k = chol.shape[-1]
-    const = (special.gammaln((nu + k) / 2) - special.gammaln(nu / 2) - 0.5 * k * np.log(nu * np.pi))
-    logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-    sol = np.einsum("nab,mnb->mna", np.linalg.inv(chol), step)
-    return np.asarray(const - 0.5 * logdet[None, :]
-                      - 0.5 * (nu + k) * np.log1p((sol**2).sum(-1) / nu))
+class _Refreshed(Exception):
+    """A proposal was added at ``x``: the likelihood changed, restart the current profile."""
 
-
-def _chol(c: FloatArray) -> FloatArray:
-    k = c.shape[-1]
-    c = 0.5 * (c + np.swapaxes(c, -1, -2)) + 1e-10 * np.eye(k)
-    w, v = np.linalg.eigh(c)
-    c = np.einsum("nab,nb,ncb->nac", v, np.maximum(w, 1e-8), v)
-    return np.asarray(np.linalg.cholesky(c))
-
-
-class McLikelihood:
-    """The Monte Carlo log-likelihood ``LL(theta)`` of the module docstring."""
-
-    def __init__(self, problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
-                 cond_mean: FloatArray, cond_cov: FloatArray, n_draws: int = 200,
-                 seed: int = 0, wide_sd: float = 0.3, chunk: int = 50) -> None:
-        rm = problem.rmask
-        if not rm.all():
-            raise ValueError("the profile likelihood needs a random effect on every parameter")
-        self.pb = problem
-        res = problem.residual0.with_ab(ab)
-        self.res0 = res
-        self.layout = ThetaLayout.build(problem, res.kinds)
-        self.ab0 = np.asarray(ab, dtype=float).copy()
-        om = final_omega(problem, omega)
-        self.theta_hat = self.layout.pack(mu, om, self.ab0)
-        n, k = cond_mean.shape
-        m_half = max(1, n_draws // 2)
-        m = 2 * m_half
-        rng = np.random.default_rng([seed, 23])
-        sd_hat = np.sqrt(np.maximum(np.diag(om), 0.0))
-        chol_n = _chol(cond_cov)
-        # widen only the dimensions the data inform little (median conditional SD above half
-        # the SD of the random effect, e.g. a collapsed SD): there the conditional
-        # distribution moves with the population parameters; widening well-informed
-        # dimensions too would make the second component useless in K dimensions
-        post_sd = np.median(np.sqrt(np.maximum(np.einsum("nkk->nk", cond_cov), 0.0)), axis=0)
-        self.widened = post_sd > 0.5 * np.maximum(sd_hat, 1e-6)
-        add = np.where(self.widened, np.maximum(sd_hat, wide_sd) ** 2, 0.0)
-        chol_w = _chol(cond_cov + np.diag(add)[None])
-        z = rng.standard_normal((m, n, k))
-        u = rng.chisquare(IS_DF, (m, n)) / IS_DF
-        step = np.empty((m, n, k))
-        step[:m_half] = np.einsum("nab,mnb->mna", chol_n, z[:m_half])
-        step[m_half:] = np.einsum("nab,mnb->mna", chol_w, z[m_half:])
-        step /= np.sqrt(u)[:, :, None]
-        self.phi = cond_mean[None] + step  # (M, N, K)
-        self.logq = np.logaddexp(_t_logpdf(step, chol_n), _t_logpdf(step, chol_w)) - np.log(2.0)
-        self.m, self.n, self.k = m, n, k
-        flat = self.phi.reshape(m * n, k)
-        subj = np.tile(np.arange(n), m)
-        fs = []
-        for s in range(0, m * n, chunk * n):
-            fs.append(problem.predict(flat[s:s + chunk * n], subj[s:s + chunk * n]))
-        f = np.concatenate(fs, axis=0)
-        d = problem.data
-        # per observation type: uncensored values of the add/prop/exp kinds enter through
-        # per-row sums (their log-likelihood is a closed form in (a, b)); censored values,
-        # the combined kind and predictions where the sd floor could bind, element by element
-        # (only a residual parameter's own type is recomputed when it changes)
-        self._types: list[tuple[Any, ...]] = []
-        self._closed = np.zeros(d.n_types, dtype=bool)  # every value of the type in closed form
-        rows_all = np.repeat(np.arange(m * n), f.shape[1]).reshape(m * n, -1)
-        floor = res.floor
-        for t in range(d.n_types):
-            kind = res.kinds[t]
-            sel = (d.mask & (d.obs_type == t))[subj]
-            y, ft, c = d.dv[subj][sel], f[sel], d.censored[subj][sel]
-            lq = d.lloq[subj][sel]
-            rows = rows_all[sel]
-            fast = np.full(rows.size, kind in ("add", "prop", "exp"))
-            const = np.zeros(m * n)
-            if kind == "prop":  # where |f| <= floor the sd is the floor for any b <= 1
-                tiny = np.abs(ft) <= floor[t]
-                if tiny.any():
-                    ll0 = res.loglik(y[tiny][:, None], ft[tiny][:, None],
-                                     np.full((int(tiny.sum()), 1), t), c[tiny][:, None],
-                                     lq[tiny][:, None], np.ones((int(tiny.sum()), 1), bool))
-                    const = np.bincount(rows[tiny], weights=np.where(np.isfinite(ll0), ll0,
-                                                                      -1e300), minlength=m * n)
-                fast &= ~tiny
-            if kind == "exp":
-                fast &= ~c | (lq > 0)
-            unc, cen = fast & ~c, fast & c
-            stats = None
-            if unc.any():
-                rf, yf, ff = rows[unc], y[unc], ft[unc]
-                if kind == "prop":
-                    r2, extra = ((yf - ff) / np.abs(ff)) ** 2, np.log(np.abs(ff))
-                elif kind == "add":
-                    r2, extra = (yf - ff) ** 2, np.zeros(ff.size)
-                else:
-                    r2 = (np.log(yf) - np.log(np.maximum(ff, 1e-300))) ** 2
-                    extra = np.log(yf)
-                cnt = np.bincount(rf, minlength=m * n).astype(float)
-                stats = (np.bincount(rf, weights=r2, minlength=m * n),
-                         np.bincount(rf, weights=extra, minlength=m * n), cnt)
-            cens = None
-            if cen.any():  # log P(y < LLOQ) = log Phi(u / s), s the type's a or b
-                fc, lc = ft[cen], lq[cen]
-                if kind == "prop":
-                    u = (lc - fc) / np.abs(fc)
-                elif kind == "add":
-                    u = lc - fc
-                else:
-                    u = np.log(lc) - np.log(np.maximum(fc, 1e-300))
-                cens = (rows[cen], u)
-            slow = ~fast
-            if kind == "prop":
-                slow &= ~tiny
-            self._closed[t] = not slow.any()
-            self._types.append((kind, const, stats, cens, rows[slow], y[slow], ft[slow], c[slow],
-                                lq[slow], np.full(int(slow.sum()), t)))
-        self._obs_cache: dict[int, dict[tuple[float, float], tuple[FloatArray, FloatArray]]] = {
-            t: {} for t in range(d.n_types)}
-        self.evaluations = 0
-        self.flat = flat
-
-    # ------------------------------------------------------------------ parts
-    def _obs_type(self, t: int, ab: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """log p(y_t | phi_m) of type ``t`` (M, N) and its derivative in the log of the
-        type's parameter (closed-form types; zeros otherwise)."""
-        key = (float(ab[t, 0]), float(ab[t, 1]))
-        cache = self._obs_cache[t]
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-        kind, const, stats, cens, rows, y, f, c, lq, ty = self._types[t]
-        mn = self.m * self.n
-        out = const.copy()
-        dout = np.zeros(mn)
-        sd = float(ab[t, 1] if kind == "prop" else ab[t, 0])
-        if stats is not None or cens is not None:
-            if sd <= 0:
-                out[:] = -1e300
-            else:
-                if stats is not None:
-                    r2, extra, cnt = stats
-                    out += -0.5 * cnt * _LOG_2PI - 0.5 * r2 / sd**2 - cnt * math.log(sd) - extra
-                    dout += r2 / sd**2 - cnt
-                if cens is not None:
-                    rc, u = cens
-                    zc = u / sd
-                    lphi = special.log_ndtr(zc)
-                    out += np.bincount(rc, weights=lphi, minlength=mn)
-                    mills = np.exp(-0.5 * zc * zc - 0.5 * _LOG_2PI - lphi)
-                    dout += np.bincount(rc, weights=-zc * mills, minlength=mn)
-        if rows.size:
-            res = self.res0.with_ab(ab)
-            ones = np.ones(rows.size, dtype=bool)
-            ll = res.loglik(y[:, None], f[:, None], ty[:, None], c[:, None], lq[:, None],
-                            ones[:, None])
-            ll = np.where(np.isfinite(ll), ll, -1e300)
-            out += np.bincount(rows, weights=ll, minlength=mn)
-        val = (out.reshape(self.m, self.n), dout.reshape(self.m, self.n))
-        if len(cache) >= 4:
-            cache.pop(next(iter(cache)))
-        cache[key] = val
-        return val
-
-    def terms(self, theta: FloatArray) -> FloatArray:
-        """log weights (M, N) at ``theta``."""
-        mu, om, ab = self.layout.unpack(theta, self.ab0, self.k)
-        g = gauss_logpdf(self.flat, mu, om, self.pb.rmask).reshape(self.m, self.n)
-        obs = sum(self._obs_type(t, ab)[0] for t in range(len(self._types)))
-        return np.asarray(obs + g - self.logq)
-
-    def loglik(self, theta: FloatArray) -> float:
-        """``LL(theta)``."""
-        self.evaluations += 1
-        lw = self.terms(theta)
-        mx = lw.max(axis=0)
-        return float((mx + np.log(np.exp(lw - mx).mean(axis=0))).sum())
-
-    def ess_min(self, theta: FloatArray) -> float:
-        """Smallest over subjects of the weights' effective sample size at ``theta``."""
-        lw = self.terms(theta)
-        w = np.exp(lw - lw.max(axis=0))
-        return float((w.sum(axis=0) ** 2 / (w**2).sum(axis=0)).min())
-
-    # ------------------------------------------------------------------ optimisation
-    def to_x(self, theta: FloatArray) -> FloatArray:
-        """Unconstrained coordinates: mu; log SD; atanh corr; log residual parameters."""
-        x = np.asarray(theta, dtype=float).copy()
-        for p, kind in enumerate(self.layout.kinds):
-            if kind in ("sd", "res"):
-                x[p] = math.log(max(theta[p], 1e-12))
-            elif kind == "corr":
-                x[p] = math.atanh(min(max(theta[p], -0.999999), 0.999999))
-        return x
-
-    def to_theta(self, x: FloatArray) -> FloatArray:
-        """Inverse of :meth:`to_x`."""
-        th = np.asarray(x, dtype=float).copy()
-        for p, kind in enumerate(self.layout.kinds):
-            if kind in ("sd", "res"):
-                th[p] = math.exp(x[p])
-            elif kind == "corr":
-                th[p] = math.tanh(x[p])
-        return th
-
-    def value_and_grad(self, x: FloatArray) -> tuple[float, FloatArray]:
-        """``LL`` and its gradient in the coordinates of :meth:`to_x`: the Gaussian part
-        analytically (Fisher's identity: the weighted mean of the complete-data score over the
-        draws), the residual parameters by forward differences (one observation type each)."""
-        self.evaluations += 1
-        theta = self.to_theta(x)
-        lay = self.layout
-        mu, om, ab = lay.unpack(theta, self.ab0, self.k)
-        sign, logdet = np.linalg.slogdet(om)
-        if sign <= 0:
-            return -math.inf, np.zeros_like(x)
-        prec = np.linalg.inv(om)
-        d = self.phi - mu  # (M, N, K)
-        quad = np.einsum("mnk,kl,mnl->mn", d, prec, d)
-        g = -0.5 * (quad + logdet + self.k * math.log(2 * math.pi))
-        parts = [self._obs_type(t, ab) for t in range(len(self._types))]
-        obs = sum(v for v, _d in parts)
-        lw = obs + g - self.logq
-        mx = lw.max(axis=0)
-        e = np.exp(lw - mx)
-        tot = e.sum(axis=0)
-        ll = float((mx + np.log(tot / self.m)).sum())
-        w = e / tot  # normalised per subject
-        s1 = np.einsum("mn,mnk->k", w, d)
-        s2 = np.einsum("mn,mnk,mnl->kl", w, d, d)
-        gmu = prec @ s1
-        gom = 0.5 * (prec @ s2 @ prec - self.n * prec)
-        sd = np.sqrt(np.diag(om))
-        grad = np.zeros_like(x)
-        h = 1e-6
-        for p, (kind, ix) in enumerate(zip(lay.kinds, lay.index, strict=True)):
-            if kind == "mu":
-                grad[p] = gmu[ix[0]]
-            elif kind == "sd":
-                a = ix[0]
-                grad[p] = 2.0 * float(gom[a] @ om[a])
-            elif kind == "corr":
-                a, b = ix
-                grad[p] = 2.0 * gom[a, b] * sd[a] * sd[b] * (1.0 - theta[p] ** 2)
-            elif self._closed[ix[0]]:
-                grad[p] = float((w * parts[ix[0]][1]).sum())
-            else:
-                xp = x.copy()
-                xp[p] += h
-                _m2, _o2, ab2 = lay.unpack(self.to_theta(xp), self.ab0, self.k)
-                t = ix[0]
-                lw2 = lw - parts[t][0] + self._obs_type(t, ab2)[0]
-                mx2 = lw2.max(axis=0)
-                ll2 = float((mx2 + np.log(np.exp(lw2 - mx2).mean(axis=0))).sum())
-                grad[p] = (ll2 - ll) / h
-        return ll, grad
-
-    def maximise(self, x0: FloatArray, fixed: int | None = None,
-                 max_iter: int = 200) -> tuple[FloatArray, float]:
-        """(x, LL) maximising over every coordinate but ``fixed`` (held at ``x0[fixed]``)."""
-        free = np.array([p for p in range(x0.size) if p != fixed], dtype=int)
-
-        def nll(xf: FloatArray) -> tuple[float, FloatArray]:
-            x = x0.copy()
-            x[free] = xf
-            v, g = self.value_and_grad(x)
-            if not math.isfinite(v):
-                return 1e300, np.zeros(free.size)
-            return -v, -g[free]
-
-        out = optimize.minimize(nll, x0[free], jac=True, method="L-BFGS-B",
-                                bounds=[(v - 8.0, v + 8.0) for v in x0[free]],
-                                options={"maxiter": max_iter, "gtol": 1e-5, "ftol": 1e-12})
-        x = x0.copy()
-        x[free] = out.x
-        return x, -float(out.fun)
+    def __init__(self, x: FloatArray) -> None:
+        super().__init__("proposal refreshed")
+        self.x = x
 
 
 @dataclass
@@ -382,6 +111,27 @@ class _Profiler:
     x_hat: FloatArray
     ll_hat: float
     starts: dict[float, FloatArray] = field(default_factory=dict)
+    #: adds a proposal at x (returns False when no more may be added)
+    refresh: Callable[[FloatArray], bool] | None = None
+
+    def recentre(self, extra: FloatArray | None = None) -> None:
+        """Maximise ``LL`` again (the likelihood changed) from the current centre and from
+        ``extra``; keep the best."""
+        best = self.mc.maximise(self.x_hat)
+        if extra is not None:
+            alt = self.mc.maximise(extra)
+            if alt[1] > best[1]:
+                best = alt
+        self.x_hat, self.ll_hat = best
+        self.starts = {}
+
+    def check(self, x: FloatArray) -> None:
+        """Add a proposal at ``x`` if the weights' smallest ESS there is below
+        :data:`REFRESH_ESS` (raises :class:`_Refreshed` when one was added)."""
+        if self.refresh is None:
+            return
+        if self.mc.ess_min(self.mc.to_theta(x)) < REFRESH_ESS and self.refresh(x):
+            raise _Refreshed(x)
 
     def delta(self, p: int, xv: float) -> tuple[float, FloatArray]:
         """delta -2LL with coordinate ``p`` at ``xv`` (others re-maximised, warm-started at the
@@ -393,6 +143,7 @@ class _Profiler:
             x0 = self.x_hat.copy()
         x0[p] = xv
         x, ll = self.mc.maximise(x0, fixed=p)
+        self.check(x)
         self.starts[xv] = x
         if ll > self.ll_hat:  # a better maximum found on the way: re-centre
             self.ll_hat, self.x_hat = ll, x.copy()
@@ -446,6 +197,7 @@ def _bound(prof: _Profiler, p: int, side: int, step0: float, floor: float | None
 def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: FloatArray,
                       cond_mean: FloatArray, cond_cov: FloatArray,
                       wald: dict[str, tuple[float, float]], *, mode: str = "auto",
+                      start: FloatArray | None = None,
                       n_draws: int = 200, seed: int = 0, only: tuple[str, ...] | None = None,
                       shrinkage: dict[str, float] | None = None,
                       progress: Progress | None = None) -> dict[str, ProfileInterval]:
@@ -460,10 +212,36 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
     within :data:`WALD_TOL` of 3.84; "profile" profiles every key."""
     from il2sim.fit.saem import check_stop
 
-    mc = McLikelihood(problem, mu, omega, ab, cond_mean, cond_cov, n_draws, seed)
+    prop, lap = None, None
+    if start is not None:
+        lap = laplace_fit(problem, mu, omega, ab, start, cond_mean, cond_cov)
+        prop = lap.proposal()
+    mc = McLikelihood(problem, mu, omega, ab, cond_mean, cond_cov, n_draws, seed, proposal=prop,
+                      sd_min=SD_FLOOR)
+    e_hat = mc.ess(mc.theta_hat)
+    e_est = (float(e_hat.min()), float(np.median(e_hat)))
+    label = mc.proposal.label
     lay = mc.layout
     x_hat, ll_hat = mc.maximise(mc.to_x(mc.theta_hat))
-    prof = _Profiler(mc, x_hat, ll_hat)
+    n_ref = [0]
+
+    def refresh(x: FloatArray) -> bool:
+        if lap is None or n_ref[0] >= MAX_REFRESH:
+            return False
+        m2, o2, _ab2 = lay.unpack(mc.to_theta(x), mc.ab0, mc.k)
+        try:
+            q = lap.proposal(m2, o2, label="laplace (refreshed)")
+        except np.linalg.LinAlgError:
+            return False
+        mc.add_proposal(q)
+        n_ref[0] += 1
+        return True
+
+    prof = _Profiler(mc, x_hat, ll_hat, refresh=refresh)
+    try:  # the maximiser itself may lie where the first proposal is poor
+        prof.check(x_hat)
+    except _Refreshed:
+        prof.recentre()
     targets = [p for p, kd in enumerate(lay.kinds) if kd in ("mu", "sd")
                and (only is None or lay.names[p] in only)]
     out: dict[str, ProfileInterval] = {}
@@ -481,7 +259,8 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
                 and not shr.get(base, 0.0) > MAX_WALD_SHRINKAGE):
             out[name] = ProfileInterval(name, w[0], w[1], "wald", note="Wald (eta shrinkage "
                                         f"{shr.get(base, math.nan):.0f}%)",
-                                        mle=math.exp(prof.x_hat[p]))
+                                        mle=math.exp(prof.x_hat[p]), ess_estimate=e_est,
+                                        proposal=label)
             continue
 
         def to_nat(xv: float, kind: str = kind) -> float:
@@ -489,12 +268,19 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
 
         wd = (math.nan, math.nan)
         if finite and mode == "check" and w[0] > 0:
-            wd = tuple(prof.delta(p, math.log(v))[0] for v in w)  # type: ignore[assignment]
+            while True:
+                try:
+                    wd = tuple(prof.delta(p, math.log(v))[0]  # type: ignore[assignment]
+                               for v in w)
+                    break
+                except _Refreshed as r:
+                    prof.recentre(r.x)
             if all(abs(d - CHI2_95) <= WALD_TOL for d in wd):
                 ess = min(mc.ess_min(mc.to_theta(prof.starts[math.log(v)])) for v in w)
                 out[name] = ProfileInterval(name, w[0], w[1], "wald", wd, ess,
                                             "Wald interval agrees with the profile",
-                                            mc.evaluations - ev0, math.exp(prof.x_hat[p]))
+                                            mc.evaluations - ev0, math.exp(prof.x_hat[p]),
+                                            ess_estimate=e_est, proposal=label)
                 if progress is not None:
                     progress("profile", j + 1, len(targets), {})
                 check_stop("profile", j + 1, len(targets))
@@ -504,8 +290,13 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         else:
             step = 0.1 if kind == "mu" else 0.3
         floor = floor_x if kind == "sd" else None
-        lo_x, x_lo, lo_ok = _bound(prof, p, -1, step, floor)
-        hi_x, x_hi, hi_ok = _bound(prof, p, +1, step, None)
+        while True:
+            try:
+                lo_x, x_lo, lo_ok = _bound(prof, p, -1, step, floor)
+                hi_x, x_hi, hi_ok = _bound(prof, p, +1, step, None)
+                break
+            except _Refreshed as r:
+                prof.recentre(r.x)
         notes = []
         lo = to_nat(lo_x)
         if kind == "sd" and not lo_ok and lo_x <= floor_x + 1e-12:
@@ -521,7 +312,9 @@ def profile_intervals(problem: Problem, mu: FloatArray, omega: FloatArray, ab: F
         ess_b = [mc.ess_min(mc.to_theta(x)) for x in (x_lo, x_hi) if x is not None]
         out[name] = ProfileInterval(name, lo, hi, "profile", wd,
                                     min(ess_b) if ess_b else math.nan, "; ".join(notes),
-                                    mc.evaluations - ev0, math.exp(prof.x_hat[p]))
+                                    mc.evaluations - ev0, math.exp(prof.x_hat[p]),
+                                    ess_estimate=e_est, proposal=label,
+                                    refreshes=n_ref[0])
         if progress is not None:
             progress("profile", j + 1, len(targets), {})
         check_stop("profile", j + 1, len(targets))
