@@ -116,24 +116,16 @@ def check_targets(levels: dict[float, LevelMetrics]) -> tuple[TargetCheck, ...]:
                 )
             )
     doses = sorted(levels)
-    nk = np.array([levels[d].nk_mean_peak_pct for d in doses])
-    br = np.array([levels[d].bright_mean_peak_pct for d in doses])
-    out.append(
-        TargetCheck(
-            "NK increase monotone in dose (min step, %)",
-            "> 0",
-            float(np.min(np.diff(nk))) if nk.size > 1 else 0.0,
-            bool(np.all(np.diff(nk) > 0)),
+    for cells, metric in (("NK", "nk_mean_peak_pct"), ("CD56bright", "bright_mean_peak_pct")):
+        steps = np.diff([getattr(levels[d], metric) for d in doses])
+        out.append(
+            TargetCheck(
+                f"{cells} increase monotone in dose (min step, %)",
+                "> 0",
+                float(np.min(steps)) if steps.size else 0.0,
+                bool(np.all(steps > 0)),
+            )
         )
-    )
-    out.append(
-        TargetCheck(
-            "CD56bright increase monotone in dose (min step, %)",
-            "> 0",
-            float(np.min(np.diff(br))) if br.size > 1 else 0.0,
-            bool(np.all(np.diff(br) > 0)),
-        )
-    )
     t95 = [levels[d].nk_mean_t95_day for d in doses]
     out.append(
         TargetCheck(
