@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from il2sim._files import write_text_atomic
 from il2sim.errors import ModelError
@@ -112,19 +113,34 @@ def _spec_from_table(name: str, entry: object, origin: str) -> ParameterSpec:
     return ParameterSpec(name, value, str(entry["unit"]), float(cv), source, desc, ci95, ident)
 
 
-def read_table(path: str | Path) -> dict[str, ParameterSpec]:
-    """Read one TOML parameter table into specs, in table order (raises :class:`ModelError`
-    naming the file and entry if it is unreadable or malformed)."""
-    p = Path(path)
+def _load_toml(p: Path) -> dict[str, Any]:
+    """Parse one TOML table file (:class:`ModelError` naming the file if unreadable)."""
     try:
         with p.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as exc:
         raise ModelError(f"cannot read parameter table: {exc}", field="parameters") from None
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"{p.name}: {exc}", field="parameters") from None
-    return {name: _spec_from_table(name, entry, p.name) for name, entry in data.items()
+
+
+def _specs(data: dict[str, Any], file_name: str) -> dict[str, ParameterSpec]:
+    return {name: _spec_from_table(name, entry, file_name) for name, entry in data.items()
             if name != MODEL_KEY}
+
+
+def _model_name(data: dict[str, Any]) -> str:
+    name = data.get(MODEL_KEY, "v1")
+    if not isinstance(name, str):
+        raise ModelError(f"model must be a name (v1, v2), got {name!r}", field=MODEL_KEY, value=name)
+    return name
+
+
+def read_table(path: str | Path) -> dict[str, ParameterSpec]:
+    """Read one TOML parameter table into specs, in table order (raises :class:`ModelError`
+    naming the file and entry if it is unreadable or malformed)."""
+    p = Path(path)
+    return _specs(_load_toml(p), p.name)
 
 
 #: Top-level key of a model table naming its declaration (``model = "v2"``; absent = v1).
@@ -134,14 +150,10 @@ MODEL_KEY = "model"
 def table_model(path: str | Path) -> str:
     """The model a parameter table names (its top-level ``model = "..."``; default ``"v1"``)."""
     try:
-        with Path(path).open("rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
+        data = _load_toml(Path(path))
+    except ModelError:  # unreadable: the table's own reader says so
         return "v1"
-    name = data.get(MODEL_KEY, "v1")
-    if not isinstance(name, str):
-        raise ModelError(f"model must be a name (v1, v2), got {name!r}", field=MODEL_KEY, value=name)
-    return name
+    return _model_name(data)
 
 
 @dataclass(frozen=True)
@@ -225,7 +237,8 @@ def load_parameters(path: str | Path | None = None) -> Parameters:
     nothing else: every table is its own file (the toxicity table is
     :func:`il2sim.toxicity.load_toxicity_parameters`)."""
     p = Path(path) if path is not None else DEFAULT_TABLE
-    return Parameters(read_table(p), table_model(p))
+    data = _load_toml(p)  # parsed once for the entries and the model name
+    return Parameters(_specs(data, p.name), _model_name(data))
 
 
 def write_values(
