@@ -34,6 +34,7 @@ import numpy as np
 from il2sim.model.declaration import Constant, Model, Rule, State
 from il2sim.model.il2nk_v2 import IL2NK_V2
 from il2sim.model.models import load_model_parameters
+from il2sim.model.parameters import Parameters
 
 _spec = importlib.util.spec_from_file_location(
     "civ_downregulation_prototype", Path(__file__).with_name("civ_downregulation_prototype.py"))
@@ -69,6 +70,46 @@ def variant(gain: float, power: float, ksocs: float, drive: str = "output") -> M
         State("socs_nk", "1", "NK STAT5 feedback", f"ksocs_per_day * ({d_nk} - socs_nk)", 0.0),
     ]
     return dataclasses.replace(IL2NK_V2, constants=tuple(cons), states=tuple(states))
+
+
+def population(model: Model, q: Parameters, n: int, seed: int = 2026) -> dict[str, float]:
+    """Medians over ``n`` virtual patients (seed ``seed``, between-patient variability on) of the
+    lines of the issue, each patient run in libroadrunner (rtol 1e-8)."""
+    import roadrunner
+
+    from il2sim.io.sbml import build_sbml
+    from il2sim.population import Population
+    from il2sim.regimen.spec import parse_spec
+
+    pop = Population.sample(n, seed, q)
+    th = model.build_theta(pop, q)
+    y0 = model.initial_state(pop, th, q)
+    runs = {"civ 0.164": ("0.164 MIU/m2/day iv infusion x90d", 90.0),
+            "civ 0.49": ("0.49 MIU/m2/day iv infusion x90d", 90.0),
+            "sc 1.25": ("1.25 MIU/m2 sc qd x90", 90.0), "Koreth": ("1 MIU/m2 sc qd x84", 84.0)}
+    acc: dict[str, list[float]] = {}
+    for i in range(n):
+        for key, (spec, horizon) in runs.items():
+            rr = roadrunner.RoadRunner(build_sbml(parse_spec(spec), th[i], y0[i], float(pop.bsa_m2[i]),
+                                                  model=model).sbml)
+            rr.integrator.relative_tolerance = 1e-8
+            rr.integrator.absolute_tolerance = 1e-10
+            rr.integrator.maximum_num_steps = 500000
+            rr.timeCourseSelections = proto.SEL
+            out = rr.simulate(0, horizon, int(horizon * 96) + 1)
+            o = {k: np.asarray(out[:, j]) for j, k in enumerate(proto.SEL)}
+            if key.startswith("civ"):
+                w = (o["time"] >= 7) & (o["time"] <= 90)
+                acc.setdefault(f"{key} mean d7-90 pM", []).append(float(o["conc_pm"][w].mean()))
+                acc.setdefault(f"{key} Treg fold", []).append(proto._fold(o, "treg_per_ul"))
+                acc.setdefault(f"{key} CD56bright fold", []).append(proto._fold(o, "bright_per_ul"))
+            elif key == "sc 1.25":
+                acc.setdefault("sc 1.25 peak pM", []).append(float(o["conc_pm"].max()))
+            else:
+                for label, name in (("Treg", "treg_per_ul"), ("NK", "nk_total_per_ul"),
+                                    ("Tconv", "tconv_per_ul"), ("CD8", "cd8_per_ul")):
+                    acc.setdefault(f"Koreth {label} fold", []).append(proto._fold(o, name))
+    return {k: float(np.median(v)) for k, v in acc.items()}
 
 
 def required_folds(n: int = 100, seed: int = 2026) -> None:
@@ -122,16 +163,32 @@ def main() -> None:
     ap.add_argument("--ksocs", type=float, default=3.0)
     ap.add_argument("--drive", choices=("output", "input"), default="output")
     ap.add_argument("--refit", action="store_true")
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="parameter values instead of --refit (e.g. emax_treg=218.9)")
+    ap.add_argument("--population", type=int, default=0, metavar="N",
+                    help="medians over N virtual patients instead of the typical-patient table")
     ap.add_argument("--required-folds", action="store_true", help="print the steady-state table only")
     args = ap.parse_args()
     if args.required_folds:
         required_folds()
         return
     p = load_model_parameters("v2").without_variability()
+    given = {k: float(v) for k, v in (a.split("=", 1) for a in args.set)}
+    if args.population:
+        pv = load_model_parameters("v2")
+        prow = {"v2 as calibrated": population(IL2NK_V2, pv, args.population)}
+        for g in args.gain:
+            prow[f"{args.drive} g {g:g}"] = population(
+                variant(g, args.power, args.ksocs, args.drive), pv.with_params(**given), args.population)
+        print(f"| median of {args.population} patients (seed 2026) | " + " | ".join(prow) + " |")
+        print("|---|" + "---|" * len(prow))
+        for key in prow["v2 as calibrated"]:
+            print(f"| {key} | " + " | ".join(f"{prow[label][key]:.3g}" for label in prow) + " |")
+        return
     rows = {"v2 as calibrated": proto.metrics(IL2NK_V2, p)}
     for g in args.gain:
         model = variant(g, args.power, args.ksocs, args.drive)
-        q = proto.refit(model, p) if args.refit else p
+        q = proto.refit(model, p) if args.refit else p.with_params(**given)
         rows[f"{args.drive} g {g:g} n {args.power:g} k {args.ksocs:g}"] = proto.metrics(model, q)
     print("| quantity (typical patient) | " + " | ".join(rows) + " |")
     print("|---|" + "---|" * len(rows))
