@@ -52,6 +52,20 @@ def pava_nb(x: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> npt.NDArr
 
 
 @njit(cache=True, nogil=True)
+def first_eliminated_nb(
+    n: npt.NDArray[np.int64], y: npt.NDArray[np.int64], elim_min_dlt: npt.NDArray[np.int64]
+) -> int:
+    """Lowest dose index whose own counts eliminate it (``elim_min_dlt[m]``: the smallest DLT
+    count that eliminates a dose with ``m`` patients, larger than ``m`` when none does);
+    ``n.size`` if none.  The one elimination scan of the kernels and of ``select_mtd``."""
+    k = n.size
+    for i in range(k):
+        if n[i] > 0 and y[i] >= elim_min_dlt[n[i]]:
+            return i
+    return k
+
+
+@njit(cache=True, nogil=True)
 def eliminated_from_nb(
     n: npt.NDArray[np.int64],
     y: npt.NDArray[np.int64],
@@ -63,13 +77,9 @@ def eliminated_from_nb(
     ``elim_min_dlt[m]`` is the smallest DLT count that eliminates a dose with ``m`` patients
     (larger than ``m`` when none does); ``safe1_min_dlt`` is the extra-safe rule for dose 1.
     """
-    k = n.size
     if n[0] > 0 and y[0] >= safe1_min_dlt[n[0]]:
         return 0
-    for i in range(k):
-        if n[i] > 0 and y[i] >= elim_min_dlt[n[i]]:
-            return i
-    return k
+    return first_eliminated_nb(n, y, elim_min_dlt)
 
 
 @njit(cache=True, nogil=True)
@@ -177,11 +187,7 @@ def interval_step_nb(
     eliminated one stay eliminated (counts never change there again).
     """
     k = n.size
-    first_elim = k
-    for i in range(k):
-        if n[i] > 0 and y[i] >= elim_min_dlt[n[i]]:
-            first_elim = i
-            break
+    first_elim = first_eliminated_nb(n, y, elim_min_dlt)
     nd = n[d]
     if elim_min_dlt[nd] <= nd:
         if first_elim == 0:
