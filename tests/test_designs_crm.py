@@ -16,7 +16,7 @@ from scipy import stats
 
 from design_helpers import kernel_trials, replay
 from il2sim.designs import Caps, simulate_trials
-from il2sim.designs._crm_kernel import grid_tables
+from il2sim.designs._crm_kernel import crm_model, grid_tables
 from il2sim.designs._fast_crm import crm_estimate_nb
 from il2sim.designs.base import Outcomes
 from il2sim.designs.crm import CRM, getprior
@@ -61,13 +61,8 @@ def _quad_mean(d: CRM, n: np.ndarray, y: np.ndarray) -> float:
 
 def _kernel_mean(d: CRM, n: np.ndarray, y: np.ndarray, flat: bool = False) -> float:
     g = grid_tables(d)
-    return float(
-        crm_estimate_nb(
-            n, y, g.grid, g.lp, g.lq, g.logprior_flat if flat else g.logprior,
-            g.tails_flat if flat else g.tails, False, d.x, d.model == "logistic", d.intercept,
-            np.empty(g.grid.size), g.lp_inf, g.lq_inf,
-        )
-    )  # fmt: skip
+    model = crm_model(d)
+    return float(crm_estimate_nb(n, y, g.tables(flat), False, model, np.empty(g.grid.size)))
 
 
 @settings(max_examples=25, deadline=None)

@@ -11,8 +11,8 @@ import numpy.typing as npt
 from scipy import special
 
 from il2sim.designs._crm_quad import BOUND
-from il2sim.designs._fast_crm import simulate_crm_nb
-from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
+from il2sim.designs._fast_crm import CRMModel, Tables, simulate_crm_nb
+from il2sim.designs.kernels import F64, Caps, Kernel, SimulatedTrials
 
 
 class CRMLike(Protocol):
@@ -63,6 +63,18 @@ class _Grid:
     tails_flat: npt.NDArray[np.float64]
     lp_inf: npt.NDArray[np.float64]
     lq_inf: npt.NDArray[np.float64]
+
+    def tables(self, flat: bool = False) -> Tables:
+        """The kernels' posterior tables (``_fast_crm.Tables``) under the design's prior, or
+        (``flat``) under dfcrm's near-flat N(0, 500^2) prior."""
+        lpr, tails = (self.logprior_flat, self.tails_flat) if flat else (self.logprior, self.tails)
+        return (self.grid, self.lp, self.lq, lpr, tails, self.lp_inf, self.lq_inf)
+
+
+def crm_model(design: CRMLike) -> CRMModel:
+    """The design's dose-toxicity model as the kernels take it (``_fast_crm.CRMModel``)."""
+    x = np.ascontiguousarray(design.x, dtype=float)
+    return (x, design.model == "logistic", float(design.intercept), float(design.target))
 
 
 def grid_tables(design: CRMLike) -> _Grid:
@@ -132,13 +144,7 @@ class CRMKernel(Kernel):
         """Full cohorts and one cut to fit ``max_patients``."""
         return -(-self.patient_slots(caps) // self.design.cohort_size)
 
-    def run(
-        self,
-        truth: npt.NDArray[np.float64],
-        u: npt.NDArray[np.float64],
-        caps: Caps,
-        out: SimulatedTrials,
-    ) -> None:
+    def run(self, truth: F64, u: F64, caps: Caps, out: SimulatedTrials) -> None:
         """Simulate ``u.shape[0]`` trials into ``out`` (every CRM trial ends at a cap)."""
         des = self.design
         g = grid_tables(des)
@@ -146,15 +152,11 @@ class CRMKernel(Kernel):
             [d - 1 for d in des.two_stage] if des.two_stage is not None else [], dtype=np.int64
         )
         simulate_crm_nb(
-            truth, u, np.ascontiguousarray(des.x, dtype=float), des.model == "logistic",
-            des.intercept, des.target, g.grid, g.lp, g.lq, g.logprior, g.tails,
-            g.logprior_flat, g.tails_flat, g.lp_inf, g.lq_inf, des.method == "mle",
+            truth, u, crm_model(des), g.tables(), g.tables(flat=True), des.method == "mle",
             des.no_skip_escalation, des.no_escalation_after_dlt, stage1, des.start_dose - 1,
-            des.cohort_size, caps.cohorts, caps.patients, out.selected, out.n_per_dose,
-            out.dlt_per_dose, out.cohort_dose, out.cohort_size, out.cohort_dlt,
+            des.cohort_size, caps.cohorts, caps.patients, out.kernel_record(),
             out.details["final_beta"],
         )  # fmt: skip
-        out.capped[:] = True
 
     def summary_details(self, trials: SimulatedTrials) -> dict[str, Any]:
         """``mean_final_beta``: mean over trials of the final estimate of beta."""

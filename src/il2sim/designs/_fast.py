@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from il2sim.designs.records import KernelRecord
+
 # Pseudo-count of the BOIN package's ``select.mtd`` (hard-coded 0.05 there).
 _SEL_OFFSET = 0.05
 
@@ -50,6 +52,20 @@ def pava_nb(x: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> npt.NDArr
 
 
 @njit(cache=True, nogil=True)
+def first_eliminated_nb(
+    n: npt.NDArray[np.int64], y: npt.NDArray[np.int64], elim_min_dlt: npt.NDArray[np.int64]
+) -> int:
+    """Lowest dose index whose own counts eliminate it (``elim_min_dlt[m]``: the smallest DLT
+    count that eliminates a dose with ``m`` patients, larger than ``m`` when none does);
+    ``n.size`` if none.  The one elimination scan of the kernels and of ``select_mtd``."""
+    k = n.size
+    for i in range(k):
+        if n[i] > 0 and y[i] >= elim_min_dlt[n[i]]:
+            return i
+    return k
+
+
+@njit(cache=True, nogil=True)
 def eliminated_from_nb(
     n: npt.NDArray[np.int64],
     y: npt.NDArray[np.int64],
@@ -61,13 +77,9 @@ def eliminated_from_nb(
     ``elim_min_dlt[m]`` is the smallest DLT count that eliminates a dose with ``m`` patients
     (larger than ``m`` when none does); ``safe1_min_dlt`` is the extra-safe rule for dose 1.
     """
-    k = n.size
     if n[0] > 0 and y[0] >= safe1_min_dlt[n[0]]:
         return 0
-    for i in range(k):
-        if n[i] > 0 and y[i] >= elim_min_dlt[n[i]]:
-            return i
-    return k
+    return first_eliminated_nb(n, y, elim_min_dlt)
 
 
 @njit(cache=True, nogil=True)
@@ -127,30 +139,30 @@ def select_mtd_nb(
 
 @njit(cache=True, nogil=True)
 def treat_cohort_nb(
-    u_row: npt.NDArray[np.float64],
-    p: float,
+    u: npt.NDArray[np.float64],
+    truth: npt.NDArray[np.float64],
+    t: int,
     d: int,
     m: int,
     first: int,
-    n: npt.NDArray[np.int64],
-    y: npt.NDArray[np.int64],
     c: int,
-    cohort_dose: npt.NDArray[np.int64],
-    cohort_size: npt.NDArray[np.int64],
-    cohort_dlt: npt.NDArray[np.int64],
+    record: KernelRecord,
 ) -> int:
-    """Treat cohort ``c`` of one trial: ``m`` patients at dose index ``d`` (the trial's patients
-    ``first .. first + m - 1``), a DLT when ``u_row[k] < p``; add them to the counts ``n``/``y``,
-    record the cohort (level from 1) and return its DLTs.  Shared by every kernel."""
+    """Treat cohort ``c`` of trial ``t``: ``m`` patients at dose index ``d`` (the trial's
+    patients ``first .. first + m - 1``), a DLT when ``u[t, k] < truth[d]``; add them to the
+    trial's patients and DLTs per dose in ``record`` (``SimulatedTrials.kernel_record``), record
+    the cohort (level from 1) and return its DLTs.  Shared by every kernel."""
+    _, npd, ypd, _, cohort_dose, cohort_size, cohort_dlt = record
+    p = truth[d]
     tox = 0
     for j in range(m):
-        if u_row[first + j] < p:
+        if u[t, first + j] < p:
             tox += 1
-    n[d] += m
-    y[d] += tox
-    cohort_dose[c] = d + 1
-    cohort_size[c] = m
-    cohort_dlt[c] = tox
+    npd[t, d] += m
+    ypd[t, d] += tox
+    cohort_dose[t, c] = d + 1
+    cohort_size[t, c] = m
+    cohort_dlt[t, c] = tox
     return tox
 
 
@@ -175,11 +187,7 @@ def interval_step_nb(
     eliminated one stay eliminated (counts never change there again).
     """
     k = n.size
-    first_elim = k
-    for i in range(k):
-        if n[i] > 0 and y[i] >= elim_min_dlt[n[i]]:
-            first_elim = i
-            break
+    first_elim = first_eliminated_nb(n, y, elim_min_dlt)
     nd = n[d]
     if elim_min_dlt[nd] <= nd:
         if first_elim == 0:
@@ -215,13 +223,7 @@ def simulate_interval_nb(
     target: float,
     titration: bool,
     bound: float,
-    selected: npt.NDArray[np.int64],
-    npd: npt.NDArray[np.int64],
-    ypd: npt.NDArray[np.int64],
-    capped: npt.NDArray[np.bool_],
-    cohort_dose: npt.NDArray[np.int64],
-    cohort_size_out: npt.NDArray[np.int64],
-    cohort_dlt: npt.NDArray[np.int64],
+    record: KernelRecord,
 ) -> None:
     """Simulate interval-design trials (BOIN ``get.oc`` 2.7.2 control flow), one row of ``u``
     each.
@@ -237,6 +239,7 @@ def simulate_interval_nb(
     """
     n_trials = u.shape[0]
     k = truth.size
+    selected, npd, ypd, capped, _, _, _ = record
     for t in range(n_trials):
         n = npd[t]
         y = ypd[t]
@@ -249,10 +252,7 @@ def simulate_interval_nb(
         if titration:
             d = 0
             while c < max_cohorts and total < max_patients:
-                tox = treat_cohort_nb(
-                    u[t], truth[d], d, 1, total, n, y, c, cohort_dose[t], cohort_size_out[t],
-                    cohort_dlt[t],
-                )  # fmt: skip
+                tox = treat_cohort_nb(u, truth, t, d, 1, total, c, record)
                 total += 1
                 c += 1
                 if tox > 0 or d == k - 1:
@@ -262,10 +262,7 @@ def simulate_interval_nb(
         while c < max_cohorts and total < max_patients:
             m = min(size, max_patients - total)
             size = cohort_size
-            treat_cohort_nb(
-                u[t], truth[d], d, m, total, n, y, c, cohort_dose[t], cohort_size_out[t],
-                cohort_dlt[t],
-            )  # fmt: skip
+            treat_cohort_nb(u, truth, t, d, m, total, c, record)
             total += m
             c += 1
             code, d = interval_step_nb(n, y, d, table, elim_min_dlt, safe1_min_dlt, n_earlystop)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from numba import njit
 
 from il2sim.designs._fast import pava_nb
+from il2sim.designs.records import KernelRecord
 
 #: Reason codes of :func:`decide_nb` (the text is in ``boin12.REASONS``).
 STOP_N, EXPLORE, DEESCALATE, PAIR, NONE_ADMISSIBLE, BEST = range(6)
@@ -171,16 +172,16 @@ def simulate_boin12_nb(
     pt: npt.NDArray[np.float64], pe: npt.NDArray[np.float64], u: npt.NDArray[np.float64],
     target: float, target_eff: float, u2: float, u3: float, ub: float, lam_e: float,
     lam_d: float, n_star: int, c_t: float, c_e: float, n_stop: int, start: int, cs: int,
-    max_cohorts: int, max_patients: int, selected: npt.NDArray[np.int64],
-    npd: npt.NDArray[np.int64], ypd: npt.NDArray[np.int64], epd: npt.NDArray[np.int64],
-    capped: npt.NDArray[np.bool_], cohort_dose: npt.NDArray[np.int64],
-    cohort_size: npt.NDArray[np.int64], cohort_dlt: npt.NDArray[np.int64],
+    max_cohorts: int, max_patients: int, record: KernelRecord, epd: npt.NDArray[np.int64],
     cohort_eff: npt.NDArray[np.int64], cohort_both: npt.NDArray[np.int64],
 ) -> None:  # fmt: skip
     """BOIN12 trials, one row of ``u`` each: patient j has a DLT when ``u[2j] < pt[d]`` and
     efficacy when ``u[2j+1] < pe[d]`` (independent).  After each cohort :func:`decide_nb`;
     stop when it says so, else treat the next cohort until ``max_cohorts`` / ``max_patients``
-    (the last cohort cut to fit); the selection is the OBD of the last decision."""
+    (the last cohort cut to fit); the selection is the OBD of the last decision.  ``record``
+    is ``SimulatedTrials.kernel_record``; ``epd``/``cohort_eff``/``cohort_both`` the efficacy
+    counts per dose and per cohort."""
+    selected, npd, ypd, capped, cohort_dose, cohort_size, cohort_dlt = record
     k = pt.size
     u0 = np.empty(k)
     ok0 = np.empty(k, dtype=np.bool_)

@@ -14,6 +14,15 @@ import numpy.typing as npt
 from numba import njit
 
 from il2sim.designs._fast import treat_cohort_nb
+from il2sim.designs.records import KernelRecord
+
+F64 = npt.NDArray[np.float64]
+#: A CRM dose-toxicity model as the kernels take it: (x, logistic, intercept, target) -- ``x``
+#: the scaled doses, ``logistic`` False = empiric (``_crm_kernel.crm_model`` builds it).
+CRMModel = tuple[F64, bool, float, float]
+#: The posterior tables on the grid: (grid, lp, lq, logprior, tails, lp_inf, lq_inf), as
+#: :func:`crm_estimate_nb` describes (``_crm_kernel.Grid.tables`` builds them).
+Tables = tuple[F64, F64, F64, F64, F64, F64, F64]
 
 
 @njit(cache=True, nogil=True)
@@ -56,18 +65,10 @@ def crm_loglik_nb(
 def crm_estimate_nb(
     n: npt.NDArray[np.int64],
     y: npt.NDArray[np.int64],
-    grid: npt.NDArray[np.float64],
-    lp: npt.NDArray[np.float64],
-    lq: npt.NDArray[np.float64],
-    logprior: npt.NDArray[np.float64],
-    tails: npt.NDArray[np.float64],
+    tables: Tables,
     mle: bool,
-    x: npt.NDArray[np.float64],
-    logistic: bool,
-    intercept: float,
-    ll: npt.NDArray[np.float64],
-    lp_inf: npt.NDArray[np.float64],
-    lq_inf: npt.NDArray[np.float64],
+    model: CRMModel,
+    ll: F64,
 ) -> float:
     """Posterior mean of beta (trapezoid rule on ``grid``) or its MLE on [-10, 10].
 
@@ -81,8 +82,11 @@ def crm_estimate_nb(
     integral of exp(b + 10) x prior below -10) in the normalisation of ``exp(logprior)`` and
     ``lp_inf``/``lq_inf`` are log p and log(1 - p) as beta -> -inf.  The trapezoid rule on this
     smooth, decaying integrand errs by about exp(-2 pi^2 sd^2 / h^2): < 1e-8 for posterior
-    sd >= 0.1 with h = 0.1.
+    sd >= 0.1 with h = 0.1.  ``tables`` = (grid, lp, lq, logprior, tails, lp_inf, lq_inf);
+    ``ll`` a work buffer of the grid's size.
     """
+    grid, lp, lq, logprior, tails, lp_inf, lq_inf = tables
+    x, logistic, intercept, _ = model
     g_n, k = lp.shape
     for g in range(g_n):
         s = 0.0
@@ -189,10 +193,27 @@ def density_mean_nb(
 
 
 @njit(cache=True, nogil=True)
-def crm_recommend_nb(
-    beta: float, x: npt.NDArray[np.float64], logistic: bool, intercept: float, target: float
-) -> int:
+def crm_beta_nb(
+    n: npt.NDArray[np.int64],
+    y: npt.NDArray[np.int64],
+    tables: Tables,
+    tables_flat: Tables,
+    flat: bool,
+    mle: bool,
+    model: CRMModel,
+    ll: F64,
+) -> float:
+    """The CRM kernel's estimate of beta: the posterior mean under dfcrm's flat prior
+    (``tables_flat``) when ``flat``, else :func:`crm_estimate_nb` with ``tables`` and ``mle``."""
+    if flat:
+        return crm_estimate_nb(n, y, tables_flat, False, model, ll)
+    return crm_estimate_nb(n, y, tables, mle, model, ll)
+
+
+@njit(cache=True, nogil=True)
+def crm_recommend_nb(beta: float, model: CRMModel) -> int:
     """dfcrm's ``mtd``: top dose if all estimates <= target, 1 if all >= target, else closest."""
+    x, logistic, intercept, target = model
     k = x.size
     all_le = True
     all_ge = True
@@ -216,22 +237,28 @@ def crm_recommend_nb(
 
 
 @njit(cache=True, nogil=True)
+def finish_trial_nb(
+    t: int,
+    beta: float,
+    model: CRMModel,
+    selected: npt.NDArray[np.int64],
+    capped: npt.NDArray[np.bool_],
+    final_beta: F64,
+) -> None:
+    """Record trial ``t`` of a CRM-family kernel from its final ``beta``: the recommendation
+    (level from 1) and the estimate; capped (these designs never stop on their own)."""
+    final_beta[t] = beta
+    selected[t] = crm_recommend_nb(beta, model) + 1
+    capped[t] = True
+
+
+@njit(cache=True, nogil=True)
 def simulate_crm_nb(
-    truth: npt.NDArray[np.float64],
-    u: npt.NDArray[np.float64],
-    x: npt.NDArray[np.float64],
-    logistic: bool,
-    intercept: float,
-    target: float,
-    grid: npt.NDArray[np.float64],
-    lp: npt.NDArray[np.float64],
-    lq: npt.NDArray[np.float64],
-    logprior: npt.NDArray[np.float64],
-    tails: npt.NDArray[np.float64],
-    logprior_flat: npt.NDArray[np.float64],
-    tails_flat: npt.NDArray[np.float64],
-    lp_inf: npt.NDArray[np.float64],
-    lq_inf: npt.NDArray[np.float64],
+    truth: F64,
+    u: F64,
+    model: CRMModel,
+    tables: Tables,
+    tables_flat: Tables,
     mle: bool,
     no_skip: bool,
     no_escalation_after_dlt: bool,
@@ -240,13 +267,8 @@ def simulate_crm_nb(
     cohort_size: int,
     max_cohorts: int,
     max_patients: int,
-    selected: npt.NDArray[np.int64],
-    npd: npt.NDArray[np.int64],
-    ypd: npt.NDArray[np.int64],
-    cohort_dose: npt.NDArray[np.int64],
-    cohort_size_out: npt.NDArray[np.int64],
-    cohort_dlt: npt.NDArray[np.int64],
-    final_beta: npt.NDArray[np.float64],
+    record: KernelRecord,
+    final_beta: F64,
 ) -> None:
     """Simulate CRM trials as dfcrm's ``crmsim`` (one- or two-stage), one row of ``u`` each.
 
@@ -254,11 +276,13 @@ def simulate_crm_nb(
     first DLT.  While every patient so far had a DLT (two-stage only) the posterior uses the
     flat N(0, 500^2) prior, as dfcrm does.  No cohort starts once ``max_cohorts`` cohorts or
     ``max_patients`` patients were treated (the last cohort is cut to fit); the CRM never stops
-    on its own, so every trial ends at a cap.  Writes the trial record (levels from 1) and the
-    final beta estimate into the output arrays (zeroed by the caller).
+    on its own, so every trial ends at a cap (``capped`` all True).  Writes the trial record
+    (levels from 1) and the final beta estimate into the output arrays (zeroed by the caller).
     """
     n_trials = u.shape[0]
-    ll = np.empty(grid.size)
+    ll = np.empty(tables[0].size)
+    target = model[3]
+    selected, npd, ypd, capped, _, _, _ = record
     n_stage1 = stage1_doses.size
     two_stage = n_stage1 > 0
     for t in range(n_trials):
@@ -273,10 +297,7 @@ def simulate_crm_nb(
             if stage1:
                 d = stage1_doses[min(c, n_stage1 - 1)]
             m = min(cohort_size, max_patients - total)
-            tox = treat_cohort_nb(
-                u[t], truth[d], d, m, total, n, y, c, cohort_dose[t], cohort_size_out[t],
-                cohort_dlt[t],
-            )  # fmt: skip
+            tox = treat_cohort_nb(u, truth, t, d, m, total, c, record)
             total += m
             ytot += tox
             c += 1
@@ -287,31 +308,14 @@ def simulate_crm_nb(
                     continue
             if c >= max_cohorts or total >= max_patients:
                 break
-            if two_stage and ytot == total:
-                beta = crm_estimate_nb(
-                    n, y, grid, lp, lq, logprior_flat, tails_flat, False, x, logistic,
-                    intercept, ll, lp_inf, lq_inf,
-                )  # fmt: skip
-            else:
-                beta = crm_estimate_nb(
-                    n, y, grid, lp, lq, logprior, tails, mle, x, logistic, intercept, ll,
-                    lp_inf, lq_inf,
-                )  # fmt: skip
-            rec = crm_recommend_nb(beta, x, logistic, intercept, target)
+            flat = two_stage and ytot == total
+            beta = crm_beta_nb(n, y, tables, tables_flat, flat, mle, model, ll)
+            rec = crm_recommend_nb(beta, model)
             if no_escalation_after_dlt and tox / m >= target:
                 rec = min(rec, d)  # dfcrm's coherence restriction
             elif no_skip:
                 rec = min(rec, d + 1)
             d = rec
-        if mle and (ytot == 0 or ytot == total):
-            beta = crm_estimate_nb(
-                n, y, grid, lp, lq, logprior_flat, tails_flat, False, x, logistic, intercept,
-                ll, lp_inf, lq_inf,
-            )  # fmt: skip
-        else:
-            beta = crm_estimate_nb(
-                n, y, grid, lp, lq, logprior, tails, mle, x, logistic, intercept, ll,
-                lp_inf, lq_inf,
-            )  # fmt: skip
-        final_beta[t] = beta
-        selected[t] = crm_recommend_nb(beta, x, logistic, intercept, target) + 1
+        flat = mle and (ytot == 0 or ytot == total)
+        beta = crm_beta_nb(n, y, tables, tables_flat, flat, mle, model, ll)
+        finish_trial_nb(t, beta, model, selected, capped, final_beta)

@@ -15,7 +15,16 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from il2sim.designs._fast_crm import crm_recommend_nb, density_mean_nb, posterior_mean_nb
+from il2sim.designs._fast_crm import (
+    F64,
+    CRMModel,
+    Tables,
+    crm_recommend_nb,
+    density_mean_nb,
+    finish_trial_nb,
+    posterior_mean_nb,
+)
+from il2sim.designs.records import KernelRecord
 
 #: DLT-time distributions within the window (code -> name): uniform, late (density ~ t),
 #: early (density ~ window - t).
@@ -103,29 +112,25 @@ def work_buffers(n: int, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.
 def tite_estimate_nb(
     level: npt.NDArray[np.int64],
     dlt: npt.NDArray[np.int64],
-    w: npt.NDArray[np.float64],
-    grid: npt.NDArray[np.float64],
-    lp: npt.NDArray[np.float64],
-    lq: npt.NDArray[np.float64],
-    pp: npt.NDArray[np.float64],
-    logprior: npt.NDArray[np.float64],
-    tails: npt.NDArray[np.float64],
-    lp_inf: npt.NDArray[np.float64],
-    lq_inf: npt.NDArray[np.float64],
-    ll: npt.NDArray[np.float64],
+    w: F64,
+    tables: Tables,
+    pp: F64,
+    ll: F64,
     ibuf: npt.NDArray[np.int64],
-    fbuf: npt.NDArray[np.float64],
+    fbuf: F64,
 ) -> float:
     """Posterior mean of beta under the weighted likelihood (``level`` 0-based per patient).
 
-    Patients with weight 1 are pooled per dose (log p / log(1 - p) tables ``lp``/``lq``); the
-    partially followed ones multiply the density by (1 - w p) each (``pp`` = exp(lp)); the
+    ``tables`` are the CRM's (``_fast_crm.Tables``: grid, lp, lq, logprior, tails, lp_inf,
+    lq_inf).  Patients with weight 1 are pooled per dose (log p / log(1 - p) tables
+    ``lp``/``lq``); the partially followed ones multiply the density by (1 - w p) each (``pp`` = exp(lp)); the
     integration is ``_fast_crm.density_mean_nb``, the CRM kernel's own step.  Work buffers
     (:func:`work_buffers`: ``ll`` per grid point, ``ibuf`` >= 3 k + n, ``fbuf`` >= n) come
     from the caller, so the compiled trials reuse theirs at every arrival; conduct and kernel
     run this same arithmetic.  The pooled sum skips doses with no fully followed patient:
     their terms are exactly 0 (``lp``/``lq`` are finite on the grid), so the sum is bitwise
     the one over every dose."""
+    grid, lp, lq, logprior, tails, lp_inf, lq_inf = tables
     k = lp.shape[1]
     ny = ibuf[:k]
     nq = ibuf[k : 2 * k]
@@ -204,19 +209,10 @@ def tite_next_nb(
     last: int,
     window: float,
     adaptive: bool,
-    x: npt.NDArray[np.float64],
-    logistic: bool,
-    intercept: float,
-    target: float,
-    grid: npt.NDArray[np.float64],
-    lp: npt.NDArray[np.float64],
-    lq: npt.NDArray[np.float64],
-    pp: npt.NDArray[np.float64],
-    logprior: npt.NDArray[np.float64],
-    tails: npt.NDArray[np.float64],
-    lp_inf: npt.NDArray[np.float64],
-    lq_inf: npt.NDArray[np.float64],
-    ll: npt.NDArray[np.float64],
+    model: CRMModel,
+    tables: Tables,
+    pp: F64,
+    ll: F64,
     no_skip: bool,
     no_escalation_after_dlt: bool,
 ) -> tuple[int, int, float]:
@@ -225,11 +221,9 @@ def tite_next_nb(
     ``new_dlt`` (a DLT observed since the last assignment) and ``no_escalation_after_dlt``
     the dose is not above ``last``."""
     w = tite_weights_nb(fu, dlt_obs, window, adaptive)
-    ibuf, fbuf = work_buffers(level.size, lp.shape[1])
-    beta = tite_estimate_nb(
-        level, dlt_obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll, ibuf, fbuf
-    )
-    rec = crm_recommend_nb(beta, x, logistic, intercept, target)
+    ibuf, fbuf = work_buffers(level.size, pp.shape[1])
+    beta = tite_estimate_nb(level, dlt_obs, w, tables, pp, ll, ibuf, fbuf)
+    rec = crm_recommend_nb(beta, model)
     return _restrict_nb(rec, new_dlt, last, no_skip, no_escalation_after_dlt), rec, beta
 
 
@@ -249,20 +243,11 @@ def _restrict_nb(
 
 @njit(cache=True, nogil=True)
 def simulate_tite_crm_nb(
-    truth: npt.NDArray[np.float64],
-    u: npt.NDArray[np.float64],
-    x: npt.NDArray[np.float64],
-    logistic: bool,
-    intercept: float,
-    target: float,
-    grid: npt.NDArray[np.float64],
-    lp: npt.NDArray[np.float64],
-    lq: npt.NDArray[np.float64],
-    pp: npt.NDArray[np.float64],
-    logprior: npt.NDArray[np.float64],
-    tails: npt.NDArray[np.float64],
-    lp_inf: npt.NDArray[np.float64],
-    lq_inf: npt.NDArray[np.float64],
+    truth: F64,
+    u: F64,
+    model: CRMModel,
+    tables: Tables,
+    pp: F64,
     window: float,
     gap_days: float,
     poisson: bool,
@@ -272,14 +257,9 @@ def simulate_tite_crm_nb(
     no_escalation_after_dlt: bool,
     start: int,
     max_patients: int,
-    selected: npt.NDArray[np.int64],
-    npd: npt.NDArray[np.int64],
-    ypd: npt.NDArray[np.int64],
-    cohort_dose: npt.NDArray[np.int64],
-    cohort_size_out: npt.NDArray[np.int64],
-    cohort_dlt: npt.NDArray[np.int64],
-    duration: npt.NDArray[np.float64],
-    final_beta: npt.NDArray[np.float64],
+    record: KernelRecord,
+    duration: F64,
+    final_beta: F64,
 ) -> None:
     """TITE-CRM trials as dfcrm ``titesim`` (one-stage), one row of ``u`` each.
 
@@ -291,9 +271,10 @@ def simulate_tite_crm_nb(
     unrestricted recommendation on complete data; duration = last arrival + window.
     """
     n_trials = u.shape[0]
-    ll = np.empty(grid.size)
+    selected, npd, ypd, capped, cohort_dose, cohort_size_out, cohort_dlt = record
+    ll = np.empty(tables[0].size)
     n_max = max_patients
-    k = lp.shape[1]
+    k = pp.shape[1]
     arr = np.empty(n_max)
     lev = np.empty(n_max, dtype=np.int64)
     y = np.empty(n_max, dtype=np.int64)
@@ -328,13 +309,10 @@ def simulate_tite_crm_nb(
                         fu[i] = min(el, window)
                 w = w_buf[:j]
                 tite_weights_into_nb(fu, obs, window, adaptive, w)
-                beta = tite_estimate_nb(
-                    lev[:j], obs, w, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll,
-                    ibuf, fbuf,
-                )  # fmt: skip
+                beta = tite_estimate_nb(lev[:j], obs, w, tables, pp, ll, ibuf, fbuf)
                 d = _restrict_nb(
-                    crm_recommend_nb(beta, x, logistic, intercept, target), new_dlt, lev[j - 1],
-                    no_skip, no_escalation_after_dlt,
+                    crm_recommend_nb(beta, model), new_dlt, lev[j - 1], no_skip,
+                    no_escalation_after_dlt,
                 )  # fmt: skip
             lev[j] = d
             y[j] = 1 if u[t, 3 * j] < truth[d] else 0
@@ -344,9 +322,6 @@ def simulate_tite_crm_nb(
             cohort_dose[t, j] = d + 1
             cohort_size_out[t, j] = 1
             cohort_dlt[t, j] = y[j]
-        beta = tite_estimate_nb(
-            lev, y, full, grid, lp, lq, pp, logprior, tails, lp_inf, lq_inf, ll, ibuf, fbuf
-        )
-        final_beta[t] = beta
-        selected[t] = crm_recommend_nb(beta, x, logistic, intercept, target) + 1
+        beta = tite_estimate_nb(lev, y, full, tables, pp, ll, ibuf, fbuf)
+        finish_trial_nb(t, beta, model, selected, capped, final_beta)
         duration[t] = arr[n_max - 1] + window

@@ -35,7 +35,7 @@ import numpy.typing as npt
 from il2sim.designs._fast import interval_step_nb, select_mtd_nb, simulate_interval_nb
 from il2sim.designs._isotonic import elimination_min_dlt, select_mtd
 from il2sim.designs.base import Decision, Design, Fit, Outcomes, check_target
-from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
+from il2sim.designs.kernels import F64, Caps, Kernel, SimulatedTrials
 from il2sim.errors import DesignError
 
 ESCALATE = 1
@@ -284,21 +284,14 @@ class IntervalKernel(Kernel):
         extra = self.design.n_doses if self.design.titrates else 0
         return min(-(-self.patient_slots(caps) // self.design.cohort_size) + extra, caps.cohorts)
 
-    def run(
-        self,
-        truth: npt.NDArray[np.float64],
-        u: npt.NDArray[np.float64],
-        caps: Caps,
-        out: SimulatedTrials,
-    ) -> None:
+    def run(self, truth: F64, u: F64, caps: Caps, out: SimulatedTrials) -> None:
         """Simulate ``u.shape[0]`` trials into ``out``."""
         des = self.design
         table, elim, safe1 = des.tables(self.patient_slots(caps))
         simulate_interval_nb(
             truth, u, table, elim, safe1, des.start_dose - 1, des.cohort_size, caps.cohorts,
             caps.patients, des.n_earlystop, des.target, des.titrates, des.mtd_bound(),
-            out.selected, out.n_per_dose,
-            out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size, out.cohort_dlt,
+            out.kernel_record(),
         )  # fmt: skip
 
 

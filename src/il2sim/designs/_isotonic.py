@@ -22,6 +22,8 @@ import numpy.typing as npt
 from scipy.optimize import isotonic_regression
 from scipy.stats import beta as beta_dist
 
+from il2sim.designs._fast import first_eliminated_nb
+
 # Pseudo-count of select.mtd (BOIN package source, hard-coded 0.05).
 SEL_OFFSET = 0.05
 
@@ -112,11 +114,7 @@ def select_mtd(
         else np.full(n_max + 1, n_max + 1, dtype=np.int64)
     )
     k = na.size
-    first_elim = k
-    for i in range(k):
-        if na[i] > 0 and ya[i] >= elim[na[i]]:
-            first_elim = i
-            break
+    first_elim = int(first_eliminated_nb(na, ya, elim))
     if extrasafe and na.size and na[0] > 0 and ya[0] >= safe1[na[0]]:
         first_elim = 0
     treated = na > 0

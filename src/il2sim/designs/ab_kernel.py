@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from il2sim.designs._ab_rules import decide, scan
 from il2sim.designs._fast import treat_cohort_nb
-from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
+from il2sim.designs.kernels import F64, Caps, Kernel, SimulatedTrials
 
 __all__ = ["ABKernel"]
 
@@ -37,16 +37,12 @@ def _sim_kernel(
     u: Any,
     max_cohorts: int,
     max_patients: int,
-    selected: Any,
-    npd: Any,
-    ypd: Any,
-    capped: Any,
-    cohort_dose: Any,
-    cohort_size: Any,
-    cohort_dlt: Any,
+    record: Any,
 ) -> None:  # pragma: no cover
-    """Per-trial A+B loop into the trial record; ``u[t, k]`` is the k-th patient's uniform."""
+    """Per-trial A+B loop into the trial ``record`` (``SimulatedTrials.kernel_record``);
+    ``u[t, k]`` is the k-th patient's uniform."""
     n_trials, max_pts = u.shape
+    selected, npd, ypd, capped, _, _, _ = record
     for t in range(n_trials):
         n = npd[t]
         y = ypd[t]
@@ -62,10 +58,7 @@ def _sim_kernel(
                 selected[t] = scan(n, y, params)[1]
                 break
             size = min(size, max_patients - k, max_pts - k)
-            treat_cohort_nb(
-                u[t], truth[dose - 1], dose - 1, size, k, n, y, cohorts, cohort_dose[t],
-                cohort_size[t], cohort_dlt[t],
-            )  # fmt: skip
+            treat_cohort_nb(u, truth, t, dose - 1, size, k, cohorts, record)
             k += size
             cohorts += 1
 
@@ -87,16 +80,9 @@ class ABKernel(Kernel):
         tests would show it)."""
         return min(caps.cohorts, 2 * self.design.n_doses + 1)
 
-    def run(
-        self,
-        truth: npt.NDArray[np.float64],
-        u: npt.NDArray[np.float64],
-        caps: Caps,
-        out: SimulatedTrials,
-    ) -> None:
+    def run(self, truth: F64, u: F64, caps: Caps, out: SimulatedTrials) -> None:
         """Simulate ``u.shape[0]`` trials into ``out``."""
         _sim_kernel(
-            truth, self.design.params, u, self.cohort_slots(caps), caps.patients, out.selected,
-            out.n_per_dose, out.dlt_per_dose, out.capped, out.cohort_dose, out.cohort_size,
-            out.cohort_dlt,
+            truth, self.design.params, u, self.cohort_slots(caps), caps.patients,
+            out.kernel_record(),
         )  # fmt: skip

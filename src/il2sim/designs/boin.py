@@ -88,12 +88,7 @@ class BoinBoundaries:
             "phi2": self.phi2,
             "lambda_e": self.lambda_e,
             "lambda_d": self.lambda_d,
-            "cutoff_eli": self.cutoff_eli,
-            "cohort_size": self.cohort_size,
-            "n": list(self.n),
-            "escalate": list(self.escalate),
-            "deescalate": list(self.deescalate),
-            "eliminate": list(self.eliminate),
+            **boundary_columns(self),
         }
 
     def to_text(self, every_n: bool = True) -> str:
@@ -119,6 +114,20 @@ class BoinBoundaries:
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+def boundary_columns(table: Any) -> dict[str, Any]:
+    """The part of a decision table's JSON form every interval design shares (BOIN's
+    :class:`BoinBoundaries` and ``conduct.IntervalBoundaries``): elimination cutoff, cohort size
+    and, per number of patients ``n``, the escalate / de-escalate / eliminate counts."""
+    return {
+        "cutoff_eli": table.cutoff_eli,
+        "cohort_size": table.cohort_size,
+        "n": list(table.n),
+        "escalate": list(table.escalate),
+        "deescalate": list(table.deescalate),
+        "eliminate": list(table.eliminate),
+    }
 
 
 def boundary_rows(

@@ -37,7 +37,7 @@ from il2sim.designs.base import (
     check_target,
 )
 from il2sim.designs.boin import lambdas
-from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
+from il2sim.designs.kernels import F64, Caps, Kernel, SimulatedTrials
 from il2sim.errors import DesignError
 
 __all__ = ["BOIN12", "BOIN12Fit", "BOIN12Kernel"]
@@ -204,12 +204,7 @@ class BOIN12Kernel(Kernel):
         return min(-(-n // self.design.cohort_size), caps.cohorts)
 
     def run(
-        self,
-        truth: npt.NDArray[np.float64],
-        u: npt.NDArray[np.float64],
-        caps: Caps,
-        out: SimulatedTrials,
-        truth_eff: npt.NDArray[np.float64] | None = None,
+        self, truth: F64, u: F64, caps: Caps, out: SimulatedTrials, truth_eff: F64 | None = None
     ) -> None:
         """Simulate ``u.shape[0]`` trials into ``out``."""
         des = self.design
@@ -222,6 +217,5 @@ class BOIN12Kernel(Kernel):
             truth, truth_eff, u, des.target, des.target_eff, des.u2, des.u3, des.benchmark(),
             lam_e, lam_d, des.n_star, des.c_t, des.c_e, des.n_stop, des.start_dose - 1,
             des.cohort_size, caps.cohorts, min(caps.patients, self.patient_slots(caps) // 2),
-            out.selected, out.n_per_dose, out.dlt_per_dose, out.eff_per_dose, out.capped,
-            out.cohort_dose, out.cohort_size, out.cohort_dlt, out.cohort_eff, out.cohort_both,
+            out.kernel_record(), out.eff_per_dose, out.cohort_eff, out.cohort_both,
         )  # fmt: skip

@@ -64,16 +64,9 @@ class IntervalBoundaries:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            "design": self.design,
-            "target": self.target,
-            "cutoff_eli": self.cutoff_eli,
-            "cohort_size": self.cohort_size,
-            "n": list(self.n),
-            "escalate": list(self.escalate),
-            "deescalate": list(self.deescalate),
-            "eliminate": list(self.eliminate),
-        }
+        from il2sim.designs.boin import boundary_columns
+
+        return {"design": self.design, "target": self.target, **boundary_columns(self)}
 
     def to_text(self) -> str:
         """The table with ``NA`` where no count applies (the BOIN package's layout)."""

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
 
-from il2sim.designs._crm_kernel import FLAT_PRIOR_SD, CRMKernel
+from il2sim.designs._crm_kernel import FLAT_PRIOR_SD, CRMKernel, crm_model
 from il2sim.designs._crm_quad import BOUND as _BOUND
 from il2sim.designs._crm_quad import integral
 from il2sim.designs._fast_crm import crm_loglik_nb, crm_recommend_nb
@@ -252,9 +252,7 @@ class CRM(Design):
         lower = self.ptox(est + crit * sd_b)
         upper = self.ptox(est - crit * sd_b)
         p = self.ptox(est)
-        rec = int(
-            crm_recommend_nb(est, self.x, self.model == "logistic", self.intercept, self.target)
-        )
+        rec = int(crm_recommend_nb(est, crm_model(self)))
         return CRMEstimate(
             beta=est,
             beta_var=var,

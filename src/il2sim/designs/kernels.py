@@ -23,7 +23,10 @@ import numpy.typing as npt
 from il2sim.designs.records import SimulatedTrials
 from il2sim.errors import DesignError
 
-__all__ = ["HARD_CAP_COHORTS", "UNBOUNDED_PATIENTS", "Caps", "Kernel", "SimulatedTrials"]
+__all__ = ["F64", "HARD_CAP_COHORTS", "UNBOUNDED_PATIENTS", "Caps", "Kernel", "SimulatedTrials"]
+
+#: Float array (truth per dose, the uniforms of :meth:`Kernel.run`).
+F64 = npt.NDArray[np.float64]
 
 #: Hard cap on cohorts per trial: a trial that reaches it ends as capped (STYLE.md: "the
 #: simulator has a hard cap").  One value for every design, simulated or in silico.
@@ -91,13 +94,7 @@ class Kernel(ABC):
         return min(caps.cohorts, self.patient_slots(caps))
 
     @abstractmethod
-    def run(
-        self,
-        truth: npt.NDArray[np.float64],
-        u: npt.NDArray[np.float64],
-        caps: Caps,
-        out: SimulatedTrials,
-    ) -> None:
+    def run(self, truth: F64, u: F64, caps: Caps, out: SimulatedTrials) -> None:
         """Simulate ``u.shape[0]`` trials into ``out`` (zeroed views of the same length)."""
 
     def summary_details(self, trials: SimulatedTrials) -> dict[str, Any]:

@@ -268,10 +268,14 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            "next_dose": self.next_dose,
-            "stop": self.stop,
-            "reason": self.reason,
-            "mtd": self.mtd,
-            "cohort_size": self.cohort_size,
-        }
+        return decision_dict(self)
+
+
+#: The keys of a decision's JSON form, in order (``il2sim design next --json``).
+DECISION_KEYS = ("next_dose", "stop", "reason", "mtd", "cohort_size")
+
+
+def decision_dict(decision: Any) -> dict[str, Any]:
+    """The JSON form of a decision (:data:`DECISION_KEYS` from its attributes): the one
+    shared by :meth:`Decision.to_dict` and the server's recommendation."""
+    return {key: getattr(decision, key) for key in DECISION_KEYS}

@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from scipy.stats import binom
 
 from il2sim.designs.base import Decision, Design, Outcomes, check_truth
@@ -105,6 +107,17 @@ class DosePaths:
         }
 
 
+def _per_dose(values: Any, n_doses: int, name: str) -> npt.NDArray[np.float64] | None:
+    """``values`` checked as probabilities per dose of a design with ``n_doses`` levels (None
+    stays None); a wrong length raises naming ``name``."""
+    if values is None:
+        return None
+    p = check_truth(values)
+    if p.size != n_doses:
+        raise DesignError(f"has {p.size} doses but the design has {n_doses}", field=name)
+    return p
+
+
 def _check_tree(design: Design, cohorts_ahead: int, max_nodes: int | None, n_treated: int) -> int:
     """The node cap in force; refuse a tree whose upper bound is over it.  Designs that do not
     stop on their own (the root of the rule chain needs a sample size) grow the whole tree,
@@ -159,20 +172,8 @@ def dose_paths(
     start = Outcomes.parse(outcomes, design.n_doses) if isinstance(outcomes, str) else outcomes
     max_nodes = _check_tree(design, cohorts_ahead, max_nodes, int(start.dose.size))
     design.check_outcomes(start)
-    p = None
-    if truth is not None:
-        p = check_truth(truth)
-        if p.size != design.n_doses:
-            raise DesignError(
-                f"has {p.size} doses but the design has {design.n_doses}", field="truth"
-            )
-    q = None
-    if truth_eff is not None:
-        q = check_truth(truth_eff)
-        if q.size != design.n_doses:
-            raise DesignError(
-                f"has {q.size} doses but the design has {design.n_doses}", field="truth_eff"
-            )
+    p = _per_dose(truth, design.n_doses, "truth")
+    q = _per_dose(truth_eff, design.n_doses, "truth_eff")
     eff = bool(getattr(design, "efficacy", False))
     if eff and p is not None and q is None:
         p = None  # no probabilities without the efficacy truth

@@ -14,6 +14,9 @@ from il2sim.designs.outcomes import Decision, Outcomes
 __all__ = ["CohortLog", "SimulatedTrials", "Simulation", "TrialRecord"]
 
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+#: The arrays every compiled kernel fills, in its parameter order (``kernel_record``).
+KernelRecord = tuple[IntArray, IntArray, IntArray, BoolArray, IntArray, IntArray, IntArray]
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,15 @@ class SimulatedTrials:
     def n_doses(self) -> int:
         """Number of dose levels."""
         return int(self.n_per_dose.shape[1])
+
+    def kernel_record(self) -> KernelRecord:
+        """The arrays every compiled kernel fills, in the order of its parameters: selected,
+        patients and DLTs per dose, capped, cohort dose, size and DLTs (one helper, so the
+        kernels' callers pass ``*out.kernel_record()`` instead of naming each array)."""
+        return (
+            self.selected, self.n_per_dose, self.dlt_per_dose, self.capped, self.cohort_dose,
+            self.cohort_size, self.cohort_dlt,
+        )  # fmt: skip
 
     def rows(self, lo: int, hi: int) -> SimulatedTrials:
         """Trials ``lo..hi-1`` as views (a kernel fills a chunk through them)."""

@@ -13,7 +13,7 @@ treating past 30 patients until 9 are at the selected dose.  Put hard limits out
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from scipy.stats import beta as beta_dist
 
@@ -144,11 +144,13 @@ def _stop(decision: Decision, reason: str, mtd: int | None) -> Decision:
 
 
 @dataclass(frozen=True)
-class StopAtN(Rule):
-    """Stop once ``n`` patients have been treated; the MTD is the parent's current choice."""
+class _CountRule(Rule):
+    """A rule with one patient count ``n`` >= 1, named ``{label}[n]``."""
 
     parent: Design
     n: int
+    #: The rule's name without its count.
+    label: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -156,7 +158,14 @@ class StopAtN(Rule):
 
     @property
     def rule_name(self) -> str:
-        return f"stop_at_n[{self.n}]"
+        return f"{self.label}[{self.n}]"
+
+
+@dataclass(frozen=True)
+class StopAtN(_CountRule):
+    """Stop once ``n`` patients have been treated; the MTD is the parent's current choice."""
+
+    label: ClassVar[str] = "stop_at_n"
 
     @property
     def requires_sample_size(self) -> bool:
@@ -171,19 +180,10 @@ class StopAtN(Rule):
 
 
 @dataclass(frozen=True)
-class StopWhenNAtDose(Rule):
+class StopWhenNAtDose(_CountRule):
     """Stop once ``n`` patients have been treated at the dose the parent recommends next."""
 
-    parent: Design
-    n: int
-
-    def __post_init__(self) -> None:
-        if self.n < 1:
-            raise DesignError(f"must be >= 1, got {self.n}", field="n")
-
-    @property
-    def rule_name(self) -> str:
-        return f"stop_when_n_at_dose[{self.n}]"
+    label: ClassVar[str] = "stop_when_n_at_dose"
 
     def adjust(self, decision: Decision, outcomes: Outcomes, parent_fit: Fit) -> Decision:
         if decision.stop or decision.next_dose is None:
@@ -278,22 +278,13 @@ class DontSkipDoses(Rule):
 
 
 @dataclass(frozen=True)
-class DemandNAtDose(Rule):
+class DemandNAtDose(_CountRule):
     """Do not stop until ``n`` patients were treated at the selected dose; treat there instead.
 
     A stop with no dose selected (too toxic) is kept.
     """
 
-    parent: Design
-    n: int
-
-    def __post_init__(self) -> None:
-        if self.n < 1:
-            raise DesignError(f"must be >= 1, got {self.n}", field="n")
-
-    @property
-    def rule_name(self) -> str:
-        return f"demand_n_at_dose[{self.n}]"
+    label: ClassVar[str] = "demand_n_at_dose"
 
     def adjust(self, decision: Decision, outcomes: Outcomes, parent_fit: Fit) -> Decision:
         if not decision.stop or decision.mtd is None:

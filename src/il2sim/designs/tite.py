@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from il2sim.designs._crm_kernel import grid_tables
+from il2sim.designs._crm_kernel import crm_model, grid_tables
 from il2sim.designs._fast_crm import crm_recommend_nb
 from il2sim.designs._fast_tite import (
     TOX_TIMES,
@@ -42,7 +42,7 @@ from il2sim.designs._fast_tite import (
 )
 from il2sim.designs.base import Decision, Fit, Outcomes
 from il2sim.designs.crm import CRM
-from il2sim.designs.kernels import Caps, Kernel, SimulatedTrials
+from il2sim.designs.kernels import F64, Caps, Kernel, SimulatedTrials
 from il2sim.errors import DesignError
 
 __all__ = ["ACCRUALS", "TITECRM", "WEIGHTS", "TITECRMFit", "TiteTiming"]
@@ -230,8 +230,8 @@ class TITECRMFit(Fit):
         ibuf, fbuf = work_buffers(lev.size, g.lp.shape[1])
         return float(
             tite_estimate_nb(
-                lev, self.outcomes.dlt, self.weights(), g.grid, g.lp, g.lq, pp, g.logprior,
-                g.tails, g.lp_inf, g.lq_inf, np.empty(g.grid.size), ibuf, fbuf,
+                lev, self.outcomes.dlt, self.weights(), g.tables(), pp, np.empty(g.grid.size),
+                ibuf, fbuf,
             )
         )  # fmt: skip
 
@@ -246,9 +246,8 @@ class TITECRMFit(Fit):
         last = int(oc.dose[-1]) - 1
         nxt, rec, _ = tite_next_nb(
             lev, oc.dlt, fu, self._new_dlt(), last, des.window_days, des.weights == "adaptive",
-            np.ascontiguousarray(des.x, dtype=float), des.model == "logistic", des.intercept,
-            des.target, g.grid, g.lp, g.lq, pp, g.logprior, g.tails, g.lp_inf, g.lq_inf,
-            np.empty(g.grid.size), des.no_skip_escalation, des.no_escalation_after_dlt,
+            crm_model(des), g.tables(), pp, np.empty(g.grid.size), des.no_skip_escalation,
+            des.no_escalation_after_dlt,
         )  # fmt: skip
         why = "closest to target" if nxt == rec else "restricted (no skipping / after a DLT)"
         return Decision(int(nxt) + 1, False, why, mtd=int(rec) + 1, cohort_size=des.cohort_size)
@@ -263,8 +262,7 @@ class TITECRMFit(Fit):
                 "weights": self.weights().tolist(),
                 "beta": b,
                 "ptox": des.ptox(b).tolist(),
-                "mtd": int(crm_recommend_nb(b, des.x, des.model == "logistic", des.intercept,
-                                            des.target)) + 1,
+                "mtd": int(crm_recommend_nb(b, crm_model(des))) + 1,
             }
         )  # fmt: skip
         return out
@@ -290,27 +288,17 @@ class TITECRMKernel(Kernel):
         """One cohort per patient."""
         return self.n_patients(caps)
 
-    def run(
-        self,
-        truth: npt.NDArray[np.float64],
-        u: npt.NDArray[np.float64],
-        caps: Caps,
-        out: SimulatedTrials,
-    ) -> None:
+    def run(self, truth: F64, u: F64, caps: Caps, out: SimulatedTrials) -> None:
         """Simulate ``u.shape[0]`` trials into ``out`` (every trial ends at the patient cap)."""
         des = self.design
         g, pp = _tables(des)
         tm = des.timing
         simulate_tite_crm_nb(
-            truth, u, np.ascontiguousarray(des.x, dtype=float), des.model == "logistic",
-            des.intercept, des.target, g.grid, g.lp, g.lq, pp, g.logprior, g.tails, g.lp_inf,
-            g.lq_inf, tm.window_days, tm.gap_days, tm.accrual == "poisson",
-            TOX_TIMES.index(tm.tox_time), des.weights == "adaptive", des.no_skip_escalation,
+            truth, u, crm_model(des), g.tables(), pp, tm.window_days, tm.gap_days,
+            tm.accrual == "poisson", TOX_TIMES.index(tm.tox_time), des.weights == "adaptive", des.no_skip_escalation,
             des.no_escalation_after_dlt, des.start_dose - 1, self.n_patients(caps),
-            out.selected, out.n_per_dose, out.dlt_per_dose, out.cohort_dose, out.cohort_size,
-            out.cohort_dlt, out.duration_days, out.details["final_beta"],
+            out.kernel_record(), out.duration_days, out.details["final_beta"],
         )  # fmt: skip
-        out.capped[:] = True
 
     def summary_details(self, trials: SimulatedTrials) -> dict[str, Any]:
         """``mean_final_beta``: mean over trials of the final estimate of beta."""

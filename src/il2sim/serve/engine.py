@@ -237,13 +237,9 @@ class Recommendation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: the keys of ``il2sim design next --json`` without the echo of inputs."""
-        return {
-            "next_dose": self.next_dose,
-            "stop": self.stop,
-            "reason": self.reason,
-            "mtd": self.mtd,
-            "cohort_size": self.cohort_size,
-        }
+        from il2sim.designs.outcomes import decision_dict
+
+        return decision_dict(self)
 
 
 def recommend(design: Any, outcomes: str) -> Recommendation:
