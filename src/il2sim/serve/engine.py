@@ -236,14 +236,11 @@ class Recommendation:
     estimates: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: the keys of ``il2sim design next --json`` without the echo of inputs."""
-        return {
-            "next_dose": self.next_dose,
-            "stop": self.stop,
-            "reason": self.reason,
-            "mtd": self.mtd,
-            "cohort_size": self.cohort_size,
-        }
+        """JSON form: the keys of ``il2sim design next --json`` without the echo of inputs --
+        the design decision's own JSON form (:meth:`il2sim.designs.outcomes.Decision.to_dict`)."""
+        from il2sim.designs.outcomes import Decision
+
+        return Decision(self.next_dose, self.stop, self.reason, self.mtd, self.cohort_size).to_dict()
 
 
 def recommend(design: Any, outcomes: str) -> Recommendation:
