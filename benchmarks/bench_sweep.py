@@ -84,7 +84,7 @@ def bench_streaming(n_patients: int, batch_size: int, workers: int) -> tuple[flo
     Peak memory: max RSS of this process plus that of its (finished) worker processes
     (``RUSAGE_CHILDREN`` reports the largest child), and the ``tracemalloc`` peak of this
     process's Python allocations."""
-    from il2sim.sweep.stream import simulate_streaming
+    from il2sim.simulate.stream import simulate_streaming
 
     tracemalloc.start()
     t0 = time.perf_counter()

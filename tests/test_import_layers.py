@@ -25,11 +25,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "il2sim"
 
 #: The layer table, low -> high.  Units in the same row are beside each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "_version", "_interrupt"),  # foundations (_interrupt: the Ctrl-C contract)
+    ("errors", "_version", "_interrupt", "_lazy"),  # foundations (_interrupt: the Ctrl-C
+    # contract; _lazy: the PEP 562 __getattr__ of the packages that re-export lazily)
     ("_path_checks",),  # path and address checks (checks re-exports them)
     ("checks", "limits"),  # the validation boundary: one checker per kind, resource limits
     ("option_rules",),  # the rule of each named option (CLI and server), from the checkers
-    ("_files", "_json", "_dask", "seed", "baseline"),  # seed: published facts; baseline: % change
+    ("_files", "_json", "_dask", "_figures", "seed", "baseline"),  # seed: published facts;
+    # baseline: % change; _figures: matplotlib Agg, PNG bytes, the embedded figure of a report
     ("units",),
     ("regimen",),
     ("model",),  # the declaration and its parameters

@@ -22,10 +22,10 @@ Heavy names (numba solver, pandas, statsmodels, matplotlib) are imported lazily 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from il2sim import units
+from il2sim._lazy import lazy_attribute
 from il2sim._version import __version__
 from il2sim.errors import DataError, DesignError, Il2simError, InputError, ModelError
 from il2sim.regimen import (
@@ -219,12 +219,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
 
 def __getattr__(name: str) -> Any:
     """Import a lazily re-exported public name on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'il2sim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 def __dir__() -> list[str]:

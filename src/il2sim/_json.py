@@ -9,13 +9,14 @@ import numpy as np
 
 
 class FieldRecord:
-    """Mixin of a frozen dataclass of plain values (numbers, strings, flags): ``to_dict()`` is
-    its fields by name, the JSON-ready form ``--json`` prints.  One definition for the result
-    rows of analysis and calibration (per-level summaries, targets, intervals)."""
+    """Mixin of a frozen dataclass of plain values (numbers, strings, flags, tuples of them):
+    ``to_dict()`` is its fields by name, in field order, a tuple as a list -- the JSON-ready
+    form ``--json`` prints.  One definition for the result rows of analysis, calibration and
+    ``reproduce`` (per-level summaries, test results, targets, intervals, paper-vs-model rows)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: every field by name."""
-        return dict(self.__dict__)
+        """JSON-ready form: every field by name (a tuple field as a list)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -16,12 +16,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
+from il2sim._json import FieldRecord
 from il2sim.errors import DataError, InputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -33,7 +34,7 @@ MAX_EXACT_N: int = 200
 
 
 @dataclass(frozen=True)
-class JonckheereResult:
+class JonckheereResult(FieldRecord):
     """Jonckheere-Terpstra test for an ordered alternative.
 
     ``statistic`` is J; ``pvalue`` the one-sided p for the chosen alternative; ``z`` the
@@ -49,21 +50,6 @@ class JonckheereResult:
     z: float
     n_per_group: tuple[int, ...]
     ties: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form for ``--json``."""
-        return {
-            "statistic": self.statistic,
-            "pvalue": self.pvalue,
-            "method": self.method,
-            "alternative": self.alternative,
-            "mean": self.mean,
-            "variance": self.variance,
-            "z": self.z,
-            "n_per_group": list(self.n_per_group),
-            "ties": self.ties,
-        }
-
 
 
 def _clean_groups(groups: Sequence[Sequence[float] | FloatArray]) -> list[FloatArray]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,7 +48,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
-class SpearmanResult:
+class SpearmanResult(FieldRecord):
     """Spearman rank correlation between dose and response (two-sided p, scipy)."""
 
     statistic: float
@@ -57,18 +56,9 @@ class SpearmanResult:
     method: str
     n: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form for ``--json``."""
-        return {
-            "statistic": self.statistic,
-            "pvalue": self.pvalue,
-            "method": self.method,
-            "n": self.n,
-        }
-
 
 @dataclass(frozen=True)
-class LogDoseFit:
+class LogDoseFit(FieldRecord):
     """OLS fit ``response = intercept + slope * ln(dose)`` (statsmodels), with CIs.
 
     ``statistic`` is the t statistic of the slope, ``pvalue`` its two-sided p.
@@ -88,21 +78,6 @@ class LogDoseFit:
     def predict(self, dose: FloatArray | float) -> FloatArray:
         """Fitted response at ``dose`` (same dose unit as the fit)."""
         return self.intercept + self.slope * np.log(np.asarray(dose, dtype=float))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form for ``--json``."""
-        return {
-            "statistic": self.statistic,
-            "pvalue": self.pvalue,
-            "method": self.method,
-            "intercept": self.intercept,
-            "slope": self.slope,
-            "intercept_ci": list(self.intercept_ci),
-            "slope_ci": list(self.slope_ci),
-            "r_squared": self.r_squared,
-            "n": self.n,
-            "confidence": self.confidence,
-        }
 
 
 @dataclass(frozen=True)

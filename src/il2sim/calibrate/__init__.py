@@ -15,8 +15,8 @@ write-back (:func:`il2sim.model.parameters.write_values`):
 package split.
 """
 
-from il2sim.calibrate.model_fit import (
-    BOUNDS,
+from il2sim.calibrate.model_fit import CalibrationResult, calibrate, check_stored
+from il2sim.calibrate.seed_targets import (
     MTD_MIU_PER_M2,
     SEED_DAYS,
     SEED_LEVELS_MIU_PER_M2,
@@ -26,17 +26,15 @@ from il2sim.calibrate.model_fit import (
     TARGET_NK_PCT,
     TARGET_REL_TOL,
     TARGET_T95_DAY,
-    CalibrationResult,
     LevelMetrics,
     TargetCheck,
-    calibrate,
     calibration_populations,
-    check_stored,
     check_targets,
     evaluate,
     level_metrics,
     seed_regimen,
 )
+from il2sim.calibrate.study_fit import BOUNDS
 from il2sim.calibrate.toxicity_fit import (
     DEFAULT_ADA_TARGET,
     DEFAULT_DLT_TARGETS,

@@ -22,22 +22,11 @@ from typing import Any
 import numpy as np
 
 from il2sim.calibrate.seed_targets import (
-    MTD_MIU_PER_M2,
-    SEED_DAYS,
-    SEED_LEVELS_MIU_PER_M2,
-    TARGET_BRIGHT_PCT,
-    TARGET_END_OVER_MAX,
-    TARGET_IL2_PEAK_PM,
-    TARGET_NK_PCT,
-    TARGET_REL_TOL,
-    TARGET_T95_DAY,
     LevelMetrics,
     TargetCheck,
     calibration_populations,
     check_targets,
     evaluate,
-    level_metrics,
-    seed_regimen,
 )
 from il2sim.calibrate.study_fit import (
     BOUNDS,
@@ -56,13 +45,7 @@ from il2sim.toxicity.table import toxicity_is_current
 #: The model the training-study calibration fits (its table is written by ``--write``).
 STUDY_MODEL = "v2"
 
-__all__ = [  # the seed's targets live in seed_targets; re-exported for the package API
-    "BOUNDS", "MTD_MIU_PER_M2", "SEED_DAYS", "SEED_LEVELS_MIU_PER_M2", "TARGET_BRIGHT_PCT",
-    "TARGET_END_OVER_MAX", "TARGET_IL2_PEAK_PM", "TARGET_NK_PCT", "TARGET_REL_TOL",
-    "TARGET_T95_DAY", "CalibrationResult", "LevelMetrics", "TargetCheck", "calibrate",
-    "calibration_populations", "check_stored", "check_targets", "evaluate", "level_metrics",
-    "seed_regimen", "stored_intervals",
-]
+__all__ = ["CalibrationResult", "calibrate", "check_stored", "stored_intervals"]
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from il2sim.errors import InputError
 from il2sim.model.models import DEFAULT_MODEL, MODEL_NAMES
-from il2sim.model.parameters import Parameters
+from il2sim.model.parameters import Parameters, load_parameters
 
-__all__ = ["ModelOption", "StudyModelOption", "check_model", "model_parameters", "model_table_path",
-           "require_v2"]
+__all__ = ["ModelOption", "ParametersOption", "StudyModelOption", "check_model", "model_parameters",
+           "model_table_path", "parameter_file", "require_v2"]
 
 _HELP = "Model: v1 (default; v0.1 biology) or v2 (Tregs, Tconv, CD8; receptors from cells)."
 
@@ -22,6 +23,17 @@ ModelOption = Annotated[str, typer.Option("--model-version", help=_HELP)]
 StudyModelOption = Annotated[
     str, typer.Option("--model-version", help="Model: v2 (default; the study-calibrated model).")
 ]
+
+#: ``--parameters FILE`` of the commands that simulate patients (simulate, trial).
+ParametersOption = Annotated[
+    Path | None, typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's).")
+]
+
+
+def parameter_file(path: Path | None) -> Parameters | None:
+    """The table ``--parameters`` names (the reader checks the file: name, folder, missing;
+    exit 2), None when none is given (the model's packaged table)."""
+    return None if path is None else load_parameters(path)
 
 
 def check_model(name: str) -> str:
@@ -60,15 +72,13 @@ def model_table_path(name: str, parameters: str | None) -> str | None:
     """The parameter-table path that runs ``--model-version name``, for commands that take a
     path (``sensitivity``): ``parameters`` when it names that model (checked: one handle), the
     packaged table of ``name`` when none is given (None for the default model v1)."""
-    from il2sim import checks
     from il2sim.model.models import model_table
     from il2sim.model.parameters import load_parameters
 
     check_model(name)
     if parameters is None:
         return None if name == DEFAULT_MODEL else str(model_table(name))
-    checks.input_file(parameters, "parameters")  # also names the OS cannot take
-    model_parameters(name, load_parameters(parameters))
+    model_parameters(name, load_parameters(parameters))  # the reader checks the file
     return parameters
 
 

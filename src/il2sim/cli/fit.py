@@ -252,9 +252,7 @@ def params_cmd(
     from il2sim.fit.paramfile import parameter_table
     from il2sim.model.parameters import load_parameters
 
-    if parameters is not None:
-        checks.input_file(parameters, "parameters")  # also names the OS cannot take
-    table = load_parameters(parameters) if parameters else None
+    table = load_parameters(parameters) if parameters else None  # the reader checks the file
     tab = parameter_table(model_parameters(model_version, table))
     if json_out:
         print_json(tab)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from il2sim.cli._common import exit_interrupted, print_json, progress_bar, write_atomic
-from il2sim.cli._model import ModelOption, model_parameters
+from il2sim.cli._model import ModelOption, ParametersOption, model_parameters, parameter_file
 from il2sim.errors import InputError
 from il2sim.regimen.events import Regimen
 
@@ -41,17 +41,6 @@ def _load_regimen(
             f"the event table must hold one ID for simulate, got {len(regs)}", field="events"
         )
     return next(iter(regs.values()))
-
-
-def _load_parameter_file(path: Path | None) -> Any:
-    """``--parameters FILE``: a parameter table (None: the packaged one)."""
-    if path is None:
-        return None
-    if not path.is_file():
-        raise InputError(f"no such file: {str(path)!r}", field="parameters", value=str(path))
-    from il2sim.model.parameters import load_parameters
-
-    return load_parameters(path)
 
 
 def _print_table(summary: dict[str, Any]) -> None:
@@ -112,10 +101,7 @@ def simulate_cmd(
         str, typer.Option("--amount-unit", help="Amount unit of --events.")
     ] = "IU",
     per_m2: Annotated[bool, typer.Option("--per-m2", help="--events AMT is per m2.")] = False,
-    parameters: Annotated[
-        Path | None,
-        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
-    ] = None,
+    parameters: ParametersOption = None,
     model: ModelOption = "v1",
 ) -> None:
     """Simulate serum IL-2, receptor occupancy, NK counts, adverse events, DLTs and antibodies
@@ -129,7 +115,7 @@ def simulate_cmd(
     from il2sim.toxicity import run_simulation
 
     reg = _load_regimen(regimen, events, time_unit, amount_unit, per_m2)
-    param_set = model_parameters(model, _load_parameter_file(parameters))
+    param_set = model_parameters(model, parameter_file(parameters))
     label = reg.spec if reg.spec is not None else str(events)
     what = f"simulating ({solver})"
     with interruptible(), progress_bar(times=True) as update:  # contract: docs/interrupt.md

@@ -18,6 +18,7 @@ import typer
 from il2sim._interrupt import interruptible
 from il2sim.cli._common import exit_interrupted, parse_float_list, print_json, progress_bar
 from il2sim.cli._design_options import DesignSpec, design_options
+from il2sim.cli._model import ParametersOption, parameter_file
 from il2sim.errors import InputError
 
 DEFAULT_DOSES = "0.4,0.6,0.8,1.0,1.25,1.5,1.75"
@@ -67,10 +68,7 @@ def trial_cmd(
         typer.Option("--start-date", help="Nominal first enrolment date, YYYY-MM-DD (1994-01-03)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    parameters: Annotated[
-        Path | None,
-        typer.Option("--parameters", help="Parameter table (TOML, e.g. an il2sim fit's)."),
-    ] = None,
+    parameters: ParametersOption = None,
     il2_model: Annotated[
         str, typer.Option("--model-version", help="Model: v1 (default) or v2 (--model: CRM's).")
     ] = "v1",
@@ -99,9 +97,7 @@ def trial_cmd(
     from il2sim.trial.run import DEFAULT_MAX_PATIENTS
 
     levels = parse_float_list(doses, "doses")
-    from il2sim.cli.simulate import _load_parameter_file
-
-    param_set = _load_parameter_file(parameters)
+    param_set = parameter_file(parameters)
     if param_set is not None or il2_model != "v1":  # --model-version v2 (v1: packaged default)
         from il2sim.cli._model import model_parameters
 

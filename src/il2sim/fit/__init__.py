@@ -10,8 +10,9 @@ readers, and nothing below imports it.  Names are imported on first use::
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from il2sim._lazy import lazy_attribute
 
 #: public name -> module
 _EXPORTS: dict[str, str] = {
@@ -41,8 +42,5 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'il2sim.fit' has no attribute {name!r}") from None
-    return getattr(importlib.import_module(module), name)
+    """Import a lazily re-exported name on first access (PEP 562)."""
+    return lazy_attribute(__name__, _EXPORTS, globals(), name)

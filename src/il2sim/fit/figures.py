@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+from il2sim import _figures
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -27,28 +28,15 @@ FloatArray = npt.NDArray[np.float64]
 __all__ = ["convergence_figure", "gof_figure", "png_bytes", "vpc_figure"]
 
 
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def png_bytes(fig: Figure) -> bytes:
-    """PNG of ``fig`` (then closed)."""
-    plt = _plt()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    """PNG of ``fig`` at 90 dpi (then closed)."""
+    return _figures.png_bytes(fig, dpi=90)
 
 
 def gof_figure(data: FitData, t: int, pred: FloatArray, ipred: FloatArray,
                npde: FloatArray | None, time_unit: str) -> Figure:
     """Goodness-of-fit panels of observation type ``t``."""
-    plt = _plt()
+    plt = _figures.pyplot()
     sel = data.type_mask(t)
     obs = sel & ~data.censored
     cen = sel & data.censored
@@ -89,7 +77,7 @@ def gof_figure(data: FitData, t: int, pred: FloatArray, ipred: FloatArray,
 
 def convergence_figure(history: FloatArray, names: tuple[str, ...], k: int) -> Figure:
     """Traces of exp(mu) and the SDs over SAEM iterations (first ``2k`` history columns)."""
-    plt = _plt()
+    plt = _figures.pyplot()
     fig, ax = plt.subplots(2, k, figsize=(3.2 * k, 4.8), squeeze=False)
     for j in range(k):
         ax[0, j].plot(np.exp(history[:, j]), lw=0.8)
@@ -103,7 +91,7 @@ def convergence_figure(history: FloatArray, names: tuple[str, ...], k: int) -> F
 
 def vpc_figure(res: VpcResult, type_name: str, log_y: bool = True) -> Figure:
     """VPC panels (one per stratum) of one observation type."""
-    plt = _plt()
+    plt = _figures.pyplot()
     tab = res.table[res.table["type"] == type_name]
     keys = list(dict.fromkeys(zip(tab[res.strata_name].tolist(), tab["tad"].tolist(),
                                   strict=True)))
@@ -145,7 +133,7 @@ def sensitivity_figure(res: object) -> Figure:
     from il2sim.fit.sensitivity import SensitivityResult
 
     assert isinstance(res, SensitivityResult)
-    plt = _plt()
+    plt = _figures.pyplot()
     k = len(res.outputs)
     fig, ax = plt.subplots(1, k, figsize=(3.8 * k, 3.8), squeeze=False)
     x = np.arange(len(res.names))

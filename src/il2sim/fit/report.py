@@ -4,7 +4,6 @@ trials."""
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import functools
 import math
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from il2sim._figures import FigureImage
 from il2sim.fit import figures as F
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,12 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from il2sim.fit.vpc import VpcResult
 
 __all__ = ["render_fit_html"]
-
-
-@dataclass(frozen=True)
-class _Fig:
-    png_base64: str
-    caption: str
 
 
 @dataclass(frozen=True)
@@ -58,8 +52,8 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def _fig(fig: Any, caption: str) -> _Fig:
-    return _Fig(base64.b64encode(F.png_bytes(fig)).decode("ascii"), caption)
+def _fig(fig: Any, caption: str) -> FigureImage:
+    return FigureImage.from_png(F.png_bytes(fig), caption)
 
 
 def render_fit_html(result: FitResult, data: FitData, data_label: str,

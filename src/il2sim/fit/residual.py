@@ -51,6 +51,12 @@ def check_kind(kind: str, field: str = "error") -> str:
     return k
 
 
+def _working(x: FloatArray, is_log: npt.ArrayLike, nonpositive: float = 1.0) -> FloatArray:
+    """``x`` on the working scale: ``log x`` where ``is_log`` (``log(nonpositive)`` for
+    ``x <= 0``), ``x`` elsewhere."""
+    return np.asarray(np.where(is_log, np.log(np.where(x > 0, x, nonpositive)), x))
+
+
 @dataclass(frozen=True)
 class ResidualModel:
     """Per observation type ``t``: ``kinds[t]`` and parameters ``ab[t] = (a, b)`` (unused
@@ -82,18 +88,18 @@ class ResidualModel:
         return out
 
     # ------------------------------------------------------------------ internals
+    def _model_sd(self, f: FloatArray, t: npt.NDArray[np.int64]) -> FloatArray:
+        """Per element, the kind's own sd (no floor): ``a`` (add, exp), ``b |f|`` (prop),
+        ``sqrt(a**2 + b**2 f**2)`` (combined); ``t`` the types clipped at 0."""
+        a, b, code = self.ab[t, 0], self.ab[t, 1], self.codes[t]
+        fa = np.abs(f)
+        return np.asarray(np.where(code == 1, b * fa, np.where(code == 2, np.hypot(a, b * fa), a)))
+
     def _arrays(self, f: FloatArray, types: npt.NDArray[np.int64]) -> tuple[FloatArray, ...]:
         """Per element: (centre m on the working scale, sd, is_log)."""
         t = np.clip(types, 0, None)
-        a = self.ab[t, 0]
-        b = self.ab[t, 1]
-        code = self.codes[t]
-        is_log = code == 3
-        fa = np.abs(f)
-        sd = np.where(
-            code == 0, a, np.where(code == 1, b * fa, np.where(code == 2, np.hypot(a, b * fa), a))
-        )
-        sd = np.maximum(sd, self.floor[t])
+        is_log = self.codes[t] == 3
+        sd = np.maximum(self._model_sd(f, t), self.floor[t])
         m = np.where(is_log, np.log(np.maximum(f, _F_TINY)), f)
         return m, sd, is_log
 
@@ -109,10 +115,10 @@ class ResidualModel:
         """Log-likelihood per row (sum over the row's observations); arrays (R, J)."""
         m, sd, is_log = self._arrays(f, types)
         with np.errstate(divide="ignore", invalid="ignore"):
-            z_obs = np.where(is_log, np.log(np.where(y > 0, y, 1.0)), y)
+            z_obs = _working(y, is_log)
             r = (z_obs - m) / sd
             dens = -0.5 * (_LOG_2PI + r * r) - np.log(sd) - np.where(is_log, z_obs, 0.0)
-            z_l = np.where(is_log, np.log(np.where(lloq > 0, lloq, 1.0)), lloq)
+            z_l = _working(lloq, is_log)
             cens = special.log_ndtr((z_l - m) / sd)
         val = np.where(censored, cens, dens)
         return np.asarray(np.where(mask, val, 0.0).sum(axis=1), dtype=float)
@@ -123,7 +129,7 @@ class ResidualModel:
         """(y - f)/sd on the working scale (log for ``exp``): IWRES when ``f`` = IPRED."""
         m, sd, is_log = self._arrays(f, types)
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(is_log, np.log(np.where(y > 0, y, np.nan)), y)
+            z = _working(y, is_log, nonpositive=np.nan)
             return np.asarray((z - m) / sd, dtype=float)
 
     def impute_censored(
@@ -146,12 +152,9 @@ class ResidualModel:
         if not censored.any():
             return y, e
         m, _sd, is_log = self._arrays(f, types)
-        t = np.clip(types, 0, None)
-        code = self.codes[t]
-        a, b = self.ab[t, 0], self.ab[t, 1]
-        raw = np.where(code == 1, b * np.abs(f), np.where(code == 2, np.hypot(a, b * np.abs(f)), a))
+        raw = self._model_sd(f, np.clip(types, 0, None))
         with np.errstate(divide="ignore", invalid="ignore"):
-            z_l = np.where(is_log, np.log(np.where(lloq > 0, lloq, 1.0)), lloq)
+            z_l = _working(lloq, is_log)
             bound = np.where(raw > 0, (z_l - m) / np.where(raw > 0, raw, 1.0), np.inf)
         p = special.ndtr(bound)
         u = rng.random(y.shape) * np.clip(p, 1e-300, 1.0)

@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from il2sim import checks
 from il2sim.errors import InputError
 from il2sim.fit.sensitivity import (
     Il2simOutputs,
@@ -57,9 +56,7 @@ def run_sensitivity(method: str, params: str | None, regimen: str, n: int, facto
     if m not in ("sobol", "morris"):
         raise InputError(f"must be sobol or morris, got {method!r}", field="method", value=method)
     parse_spec(regimen)  # bad regimen -> InputError before any work
-    if parameters is not None:
-        checks.input_file(parameters, "parameters")  # also names the OS cannot take
-    base = load_parameters(parameters) if parameters else load_parameters()
+    base = load_parameters(parameters) if parameters else load_parameters()  # checks the file
     names = default_sensitivity_params(base) if not params else tuple(
         t.strip() for t in params.split(",") if t.strip())
     bounds = []

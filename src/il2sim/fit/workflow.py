@@ -237,12 +237,11 @@ def load_fitted(path: str, table: Any) -> tuple[PopulationModel, Il2simDesign, l
     errors come from ``fit.json`` (beside the TOML file), else the trial's assay errors
     (IL-2 proportional 15%, cell counts 12%); baselines from the fit, else from the table's
     population (reference ranges)."""
+    from il2sim.checks import reader_file
     from il2sim.fit.il2sim_model import BASELINE_PARAMS
 
-    p = Path(path)
+    p = reader_file(path, "parameters")  # fit.json or a table: name, folder, missing
     notes: list[str] = []
-    if not p.exists():
-        raise InputError(f"no such file: {str(p)!r}", field="parameters", value=str(p))
     meta: dict[str, Any] | None = None
     if p.suffix.lower() == ".json":
         try:

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from il2sim._files import write_text_atomic
+from il2sim.checks import reader_file
 from il2sim.errors import ModelError
 
 __all__ = [
@@ -235,8 +236,10 @@ class Parameters:
 def load_parameters(path: str | Path | None = None) -> Parameters:
     """Load the model's parameter table (default: the packaged ``model/parameters.toml``), and
     nothing else: every table is its own file (the toxicity table is
-    :func:`il2sim.toxicity.load_toxicity_parameters`)."""
-    p = Path(path) if path is not None else DEFAULT_TABLE
+    :func:`il2sim.toxicity.load_toxicity_parameters`).  A given ``path`` is checked the way
+    every file reader checks its file (:func:`il2sim.checks.reader_file`, field
+    ``parameters``): a bad name, a folder or a missing file is one :class:`ModelError` line."""
+    p = DEFAULT_TABLE if path is None else reader_file(path, "parameters", ModelError)
     data = _load_toml(p)  # parsed once for the entries and the model name
     return Parameters(_specs(data, p.name), _model_name(data))
 

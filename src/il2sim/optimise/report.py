@@ -3,7 +3,8 @@
 The figure plots every evaluated regimen's P(DLT) (x, bootstrap 95% interval) against its
 P(efficacy) (y, Wilson 95% interval), joins the Pareto front, draws the DLT target as a
 vertical line and marks the pick and the reference regimen.  matplotlib (Agg) through
-:func:`il2sim.report.figures_base.figure_png`, the one PNG writer of il2sim's figures.
+:func:`il2sim.report.figures_base.figure_png` (text drawn literally), which writes through
+:func:`il2sim._figures.png_bytes`, the one PNG writer of il2sim's figures.
 """
 
 from __future__ import annotations

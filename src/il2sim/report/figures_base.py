@@ -12,12 +12,12 @@ courses, peak vs dose), :mod:`il2sim.report.figures_safety` (adverse events, ant
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
+from il2sim._figures import png_bytes, pyplot
 from il2sim.analysis import AnalysisResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,12 +50,7 @@ def _literal_text(fn: _F) -> _F:
 
 
 def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _colors(n: int) -> list[Any]:
@@ -66,12 +61,8 @@ def _colors(n: int) -> list[Any]:
 
 @_literal_text
 def figure_png(fig: Figure, dpi: int = 130) -> bytes:
-    """Render ``fig`` to PNG bytes and close it."""
-    plt = _plt()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
+    """Render ``fig`` to PNG bytes and close it (text drawn literally)."""
+    return png_bytes(fig, dpi)
 
 
 def normalise_reference(

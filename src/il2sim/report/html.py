@@ -10,7 +10,6 @@ template.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import functools
 import math
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from il2sim._figures import FigureImage
 from il2sim.analysis import AnalysisResult
 from il2sim.report import figures as F
 
@@ -59,14 +59,6 @@ class Table:
     rows: tuple[tuple[Any, ...], ...]
 
 
-@dataclass(frozen=True)
-class FigureImage:
-    """A figure embedded as a base64 PNG, with its caption (also the image's alt text)."""
-
-    png_base64: str
-    caption: str
-
-
 def format_cell(v: Any) -> str:
     """Cell text: floats to 3 significant digits (no decimals from 1000 up), NaN/None empty."""
     if v is None:
@@ -90,7 +82,7 @@ def table(df: pd.DataFrame, left: tuple[str, ...] = ()) -> Table:
 
 
 def _image(fig: Figure, caption: str) -> FigureImage:
-    return FigureImage(base64.b64encode(F.figure_png(fig)).decode("ascii"), caption)
+    return FigureImage.from_png(F.figure_png(fig), caption)
 
 
 def _figure_section(

@@ -90,6 +90,16 @@ class ReproduceResult:
         }
 
 
+def _stage(
+    progress: Callable[[str, int, int], None] | None, stage: str
+) -> Callable[[int, int], None] | None:
+    """``progress`` as the ``(done, total)`` callback of one named stage (None: none)."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, total: report(stage, done, total)
+
+
 def reproduce(
     out_dir: str | Path | None = "il2sim-reproduce",
     n_replicates: int = 1000,
@@ -118,20 +128,8 @@ def reproduce(
     sch = Schedule()
     settings = CohortSettings(parameters=parameters, tox=t, schedule=sch)
     trial = run_trial(design, doses, seed, settings)
-    pools = build_pools(
-        doses,
-        pool_size,
-        seed,
-        settings,
-        progress=(lambda j, n: progress("pools", j, n)) if progress else None,
-    )
-    reps = run_replicates(
-        design,
-        pools,
-        n_replicates,
-        seed,
-        progress=(lambda r, n: progress("replicates", r, n)) if progress else None,
-    )
+    pools = build_pools(doses, pool_size, seed, settings, progress=_stage(progress, "pools"))
+    reps = run_replicates(design, pools, n_replicates, seed, progress=_stage(progress, "replicates"))
     notes = [
         "dose levels 0.40, 0.60, 0.80, 1.00, 1.25, 1.50, 1.75 MIU/m2/day and the 4+5 design "
         "(c=0, d=1, e=1) are assumptions (the abstract gives only the range and cohort sizes)",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from il2sim._json import FieldRecord
 from il2sim.calibrate import TARGET_T95_DAY
 from il2sim.seed import MEROPOL_1996
 from il2sim.simulate.summary import mean_t95_day
@@ -31,7 +32,7 @@ RANGE_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
-class ResultRow:
+class ResultRow(FieldRecord):
     """One reported result beside the model's."""
 
     name: str
@@ -39,16 +40,6 @@ class ResultRow:
     model: str
     agree: bool
     rule: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "name": self.name,
-            "reported": self.reported,
-            "model": self.model,
-            "agree": self.agree,
-            "rule": self.rule,
-        }
 
 
 def jt_pvalue(groups: Sequence[npt.ArrayLike]) -> float:

@@ -1,7 +1,7 @@
 """The sweep's ``simulate`` chunk: a streamed summary with model parameters overridden.
 
-Streaming itself lives in the simulate layer (:mod:`il2sim.simulate.stream`); its names are
-re-exported here for code written against the old location (``benchmarks/bench_sweep.py``).
+Streaming itself lives in the simulate layer (:mod:`il2sim.simulate.stream`); import its names
+from there.
 """
 
 from __future__ import annotations
@@ -12,25 +12,9 @@ from typing import Any
 import numpy as np
 
 from il2sim.model.parameters import load_parameters
-from il2sim.simulate.histogram import HIST_BIN_WIDTH, AsinhHistogram
-from il2sim.simulate.stream import (
-    BLOCK_PATIENTS,
-    PARALLEL_THRESHOLD_PATIENTS,
-    STREAMING_THRESHOLD_PATIENTS,
-    simulate_streaming,
-    streaming_workers,
-)
+from il2sim.simulate.stream import simulate_streaming
 
-__all__ = [
-    "BLOCK_PATIENTS",
-    "HIST_BIN_WIDTH",
-    "PARALLEL_THRESHOLD_PATIENTS",
-    "STREAMING_THRESHOLD_PATIENTS",
-    "AsinhHistogram",
-    "simulate_batch_summary",
-    "simulate_streaming",
-    "streaming_workers",
-]
+__all__ = ["simulate_batch_summary"]
 
 
 def simulate_batch_summary(

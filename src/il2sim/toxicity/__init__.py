@@ -22,9 +22,9 @@ The names of the last three modules (which import the solver) are loaded on firs
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from il2sim._lazy import lazy_attribute
 from il2sim.toxicity.catalogue import AE_TYPES, GLUCOSE_GRADE_MG_PER_DL, N_AE, AEType, DLTDefinition
 from il2sim.toxicity.clock import (
     daily_dose_miu,
@@ -81,12 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
 
 def __getattr__(name: str) -> Any:
     """Import a lazily re-exported name on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'il2sim.toxicity' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _LAZY, globals(), name)
 
 
 __all__ = [
