@@ -118,10 +118,6 @@ _POW_SERIES_D = 0.01
 _SAFETY = 0.9
 _MAX_LEVELS_UP = 2
 _MIN_FACTOR = 0.05
-#: LLVM fast-math flags of the integrator's compiled functions (the inlined hooks and helpers
-#: take their caller's): ``contract`` lets a*b + c become one fused multiply-add (one rounding
-#: instead of two; no reassociation, no approximate functions, NaN/inf semantics kept).
-_FASTMATH = {"contract"}
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -165,7 +161,7 @@ def _rpow(x: float, g: float) -> float:
 def _phis(z: float) -> tuple[float, float, float, float, float]:
     """e^z and phi_1..phi_4 of ``z`` (phi_k(z) = sum_n z^n / (n + k)!).  For |z| <
     :data:`_PHI_SERIES_Z`: phi_4 by Horner's rule on its series (no divisions; truncation below
-    1e-17), then the stable upward recurrence phi_{k-1} = 1/(k-1)! + z phi_k; else one exp
+    1e-17), then the stable upward recurrence phi_{k-1} = 1/(k-1)! + z phi_k; else one expm1
     and the downward recurrence phi_{k+1} = (phi_k - 1/k!) / z (loses at most ~24 eps)."""
     if abs(z) < _PHI_SERIES_Z:
         p4 = _PHI4_C[_PHI4_N - 1]
@@ -175,12 +171,12 @@ def _phis(z: float) -> tuple[float, float, float, float, float]:
         p2 = 0.5 + z * p3
         p1 = 1.0 + z * p2
         return 1.0 + z * p1, p1, p2, p3, p4
-    ez = math.exp(z)  # |z| >= 1: e^z - 1 has no cancellation (|e^z - 1| >= 1 - 1/e)
+    em1 = math.expm1(z)
     iz = 1.0 / z
-    p1 = (ez - 1.0) * iz
+    p1 = em1 * iz
     p2 = (p1 - 1.0) * iz
     p3 = (p2 - 0.5) * iz
-    return ez, p1, p2, p3, (p3 - 1.0 / 6.0) * iz
+    return em1 + 1.0, p1, p2, p3, (p3 - 1.0 / 6.0) * iz
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -213,7 +209,7 @@ def phi1234(z: float) -> tuple[float, float, float, float]:
     return p1, p2, p3, p4
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _hermite_max(h: float, c0: float, c1: float, d0: float, d1: float) -> tuple[float, float]:
     """Maximum of the cubic Hermite interpolant on [0, h] when the slope goes from + to -:
     returns (offset, value); (-1, -inf) if there is no interior maximum."""
@@ -248,7 +244,7 @@ def _hermite_max(h: float, c0: float, c1: float, d0: float, d1: float) -> tuple[
     return s * h, h00 * c0 + h10 * m0 + h01 * c1 + h11 * m1
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _coefficients(lam: float, h: float, co: FloatArray, i: int) -> None:
     """ETDRK4 coefficients of state ``i`` for diagonal rate ``lam`` and step ``h`` into
     ``co[:, i]``: e^z, e^{z/2}, phi1(z/2), b1, b2=b3, b4, and for Krogstad's stages
@@ -613,7 +609,7 @@ def _track(
     return best_first, best_first_t
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+@njit(cache=True, error_model="numpy")
 def _refine_peak(
     y: FloatArray,
     k1: FloatArray,
@@ -685,7 +681,7 @@ def _refine_peak(
     return best_t, best
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FASTMATH)
+@njit(cache=True, parallel=True, error_model="numpy")
 def solve_batch(
     theta: FloatArray,
     y0: FloatArray,
