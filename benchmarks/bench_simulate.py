@@ -13,6 +13,9 @@
 
 Issue 10 goals: <= 0.35 s on 2 cores and >= 2x fewer steps per patient than v0.1 at the same
 agreement.  Prints every ratio; the machine may be shared, so compare ratios, not seconds.
+Also printed: the default's kernel alone (``solve_fast``, no population/grid/result work) and
+the baseline and default on one thread (``numba.set_num_threads(1)``), so the Python around the
+kernel and the parallel scaling show in the same run.
 
 Run: ``python benchmarks/bench_simulate.py [--patients 1000] [--reference-patients 2]``
 """
@@ -37,7 +40,10 @@ def _v01_modules(tmp: Path) -> tuple[ModuleType, ModuleType]:
     """v0.1's system.py and fast.py from git, importable from ``tmp``."""
     commit = (ROOT / "tests" / "golden" / "v1" / "COMMIT").read_text().strip()
     mods = []
-    for src, name in (("src/il2sim/model/system.py", "v01_system"), ("src/il2sim/simulate/fast.py", "v01_fast")):
+    for src, name in (
+        ("src/il2sim/model/system.py", "v01_system"),
+        ("src/il2sim/simulate/fast.py", "v01_fast"),
+    ):
         text = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{commit}:{src}"],
             capture_output=True, text=True, check=True,
@@ -75,10 +81,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
 
+    import numba
+
+    from il2sim.model.models import declaration
     from il2sim.model.parameters import load_parameters
     from il2sim.population import Population
     from il2sim.regimen.spec import parse_spec
     from il2sim.simulate import simulate
+    from il2sim.simulate.fast import solve_fast
     from il2sim.simulate.grid import build_grid, default_output_times
     from il2sim.simulate.options import FAST
 
@@ -108,6 +118,24 @@ def main() -> None:
         c_new = time.perf_counter() - t0
         import os
 
+        model = declaration(params.model)
+        theta = model.build_theta(pop, params)
+        y0n = model.initial_state(pop, theta, params)
+        g_fast = build_grid(
+            reg, arrays, amounts, horizon, default_output_times(horizon, FAST.output_step_day), FAST
+        )
+        n_threads = numba.get_num_threads()
+
+        def one_thread(fn: object) -> object:
+            def run() -> None:
+                numba.set_num_threads(1)
+                try:
+                    fn()  # type: ignore[operator]
+                finally:
+                    numba.set_num_threads(n_threads)
+
+            return run
+
         load0 = os.getloadavg()[0]
         best = _best_interleaved(
             {
@@ -115,6 +143,11 @@ def main() -> None:
                 "fixed": lambda: simulate(reg, pop, horizon_day=horizon, solver="fixed"),
                 "adaptive": lambda: simulate(reg, pop, horizon_day=horizon, solver="adaptive"),
                 "fast": lambda: simulate(reg, pop, horizon_day=horizon),
+                "kernel": lambda: solve_fast(
+                    model, theta, y0n, g_fast, arrays.route, amounts, FAST
+                ),
+                "old1": one_thread(lambda: vf.solve_batch(*old_args)),
+                "fast1": one_thread(lambda: simulate(reg, pop, horizon_day=horizon)),
             },
             args.repeats,
         )
@@ -164,6 +197,17 @@ def main() -> None:
         f"({'met' if t_best <= 0.35 else 'NOT met'} in seconds; baseline measured in this run "
         f"{t_old:.3f} s, so the default is {t_old / t_best:.2f}x faster: the goal's ratio 2.0x is "
         f"{'met' if t_old / t_best >= 2.0 else 'NOT met'})"
+    )
+    print(
+        f"  default's kernel alone (solve_fast): {best['kernel']:.3f} s = "
+        f"{best['kernel'] / t_new:.0%} of simulate(); the rest (population arrays, grid, "
+        f"theta, result) {t_new - best['kernel']:.3f} s"
+    )
+    print(
+        f"  one thread ({n_threads} above): baseline {best['old1']:.3f} s, default "
+        f"{best['fast1']:.3f} s -> {best['old1'] / best['fast1']:.2f}x faster; "
+        f"{n_threads} threads speed them up {best['old1'] / t_old:.2f}x and "
+        f"{best['fast1'] / t_new:.2f}x"
     )
     print(f"  compile/load: baseline {c_old:.1f} s, generated (both presets) {c_new:.1f} s")
     print(

@@ -361,7 +361,7 @@ def _input_forcing(
     int_0^tau e^{(tau-s)L} e_s u(s) ds with u(s) = sum_t a_t s^m/m! e^{mu s} the input of
     the linear block (depots) into the stiff state, exact for the star matrix L (divided
     differences as in :func:`_star_coefficients`; rows whose coupling was moved to N, v_i = 0,
-    receive it through N)."""
+    receive it through N).  ``fv``: (3, N_STATES), row 2 scratch."""
     c = STIFF
     lc = lam[c]
     model_input_terms(y, th, mu, a_in)
@@ -369,6 +369,9 @@ def _input_forcing(
         fv[k, c] = 0.0
         for i in COUPLED:
             fv[k, i] = 0.0
+    for i in COUPLED:  # fv[2]: v_i / (lam_s - lam_i), once per step (0: coupling in N)
+        dl = lc - lam[i]
+        fv[2, i] = v[i] / dl if N_IN > 0 and v[i] != 0.0 and abs(dl * h) >= 1e-3 else 0.0
     for m_ in range(N_MU):
         if N_IN == 0:
             break
@@ -386,9 +389,32 @@ def _input_forcing(
                 ps = emu[k, m_] * tau * (p1 if IN_POW[t] == 0 else tau * p2)
                 fv[k, c] += a_in[t] * ps
                 for i in COUPLED:
-                    dl = lc - lam[i]
-                    if v[i] != 0.0 and abs(dl * h) >= 1e-3:
-                        fv[k, i] += v[i] * a_in[t] * (ps - psi[k, t, i]) / dl
+                    if fv[2, i] != 0.0:
+                        fv[k, i] += fv[2, i] * a_in[t] * (ps - psi[k, t, i])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _stage_n(
+    ys: FloatArray,
+    th: FloatArray,
+    rate: float,
+    ks: FloatArray,
+    lam: FloatArray,
+    v: FloatArray,
+    pc: FloatArray,
+    ref: FloatArray,
+    forcing: bool,
+    ns: FloatArray,
+) -> float:
+    """Rates ``ks`` = f(ys) and the nonlinear part ``ns`` = f(ys) - L ys (less the exact dose
+    input when ``forcing``) of a stage; returns ``ns[STIFF]``."""
+    model_rhs(ys, th, rate, ks, pc, ref)
+    ysc = ys[STIFF]
+    for i in range(N_STATES):
+        ns[i] = ks[i] - lam[i] * ys[i] - v[i] * ysc
+    if forcing:
+        ns[STIFF] -= model_input(ys, th)
+    return ns[STIFF]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -443,13 +469,8 @@ def _etd_step(
     if forcing:
         for i in range(N_STATES):
             ya[i] += fv[0, i]
-    model_rhs(ya, th, rate, ka, pc, ref)
+    nac = _stage_n(ya, th, rate, ka, lam, v, pc, ref, forcing, na)
     yac = ya[c]
-    for i in range(N_STATES):
-        na[i] = ka[i] - lam[i] * ya[i] - v[i] * yac
-    if forcing:
-        na[c] -= model_input(ya, th)
-    nac = na[c]
     if krog:
         for i in range(N_STATES):
             yb[i] = (
@@ -464,13 +485,7 @@ def _etd_step(
     if forcing:
         for i in range(N_STATES):
             yb[i] += fv[0, i]
-    model_rhs(yb, th, rate, kb, pc, ref)
-    ybc = yb[c]
-    for i in range(N_STATES):
-        nb[i] = kb[i] - lam[i] * yb[i] - v[i] * ybc
-    if forcing:
-        nb[c] -= model_input(yb, th)
-    nbc = nb[c]
+    nbc = _stage_n(yb, th, rate, kb, lam, v, pc, ref, forcing, nb)
     if krog:
         h2 = 2.0 * h
         for i in range(N_STATES):
@@ -624,7 +639,7 @@ def _refine_peak(
     holding the maximum, whose end values and slopes are now the integrator's own.  The
     value error drops from the interpolant's O(h^4) to the integrator's local error, so peak
     and Cmax accuracy no longer limit the step size.  (-1, -inf) if there is no interior
-    maximum.  ``sc``: coefficient scratch (2 * _N_CO + 4, N_STATES); ``ws``: state scratch
+    maximum.  ``sc``: coefficient scratch (2 * _N_CO + 5, N_STATES); ``ws``: state scratch
     (12, N_STATES)."""
     off, _cm = _hermite_max(h, c0, c1, d0, d1)
     if off <= 0.0:
@@ -632,7 +647,7 @@ def _refine_peak(
     co_s = sc[:_N_CO]
     od_s = sc[_N_CO : 2 * _N_CO]
     emu_s = sc[2 * _N_CO : 2 * _N_CO + 2, :N_MU]
-    fv = sc[2 * _N_CO + 2 : 2 * _N_CO + 4]
+    fv = sc[2 * _N_CO + 2 : 2 * _N_CO + 5]
     psi_s = np.empty((2, max(N_IN, 1), N_STATES))
     for i in range(N_STATES):
         if i != STIFF:
@@ -718,6 +733,7 @@ def solve_batch(
     Outputs at a node are recorded before the doses given at that node."""
     n_pat = theta.shape[0]
     n_seg = node_t.shape[0] - 1
+    grow_thr = (0.5 * safety) ** 3  # one level up while err <= this (embedded estimate)
     n_ev = ev_node.shape[0]
     rec = np.zeros((n_pat, n_out, N_OUT))
     dmax = np.zeros((n_pat, n_days))
@@ -761,8 +777,8 @@ def solve_batch(
         model_input_terms(y, th, mu, a_in)  # mu: constants only
         cache_psi = np.zeros((_N_SLOTS, 2, max(N_IN, 1), N_STATES))
         cache_emu = np.ones((_N_SLOTS, 2, N_MU))
-        fv = np.zeros((2, N_STATES))
-        scr = np.zeros((2 * _N_CO + 4, N_STATES))
+        fv = np.zeros((3, N_STATES))
+        scr = np.zeros((2 * _N_CO + 5, N_STATES))
         ws = np.zeros((12, N_STATES))
         nxt = np.zeros(1, dtype=np.int64)
         model_const_diag(th, lam)
@@ -873,12 +889,14 @@ def solve_batch(
                     )  # fmt: skip
                     pos += 1
                     acc += 1
-                    fac = safety * err ** (-1.0 / 3.0) if err > 0.0 else 1e9
+                    # grow while safety err^(-1/3) / 2^up >= 2, i.e. err <= (safety/2^(up+1))^3
+                    # (no pow per step)
+                    thr = grow_thr
                     up = 0
                     while (
                         adaptive
                         and up < max_up
-                        and fac >= 2.0
+                        and err <= thr
                         and lev > 0
                         and pos % 2 == 0
                         and 2.0 * seg / nlev <= h_max * (1.0 + 1e-12)
@@ -886,7 +904,7 @@ def solve_batch(
                         lev -= 1
                         pos >>= 1
                         nlev >>= 1
-                        fac *= 0.5
+                        thr *= 0.125
                         up += 1
                 if adaptive:
                     h_carry = min(seg / nlev, h_max)
