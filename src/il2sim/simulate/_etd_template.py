@@ -46,7 +46,7 @@ scaled with ka^2..ka^3); now only the receptor nonlinearity does.
 
 Peak refinement (``refine``): where the slope of the tracked concentration changes sign in
 a step, one extra ETDRK4 sub-step from the step start to the cubic Hermite maximum gives the
-integrator's own value there (:func:`_refine_peak`), so the peak and Cmax no longer limit
+integrator's own value there (:func:`_peak_in_step`), so the peak and Cmax no longer limit
 the step size (the interpolant's O(h^4) error was 6e-3 with 1-h steps).
 
 Stages: Cox & Matthews (2002) as in v0.1, or Krogstad (2005, J Comput Phys 203:72,
@@ -251,6 +251,16 @@ def _coefficients(lam: float, h: float, co: FloatArray, i: int) -> None:
     phi2(z/2), phi1(z), phi2(z) (z = lam*h)."""
     e2, p1h, p2h, p3h, p4h = _phis(0.5 * lam * h)
     e, p1, p2, p3, _ = _double(e2, p1h, p2h, p3h, p4h)
+    _fill_coefficients(co, i, e, e2, p1h, p2h, p1, p2, p3)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _fill_coefficients(
+    co: FloatArray, i: int, e: float, e2: float, p1h: float, p2h: float, p1: float, p2: float,
+    p3: float,
+) -> None:
+    """``co[:, i]`` from the phi functions of z/2 (``e2``, ``p1h``, ``p2h``) and z (``e``,
+    ``p1``..``p3``): e^z, e^{z/2}, phi1(z/2), b1, b2=b3, b4, phi2(z/2), phi1(z), phi2(z)."""
     co[0, i] = e
     co[1, i] = e2
     co[2, i] = p1h
@@ -273,15 +283,7 @@ def _star_coefficients(
     lc = lam[c]
     e2, h1, h2, h3, h4 = _phis(0.5 * lc * h)
     e, q1, q2, q3, q4 = _double(e2, h1, h2, h3, h4)
-    co[0, c] = e
-    co[1, c] = e2
-    co[2, c] = h1
-    co[3, c] = q1 - 3.0 * q2 + 4.0 * q3
-    co[4, c] = 2.0 * (q2 - 2.0 * q3)
-    co[5, c] = 4.0 * q3 - q2
-    co[6, c] = h2
-    co[7, c] = q1
-    co[8, c] = q2
+    _fill_coefficients(co, c, e, e2, h1, h2, q1, q2, q3)
     g0 = h * q1
     g1 = 0.5 * h * h1
     g2 = 0.5 * h * h2
@@ -418,6 +420,35 @@ def _stage_n(
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _krogstad_stage(
+    dst: FloatArray,
+    co: FloatArray,
+    od: FloatArray,
+    r0: int,
+    r1: int,
+    r2: int,
+    y: FloatArray,
+    yc0: float,
+    nu: FloatArray,
+    nuc: float,
+    h1: float,
+    n: FloatArray,
+    nc: float,
+    h2: float,
+) -> None:
+    """Krogstad's (2005) stages b and c: ``dst = F_r0 y + h1 F_r1 N(y) + h2 F_r2 (n - N(y))``
+    with the star-matrix functions ``F_k w = co[k] w + od[k] w_s`` (``yc0``, ``nuc``, ``nc``:
+    the stiff entries of y, N(y) and n)."""
+    for i in range(N_STATES):
+        dst[i] = (
+            co[r0, i] * y[i]
+            + od[r0, i] * yc0
+            + h1 * (co[r1, i] * nu[i] + od[r1, i] * nuc)
+            + h2 * (co[r2, i] * (n[i] - nu[i]) + od[r2, i] * (nc - nuc))
+        )
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _etd_step(
     y: FloatArray,
     th: FloatArray,
@@ -472,13 +503,7 @@ def _etd_step(
     nac = _stage_n(ya, th, rate, ka, lam, v, pc, ref, forcing, na)
     yac = ya[c]
     if krog:
-        for i in range(N_STATES):
-            yb[i] = (
-                co[1, i] * y[i]
-                + od[1, i] * yc0
-                + hh * (co[2, i] * nu[i] + od[2, i] * nuc)
-                + h * (co[6, i] * (na[i] - nu[i]) + od[6, i] * (nac - nuc))
-            )
+        _krogstad_stage(yb, co, od, 1, 2, 6, y, yc0, nu, nuc, hh, na, nac, h)
     else:
         for i in range(N_STATES):
             yb[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * na[i] + od[2, i] * nac)
@@ -487,14 +512,7 @@ def _etd_step(
             yb[i] += fv[0, i]
     nbc = _stage_n(yb, th, rate, kb, lam, v, pc, ref, forcing, nb)
     if krog:
-        h2 = 2.0 * h
-        for i in range(N_STATES):
-            yc[i] = (
-                co[0, i] * y[i]
-                + od[0, i] * yc0
-                + h * (co[7, i] * nu[i] + od[7, i] * nuc)
-                + h2 * (co[8, i] * (nb[i] - nu[i]) + od[8, i] * (nbc - nuc))
-            )
+        _krogstad_stage(yc, co, od, 0, 7, 8, y, yc0, nu, nuc, h, nb, nbc, 2.0 * h)
     else:
         for i in range(N_STATES):
             wi = 2.0 * nb[i] - nu[i]
@@ -589,7 +607,7 @@ def _track(
 ) -> tuple[float, float]:
     """Daily and first-dose maxima over one step [ts, te] with end values ``c0``, ``c1`` and
     slopes ``d0``, ``d1``: the step end, and the interior maximum ``(off_in, cm_in)`` when
-    given (``off_in >= 0``, :func:`_refine_peak`), else that of the cubic Hermite
+    given (``off_in >= 0``, :func:`_peak_in_step`), else that of the cubic Hermite
     interpolant."""
     if c1 > dmax[p, day]:
         dmax[p, day] = c1
@@ -610,7 +628,8 @@ def _track(
 
 
 @njit(cache=True, error_model="numpy")
-def _refine_peak(
+def _peak_in_step(
+    refine: bool,
     y: FloatArray,
     k1: FloatArray,
     lam_c: float,
@@ -632,53 +651,69 @@ def _refine_peak(
     forcing: bool,
     mu: FloatArray,
     a_in: FloatArray,
+    ts: float,
+    te: float,
+    dmax: FloatArray,
+    p: int,
+    day: int,
+    first: bool,
+    best_first: float,
+    best_first_t: float,
 ) -> tuple[float, float]:
-    """(offset, value) of the maximum of the tracked concentration inside a step [0, h] from
-    ``y`` whose slope goes from + (``d0``) to - (``d1``): one ETDRK4 sub-step from the step
-    start to the cubic Hermite maximum t*, then the Hermite maximum of the sub-interval
-    holding the maximum, whose end values and slopes are now the integrator's own.  The
-    value error drops from the interpolant's O(h^4) to the integrator's local error, so peak
-    and Cmax accuracy no longer limit the step size.  (-1, -inf) if there is no interior
-    maximum.  ``sc``: coefficient scratch (2 * _N_CO + 5, N_STATES); ``ws``: state scratch
-    (12, N_STATES)."""
-    off, _cm = _hermite_max(h, c0, c1, d0, d1)
-    if off <= 0.0:
-        return -1.0, -np.inf
-    co_s = sc[:_N_CO]
-    od_s = sc[_N_CO : 2 * _N_CO]
-    emu_s = sc[2 * _N_CO : 2 * _N_CO + 2, :N_MU]
-    fv = sc[2 * _N_CO + 2 : 2 * _N_CO + 5]
-    psi_s = np.empty((2, max(N_IN, 1), N_STATES))
-    for i in range(N_STATES):
-        if i != STIFF:
-            _coefficients(lam[i], off, co_s, i)
-    if forcing:
-        _input_coefficients(lam, mu, off, psi_s, emu_s)
-    lam[STIFF] = lam_c
-    model_column(y, th, v)
-    _star_coefficients(lam, v, off, co_s, od_s)
-    ysub = ws[10]
-    ksub = ws[11]
-    _etd_step(
-        y, th, rate, off, k1, lam, v, co_s, od_s, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5],
-        ysub, ws[6], ws[7], ws[8], ws[9], pc, ref, krog, forcing, mu, a_in, psi_s, emu_s, fv,
+    """Track the serum maximum over one accepted step [ts, te] of length ``h`` from ``y``
+    (values ``c0``, ``c1`` and slopes ``d0``, ``d1`` of the tracked concentration at its ends)
+    with :func:`_track`; returns the updated (best first-dose value, its time).
+
+    Where the slope goes from + to - (and ``refine``): the refined peak, one ETDRK4 sub-step
+    from the step start to the cubic Hermite maximum t*, then the Hermite maximum of the
+    sub-interval holding the maximum, whose end values and slopes are now the integrator's
+    own.  The value error drops from the interpolant's O(h^4) to the integrator's local error,
+    so peak and Cmax accuracy no longer limit the step size.  ``sc``: coefficient scratch
+    (2 * _N_CO + 5, N_STATES); ``ws``: state scratch (12, N_STATES)."""
+    peak_off = -1.0
+    peak = -np.inf
+    off = -1.0
+    if refine and d0 > 0.0 and d1 < 0.0:
+        off, _cm = _hermite_max(h, c0, c1, d0, d1)
+    if off > 0.0:
+        co_s = sc[:_N_CO]
+        od_s = sc[_N_CO : 2 * _N_CO]
+        emu_s = sc[2 * _N_CO : 2 * _N_CO + 2, :N_MU]
+        fv = sc[2 * _N_CO + 2 : 2 * _N_CO + 5]
+        psi_s = np.empty((2, max(N_IN, 1), N_STATES))
+        for i in range(N_STATES):
+            if i != STIFF:
+                _coefficients(lam[i], off, co_s, i)
+        if forcing:
+            _input_coefficients(lam, mu, off, psi_s, emu_s)
+        lam[STIFF] = lam_c
+        model_column(y, th, v)
+        _star_coefficients(lam, v, off, co_s, od_s)
+        ysub = ws[10]
+        ksub = ws[11]
+        _etd_step(
+            y, th, rate, off, k1, lam, v, co_s, od_s, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5],
+            ysub, ws[6], ws[7], ws[8], ws[9], pc, ref, krog, forcing, mu, a_in, psi_s, emu_s, fv,
+        )  # fmt: skip
+        model_rhs(ysub, th, rate, ksub, pc, ref)
+        cs = ysub[EXT_STATE] * xs
+        ds = ksub[EXT_STATE] * xs
+        best_t = off
+        best = cs
+        if ds > 0.0:
+            o2, c2 = _hermite_max(h - off, cs, c1, ds, d1)
+            if o2 >= 0.0 and c2 > best:
+                best = c2
+                best_t = off + o2
+        elif ds < 0.0:
+            o2, c2 = _hermite_max(off, c0, cs, d0, ds)
+            if o2 >= 0.0 and c2 > best:
+                best = c2
+                best_t = o2
+        peak_off, peak = best_t, best
+    return _track(
+        ts, te, c0, d0, c1, d1, dmax, p, day, first, best_first, best_first_t, peak_off, peak
     )  # fmt: skip
-    model_rhs(ysub, th, rate, ksub, pc, ref)
-    cs = ysub[EXT_STATE] * xs
-    ds = ksub[EXT_STATE] * xs
-    best_t = off
-    best = cs
-    if ds > 0.0:
-        o2, c2 = _hermite_max(h - off, cs, c1, ds, d1)
-        if o2 >= 0.0 and c2 > best:
-            best = c2
-            best_t = off + o2
-    elif ds < 0.0:
-        o2, c2 = _hermite_max(off, c0, cs, d0, ds)
-        if o2 >= 0.0 and c2 > best:
-            best = c2
-            best_t = o2
-    return best_t, best
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -724,7 +759,7 @@ def solve_batch(
     """Integrate every patient over the grid ``node_t`` (G+1 nodes, G segments).
 
     ``forcing``: exact dose input (:func:`_input_forcing`; Krogstad stages only);
-    ``refine``: sub-step to each interior concentration maximum (:func:`_refine_peak`);
+    ``refine``: sub-step to each interior concentration maximum (:func:`_peak_in_step`);
     ``embedded`` (with ``adaptive``): one ETDRK4 step per step, error from the embedded
     lower-order solution (Krogstad's stage c), instead of step doubling.
     Returns (outputs (P, T, N_OUT), daily_max (P, D), node_auc (P, G+1), first_cmax (P,),
@@ -872,21 +907,15 @@ def solve_batch(
                     d0 = k1[EXT_STATE] * xs
                     c1 = ynew[EXT_STATE] * xs
                     d1 = kn[EXT_STATE] * xs
-                    off = -1.0
-                    cm = -np.inf
-                    if refine and d0 > 0.0 and d1 < 0.0:
-                        off, cm = _refine_peak(
-                            y, k1, lam_c, th, rate, h, c0, d0, c1, d1, xs, lam, v, scr, ws, pc,
-                            ref, krog, forcing, mu, a_in,
-                        )  # fmt: skip
+                    best_first, best_first_t = _peak_in_step(
+                        refine, y, k1, lam_c, th, rate, h, c0, d0, c1, d1, xs, lam, v, scr, ws,
+                        pc, ref, krog, forcing, mu, a_in, ts, te, dmax, p, day, first,
+                        best_first, best_first_t,
+                    )  # fmt: skip
                     for i in range(N_STATES):
                         y[i] = ynew[i]
                         k1[i] = kn[i]
                     lam_c = lam_new
-                    best_first, best_first_t = _track(
-                        ts, te, c0, d0, c1, d1, dmax, p, day, first, best_first, best_first_t,
-                        off, cm,
-                    )  # fmt: skip
                     pos += 1
                     acc += 1
                     # grow while safety err^(-1/3) / 2^up >= 2, i.e. err <= (safety/2^(up+1))^3
@@ -972,32 +1001,20 @@ def solve_batch(
                 dmid = kmid[EXT_STATE] * xs
                 c1 = ynew[EXT_STATE] * xs
                 d1 = kn[EXT_STATE] * xs
-                off = -1.0
-                cm = -np.inf
-                if refine and d0 > 0.0 and dmid < 0.0:
-                    off, cm = _refine_peak(
-                        y, k1, lam_c, th, rate, h, c0, d0, cmid, dmid, xs, lam, v, scr, ws, pc,
-                        ref, krog, forcing, mu, a_in,
-                    )  # fmt: skip
-                best_first, best_first_t = _track(
-                    ts, tm, c0, d0, cmid, dmid, dmax, p, day, first, best_first, best_first_t,
-                    off, cm,
+                best_first, best_first_t = _peak_in_step(
+                    refine, y, k1, lam_c, th, rate, h, c0, d0, cmid, dmid, xs, lam, v, scr, ws,
+                    pc, ref, krog, forcing, mu, a_in, ts, tm, dmax, p, day, first, best_first,
+                    best_first_t,
                 )  # fmt: skip
-                off = -1.0
-                cm = -np.inf
-                if refine and dmid > 0.0 and d1 < 0.0:
-                    off, cm = _refine_peak(
-                        ymid, kmid, lam_mid, th, rate, h, cmid, dmid, c1, d1, xs, lam, v, scr, ws,
-                        pc, ref, krog, forcing, mu, a_in,
-                    )  # fmt: skip
+                best_first, best_first_t = _peak_in_step(
+                    refine, ymid, kmid, lam_mid, th, rate, h, cmid, dmid, c1, d1, xs, lam, v,
+                    scr, ws, pc, ref, krog, forcing, mu, a_in, tm, te, dmax, p, day, first,
+                    best_first, best_first_t,
+                )  # fmt: skip
                 for i in range(N_STATES):
                     y[i] = ynew[i]
                     k1[i] = kn[i]
                 lam_c = lam_new
-                best_first, best_first_t = _track(
-                    tm, te, cmid, dmid, c1, d1, dmax, p, day, first, best_first, best_first_t,
-                    off, cm,
-                )  # fmt: skip
                 pos += 2
                 acc += 2
                 fac = _SAFETY * err**-0.2 if err > 0.0 else 1e9
