@@ -628,6 +628,58 @@ def _track(
 
 
 @njit(cache=True, error_model="numpy")
+def _refine_peak(
+    y: FloatArray, k1: FloatArray, lam_c: float, th: FloatArray, rate: float, h: float,
+    c0: float, d0: float, c1: float, d1: float, xs: float, lam: FloatArray, v: FloatArray,
+    sc: FloatArray, ws: FloatArray, pc: FloatArray, ref: FloatArray, krog: bool,
+    forcing: bool, mu: FloatArray, a_in: FloatArray, off: float,
+) -> tuple[float, float]:
+    """(offset, value) of the refined maximum of the tracked concentration inside a step
+    [0, h] from ``y`` whose cubic Hermite maximum is at ``off`` > 0 (slope + at the start,
+    - at the end): one ETDRK4 sub-step from the step start to ``off``, then the Hermite
+    maximum of the sub-interval holding the maximum, whose end values and slopes are now
+    the integrator's own.  The value error drops from the interpolant's O(h^4) to the
+    integrator's local error, so peak and Cmax accuracy no longer limit the step size.
+    ``sc``: coefficient scratch (2 * _N_CO + 5, N_STATES); ``ws``: state scratch
+    (12, N_STATES).  Not inlined: it runs only at a peak."""
+    co_s = sc[:_N_CO]
+    od_s = sc[_N_CO : 2 * _N_CO]
+    emu_s = sc[2 * _N_CO : 2 * _N_CO + 2, :N_MU]
+    fv = sc[2 * _N_CO + 2 : 2 * _N_CO + 5]
+    psi_s = np.empty((2, max(N_IN, 1), N_STATES))
+    for i in range(N_STATES):
+        if i != STIFF:
+            _coefficients(lam[i], off, co_s, i)
+    if forcing:
+        _input_coefficients(lam, mu, off, psi_s, emu_s)
+    lam[STIFF] = lam_c
+    model_column(y, th, v)
+    _star_coefficients(lam, v, off, co_s, od_s)
+    ysub = ws[10]
+    ksub = ws[11]
+    _etd_step(
+        y, th, rate, off, k1, lam, v, co_s, od_s, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5],
+        ysub, ws[6], ws[7], ws[8], ws[9], pc, ref, krog, forcing, mu, a_in, psi_s, emu_s, fv,
+    )  # fmt: skip
+    model_rhs(ysub, th, rate, ksub, pc, ref)
+    cs = ysub[EXT_STATE] * xs
+    ds = ksub[EXT_STATE] * xs
+    best_t = off
+    best = cs
+    if ds > 0.0:
+        o2, c2 = _hermite_max(h - off, cs, c1, ds, d1)
+        if o2 >= 0.0 and c2 > best:
+            best = c2
+            best_t = off + o2
+    elif ds < 0.0:
+        o2, c2 = _hermite_max(off, c0, cs, d0, ds)
+        if o2 >= 0.0 and c2 > best:
+            best = c2
+            best_t = o2
+    return best_t, best
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _peak_in_step(
     refine: bool,
     y: FloatArray,
@@ -662,55 +714,18 @@ def _peak_in_step(
 ) -> tuple[float, float]:
     """Track the serum maximum over one accepted step [ts, te] of length ``h`` from ``y``
     (values ``c0``, ``c1`` and slopes ``d0``, ``d1`` of the tracked concentration at its ends)
-    with :func:`_track`; returns the updated (best first-dose value, its time).
-
-    Where the slope goes from + to - (and ``refine``): the refined peak, one ETDRK4 sub-step
-    from the step start to the cubic Hermite maximum t*, then the Hermite maximum of the
-    sub-interval holding the maximum, whose end values and slopes are now the integrator's
-    own.  The value error drops from the interpolant's O(h^4) to the integrator's local error,
-    so peak and Cmax accuracy no longer limit the step size.  ``sc``: coefficient scratch
-    (2 * _N_CO + 5, N_STATES); ``ws``: state scratch (12, N_STATES)."""
+    with :func:`_track`, at the refined peak (:func:`_refine_peak`) where the slope turns
+    from + to - and ``refine``; returns the updated (best first-dose value, its time)."""
     peak_off = -1.0
     peak = -np.inf
     off = -1.0
     if refine and d0 > 0.0 and d1 < 0.0:
         off, _cm = _hermite_max(h, c0, c1, d0, d1)
     if off > 0.0:
-        co_s = sc[:_N_CO]
-        od_s = sc[_N_CO : 2 * _N_CO]
-        emu_s = sc[2 * _N_CO : 2 * _N_CO + 2, :N_MU]
-        fv = sc[2 * _N_CO + 2 : 2 * _N_CO + 5]
-        psi_s = np.empty((2, max(N_IN, 1), N_STATES))
-        for i in range(N_STATES):
-            if i != STIFF:
-                _coefficients(lam[i], off, co_s, i)
-        if forcing:
-            _input_coefficients(lam, mu, off, psi_s, emu_s)
-        lam[STIFF] = lam_c
-        model_column(y, th, v)
-        _star_coefficients(lam, v, off, co_s, od_s)
-        ysub = ws[10]
-        ksub = ws[11]
-        _etd_step(
-            y, th, rate, off, k1, lam, v, co_s, od_s, ws[0], ws[1], ws[2], ws[3], ws[4], ws[5],
-            ysub, ws[6], ws[7], ws[8], ws[9], pc, ref, krog, forcing, mu, a_in, psi_s, emu_s, fv,
+        peak_off, peak = _refine_peak(
+            y, k1, lam_c, th, rate, h, c0, d0, c1, d1, xs, lam, v, sc, ws, pc, ref, krog,
+            forcing, mu, a_in, off,
         )  # fmt: skip
-        model_rhs(ysub, th, rate, ksub, pc, ref)
-        cs = ysub[EXT_STATE] * xs
-        ds = ksub[EXT_STATE] * xs
-        best_t = off
-        best = cs
-        if ds > 0.0:
-            o2, c2 = _hermite_max(h - off, cs, c1, ds, d1)
-            if o2 >= 0.0 and c2 > best:
-                best = c2
-                best_t = off + o2
-        elif ds < 0.0:
-            o2, c2 = _hermite_max(off, c0, cs, d0, ds)
-            if o2 >= 0.0 and c2 > best:
-                best = c2
-                best_t = o2
-        peak_off, peak = best_t, best
     return _track(
         ts, te, c0, d0, c1, d1, dmax, p, day, first, best_first, best_first_t, peak_off, peak
     )  # fmt: skip
