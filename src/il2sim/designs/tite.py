@@ -188,13 +188,18 @@ class TITECRM(CRM):
 
 
 def _tables(des: TITECRM) -> Any:
-    """The CRM grid tables plus ``pp`` = exp(lp), cached on the (immutable) design."""
+    """The CRM grid tables plus ``pp`` = exp(lp), cached on the (immutable) design.
+
+    The pair is stored under one key in one assignment: kernel chunks run on threads
+    (``_kernel_chunks._threaded``), and a reader must never see the tables without ``pp``
+    (two separate keys raced: ``KeyError: 'pp'`` in a 2-worker run, stop 25)."""
     cache: dict[str, Any] = des.__dict__.setdefault("_grid_cache", {})
-    if "g" not in cache:
+    pair = cache.get("tables")
+    if pair is None:
         g = grid_tables(des)
-        cache["g"] = g
-        cache["pp"] = np.ascontiguousarray(np.exp(g.lp))
-    return cache["g"], cache["pp"]
+        pair = (g, np.ascontiguousarray(np.exp(g.lp)))
+        cache["tables"] = pair
+    return pair
 
 
 @dataclass(frozen=True)
