@@ -313,7 +313,12 @@ def test_grid_tables_cache_is_thread_safe() -> None:
             got: list[Any] = []
             errors: list[BaseException] = []
 
-            def hit(d: Any = des, b: threading.Barrier = start) -> None:
+            def hit(
+                d: Any = des,
+                b: threading.Barrier = start,
+                got: list[Any] = got,
+                errors: list[BaseException] = errors,
+            ) -> None:
                 b.wait()
                 try:
                     got.append(_tables(d))
