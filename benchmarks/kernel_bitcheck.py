@@ -18,10 +18,12 @@ import sys
 
 import numpy as np
 
-from il2sim.model.parameters import DEFAULT_TABLE, load_parameters
+from il2sim.model.il2nk_v2 import V2_TABLE
+from il2sim.model.parameters import load_parameters
 from il2sim.population import Population
 from il2sim.regimen.spec import parse_spec
 from il2sim.simulate import simulate
+from il2sim.simulate.result import SimulationResult
 
 REGIMENS = (
     "1.25 MIU/m2 sc qd x90",
@@ -39,7 +41,7 @@ FIELDS = (
 )  # fmt: skip
 
 
-def digest(res: object) -> str:
+def digest(res: SimulationResult) -> str:
     """sha256 over the result's outputs and per-patient arrays, in a fixed order."""
     h = hashlib.sha256()
     outputs = res.outputs
@@ -53,10 +55,7 @@ def digest(res: object) -> str:
 
 
 def main() -> int:
-    tables = {
-        "v1": load_parameters(),
-        "v2": load_parameters(DEFAULT_TABLE.with_name("parameters_v2.toml")),
-    }
+    tables = {"v1": load_parameters(), "v2": load_parameters(V2_TABLE)}
     for model, params in tables.items():
         pop = Population.sample(20, 11, params)
         for spec in REGIMENS:

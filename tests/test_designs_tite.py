@@ -296,13 +296,21 @@ def test_bad_timing_named(opts: dict[str, Any], field: str) -> None:
 
 def test_grid_tables_cache_is_thread_safe() -> None:
     """Kernel chunks run on threads and share the design's cached grid tables. Stop 25's clean
-    clone failed the test above once with ``KeyError: 'pp'``: the tables and ``exp(lp)`` were two
-    cache keys, and a second thread read the first before the second was written. Many threads
-    now hit a fresh design at once (tiny switch interval) and all get the same pair."""
+    clone failed ``test_oc_adaptive_and_poisson_within_mc_error`` once with ``KeyError: 'pp'``:
+    the tables and ``exp(lp)`` were two cache keys, and a second thread read the first before
+    the second was written. Many threads now hit a fresh design at once (tiny switch interval)
+    and all get the same pair."""
     import sys
     import threading
 
     from il2sim.designs.tite import _tables
+
+    def hit(des: TITECRM, start: threading.Barrier, got: list[Any], errors: list[Any]) -> None:
+        start.wait()
+        try:
+            got.append(_tables(des))
+        except BaseException as exc:  # pragma: no cover - the failure being guarded
+            errors.append(exc)
 
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
@@ -311,21 +319,10 @@ def test_grid_tables_cache_is_thread_safe() -> None:
             des = build_design("tite-crm", skeleton=SK6, target=0.25, window_days=6)
             start = threading.Barrier(8)
             got: list[Any] = []
-            errors: list[BaseException] = []
-
-            def hit(
-                d: Any = des,
-                b: threading.Barrier = start,
-                got: list[Any] = got,
-                errors: list[BaseException] = errors,
-            ) -> None:
-                b.wait()
-                try:
-                    got.append(_tables(d))
-                except BaseException as exc:  # pragma: no cover - the failure being guarded
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=hit) for _ in range(8)]
+            errors: list[Any] = []
+            threads = [
+                threading.Thread(target=hit, args=(des, start, got, errors)) for _ in range(8)
+            ]
             for t in threads:
                 t.start()
             for t in threads:
