@@ -731,6 +731,7 @@ def _peak_in_step(
     )  # fmt: skip
 
 
+# >>> solve_batch
 @njit(cache=True, parallel=True, error_model="numpy")
 def solve_batch(
     theta: FloatArray,
@@ -871,6 +872,7 @@ def solve_batch(
                 best_first = conc
                 best_first_t = t0
             lam_c = model_rhs(y, th, rate, k1, pc, ref)
+            # >>> one-step controller
             if embedded or not adaptive:
                 # one ETDRK4 step per step: the fixed grid (seg_nsub[g] equal steps), or the
                 # embedded estimate: Krogstad's stage c, e^{hL} y + h phi1 N(y) + 2h phi2
@@ -953,6 +955,8 @@ def solve_batch(
                 if adaptive:
                     h_carry = min(seg / nlev, h_max)
                 continue
+            # <<< one-step controller
+            # >>> step doubling
             # adaptive: step doubling.  A macro step of 2h from y is compared with two steps
             # of h (the solution kept); fine steps are dyadic fractions seg/2^lev (lev >= 1).
             lev = 1
@@ -1047,6 +1051,7 @@ def solve_batch(
                     fac *= 0.5
                     up += 1
             h_carry = min(2.0 * seg / nlev, h_max)
+            # <<< step doubling
         fcmax[p] = best_first
         ftmax[p] = best_first_t
         n_acc[p] = acc
@@ -1054,6 +1059,7 @@ def solve_batch(
         for i in range(N_STATES):
             y_end[p, i] = y[i]
     return rec, dmax, node_auc, fcmax, ftmax, y_end, n_acc, n_rej, limiter
+# <<< solve_batch
 
 
 @njit(cache=True, error_model="numpy")

@@ -56,7 +56,9 @@ def solve_fast(
     """Integrate every patient with the generated kernel of ``model`` (``floor``: error-norm
     floors per state, default the declaration's ``scale_floor``)."""
     k = load_kernel(model)
-    raw = k.solve_batch(
+    doubling = options.adaptive and options.error_estimate != "embedded"
+    kernel = k.solve_batch_doubling if doubling else k.solve_batch
+    raw = kernel(
         np.ascontiguousarray(theta, dtype=float),
         np.ascontiguousarray(y0, dtype=float),
         grid.node_t,
