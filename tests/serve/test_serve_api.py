@@ -204,10 +204,11 @@ def test_protocol_options_as_cli_text_and_exports(app: Any) -> None:
     dm = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/dm.csv"))))
     ae = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/ae.csv"))))
     supp = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/suppae.csv"))))
-    dec = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/decision.csv"))))
+    dec = pd.read_csv(z.open(next(n for n in z.namelist() if n.endswith("/decision.csv"))),
+                      keep_default_na=False)
     assert len(dm) == 9 and list(ae["AESTDY"]) == [13.0]
     assert list(supp["QNAM"]) == ["AEDLT"] and list(supp["QVAL"]) == ["Y"]
-    assert list(dec["COHORT"]) == [1, 2, 3] and set(dec["TEAMACT"].fillna("")) <= {"", "FOLLOW", "OVERRIDE"}
+    assert list(dec["COHORT"]) == [1, 2, 3] and set(dec["TEAMACT"]) <= {"", "FOLLOW", "OVERRIDE"}
     doc = json.loads(c.get(f"/api/trials/{tid}/export.json").content)
     assert doc["trial"]["id"] == tid and len(doc["audit"]) == 5 and doc["exported_by"] == "stat"
 
