@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
+            # as Python's own default: an unclosed file is the interpreter's business (a
+            # Ctrl-C during an import leaves a .pyc reader open), not a note for the user
+            warnings.simplefilter("ignore", ResourceWarning)
             try:
                 cmd = command(sys.argv[1:] if argv is None else argv)
                 rc = cmd.main(args=argv, prog_name="il2sim", standalone_mode=False)
