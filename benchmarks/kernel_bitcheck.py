@@ -4,9 +4,10 @@ Prints one sha256 per (model, regimen, solver): the hash of every per-patient ar
 :class:`~il2sim.simulate.result.SimulationResult` (outputs, daily maxima and means, peaks,
 first-dose Cmax/Tmax/AUC, dosed amount, end states, accepted and rejected steps) for 20
 patients (seed 11) of the v1 and v2 models on six regimens, with the ``fast``, ``fixed``,
-``adaptive`` (step doubling) and ``trial`` presets (or the presets named as arguments).  Run it before and after a template edit (``IL2SIM_CACHE_DIR`` empty or
-not: the kernel file is keyed by its source hash) and ``diff`` the two listings: a change
-that only moves code (inlining, loop structure) must print the same lines.
+``adaptive`` (step doubling) and ``trial`` presets (or the presets named as arguments).  Run
+it before and after a template edit (``IL2SIM_CACHE_DIR`` empty or not: the kernel file is
+keyed by its source hash) and ``diff`` the two listings: a change that only moves code
+(inlining, loop structure) must print the same lines.
 
     python benchmarks/kernel_bitcheck.py > before.txt   # then edit, rerun, diff
     python benchmarks/kernel_bitcheck.py adaptive      # one preset

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -32,10 +31,7 @@ from il2sim.regimen.events import ROUTE_CODES
 
 _HERE = Path(__file__).resolve().parent
 _TEMPLATE = _HERE / "_etd_template.py"
-_BEGIN = "# >>> model hooks"
-_END = "# <<< model hooks"
 _LOADED: dict[str, ModuleType] = {}
-_MARKER = re.compile(r"^ *# (>>>|<<<) (one-step controller|step doubling)\n", re.MULTILINE)
 #: Sources the generated text depends on (besides the declaration): any edit -> new hash.
 _GENERATOR_FILES = (
     _TEMPLATE,
@@ -116,20 +112,34 @@ def _prefer_exit_safe_threading() -> None:
 # --- source generation -------------------------------------------------------------------------
 
 
+def _region(text: str, name: str) -> tuple[str, str, str]:
+    """``text`` split at its marker lines ``# >>> name ...`` and ``# <<< name ...`` (whole
+    lines, any indent): the text before the first, between the two, and after the second."""
+    begin = text.index(f"# >>> {name}")
+    begin = text.rfind("\n", 0, begin) + 1
+    inner = text.index("\n", begin) + 1
+    end = text.index(f"# <<< {name}", inner)
+    end = text.rfind("\n", 0, end) + 1
+    after = text.index("\n", end) + 1
+    return text[:begin], text[inner:end], text[after:]
+
+
+def _drop(text: str, name: str) -> str:
+    """``text`` without the region ``name``, its marker lines included."""
+    before, _, after = _region(text, name)
+    return before + after
+
+
+def _keep(text: str, name: str) -> str:
+    """``text`` with the region ``name`` kept and its marker lines removed."""
+    before, inner, after = _region(text, name)
+    return before + inner + after
+
+
 def _template_body() -> tuple[str, str]:
-    text = _TEMPLATE.read_text(encoding="utf-8")
-    head, rest = text.split(_BEGIN, 1)
-    _, tail = rest.split(_END, 1)
-    tail = tail.split("\n", 1)[1]
+    """The template before and after its model-hooks region (the hooks' stub import)."""
+    head, _, tail = _region(_TEMPLATE.read_text(encoding="utf-8"), "model hooks")
     return head, tail
-
-
-def _cut(text: str, region: str) -> str:
-    """``text`` without the lines from ``# >>> region`` to ``# <<< region`` (both included)."""
-    begin = text.index(f"# >>> {region}\n")
-    begin = text.rindex("\n", 0, begin) + 1
-    end = text.index(f"# <<< {region}\n", begin)
-    return text[:begin] + text[end:].split("\n", 1)[1]
 
 
 def _specialise(tail: str) -> str:
@@ -142,14 +152,11 @@ def _specialise(tail: str) -> str:
     controllers in one function and 76 s with one (one process, 2 cores, numba 0.68), and
     a kernel is compiled only when its controller is used.  Same statements in the same
     order: bit-identical results (``benchmarks/kernel_bitcheck.py``)."""
-    head, rest = tail.split("# >>> solve_batch\n", 1)
-    body, after = rest.split("# <<< solve_batch\n", 1)
-    one_step = _cut(body, "step doubling")
-    doubling = _cut(body, "one-step controller").replace(
-        "def solve_batch(", "def solve_batch_doubling(", 1
-    )
-    kernels = _MARKER.sub("", one_step + "\n\n" + doubling)
-    return head + kernels + after
+    head, body, after = _region(tail, "solve_batch")
+    one_step = _keep(_drop(body, "step doubling"), "one-step controller")
+    doubling = _keep(_drop(body, "one-step controller"), "step doubling")
+    doubling = doubling.replace("def solve_batch(", "def solve_batch_doubling(", 1)
+    return head + one_step + "\n\n" + doubling + after
 
 
 def generate_source(model: Model, key: str | None = None) -> str:
