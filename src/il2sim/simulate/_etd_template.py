@@ -749,7 +749,7 @@ def solve_batch(
     n_days: int,
     adaptive: bool,
     rtol: float,
-    h_max: float,
+    seg_hmax: FloatArray,
     h_min: float,
     h_init: float,
     floor: FloatArray,
@@ -860,6 +860,9 @@ def solve_batch(
             first = seg_first[g]
             rate = inf_rate[p, g]
             rt = rtol * seg_tol[g]
+            h_max = seg_hmax[g]  # the adaptive controller's largest step in this segment
+            if h_carry > h_max:
+                h_carry = h_max
             if restart and (dosed or (g > 0 and rate != inf_rate[p, g - 1])):
                 # restart the controller at a dose or an infusion switch: the step carried from
                 # the dose-free time before it would make the result depend on that history

@@ -74,7 +74,7 @@ def solve_fast(
         int(grid.n_days),
         bool(options.adaptive),
         float(options.rtol),
-        float(options.dt_max_day),
+        grid.seg_hmax,
         float(options.dt_min_day),
         float(options.dt_init_day),
         np.array([s.scale_floor for s in model.states], dtype=float) if floor is None else floor,

@@ -34,6 +34,7 @@ class Grid:
     ev_keep: npt.NDArray[np.bool_]  # (E,) event starts before the horizon
     inf_rate: FloatArray  # (P, G) IU/day
     seg_tol: FloatArray  # (G,) factor on the adaptive controller's rtol per segment
+    seg_hmax: FloatArray  # (G,) the adaptive controller's largest step per segment, days
     horizon_day: float
     n_days: int
     first_dose_day: float
@@ -127,6 +128,7 @@ def build_grid(
         fine = (since >= -_MERGE_TOL_DAY) & (since < window - _MERGE_TOL_DAY)
         seg_dt[np.any(fine, axis=1)] = dt_max_day
     seg_tol = np.ones(seg_len.size)
+    seg_hmax = np.full(seg_len.size, float(options.dt_max_day))
     if switch.size:
         # within a day after an i.v. bolus or an infusion switch the receptors de-saturate
         # (the stiff rate changes several-fold within hours): finer steps there (fixed grid),
@@ -135,6 +137,8 @@ def build_grid(
         near = np.any((since >= -_MERGE_TOL_DAY) & (since < options.grid_iv_window_day), axis=1)
         seg_dt[near] = dt_max_day / options.grid_iv_factor
         seg_tol[near] = options.iv_rtol_factor
+        if options.iv_dt_max_day is not None:
+            seg_hmax[near] = min(options.dt_max_day, options.iv_dt_max_day)
     seg_nsub = np.maximum(1, np.ceil(seg_len / seg_dt - 1e-9)).astype(np.int64)
     seg_day = np.minimum(np.floor(nodes[:-1] + _MERGE_TOL_DAY), n_days - 1).astype(np.int64)
     first_end = min(first + 1.0, horizon_day)
@@ -160,6 +164,7 @@ def build_grid(
         ev_keep=ev_keep,
         inf_rate=inf_rate,
         seg_tol=seg_tol,
+        seg_hmax=seg_hmax,
         horizon_day=float(horizon_day),
         n_days=n_days,
         first_dose_day=first,

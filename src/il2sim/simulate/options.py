@@ -49,7 +49,9 @@ class SolverOptions:
 
     ``method``: one of :data:`METHODS`.  ``rtol``: local relative tolerance (adaptive step
     controller; Radau's ``rtol``).  ``dt_max_day``/``dt_min_day``/``dt_init_day``: step limits
-    and first step of the adaptive controller.  ``grid_dt_day``: base step of the fixed grid.
+    and first step of the adaptive controller; ``iv_dt_max_day`` (None: ``dt_max_day``) the
+    largest step within ``grid_iv_window_day`` after an i.v. bolus or an infusion switch,
+    where ``iv_rtol_factor`` also tightens ``rtol``.  ``grid_dt_day``: base step of the fixed grid.
     ``ref_atol_amount``/``ref_atol``: Radau's absolute tolerances for the drug-mass states and
     the others.  ``output_step_day``: spacing of the default output grid.  ``grid_*``: shape
     of the fixed grid (:func:`il2sim.simulate.grid.build_grid`).
@@ -75,6 +77,7 @@ class SolverOptions:
     error_estimate: str = "doubling"
     restart_at_doses: bool = False
     iv_rtol_factor: float = 1.0
+    iv_dt_max_day: float | None = None
     controller_safety: float = 0.9
     max_growth_levels: int = 2
 
@@ -104,6 +107,13 @@ class SolverOptions:
                 math.isfinite(v) and v > 0
             ):
                 raise InputError(f"must be a positive number, got {v!r}", field=name, value=v)
+        v = self.iv_dt_max_day
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0)
+        ):
+            raise InputError(
+                f"must be a positive number or None, got {v!r}", field="iv_dt_max_day", value=v
+            )
         if self.scheme not in SCHEMES:
             raise InputError(
                 f"must be one of {', '.join(SCHEMES)}, got {self.scheme!r}", field="scheme"
