@@ -100,20 +100,16 @@ class SolverOptions:
             "grid_iv_factor",
             "grid_iv_window_day",
             "iv_rtol_factor",
+            "iv_dt_max_day",
             "controller_safety",
         ):
             v = getattr(self, name)
+            if v is None and name == "iv_dt_max_day":  # optional: dt_max_day everywhere
+                continue
             if isinstance(v, bool) or not isinstance(v, int | float) or not (
                 math.isfinite(v) and v > 0
             ):
                 raise InputError(f"must be a positive number, got {v!r}", field=name, value=v)
-        v = self.iv_dt_max_day
-        if v is not None and (
-            isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0)
-        ):
-            raise InputError(
-                f"must be a positive number or None, got {v!r}", field="iv_dt_max_day", value=v
-            )
         if self.scheme not in SCHEMES:
             raise InputError(
                 f"must be one of {', '.join(SCHEMES)}, got {self.scheme!r}", field="scheme"
