@@ -118,6 +118,13 @@ _POW_SERIES_D = 0.01
 _SAFETY = 0.9
 _MAX_LEVELS_UP = 2
 _MIN_FACTOR = 0.05
+#: Rows of the star matrix without an off-diagonal entry (every state but the coupled ones:
+#: the stiff state and the states it does not feed): their ``od`` coefficients, coupling ``v``
+#: and exact-input terms ``fv`` are structurally zero, so the stage loops skip those terms
+#: (x + 0.0 == x: the same numbers, up to the sign of a zero).
+PLAIN = np.array([i for i in range(N_STATES) if i not in set(COUPLED.tolist())], dtype=np.int64)
+#: The rows that receive the exact dose input: the stiff state and the coupled ones.
+FORCED = np.array([STIFF, *COUPLED.tolist()], dtype=np.int64)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -412,7 +419,9 @@ def _stage_n(
     input when ``forcing``) of a stage; returns ``ns[STIFF]``."""
     model_rhs(ys, th, rate, ks, pc, ref)
     ysc = ys[STIFF]
-    for i in range(N_STATES):
+    for i in PLAIN:
+        ns[i] = ks[i] - lam[i] * ys[i]
+    for i in COUPLED:
         ns[i] = ks[i] - lam[i] * ys[i] - v[i] * ysc
     if forcing:
         ns[STIFF] -= model_input(ys, th)
@@ -439,7 +448,9 @@ def _krogstad_stage(
     """Krogstad's (2005) stages b and c: ``dst = F_r0 y + h1 F_r1 N(y) + h2 F_r2 (n - N(y))``
     with the star-matrix functions ``F_k w = co[k] w + od[k] w_s`` (``yc0``, ``nuc``, ``nc``:
     the stiff entries of y, N(y) and n)."""
-    for i in range(N_STATES):
+    for i in PLAIN:
+        dst[i] = co[r0, i] * y[i] + h1 * (co[r1, i] * nu[i]) + h2 * (co[r2, i] * (n[i] - nu[i]))
+    for i in COUPLED:
         dst[i] = (
             co[r0, i] * y[i]
             + od[r0, i] * yc0
@@ -490,15 +501,19 @@ def _etd_step(
     yc0 = y[c]
     if forcing:
         _input_forcing(y, th, lam, v, h, mu, a_in, psi, emu, fv)
-    for i in range(N_STATES):
+    for i in PLAIN:
+        nu[i] = k1[i] - lam[i] * y[i]
+    for i in COUPLED:
         nu[i] = k1[i] - lam[i] * y[i] - v[i] * yc0
     if forcing:
         nu[c] -= model_input(y, th)
     nuc = nu[c]
-    for i in range(N_STATES):
+    for i in PLAIN:
+        ya[i] = co[1, i] * y[i] + hh * (co[2, i] * nu[i])
+    for i in COUPLED:
         ya[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * nu[i] + od[2, i] * nuc)
     if forcing:
-        for i in range(N_STATES):
+        for i in FORCED:
             ya[i] += fv[0, i]
     nac = _stage_n(ya, th, rate, ka, lam, v, pc, ref, forcing, na)
     yac = ya[c]
@@ -508,7 +523,7 @@ def _etd_step(
         for i in range(N_STATES):
             yb[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * na[i] + od[2, i] * nac)
     if forcing:
-        for i in range(N_STATES):
+        for i in FORCED:
             yb[i] += fv[0, i]
     nbc = _stage_n(yb, th, rate, kb, lam, v, pc, ref, forcing, nb)
     if krog:
@@ -522,15 +537,21 @@ def _etd_step(
                 + hh * (co[2, i] * wi + od[2, i] * (2.0 * nbc - nuc))
             )
     if forcing:
-        for i in range(N_STATES):
+        for i in FORCED:
             yc[i] += fv[1, i]
     model_rhs(yc, th, rate, kc, pc, ref)
     ycc = yc[c]
     ncc = kc[c] - lam[c] * ycc
     if forcing:
         ncc -= model_input(yc, th)
-    for i in range(N_STATES):
-        nc = ncc if i == c else kc[i] - lam[i] * yc[i] - v[i] * ycc
+    for i in PLAIN:
+        nc = ncc if i == c else kc[i] - lam[i] * yc[i]
+        ncv[i] = nc
+        ynew[i] = co[0, i] * y[i] + h * (
+            co[3, i] * nu[i] + co[4, i] * (na[i] + nb[i]) + co[5, i] * nc
+        )
+    for i in COUPLED:
+        nc = kc[i] - lam[i] * yc[i] - v[i] * ycc
         ncv[i] = nc
         ynew[i] = (
             co[0, i] * y[i]
@@ -545,7 +566,8 @@ def _etd_step(
                 + od[5, i] * ncc
             )
         )
-        if forcing:
+    if forcing:
+        for i in FORCED:
             ynew[i] += fv[1, i]
     # conservative bookkeeping: sinks = what left the pool (+ infusion input)
     out = 0.0
