@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_sweep.py": ([], ["--patients", "20000"]),
     "bench_regimen.py": ([], ["--repeat", "20"]),
     "bench_fit.py": ([], ["--quick"]),
+    "probe_lane_rhs.py": ([], ["--evaluations", "200", "--repeats", "1"]),
 }
 
 
