@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_regimen.py": ([], ["--repeat", "20"]),
     "bench_fit.py": ([], ["--quick"]),
     "probe_lane_rhs.py": ([], ["--evaluations", "200", "--repeats", "1"]),
+    "probe_lane_step.py": ([], ["--steps", "40", "--repeats", "1"]),
 }
 
 
