@@ -403,6 +403,38 @@ def _input_forcing(
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _nonlinear(
+    ns: FloatArray, ks: FloatArray, lam: FloatArray, v: FloatArray, ys: FloatArray
+) -> None:
+    """The nonlinear part ``ns = ks - L ys`` of rates ``ks`` at ``ys`` (star matrix L; the
+    coupling ``v`` only on the coupled rows, :data:`PLAIN` rows have none)."""
+    ysc = ys[STIFF]
+    for i in PLAIN:
+        ns[i] = ks[i] - lam[i] * ys[i]
+    for i in COUPLED:
+        ns[i] = ks[i] - lam[i] * ys[i] - v[i] * ysc
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _half_stage(
+    dst: FloatArray,
+    co: FloatArray,
+    od: FloatArray,
+    y: FloatArray,
+    yc0: float,
+    w: FloatArray,
+    wc: float,
+    hh: float,
+) -> None:
+    """``dst = e^{hL/2} y + (h/2) phi1(hL/2) w`` with the star-matrix functions (``yc0``,
+    ``wc``: the stiff entries of y and w; the off-diagonal terms on the coupled rows only)."""
+    for i in PLAIN:
+        dst[i] = co[1, i] * y[i] + hh * (co[2, i] * w[i])
+    for i in COUPLED:
+        dst[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * w[i] + od[2, i] * wc)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _stage_n(
     ys: FloatArray,
     th: FloatArray,
@@ -418,11 +450,7 @@ def _stage_n(
     """Rates ``ks`` = f(ys) and the nonlinear part ``ns`` = f(ys) - L ys (less the exact dose
     input when ``forcing``) of a stage; returns ``ns[STIFF]``."""
     model_rhs(ys, th, rate, ks, pc, ref)
-    ysc = ys[STIFF]
-    for i in PLAIN:
-        ns[i] = ks[i] - lam[i] * ys[i]
-    for i in COUPLED:
-        ns[i] = ks[i] - lam[i] * ys[i] - v[i] * ysc
+    _nonlinear(ns, ks, lam, v, ys)
     if forcing:
         ns[STIFF] -= model_input(ys, th)
     return ns[STIFF]
@@ -501,17 +529,11 @@ def _etd_step(
     yc0 = y[c]
     if forcing:
         _input_forcing(y, th, lam, v, h, mu, a_in, psi, emu, fv)
-    for i in PLAIN:
-        nu[i] = k1[i] - lam[i] * y[i]
-    for i in COUPLED:
-        nu[i] = k1[i] - lam[i] * y[i] - v[i] * yc0
+    _nonlinear(nu, k1, lam, v, y)
     if forcing:
         nu[c] -= model_input(y, th)
     nuc = nu[c]
-    for i in PLAIN:
-        ya[i] = co[1, i] * y[i] + hh * (co[2, i] * nu[i])
-    for i in COUPLED:
-        ya[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * nu[i] + od[2, i] * nuc)
+    _half_stage(ya, co, od, y, yc0, nu, nuc, hh)
     if forcing:
         for i in FORCED:
             ya[i] += fv[0, i]
@@ -520,8 +542,7 @@ def _etd_step(
     if krog:
         _krogstad_stage(yb, co, od, 1, 2, 6, y, yc0, nu, nuc, hh, na, nac, h)
     else:
-        for i in range(N_STATES):
-            yb[i] = co[1, i] * y[i] + od[1, i] * yc0 + hh * (co[2, i] * na[i] + od[2, i] * nac)
+        _half_stage(yb, co, od, y, yc0, na, nac, hh)
     if forcing:
         for i in FORCED:
             yb[i] += fv[0, i]
@@ -529,7 +550,9 @@ def _etd_step(
     if krog:
         _krogstad_stage(yc, co, od, 0, 7, 8, y, yc0, nu, nuc, h, nb, nbc, 2.0 * h)
     else:
-        for i in range(N_STATES):
+        for i in PLAIN:
+            yc[i] = co[1, i] * ya[i] + hh * (co[2, i] * (2.0 * nb[i] - nu[i]))
+        for i in COUPLED:
             wi = 2.0 * nb[i] - nu[i]
             yc[i] = (
                 co[1, i] * ya[i]
