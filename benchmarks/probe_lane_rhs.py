@@ -33,7 +33,9 @@ import numba
 import numpy as np
 from numba import njit
 
-_HEADER = '''import numpy as np
+#: Lane helpers of the generated lane modules: ``_pos``, ``x**g`` per lane, and the kernel's
+#: binomial power series about a per-lane reference point ``ref[j, :, b]`` (no range check).
+LANE_HELPERS = '''import numpy as np
 from numba import njit
 
 
@@ -52,31 +54,34 @@ def _spow(x, pc, ref, j, b):
     d = (x - ref[j, 0, b]) * ref[j, 1, b]
     return ref[j, 2, b] * (1.0 + pc[j, 0, b] * d * (1.0 + pc[j, 1, b] * d * (1.0 + pc[j, 2, b]
         * d * (1.0 + pc[j, 3, b] * d * (1.0 + pc[j, 4, b] * d)))))
-
-
-@njit(inline="always", error_model="numpy")
-def lane_rhs(y, th, rate, out, pc, ref):
-    for b in range(y.shape[1]):
 '''
-_POWER = re.compile(r"_power\(([^,]+(?:\([^)]*\))?), ([a-z_0-9]+), pc, ref, (\d)\)")
+#: A power hook call of the generated code: argument, exponent, power index.
+POWER = re.compile(r"_power\(([^,]+(?:\([^)]*\))?), ([a-z_0-9]+), pc, ref, (\d)\)")
+#: An array read or write with a constant index, rewritten to lane ``b``.
+INDEXED = re.compile(r"\b(y|th|out|v)\[(\d+)\]")
+#: Header of a generated lane function (its body is indented under the lane loop).
+LANE_DEF = '\n\n@njit(inline="always", error_model="numpy")\ndef {}:\n    for b in range(y.shape[1]):\n'
+
+
+def model_body(kernel_text: str, name: str) -> list[str]:
+    """The body lines of the generated hook ``name`` (a straight-line function)."""
+    start = kernel_text.index(f"def {name}(")
+    return kernel_text[start : kernel_text.index("\n\n\n", start)].split("\n")[1:]
 
 
 def lane_source(kernel_text: str, mode: str) -> str:
     """The body of the generated ``model_rhs`` rewritten over lanes ``[i, b]``."""
-    body = kernel_text[kernel_text.index("def model_rhs(y, th, rate, out, pc, ref)") :]
-    body = body[: body.index("\n\n\n")]
     lines = []
-    for line in body.split("\n")[1:]:
+    for line in model_body(kernel_text, "model_rhs"):
         s = line.strip()
         if s.startswith("return"):  # the stiff diagonal: only needed once per step
             continue
-        for name in ("y", "th", "out"):
-            s = re.sub(rf"\b{name}\[(\d+)\]", rf"{name}[\1, b]", s)
         repl = r"_rpow(\1, \2)" if mode == "pow" else r"_spow(\1, pc, ref, \3, b)"
-        lines.append("        " + _POWER.sub(repl, s))
+        lines.append("        " + POWER.sub(repl, INDEXED.sub(r"\1[\2, b]", s)))
     if any("_power(" in s for s in lines):
         raise SystemExit("probe: unexpected _power call in the generated model_rhs")
-    return _HEADER + "\n".join(lines) + "\n"
+    head = LANE_DEF.format("lane_rhs(y, th, rate, out, pc, ref)")
+    return LANE_HELPERS + head + "\n".join(lines) + "\n"
 
 
 def _import(path: Path) -> types.ModuleType:

@@ -24,7 +24,6 @@ Run: ``python benchmarks/probe_lane_step.py [--steps 400] [--repeats 3]``
 from __future__ import annotations
 
 import argparse
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -34,23 +33,18 @@ import numba
 import numpy as np
 from numba import njit
 
-from probe_lane_rhs import _import, _states
+from probe_lane_rhs import (
+    INDEXED,
+    LANE_DEF,
+    LANE_HELPERS,
+    POWER,
+    _import,
+    _states,
+    model_body,
+)
 
-_HEADER = '''import numpy as np
-from numba import njit
-
-
-@njit(inline="always")
-def _pos(x):
-    return x if x > 0.0 else 0.0
-
-
-@njit(inline="always")
-def _spow(x, pc, ref, j, b):
-    d = (x - ref[j, 0, b]) * ref[j, 1, b]
-    return ref[j, 2, b] * (1.0 + pc[j, 0, b] * d * (1.0 + pc[j, 1, b] * d * (1.0 + pc[j, 2, b]
-        * d * (1.0 + pc[j, 3, b] * d * (1.0 + pc[j, 4, b] * d)))))
-
+#: Moves a power's reference point for the lanes whose argument left the series range.
+_REFRESH = '''
 
 @njit(inline="always")
 def _refresh(x, g, ref, j, b):
@@ -62,34 +56,28 @@ def _refresh(x, g, ref, j, b):
     ref[j, 2, b] = p if x > 0.0 else 0.0
     return p
 '''
-_POWER = re.compile(r"_power\(([^,]+(?:\([^)]*\))?), ([a-z_0-9]+), pc, ref, (\d)\)")
-_INDEXED = re.compile(r"\b(y|th|out|v)\[(\d+)\]")
-
-
-def _body(text: str, name: str) -> list[str]:
-    start = text.index(f"def {name}(")
-    return text[start : text.index("\n\n\n", start)].split("\n")[1:]
 
 
 def lane_module_source(text: str) -> str:
     """``lane_rhs`` (rates, and the stiff diagonal into ``lamc``), ``lane_column`` and
     ``lane_refresh`` (the powers' reference points) from the generated kernel text."""
     rhs, refresh = [], []
-    for line in _body(text, "model_rhs"):
-        s = _INDEXED.sub(r"\1[\2, b]", line.strip())
+    for line in model_body(text, "model_rhs"):
+        s = INDEXED.sub(r"\1[\2, b]", line.strip())
         if s.startswith("return "):
             rhs.append(f"        lamc[b] = {s[len('return ') :]}")
             continue
-        rhs.append("        " + _POWER.sub(r"_spow(\1, pc, ref, \3, b)", s))
+        rhs.append("        " + POWER.sub(r"_spow(\1, pc, ref, \3, b)", s))
         if not s.startswith("out[") and "_x" not in s.split("=")[0]:
-            refresh.append("        " + _POWER.sub(r"_refresh(\1, \2, ref, \3, b)", s))
-    column = ["        " + _INDEXED.sub(r"\1[\2, b]", s.strip()) for s in _body(text, "model_column")]
-    head = '\n\n@njit(inline="always", error_model="numpy")\ndef {}:\n    for b in range(y.shape[1]):\n'
+            refresh.append("        " + POWER.sub(r"_refresh(\1, \2, ref, \3, b)", s))
+    column = [
+        "        " + INDEXED.sub(r"\1[\2, b]", s.strip()) for s in model_body(text, "model_column")
+    ]
     return (
-        _HEADER
-        + head.format("lane_rhs(y, th, rate, out, pc, ref, lamc)") + "\n".join(rhs) + "\n"
-        + head.format("lane_column(y, th, v)") + "\n".join(column) + "\n"
-        + head.format("lane_refresh(y, th, ref)") + "\n".join(refresh) + "\n"
+        LANE_HELPERS + _REFRESH
+        + LANE_DEF.format("lane_rhs(y, th, rate, out, pc, ref, lamc)") + "\n".join(rhs) + "\n"
+        + LANE_DEF.format("lane_column(y, th, v)") + "\n".join(column) + "\n"
+        + LANE_DEF.format("lane_refresh(y, th, ref)") + "\n".join(refresh) + "\n"
     )  # fmt: skip
 
 
